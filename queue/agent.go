@@ -1,0 +1,315 @@
+package queue
+
+import "time"
+
+// agentEvent runs the agent state machine. The table it implements:
+//
+//	LoggedOut  AgentLogin → NotReady(reason|"login");  Logout, timeouts → no-op
+//	NotReady   SetState(Ready) → Ready; SetState(NotReady r) → NotReady(r); Logout → LoggedOut
+//	Ready      SetState(NotReady r) → NotReady(r); Logout → LoggedOut; routing → Reserved
+//	Reserved   Accepted → OnCall; Rejected → NotReady("rejected"); TimedOut → NotReady("missed");
+//	           Logout → LoggedOut (offer cancelled); SetState → pending
+//	OnCall     CallEnded → WrapUp (or available if no wrap-up); SetState, Logout → pending
+//	WrapUp     WrapUpDone, SetState(Ready) → Ready; SetState(NotReady r) → NotReady(r); Logout → LoggedOut
+//
+// "Available" means: the pending state if one was chosen, else Ready. A rejected or
+// missed offer never overrides a pending choice either.
+func (r *Router) agentEvent(a *agent, ev Event) error {
+	conflict := func(msg string) error {
+		return &Error{Code: EConflict, Event: ev.Kind, Agent: a.id, Call: ev.Call, State: a.state, Msg: msg}
+	}
+	switch ev.Kind {
+	case AgentLogin:
+		if a.state == LoggedOut {
+			reason := ev.Reason
+			if reason == "" {
+				reason = "login"
+			}
+			r.setAgentState(a, NotReady, reason, 0)
+		}
+		return nil
+
+	case AgentLogout:
+		switch a.state {
+		case LoggedOut:
+		case NotReady, Ready, WrapUp:
+			if a.state == WrapUp {
+				r.recordHandle(a)
+			}
+			r.logout(a)
+		case Reserved:
+			c := a.call
+			a.call = nil
+			r.emit(Decision{Kind: CancelOffer, Call: c.id, Agent: a.id, Queue: c.q.cfg.Name, Reason: "logout"})
+			r.requeue(c)
+			r.logout(a)
+		case OnCall:
+			a.hasPending, a.pendState, a.pendReason = true, LoggedOut, ""
+		}
+		return nil
+
+	case SetState:
+		switch a.state {
+		case LoggedOut:
+			return conflict("log in first")
+		case NotReady:
+			if ev.Ready {
+				r.setAgentState(a, Ready, "", 0)
+				r.matchAgent(a)
+			} else if ev.Reason != a.reason {
+				r.setAgentState(a, NotReady, ev.Reason, 0)
+			}
+		case Ready:
+			if !ev.Ready {
+				r.setAgentState(a, NotReady, ev.Reason, 0)
+			}
+		case Reserved, OnCall:
+			if ev.Ready {
+				a.hasPending = false
+			} else {
+				a.hasPending, a.pendState, a.pendReason = true, NotReady, ev.Reason
+			}
+		case WrapUp:
+			r.recordHandle(a)
+			a.hasPending = false
+			if ev.Ready {
+				r.setAgentState(a, Ready, "", 0)
+				r.matchAgent(a)
+			} else {
+				r.setAgentState(a, NotReady, ev.Reason, 0)
+			}
+		}
+		return nil
+
+	case OfferAccepted:
+		c := r.calls[ev.Call]
+		if a.state == OnCall && a.call == c && c != nil {
+			return nil
+		}
+		if a.state != Reserved || c == nil || a.call != c {
+			return conflict("no such offer")
+		}
+		c.st = connected
+		wait := r.now - c.enq
+		d := counters{Answered: 1, WaitAnswered: wait}
+		if wait <= int64(c.q.cfg.SLTarget) {
+			d.AnsweredInSL = 1
+		}
+		r.record(c.q, d)
+		r.countCall(a)
+		a.lastQ, a.answered = c.q, r.now
+		r.setAgentState(a, OnCall, "", 0)
+		return nil
+
+	case OfferRejected, OfferTimedOut:
+		c := r.calls[ev.Call]
+		if a.state != Reserved || c == nil || a.call != c {
+			if c != nil && a.call == c {
+				return conflict("offer already accepted")
+			}
+			return nil // already resolved: a repeat, or the router's own timeout came first
+		}
+		reason := "rejected"
+		if ev.Kind == OfferTimedOut {
+			reason = "missed"
+		}
+		r.rona(a, reason)
+		return nil
+
+	case WrapUpDone:
+		switch a.state {
+		case WrapUp:
+			r.endWrap(a)
+		case Reserved, OnCall:
+			return conflict("not in wrap-up")
+		}
+		return nil
+	}
+	return nil
+}
+
+// rona takes an unanswered offer back: the call returns to its place in line
+// and the agent goes NotReady(reason) unless they chose a pending state.
+func (r *Router) rona(a *agent, reason string) {
+	c := a.call
+	a.call = nil
+	if a.hasPending {
+		r.applyPending(a)
+	} else {
+		r.setAgentState(a, NotReady, reason, 0)
+	}
+	r.requeue(c)
+}
+
+func (r *Router) agentTimer(a *agent) {
+	switch {
+	case a.state == Reserved && a.deadline <= r.now:
+		r.emit(Decision{Kind: CancelOffer, Call: a.call.id, Agent: a.id, Queue: a.call.q.cfg.Name, Reason: "timeout"})
+		r.rona(a, "missed")
+	case a.state == WrapUp && a.deadline <= r.now:
+		r.endWrap(a)
+	}
+}
+
+func (r *Router) recordHandle(a *agent) {
+	if a.lastQ != nil {
+		r.record(a.lastQ, counters{Handled: 1, Handle: r.now - a.answered})
+		a.lastQ = nil
+	}
+}
+
+func (r *Router) endWrap(a *agent) {
+	r.recordHandle(a)
+	r.available(a)
+}
+
+// available ends a piece of work: the agent's pending choice wins, else Ready.
+func (r *Router) available(a *agent) {
+	if a.hasPending {
+		r.applyPending(a)
+		return
+	}
+	r.setAgentState(a, Ready, "", 0)
+	r.matchAgent(a)
+}
+
+func (r *Router) applyPending(a *agent) {
+	a.hasPending = false
+	if a.pendState == LoggedOut {
+		r.logout(a)
+		return
+	}
+	r.setAgentState(a, NotReady, a.pendReason, 0)
+}
+
+func (r *Router) logout(a *agent) {
+	a.hasPending = false
+	r.setAgentState(a, LoggedOut, "", 0)
+	for _, m := range a.members {
+		q := m.q
+		if q.cfg.NoAgents != NoAgentsOverflow || q.byState[LoggedOut] != q.members {
+			continue
+		}
+		// The last agent left: callers would wait for nobody.
+		var calls []*call
+		q.order.Ascend(func(c *call) bool {
+			if !c.callback {
+				calls = append(calls, c)
+			}
+			return true
+		})
+		for _, c := range calls {
+			r.overflow(c, q.cfg.Overflow, "no agents")
+		}
+	}
+}
+
+func (r *Router) countCall(a *agent) {
+	if r.now >= a.dayEnd {
+		a.callsToday = 0
+		_, a.dayEnd = dayBounds(r.now, r.loc)
+	}
+	a.callsToday++
+}
+
+// setAgentState moves a to s, keeping the per-queue counts and Ready sets in
+// step, schedules its deadline, and tells the engine.
+func (r *Router) setAgentState(a *agent, s State, reason string, deadline int64) {
+	if a.state == Ready {
+		r.unreadyAgent(a)
+	}
+	for _, m := range a.members {
+		m.q.byState[a.state]--
+		m.q.byState[s]++
+	}
+	a.state, a.reason, a.deadline = s, reason, deadline
+	if s == Ready {
+		a.readySince = r.now
+		r.readyAgent(a)
+	}
+	if s == Reserved || s == WrapUp {
+		r.timers.set(&a.tm, deadline)
+	} else {
+		r.timers.remove(&a.tm)
+	}
+	r.emit(Decision{Kind: AgentStateChanged, Agent: a.id, State: s, Reason: reason})
+}
+
+// readyAgent inserts a Ready agent in the sets of all its queues under each
+// queue's strategy key.
+func (r *Router) readyAgent(a *agent) {
+	calls := int64(a.callsToday)
+	if r.now >= a.dayEnd {
+		calls = 0
+	}
+	for _, m := range a.members {
+		q := m.q
+		switch q.cfg.Strategy {
+		case FewestCalls:
+			m.k1, m.k2 = calls, a.readySince
+		case RoundRobin:
+			m.k1, m.k2 = int64(m.rr), 0
+		default:
+			m.k1, m.k2 = a.readySince, 0
+		}
+		q.any.Insert(&m.anyN, m)
+		for i, s := range a.skills {
+			sets := q.ready[s.Skill]
+			if sets == nil {
+				sets = new([11]*tree[*member])
+				q.ready[s.Skill] = sets
+			}
+			if sets[s.Min] == nil {
+				sets[s.Min] = newTree(memberLess)
+			}
+			sets[s.Min].Insert(&m.nodes[i], m)
+		}
+	}
+}
+
+func (r *Router) unreadyAgent(a *agent) {
+	for _, m := range a.members {
+		q := m.q
+		q.any.Delete(m)
+		for _, s := range a.skills {
+			q.ready[s.Skill][s.Min].Delete(m)
+		}
+	}
+}
+
+func dayBounds(ns int64, loc *time.Location) (start, end int64) {
+	t := time.Unix(0, ns).In(loc)
+	y, m, d := t.Date()
+	s := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	return s.UnixNano(), s.AddDate(0, 0, 1).UnixNano()
+}
+
+// AgentView is an agent's state as the router sees it.
+type AgentView struct {
+	ID            string
+	State         State
+	Reason        string
+	Pending       bool
+	PendingState  State
+	PendingReason string
+	Call          string
+	Deadline      time.Time
+	ReadySince    time.Time
+}
+
+// Agent reports one agent's state.
+func (r *Router) Agent(id string) (AgentView, bool) {
+	a := r.agents[id]
+	if a == nil {
+		return AgentView{}, false
+	}
+	v := AgentView{ID: a.id, State: a.state, Reason: a.reason, Pending: a.hasPending, PendingState: a.pendState,
+		PendingReason: a.pendReason, ReadySince: ts(a.readySince)}
+	if a.call != nil {
+		v.Call = a.call.id
+	}
+	if a.deadline != 0 {
+		v.Deadline = ts(a.deadline)
+	}
+	return v, true
+}

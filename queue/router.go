@@ -1,0 +1,937 @@
+package queue
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Router is the ACD: it owns queues, agents and waiting calls and decides who
+// gets what. It is not safe for concurrent use: one goroutine (the engine's)
+// drives it, which is what keeps it deterministic.
+type Router struct {
+	now     int64 // latest time seen, Unix ns; time never runs backwards here
+	start   int64 // first time seen, bounds the EWT rate window
+	started bool
+	seq     uint64 // arrival counter, the last FIFO tie-break
+	loc     *time.Location
+
+	queues map[string]*queueState
+	agents map[string]*agent
+	calls  map[string]*call
+	timers timerHeap
+
+	traces     []Trace
+	traceNext  int
+	traceLimit int
+
+	out   []Decision
+	naive picker // test hook: the linear-scan reference replaces the indexes' choices
+}
+
+// picker lets the reference implementation in the tests make the choices.
+type picker interface {
+	agentFor(r *Router, c *call) *agent
+	callFor(r *Router, a *agent) *call
+}
+
+type queueState struct {
+	cfg        QueueConfig
+	buckets    map[bucketKey]*bucket
+	bucketList []*bucket // sorted by key: a stable scan order
+	order      *tree[*call]
+	age        *tree[*call]
+	ready      map[string]*[11]*tree[*member] // skill → level → Ready members holding it
+	any        *tree[*member]                 // all Ready members
+	byState    [NumStates]int
+	members    int
+	callbacks  int
+	rr         uint64
+	st         stats
+}
+
+type bucketKey struct {
+	step int
+	sig  string
+}
+
+// bucket holds the waiting calls of a queue that share one requirement: the
+// same escalation step and the same own skills. Its head is its best call.
+type bucket struct {
+	key   bucketKey
+	req   []SkillReq // empty: any agent of the queue
+	calls *tree[*call]
+}
+
+type agent struct {
+	id         string
+	cfg        AgentConfig
+	skills     []SkillReq // sorted by skill; Min is the agent's level
+	level      map[string]int
+	members    []*member // sorted by queue name
+	state      State
+	reason     string
+	hasPending bool
+	pendState  State // NotReady or LoggedOut
+	pendReason string
+	call       *call
+	deadline   int64
+	readySince int64
+	callsToday int
+	dayEnd     int64
+	lastQ      *queueState // queue of the call being wrapped up
+	answered   int64       // when that call was answered
+	preferred  *tree[*call]
+	tm         timer
+}
+
+type member struct {
+	a      *agent
+	q      *queueState
+	rr     uint64 // q.rr when this agent was last offered a call of q
+	k1, k2 int64  // strategy key, frozen while Ready
+	anyN   tnode[*member]
+	nodes  []tnode[*member] // parallel to a.skills
+}
+
+type callState uint8
+
+const (
+	waiting callState = iota
+	offered
+	connected
+)
+
+type call struct {
+	id        string
+	q         *queueState
+	prio      int
+	skills    []SkillReq
+	sig       string
+	preferred string
+	prefUntil int64
+	enq       int64
+	seq       uint64
+	attrs     map[string]string
+	st        callState
+	callback  bool
+	step      int
+	bkt       *bucket
+	pref      *agent // set while waiting for the preferred agent only
+	agent     *agent
+	lastPos   int
+	lastEWT   int64
+	nextAnn   int64
+	ordN      tnode[*call]
+	ageN      tnode[*call]
+	bktN      tnode[*call]
+	tm        timer
+}
+
+// callLess is the order of eligible calls everywhere: priority desc, enqueued asc, arrival seq.
+func callLess(a, b *call) bool {
+	if a.prio != b.prio {
+		return a.prio > b.prio
+	}
+	if a.enq != b.enq {
+		return a.enq < b.enq
+	}
+	return a.seq < b.seq
+}
+
+func ageLess(a, b *call) bool {
+	if a.enq != b.enq {
+		return a.enq < b.enq
+	}
+	return a.seq < b.seq
+}
+
+func memberLess(a, b *member) bool {
+	if a.k1 != b.k1 {
+		return a.k1 < b.k1
+	}
+	if a.k2 != b.k2 {
+		return a.k2 < b.k2
+	}
+	return a.a.id < b.a.id
+}
+
+// New builds a Router from its configuration.
+func New(cfg Config) (*Router, error) {
+	r := &Router{
+		loc:        cfg.Location,
+		queues:     map[string]*queueState{},
+		agents:     map[string]*agent{},
+		calls:      map[string]*call{},
+		traceLimit: cfg.TraceLimit,
+	}
+	if r.loc == nil {
+		r.loc = time.UTC
+	}
+	if r.traceLimit <= 0 {
+		r.traceLimit = 100
+	}
+	for _, q := range cfg.Queues {
+		if err := r.SetQueue(q); err != nil {
+			return nil, err
+		}
+	}
+	for _, a := range cfg.Agents {
+		if err := r.SetAgent(a); err != nil {
+			return nil, err
+		}
+	}
+	r.out = nil
+	return r, nil
+}
+
+func invalid(format string, args ...any) error {
+	return &Error{Code: EInvalid, Msg: fmt.Sprintf(format, args...)}
+}
+
+func validateQueue(q QueueConfig) error {
+	switch {
+	case strings.TrimSpace(q.Name) == "":
+		return invalid("queue name: required")
+	case q.Strategy > BestProficiency:
+		return invalid("queue %q strategy: unknown %d", q.Name, q.Strategy)
+	case q.NoAgents > NoAgentsOverflow:
+		return invalid("queue %q no_agents: unknown %d", q.Name, q.NoAgents)
+	case q.SLTarget < 0, q.ShortAbandon < 0, q.WrapUp < 0, q.OfferTimeout < 0, q.MaxWait < 0, q.AnnounceEvery < 0, q.DefaultHandle < 0:
+		return invalid("queue %q: durations must not be negative", q.Name)
+	case q.SLPercent < 0 || q.SLPercent > 100:
+		return invalid("queue %q sl_percent: must be 0–100", q.Name)
+	case q.MaxLength < 0:
+		return invalid("queue %q max_length: must not be negative", q.Name)
+	}
+	if err := ValidateSteps(q.Steps); err != nil {
+		return invalid("queue %q %v", q.Name, err)
+	}
+	return nil
+}
+
+// SetQueue adds a queue or replaces its configuration. Calls already waiting
+// are re-evaluated under the new steps; this costs O(calls and agents of the queue).
+func (r *Router) SetQueue(cfg QueueConfig) error {
+	if err := validateQueue(cfg); err != nil {
+		return err
+	}
+	cfg.Steps = slices.Clone(cfg.Steps)
+	if cfg.Location == nil {
+		cfg.Location = time.UTC
+	}
+	q := r.queues[cfg.Name]
+	if q == nil {
+		q = &queueState{
+			cfg:     cfg,
+			buckets: map[bucketKey]*bucket{},
+			order:   newTree(callLess),
+			age:     newTree(ageLess),
+			ready:   map[string]*[11]*tree[*member]{},
+			any:     newTree(memberLess),
+		}
+		r.queues[cfg.Name] = q
+		// Agents configured earlier may name this queue.
+		for _, id := range sortedKeys(r.agents) {
+			a := r.agents[id]
+			if slices.Contains(a.cfg.Queues, cfg.Name) {
+				if err := r.SetAgent(a.cfg); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	// Take the queue's ready agents and waiting calls out, change, put back.
+	var readyAgents []*agent
+	q.any.Ascend(func(m *member) bool { readyAgents = append(readyAgents, m.a); return true })
+	for _, a := range readyAgents {
+		r.unreadyAgent(a)
+	}
+	var calls []*call
+	q.order.Ascend(func(c *call) bool { calls = append(calls, c); return true })
+	for _, c := range calls {
+		r.leaveLine(c)
+	}
+	q.cfg = cfg
+	q.buckets = map[bucketKey]*bucket{}
+	q.bucketList = nil
+	for _, a := range readyAgents {
+		r.readyAgent(a)
+	}
+	for _, c := range calls {
+		r.enterLine(c, false)
+	}
+	for _, a := range readyAgents {
+		if a.state == Ready {
+			r.matchAgent(a)
+		}
+	}
+	return nil
+}
+
+// SetAgent adds an agent (LoggedOut) or replaces its skills and queues, keeping its state.
+func (r *Router) SetAgent(cfg AgentConfig) error {
+	if strings.TrimSpace(cfg.ID) == "" {
+		return invalid("agent id: required")
+	}
+	reqs := make([]SkillReq, 0, len(cfg.Skills))
+	for _, s := range sortedKeys(cfg.Skills) {
+		reqs = append(reqs, SkillReq{Skill: s, Min: cfg.Skills[s]})
+	}
+	if err := validateSkills("agent "+cfg.ID+" skills", reqs); err != nil {
+		return invalid("%v", err)
+	}
+	qs := slices.Clone(cfg.Queues)
+	slices.Sort(qs)
+	qs = slices.Compact(qs)
+	for _, name := range qs {
+		if r.queues[name] == nil {
+			return &Error{Code: ENotFound, Agent: cfg.ID, Msg: fmt.Sprintf("queues: unknown queue %q", name)}
+		}
+	}
+	cfg.Skills = maps_clone(cfg.Skills)
+	cfg.Queues = qs
+	a := r.agents[cfg.ID]
+	if a == nil {
+		a = &agent{id: cfg.ID, preferred: newTree(callLess), tm: timer{kind: 0, id: cfg.ID, idx: -1}}
+		r.agents[cfg.ID] = a
+	}
+	wasReady := a.state == Ready
+	if wasReady {
+		r.unreadyAgent(a)
+	}
+	for _, m := range a.members {
+		m.q.byState[a.state]--
+		m.q.members--
+	}
+	old := map[string]uint64{}
+	for _, m := range a.members {
+		old[m.q.cfg.Name] = m.rr
+	}
+	a.cfg = cfg
+	a.skills = reqs
+	a.level = make(map[string]int, len(reqs))
+	for _, s := range reqs {
+		a.level[s.Skill] = s.Min
+	}
+	a.members = a.members[:0]
+	for _, name := range qs {
+		q := r.queues[name]
+		m := &member{a: a, q: q, rr: old[name], nodes: make([]tnode[*member], len(reqs))}
+		a.members = append(a.members, m)
+		q.byState[a.state]++
+		q.members++
+	}
+	if wasReady {
+		r.readyAgent(a)
+		r.matchAgent(a)
+	}
+	return nil
+}
+
+func maps_clone(m map[string]int) map[string]int {
+	c := make(map[string]int, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+func (a *agent) member(q *queueState) *member {
+	for _, m := range a.members {
+		if m.q == q {
+			return m
+		}
+	}
+	return nil
+}
+
+func (a *agent) meets(req []SkillReq) bool {
+	for _, s := range req {
+		if a.level[s.Skill] < s.Min {
+			return false
+		}
+	}
+	return true
+}
+
+func ts(ns int64) time.Time { return time.Unix(0, ns).UTC() }
+
+func (r *Router) emit(d Decision) { r.out = append(r.out, d) }
+
+// Apply feeds one event at time now and returns what the engine must do. Due
+// timers fire first, so deadlines are honoured whatever event brings the time.
+// On error the returned decisions (from timers) are still valid.
+func (r *Router) Apply(now time.Time, ev Event) ([]Decision, error) {
+	t := now.UnixNano()
+	if !r.started {
+		r.started, r.start, r.now = true, t, t
+	}
+	if t > r.now {
+		r.now = t
+	}
+	r.out = nil
+	r.runTimers()
+	err := r.apply(ev)
+	out := r.out
+	r.out = nil
+	return out, err
+}
+
+func (r *Router) runTimers() {
+	for {
+		t := r.timers.peek()
+		if t == nil || t.at > r.now {
+			return
+		}
+		r.timers.remove(t)
+		if t.kind == 0 {
+			r.agentTimer(r.agents[t.id])
+		} else {
+			r.callTimer(r.calls[t.id])
+		}
+	}
+}
+
+func (r *Router) apply(ev Event) error {
+	switch ev.Kind {
+	case Tick:
+		return nil
+	case CallArrived:
+		return r.arrive(ev)
+	case CallLeft, CallEnded, CallbackRequested:
+		return r.callEvent(ev)
+	case AgentLogin, AgentLogout, SetState, OfferAccepted, OfferRejected, OfferTimedOut, WrapUpDone:
+		a := r.agents[ev.Agent]
+		if a == nil {
+			return &Error{Code: ENotFound, Event: ev.Kind, Agent: ev.Agent, Msg: "unknown agent"}
+		}
+		return r.agentEvent(a, ev)
+	}
+	return &Error{Code: EInvalid, Event: ev.Kind, Msg: "unknown event kind"}
+}
+
+// --- calls ---
+
+func (r *Router) arrive(ev Event) error {
+	ar := ev.Arrival
+	if ev.Call == "" || ar == nil {
+		return &Error{Code: EInvalid, Event: ev.Kind, Call: ev.Call, Msg: "call id and arrival are required"}
+	}
+	if c := r.calls[ev.Call]; c != nil {
+		if c.q.cfg.Name == ar.Queue {
+			return nil // a repeat
+		}
+		return &Error{Code: EConflict, Event: ev.Kind, Call: ev.Call, Msg: "call already in queue " + c.q.cfg.Name}
+	}
+	q := r.queues[ar.Queue]
+	if q == nil {
+		return &Error{Code: ENotFound, Event: ev.Kind, Call: ev.Call, Msg: fmt.Sprintf("unknown queue %q", ar.Queue)}
+	}
+	if ar.Priority < 0 || ar.Priority > 9 {
+		return &Error{Code: EInvalid, Event: ev.Kind, Call: ev.Call, Msg: fmt.Sprintf("priority: must be 0–9, got %d", ar.Priority)}
+	}
+	if err := validateSkills("skills", ar.Skills); err != nil {
+		return &Error{Code: EInvalid, Event: ev.Kind, Call: ev.Call, Msg: err.Error()}
+	}
+	r.record(q, counters{Offered: 1})
+	if q.cfg.MaxLength > 0 && q.order.Len() >= q.cfg.MaxLength {
+		r.overflowed(q, ev.Call, q.cfg.Overflow, "full")
+		return nil
+	}
+	if q.cfg.NoAgents == NoAgentsOverflow && q.byState[LoggedOut] == q.members {
+		r.overflowed(q, ev.Call, q.cfg.Overflow, "no agents")
+		return nil
+	}
+	r.seq++
+	c := &call{
+		id: ev.Call, q: q, prio: ar.Priority, skills: slices.Clone(ar.Skills), preferred: ar.Preferred,
+		enq: r.now, seq: r.seq, attrs: ar.Attributes, lastPos: -1,
+		tm: timer{kind: 1, id: ev.Call, idx: -1},
+	}
+	if !ar.PreferredUntil.IsZero() {
+		c.prefUntil = ar.PreferredUntil.UnixNano()
+	}
+	c.sig = reqSig(c.skills)
+	r.calls[c.id] = c
+	r.enterLine(c, true)
+	return nil
+}
+
+func reqSig(req []SkillReq) string {
+	var b strings.Builder
+	for i, s := range req {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%s>=%d", s.Skill, s.Min)
+	}
+	return b.String()
+}
+
+func (r *Router) callEvent(ev Event) error {
+	c := r.calls[ev.Call]
+	if c == nil {
+		return nil // gone already: repeats are harmless
+	}
+	switch ev.Kind {
+	case CallbackRequested:
+		if c.st != waiting {
+			return &Error{Code: EConflict, Event: ev.Kind, Call: c.id, Msg: "call is not waiting"}
+		}
+		if c.callback {
+			return nil
+		}
+		r.leaveLine(c)
+		c.callback = true
+		c.q.callbacks++
+		r.enterLine(c, false)
+		return nil
+	case CallEnded:
+		if c.st == connected {
+			a := c.agent
+			r.dropCall(c)
+			a.call = nil
+			if c.q.cfg.WrapUp > 0 {
+				r.setAgentState(a, WrapUp, "", r.now+int64(c.q.cfg.WrapUp))
+			} else {
+				r.endWrap(a)
+			}
+			return nil
+		}
+	case CallLeft:
+		if c.st == connected {
+			return r.callEvent(Event{Kind: CallEnded, Call: c.id})
+		}
+	}
+	// Abandoned while waiting or ringing.
+	wait := r.now - c.enq
+	d := counters{Abandoned: 1}
+	if wait < int64(c.q.cfg.ShortAbandon) {
+		d.ShortAbandoned = 1
+	}
+	r.record(c.q, d)
+	switch c.st {
+	case waiting:
+		r.leaveLine(c)
+		r.dropCall(c)
+	case offered:
+		a := c.agent
+		r.dropCall(c)
+		a.call = nil
+		r.emit(Decision{Kind: CancelOffer, Call: c.id, Agent: a.id, Queue: c.q.cfg.Name, Reason: "abandoned"})
+		r.available(a)
+	}
+	return nil
+}
+
+func (r *Router) dropCall(c *call) {
+	if c.callback {
+		c.q.callbacks--
+	}
+	delete(r.calls, c.id)
+}
+
+func (r *Router) overflowed(q *queueState, id, target, reason string) {
+	r.record(q, counters{Overflowed: 1})
+	r.emit(Decision{Kind: Overflow, Call: id, Queue: q.cfg.Name, Target: target, Reason: reason})
+}
+
+func (r *Router) overflow(c *call, target, reason string) {
+	r.leaveLine(c)
+	r.dropCall(c)
+	r.overflowed(c.q, c.id, target, reason)
+}
+
+// stepAt returns the step in force after waiting wait, and whether an overflow
+// step has been reached (callbacks never overflow: nobody is on the line).
+func stepAt(steps []Step, wait int64, callback bool) (idx int, over int) {
+	idx = -1
+	for i, s := range steps {
+		if int64(s.After) > wait {
+			break
+		}
+		if s.Overflow != "" {
+			if !callback {
+				return idx, i
+			}
+			continue
+		}
+		idx = i
+	}
+	return idx, -1
+}
+
+func (r *Router) bucketFor(q *queueState, step int, c *call) *bucket {
+	k := bucketKey{step: step, sig: c.sig}
+	if step >= 0 && q.cfg.Steps[step].Any {
+		k.sig = "*"
+	}
+	if b := q.buckets[k]; b != nil {
+		return b
+	}
+	b := &bucket{key: k, req: reqFor(q, step, c), calls: newTree(callLess)}
+	q.buckets[k] = b
+	i, _ := slices.BinarySearchFunc(q.bucketList, k, func(b *bucket, k bucketKey) int {
+		if b.key.step != k.step {
+			return b.key.step - k.step
+		}
+		return strings.Compare(b.key.sig, k.sig)
+	})
+	q.bucketList = slices.Insert(q.bucketList, i, b)
+	return b
+}
+
+// reqFor merges the step's skills over the call's own: a step's level for a skill
+// replaces the call's, other skills of the call stay, and an Any step drops all.
+func reqFor(q *queueState, step int, c *call) []SkillReq {
+	if step < 0 {
+		return slices.Clone(c.skills)
+	}
+	s := q.cfg.Steps[step]
+	if s.Any {
+		return nil
+	}
+	req := slices.Clone(s.Skills)
+	for _, own := range c.skills {
+		if !slices.ContainsFunc(s.Skills, func(x SkillReq) bool { return x.Skill == own.Skill }) {
+			req = append(req, own)
+		}
+	}
+	return req
+}
+
+// enterLine puts a waiting call in its structures, then routes it if it can.
+func (r *Router) enterLine(c *call, arriving bool) {
+	q := c.q
+	c.st, c.agent = waiting, nil
+	step, over := stepAt(q.cfg.Steps, r.now-c.enq, c.callback)
+	if over >= 0 {
+		r.dropCall(c)
+		r.overflowed(q, c.id, q.cfg.Steps[over].Overflow, "escalation")
+		return
+	}
+	if !c.callback && q.cfg.MaxWait > 0 && r.now-c.enq >= int64(q.cfg.MaxWait) {
+		r.dropCall(c)
+		r.overflowed(q, c.id, q.cfg.Overflow, "max wait")
+		return
+	}
+	c.step = step
+	c.pref = nil
+	if c.prefUntil > r.now {
+		c.pref = r.agents[c.preferred]
+	}
+	if c.pref != nil {
+		c.bkt = nil
+		c.pref.preferred.Insert(&c.bktN, c)
+	} else {
+		c.bkt = r.bucketFor(q, step, c)
+		c.bkt.calls.Insert(&c.bktN, c)
+	}
+	q.order.Insert(&c.ordN, c)
+	q.age.Insert(&c.ageN, c)
+	if arriving {
+		c.nextAnn = r.now
+	}
+	if r.matchCall(c, "call") {
+		return
+	}
+	if arriving && !c.callback {
+		r.announce(c, true)
+	}
+	r.scheduleCall(c)
+}
+
+func (r *Router) leaveLine(c *call) {
+	if c.st != waiting {
+		return
+	}
+	if c.pref != nil {
+		c.pref.preferred.Delete(c)
+	} else if c.bkt != nil {
+		c.bkt.calls.Delete(c)
+	}
+	c.q.order.Delete(c)
+	c.q.age.Delete(c)
+	r.timers.remove(&c.tm)
+}
+
+func (r *Router) scheduleCall(c *call) {
+	q := c.q
+	wait := r.now - c.enq
+	at := int64(-1)
+	min := func(t int64) {
+		if t > r.now && (at < 0 || t < at) {
+			at = t
+		}
+	}
+	for _, s := range q.cfg.Steps {
+		if int64(s.After) > wait && (s.Overflow == "" || !c.callback) {
+			min(c.enq + int64(s.After))
+			break
+		}
+	}
+	if !c.callback && q.cfg.MaxWait > 0 {
+		min(c.enq + int64(q.cfg.MaxWait))
+	}
+	if c.pref != nil {
+		min(c.prefUntil)
+	}
+	if !c.callback && q.cfg.AnnounceEvery > 0 {
+		min(c.nextAnn)
+	}
+	r.timers.set(&c.tm, at)
+}
+
+func (r *Router) callTimer(c *call) {
+	q := c.q
+	wait := r.now - c.enq
+	if !c.callback && q.cfg.MaxWait > 0 && wait >= int64(q.cfg.MaxWait) {
+		r.overflow(c, q.cfg.Overflow, "max wait")
+		return
+	}
+	step, over := stepAt(q.cfg.Steps, wait, c.callback)
+	prefOver := c.pref != nil && c.prefUntil <= r.now
+	if over >= 0 || step != c.step || prefOver {
+		r.leaveLine(c)
+		r.enterLine(c, false)
+		if c.st != waiting || r.calls[c.id] != c {
+			return
+		}
+	}
+	if !c.callback && q.cfg.AnnounceEvery > 0 && c.nextAnn <= r.now {
+		r.announce(c, false)
+	}
+	r.scheduleCall(c)
+}
+
+const ewtGrain = int64(10 * time.Second)
+
+func (r *Router) announce(c *call, force bool) {
+	pos := c.q.order.Rank(c) + 1
+	ewt := r.ewt(c.q, pos)
+	if force || pos != c.lastPos || ewt/ewtGrain != c.lastEWT/ewtGrain {
+		r.emit(Decision{Kind: Announce, Call: c.id, Queue: c.q.cfg.Name, Position: pos, EWT: time.Duration(ewt)})
+	}
+	c.lastPos, c.lastEWT = pos, ewt
+	if e := c.q.cfg.AnnounceEvery; e > 0 {
+		c.nextAnn = r.now + int64(e)
+	}
+}
+
+// Waiting reports a waiting call's position (1-based, over the whole queue) and EWT.
+func (r *Router) Waiting(callID string) (position int, ewt time.Duration, ok bool) {
+	c := r.calls[callID]
+	if c == nil || c.st != waiting {
+		return 0, 0, false
+	}
+	pos := c.q.order.Rank(c) + 1
+	return pos, time.Duration(r.ewt(c.q, pos)), true
+}
+
+// --- matching ---
+
+// matchCall routes a waiting call to the best Ready agent, if any.
+func (r *Router) matchCall(c *call, trigger string) bool {
+	if c.pref != nil {
+		if a := c.pref; a.state == Ready {
+			r.offer(c, a, r.callTrace(c, a, trigger, nil))
+			return true
+		}
+		return false
+	}
+	if r.naive != nil {
+		if a := r.naive.agentFor(r, c); a != nil {
+			r.offer(c, a, &Trace{Trigger: trigger})
+			return true
+		}
+		return false
+	}
+	var ex []Skip
+	a := r.findAgent(c.q, c.bkt.req, &ex)
+	if a == nil {
+		return false
+	}
+	r.offer(c, a, r.callTrace(c, a, trigger, ex))
+	return true
+}
+
+const maxExamples = 5
+
+func (r *Router) findAgent(q *queueState, req []SkillReq, ex *[]Skip) *agent {
+	if len(req) == 0 {
+		m, ok := q.any.Min()
+		if !ok {
+			return nil
+		}
+		return m.a
+	}
+	// Scan the set of the rarest ready skill; BestProficiency must scan the first.
+	pick := 0
+	if q.cfg.Strategy != BestProficiency && len(req) > 1 {
+		best := -1
+		for i, s := range req {
+			n := q.readyCount(s.Skill, s.Min, 10)
+			if best < 0 || n < best {
+				pick, best = i, n
+			}
+		}
+	}
+	s := req[pick]
+	sets := q.ready[s.Skill]
+	if sets == nil {
+		return nil
+	}
+	var best *member
+	for lvl := 10; lvl >= s.Min; lvl-- {
+		t := sets[lvl]
+		if t == nil || t.Len() == 0 {
+			continue
+		}
+		var cand *member
+		if len(req) == 1 {
+			cand, _ = t.Min()
+		} else {
+			t.Ascend(func(m *member) bool {
+				if best != nil && q.cfg.Strategy != BestProficiency && !memberLess(m, best) {
+					return false
+				}
+				if m.a.meets(req) {
+					cand = m
+					return false
+				}
+				if len(*ex) < maxExamples {
+					*ex = append(*ex, Skip{Agent: m.a.id, Reason: skipReason(m.a, req)})
+				}
+				return true
+			})
+		}
+		if cand == nil {
+			continue
+		}
+		if q.cfg.Strategy == BestProficiency {
+			return cand.a
+		}
+		if best == nil || memberLess(cand, best) {
+			best = cand
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	return best.a
+}
+
+func skipReason(a *agent, req []SkillReq) SkipReason {
+	for _, s := range req {
+		l := a.level[s.Skill]
+		if l == 0 {
+			return SkipLacksSkill
+		}
+		if l < s.Min {
+			return SkipBelowProficiency
+		}
+	}
+	return SkipNone
+}
+
+// readyCount counts Ready members holding skill at a level in [lo, hi].
+func (q *queueState) readyCount(skill string, lo, hi int) int {
+	sets := q.ready[skill]
+	if sets == nil {
+		return 0
+	}
+	n := 0
+	for l := lo; l <= hi; l++ {
+		if sets[l] != nil {
+			n += sets[l].Len()
+		}
+	}
+	return n
+}
+
+// matchAgent gives a freshly Ready agent the best call eligible for them across
+// all their queues: highest priority, then longest wait (the cross-queue rule).
+func (r *Router) matchAgent(a *agent) {
+	if r.naive != nil {
+		if c := r.naive.callFor(r, a); c != nil {
+			r.offer(c, a, &Trace{Trigger: "agent"})
+		}
+		return
+	}
+	best, _ := a.preferred.Min()
+	var ex []Skip
+	for _, m := range a.members {
+		for _, b := range m.q.bucketList {
+			h, ok := b.calls.Min()
+			if !ok || (best != nil && !callLess(h, best)) {
+				continue
+			}
+			if !a.meets(b.req) {
+				if len(ex) < maxExamples {
+					ex = append(ex, Skip{Call: h.id, Reason: skipReason(a, b.req)})
+				}
+				continue
+			}
+			best = h
+		}
+	}
+	if best != nil {
+		r.offer(best, a, r.agentTrace(best, a, ex))
+	}
+}
+
+func (r *Router) offer(c *call, a *agent, tr *Trace) {
+	q := c.q
+	tr.At, tr.Queue, tr.Call, tr.Agent, tr.Step = ts(r.now), q.cfg.Name, c.id, a.id, c.step
+	tr.Rule = "preferred agent"
+	if c.pref == nil {
+		tr.Rule = ruleString(c.bkt.req)
+	}
+	r.leaveLine(c)
+	c.st, c.agent, c.pref = offered, a, nil
+	q.rr++
+	if m := a.member(q); m != nil {
+		m.rr = q.rr
+	}
+	a.call = c
+	deadline := r.now + int64(offerTimeout(q))
+	kind := Offer
+	if c.callback {
+		kind = DialCallback
+	}
+	r.addTrace(*tr)
+	r.emit(Decision{Kind: kind, Call: c.id, Agent: a.id, Queue: q.cfg.Name, Deadline: ts(deadline), Trace: tr})
+	r.setAgentState(a, Reserved, "", deadline)
+}
+
+func offerTimeout(q *queueState) time.Duration {
+	if q.cfg.OfferTimeout > 0 {
+		return q.cfg.OfferTimeout
+	}
+	return DefaultOfferTimeout
+}
+
+func ruleString(req []SkillReq) string {
+	if len(req) == 0 {
+		return "any"
+	}
+	return reqSig(req)
+}
+
+// requeue puts a call whose offer failed back in line at its original place.
+func (r *Router) requeue(c *call) {
+	c.agent = nil
+	r.enterLine(c, false)
+}
