@@ -51,3 +51,12 @@ func TestSamplesLoad(t *testing.T) {
 		t.Fatalf("default flow = %v, want main", got)
 	}
 }
+
+func mustTime(tb testing.TB, s string) time.Time {
+	tb.Helper()
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return t
+}
