@@ -192,9 +192,27 @@ func (p *parser) id(n *yaml.Node, what string) string {
 	return s
 }
 
+// maxFileSize bounds a flow file; real flows are a few kilobytes.
+const maxFileSize = 1 << 20
+
+// unmarshal guards against a panic inside the YAML library: a bad file
+// must never take the server down.
+func unmarshal(data []byte, doc *yaml.Node) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("yaml: cannot parse: %v", r)
+		}
+	}()
+	return yaml.Unmarshal(data, doc)
+}
+
 func (p *parser) parse(data []byte) *Flow {
+	if len(data) > maxFileSize {
+		p.errorf(Pos{1, 1}, "file larger than %d bytes", maxFileSize)
+		return nil
+	}
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	if err := unmarshal(data, &doc); err != nil {
 		p.errorf(yamlErrPos(err), "%s", strings.TrimPrefix(err.Error(), "yaml: "))
 		return nil
 	}
