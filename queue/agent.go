@@ -243,8 +243,7 @@ func (r *Router) readyAgent(a *agent) {
 		calls = 0
 	}
 	for _, m := range a.members {
-		q := m.q
-		switch q.cfg.Strategy {
+		switch m.q.cfg.Strategy {
 		case FewestCalls:
 			m.k1, m.k2 = calls, a.readySince
 		case RoundRobin:
@@ -252,6 +251,14 @@ func (r *Router) readyAgent(a *agent) {
 		default:
 			m.k1, m.k2 = a.readySince, 0
 		}
+	}
+	r.insertReady(a)
+}
+
+// insertReady links a into the Ready sets under the keys already in its members.
+func (r *Router) insertReady(a *agent) {
+	for _, m := range a.members {
+		q := m.q
 		q.any.Insert(&m.anyN, m)
 		for i, s := range a.skills {
 			sets := q.ready[s.Skill]

@@ -689,6 +689,9 @@ func (r *Router) scheduleCall(c *call) {
 		min(c.prefUntil)
 	}
 	if !c.callback && q.cfg.AnnounceEvery > 0 {
+		if c.nextAnn <= r.now {
+			c.nextAnn = r.now + int64(q.cfg.AnnounceEvery)
+		}
 		min(c.nextAnn)
 	}
 	r.timers.set(&c.tm, at)

@@ -1,6 +1,9 @@
 package queue
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // SkipReason says why an agent or call was passed over.
 type SkipReason uint8
@@ -23,6 +26,17 @@ func (s SkipReason) String() string {
 
 // MarshalText writes the reason's name for the supervisor view.
 func (s SkipReason) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText accepts the names written by MarshalText.
+func (s *SkipReason) UnmarshalText(b []byte) error {
+	for i, n := range skipNames {
+		if n == string(b) {
+			*s = SkipReason(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("queue: unknown skip reason %q", b)
+}
 
 // Skip names one agent (when a call looked for an agent) or one call (when a
 // freed agent looked for a call) that was passed over, and why.

@@ -1,0 +1,229 @@
+package queue
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// snapshot is the whole state in JSON. Indexes are not stored: Restore
+// rebuilds them from the facts, and every key they order by is stored.
+type snapshot struct {
+	Version    int         `json:"version"`
+	Now        int64       `json:"now"`
+	Start      int64       `json:"start"`
+	Started    bool        `json:"started"`
+	Seq        uint64      `json:"seq"`
+	Location   string      `json:"location"`
+	TraceLimit int         `json:"trace_limit"`
+	TraceNext  int         `json:"trace_next"`
+	Traces     []Trace     `json:"traces"`
+	Queues     []snapQueue `json:"queues"`
+	Agents     []snapAgent `json:"agents"`
+	Calls      []snapCall  `json:"calls"`
+}
+
+type snapQueue struct {
+	Config   QueueConfig `json:"config"`
+	Location string      `json:"location"`
+	RR       uint64      `json:"rr"`
+	Stats    stats       `json:"stats"`
+}
+
+type snapMember struct {
+	Queue string `json:"queue"`
+	RR    uint64 `json:"rr"`
+	K1    int64  `json:"k1"`
+	K2    int64  `json:"k2"`
+}
+
+type snapAgent struct {
+	Config     AgentConfig  `json:"config"`
+	State      State        `json:"state"`
+	Reason     string       `json:"reason,omitempty"`
+	HasPending bool         `json:"has_pending,omitempty"`
+	PendState  State        `json:"pend_state,omitempty"`
+	PendReason string       `json:"pend_reason,omitempty"`
+	Deadline   int64        `json:"deadline,omitempty"`
+	ReadySince int64        `json:"ready_since"`
+	CallsToday int          `json:"calls_today"`
+	DayEnd     int64        `json:"day_end"`
+	LastQueue  string       `json:"last_queue,omitempty"`
+	Answered   int64        `json:"answered,omitempty"`
+	Members    []snapMember `json:"members"`
+}
+
+type snapCall struct {
+	ID        string            `json:"id"`
+	Queue     string            `json:"queue"`
+	Priority  int               `json:"priority"`
+	Skills    []SkillReq        `json:"skills,omitempty"`
+	Preferred string            `json:"preferred,omitempty"`
+	PrefUntil int64             `json:"pref_until,omitempty"`
+	InPref    bool              `json:"in_pref,omitempty"`
+	Enqueued  int64             `json:"enqueued"`
+	Seq       uint64            `json:"seq"`
+	Attrs     map[string]string `json:"attrs,omitempty"`
+	State     callState         `json:"state"`
+	Callback  bool              `json:"callback,omitempty"`
+	Step      int               `json:"step"`
+	Agent     string            `json:"agent,omitempty"`
+	LastPos   int               `json:"last_pos"`
+	LastEWT   int64             `json:"last_ewt"`
+	NextAnn   int64             `json:"next_ann"`
+}
+
+// Snapshot serializes the whole state, so a restarted controller loses no
+// queue position, offer, statistic or trace.
+func (r *Router) Snapshot() ([]byte, error) {
+	s := snapshot{Version: 1, Now: r.now, Start: r.start, Started: r.started, Seq: r.seq, Location: r.loc.String(),
+		TraceLimit: r.traceLimit, TraceNext: r.traceNext, Traces: r.traces}
+	for _, name := range sortedKeys(r.queues) {
+		q := r.queues[name]
+		s.Queues = append(s.Queues, snapQueue{Config: q.cfg, Location: q.cfg.Location.String(), RR: q.rr, Stats: q.st})
+	}
+	for _, id := range sortedKeys(r.agents) {
+		a := r.agents[id]
+		sa := snapAgent{Config: a.cfg, State: a.state, Reason: a.reason, HasPending: a.hasPending, PendState: a.pendState,
+			PendReason: a.pendReason, Deadline: a.deadline, ReadySince: a.readySince, CallsToday: a.callsToday,
+			DayEnd: a.dayEnd, Answered: a.answered}
+		if a.lastQ != nil {
+			sa.LastQueue = a.lastQ.cfg.Name
+		}
+		for _, m := range a.members {
+			sa.Members = append(sa.Members, snapMember{Queue: m.q.cfg.Name, RR: m.rr, K1: m.k1, K2: m.k2})
+		}
+		s.Agents = append(s.Agents, sa)
+	}
+	for _, id := range sortedKeys(r.calls) {
+		c := r.calls[id]
+		sc := snapCall{ID: c.id, Queue: c.q.cfg.Name, Priority: c.prio, Skills: c.skills, Preferred: c.preferred,
+			PrefUntil: c.prefUntil, InPref: c.pref != nil, Enqueued: c.enq, Seq: c.seq, Attrs: c.attrs, State: c.st,
+			Callback: c.callback, Step: c.step, LastPos: c.lastPos, LastEWT: c.lastEWT, NextAnn: c.nextAnn}
+		if c.agent != nil {
+			sc.Agent = c.agent.id
+		}
+		s.Calls = append(s.Calls, sc)
+	}
+	return json.Marshal(s)
+}
+
+// Restore rebuilds a Router from Snapshot's output. locate turns the stored
+// time-zone names back into locations (loading them is the caller's job);
+// nil accepts only "UTC".
+func Restore(data []byte, locate func(name string) (*time.Location, error)) (*Router, error) {
+	var s snapshot
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, invalid("snapshot: %v", err)
+	}
+	if s.Version != 1 {
+		return nil, invalid("snapshot version: unknown %d", s.Version)
+	}
+	loc := func(name string) (*time.Location, error) {
+		if name == "UTC" || name == "" {
+			return time.UTC, nil
+		}
+		if locate == nil {
+			return nil, invalid("snapshot: location %q needs a locate function", name)
+		}
+		return locate(name)
+	}
+	rl, err := loc(s.Location)
+	if err != nil {
+		return nil, err
+	}
+	r, err := New(Config{TraceLimit: s.TraceLimit, Location: rl})
+	if err != nil {
+		return nil, err
+	}
+	r.now, r.start, r.started, r.seq = s.Now, s.Start, s.Started, s.Seq
+	r.traces, r.traceNext = s.Traces, s.TraceNext
+	for _, sq := range s.Queues {
+		if sq.Config.Location, err = loc(sq.Location); err != nil {
+			return nil, err
+		}
+		if err := r.SetQueue(sq.Config); err != nil {
+			return nil, err
+		}
+		q := r.queues[sq.Config.Name]
+		q.rr, q.st = sq.RR, sq.Stats
+	}
+	for _, sa := range s.Agents {
+		if err := r.SetAgent(sa.Config); err != nil {
+			return nil, err
+		}
+		a := r.agents[sa.Config.ID]
+		for _, m := range a.members {
+			m.q.byState[LoggedOut]--
+			m.q.byState[sa.State]++
+			for _, sm := range sa.Members {
+				if sm.Queue == m.q.cfg.Name {
+					m.rr, m.k1, m.k2 = sm.RR, sm.K1, sm.K2
+				}
+			}
+		}
+		a.state, a.reason, a.hasPending, a.pendState, a.pendReason = sa.State, sa.Reason, sa.HasPending, sa.PendState, sa.PendReason
+		a.deadline, a.readySince, a.callsToday, a.dayEnd, a.answered = sa.Deadline, sa.ReadySince, sa.CallsToday, sa.DayEnd, sa.Answered
+		if sa.LastQueue != "" {
+			a.lastQ = r.queues[sa.LastQueue]
+		}
+		if a.state == Ready {
+			r.insertReady(a)
+		}
+		if a.state == Reserved || a.state == WrapUp {
+			r.timers.set(&a.tm, a.deadline)
+		}
+	}
+	slices.SortFunc(s.Calls, func(a, b snapCall) int { return int(a.Seq) - int(b.Seq) })
+	for _, sc := range s.Calls {
+		q := r.queues[sc.Queue]
+		if q == nil {
+			return nil, invalid("snapshot: call %q in unknown queue %q", sc.ID, sc.Queue)
+		}
+		c := &call{id: sc.ID, q: q, prio: sc.Priority, skills: sc.Skills, sig: reqSig(sc.Skills), preferred: sc.Preferred,
+			prefUntil: sc.PrefUntil, enq: sc.Enqueued, seq: sc.Seq, attrs: sc.Attrs, st: sc.State, callback: sc.Callback,
+			step: sc.Step, lastPos: sc.LastPos, lastEWT: sc.LastEWT, nextAnn: sc.NextAnn, tm: timer{kind: 1, id: sc.ID, idx: -1}}
+		if sc.Step >= len(q.cfg.Steps) {
+			return nil, invalid("snapshot: call %q step %d out of range", sc.ID, sc.Step)
+		}
+		r.calls[c.id] = c
+		if c.callback {
+			q.callbacks++
+		}
+		switch c.st {
+		case waiting:
+			if sc.InPref {
+				c.pref = r.agents[c.preferred]
+			}
+			if c.pref != nil {
+				c.pref.preferred.Insert(&c.bktN, c)
+			} else {
+				c.bkt = r.bucketFor(q, c.step, c)
+				c.bkt.calls.Insert(&c.bktN, c)
+			}
+			q.order.Insert(&c.ordN, c)
+			q.age.Insert(&c.ageN, c)
+			r.scheduleCall(c)
+		default:
+			a := r.agents[sc.Agent]
+			if a == nil {
+				return nil, invalid("snapshot: call %q with unknown agent %q", sc.ID, sc.Agent)
+			}
+			c.agent, a.call = a, c
+		}
+	}
+	return r, nil
+}
+
+func (s callState) String() string {
+	switch s {
+	case waiting:
+		return "waiting"
+	case offered:
+		return "offered"
+	case connected:
+		return "connected"
+	}
+	return fmt.Sprintf("callState(%d)", uint8(s))
+}
