@@ -1,0 +1,214 @@
+package arisim
+
+import (
+	"time"
+)
+
+// fieldOrder selects where Asterisk puts type/timestamp/application in an
+// event: it differs by event type (see the transcripts).
+type fieldOrder int
+
+const (
+	orderNormal      fieldOrder = iota // type, timestamp, fields, asterisk_id, application
+	orderFieldsFirst                   // fields, type, timestamp, rest, asterisk_id, application (ChannelVarset, ChannelHangupRequest)
+	orderAppFirst                      // type, application, timestamp, fields, asterisk_id (DeviceStateChanged)
+	orderAppBeforeID                   // type, timestamp, application, asterisk_id (ApplicationReplaced)
+)
+
+// event is an event before it is addressed to an application.
+type event struct {
+	typ    string
+	ts     time.Time
+	pre    []kv // members before "type" (orderFieldsFirst)
+	fields []kv
+	order  fieldOrder
+}
+
+func (e *event) render(app, asteriskID string) obj {
+	ts := astTime(e.ts)
+	var o obj
+	switch e.order {
+	case orderFieldsFirst:
+		o = append(o, e.pre...)
+		o = append(o, kv{"type", e.typ}, kv{"timestamp", ts})
+		o = append(o, e.fields...)
+		o = append(o, kv{"asterisk_id", asteriskID}, kv{"application", app})
+	case orderAppFirst:
+		o = append(o, kv{"type", e.typ}, kv{"application", app}, kv{"timestamp", ts})
+		o = append(o, e.fields...)
+		o = append(o, kv{"asterisk_id", asteriskID})
+	case orderAppBeforeID:
+		o = append(o, kv{"type", e.typ}, kv{"timestamp", ts}, kv{"application", app}, kv{"asterisk_id", asteriskID})
+	default:
+		o = append(o, kv{"type", e.typ}, kv{"timestamp", ts})
+		o = append(o, e.fields...)
+		o = append(o, kv{"asterisk_id", asteriskID}, kv{"application", app})
+	}
+	return o
+}
+
+// publish delivers e to each named app that has a websocket. Caller holds s.mu.
+func (s *Server) publish(e *event, apps []string) {
+	if e.ts.IsZero() {
+		e.ts = s.now()
+	}
+	for _, name := range apps {
+		reg := s.apps[name]
+		if reg == nil || reg.conn == nil {
+			s.stats.EventsDropped++
+			continue
+		}
+		b, err := marshal(e.render(name, s.cfg.AsteriskID))
+		if err != nil {
+			s.log.Error("arisim: encode event", "type", e.typ, "err", err)
+			continue
+		}
+		if reg.conn.enqueue(b) {
+			s.stats.EventsSent++
+		} else {
+			s.stats.SlowConsumers++
+			s.log.Warn("arisim: dropping slow events websocket", "app", name)
+			s.dropConnLocked(reg.conn)
+		}
+	}
+}
+
+// appsFor returns the apps interested in a channel and/or bridge, plus the
+// apps subscribed to everything, without duplicates and in a stable order.
+func (s *Server) appsFor(chs []*channel, brs []*bridge) []string {
+	var out []string
+	add := func(a string) {
+		if a == "" {
+			return
+		}
+		for _, x := range out {
+			if x == a {
+				return
+			}
+		}
+		out = append(out, a)
+	}
+	for _, c := range chs {
+		if c != nil {
+			add(c.app)
+		}
+	}
+	for _, b := range brs {
+		if b != nil {
+			add(b.app)
+		}
+	}
+	for _, name := range sortedKeys(s.apps) {
+		if s.apps[name].subscribeAll {
+			add(name)
+		}
+	}
+	return out
+}
+
+func (s *Server) chanEvent(typ string, c *channel, fields ...kv) {
+	f := append(fields, kv{"channel", c.json()})
+	s.publish(&event{typ: typ, fields: f}, s.appsFor([]*channel{c}, nil))
+}
+
+func (s *Server) emitStateChange(c *channel, state string) {
+	c.state = state
+	s.chanEvent("ChannelStateChange", c)
+}
+
+func (s *Server) emitVarset(c *channel, name, value string) {
+	c.vars[name] = value
+	s.publish(&event{typ: "ChannelVarset", order: orderFieldsFirst,
+		pre:    []kv{{"variable", name}, {"value", value}},
+		fields: []kv{{"channel", c.json()}}}, s.appsFor([]*channel{c}, nil))
+}
+
+func (s *Server) emitHangupRequest(c *channel, pre []kv) {
+	s.publish(&event{typ: "ChannelHangupRequest", order: orderFieldsFirst, pre: pre,
+		fields: []kv{{"channel", c.json()}}}, s.appsFor([]*channel{c}, nil))
+}
+
+func (s *Server) emitDial(peer *channel, status, dialstring string) {
+	s.publish(&event{typ: "Dial", fields: []kv{
+		{"dialstatus", status}, {"forward", ""}, {"dialstring", dialstring}, {"peer", peer.json()},
+	}}, s.appsFor([]*channel{peer}, nil))
+}
+
+func (s *Server) emitStasisStart(c *channel, args []string) {
+	if args == nil {
+		args = []string{}
+	}
+	s.chanEvent("StasisStart", c, kv{"args", args})
+}
+
+func (s *Server) emitDestroyed(c *channel, cause int, techCause int) {
+	f := []kv{{"cause", cause}, {"cause_txt", causeText(cause)}}
+	if techCause != 0 {
+		f = append(f, kv{"tech_cause", techCause})
+	}
+	s.chanEvent("ChannelDestroyed", c, f...)
+}
+
+func (s *Server) emitBridgeEvent(typ string, b *bridge, c *channel) {
+	s.publish(&event{typ: typ, fields: []kv{{"bridge", b.json()}, {"channel", c.json()}}},
+		s.appsFor([]*channel{c}, []*bridge{b}))
+}
+
+func (s *Server) emitPlayback(typ string, p *playback) {
+	var apps []string
+	if p.br != nil {
+		apps = s.appsFor(nil, []*bridge{p.br})
+	} else {
+		apps = s.appsFor([]*channel{p.ch}, nil)
+	}
+	s.publish(&event{typ: typ, fields: []kv{{"playback", p.json()}}}, apps)
+}
+
+func (s *Server) emitRecording(typ string, r *liveRecording, duration *int) {
+	var apps []string
+	if r.br != nil {
+		apps = s.appsFor(nil, []*bridge{r.br})
+	} else {
+		apps = s.appsFor([]*channel{r.ch}, nil)
+	}
+	j := r.json()
+	j.Duration = duration
+	s.publish(&event{typ: typ, fields: []kv{{"recording", j}}}, apps)
+}
+
+// causeText is ast_cause2str for the causes the emulator produces.
+func causeText(cause int) string {
+	switch cause {
+	case 0:
+		return "Unknown"
+	case 1:
+		return "Unallocated (unassigned) number"
+	case 16:
+		return "Normal Clearing"
+	case 17:
+		return "User busy"
+	case 18:
+		return "No user responding"
+	case 19:
+		return "User alerting, no answer"
+	case 21:
+		return "Call Rejected"
+	case 26:
+		return "Answered elsewhere"
+	case 27:
+		return "Destination out of order"
+	case 31:
+		return "Normal, unspecified"
+	case 34:
+		return "Circuit/channel congestion"
+	case 38:
+		return "Network out of order"
+	case 41:
+		return "Temporary failure"
+	case 58:
+		return "Bearer capability not available"
+	case 127:
+		return "Interworking, unspecified"
+	}
+	return "Unknown"
+}

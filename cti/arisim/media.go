@@ -1,0 +1,270 @@
+package arisim
+
+import (
+	"encoding/binary"
+	"math"
+	"strings"
+	"time"
+)
+
+// mediaLength is how long one media URI plays (simulated); ok is false for
+// media Asterisk would fail to play. Tones play until stopped (length 0).
+func (s *Server) mediaLength(uri string) (d time.Duration, ok bool) {
+	scheme, rest, found := strings.Cut(uri, ":")
+	if !found {
+		return 0, false
+	}
+	switch scheme {
+	case "sound":
+		d, ok = s.sounds[rest]
+		return d, ok
+	case "recording":
+		r, ok := s.stored[rest]
+		if !ok {
+			return 0, false
+		}
+		return r.length, true
+	case "digits", "characters":
+		return time.Duration(len(rest)) * 500 * time.Millisecond, rest != ""
+	case "number":
+		if rest == "" {
+			return 0, false
+		}
+		return time.Duration(len(rest)) * 600 * time.Millisecond, true
+	case "tone":
+		return 0, rest != ""
+	}
+	return 0, false
+}
+
+// queuePlayback adds p to its target's queue and starts it when it is first.
+func (s *Server) queuePlayback(p *playback) {
+	s.playbacks[p.id] = p
+	if p.br != nil {
+		p.br.playQueue = append(p.br.playQueue, p)
+		p.br.updateTechnology()
+		if len(p.br.playQueue) == 1 {
+			p.timer = s.after(0, func() { s.startPlayback(p) })
+		}
+		return
+	}
+	p.ch.playQueue = append(p.ch.playQueue, p)
+	if len(p.ch.playQueue) == 1 {
+		p.timer = s.after(0, func() { s.startPlayback(p) })
+	}
+}
+
+func (s *Server) startPlayback(p *playback) {
+	p.state = "playing"
+	s.emitPlayback("PlaybackStarted", p)
+	s.playSegment(p)
+}
+
+func (s *Server) playSegment(p *playback) {
+	d, ok := s.mediaLength(p.media[p.idx])
+	if !ok {
+		s.finishPlayback(p, "failed")
+		return
+	}
+	if p.ch != nil {
+		s.scriptOnPlayback(p.ch, p.media[p.idx])
+	}
+	p.left = d
+	p.startAt = s.now()
+	if d > 0 {
+		p.timer = s.after(d, func() { s.segmentDone(p) })
+	}
+}
+
+func (s *Server) segmentDone(p *playback) {
+	if p.idx+1 < len(p.media) {
+		p.state = "continuing"
+		s.emitPlayback("PlaybackContinuing", p)
+		p.idx++
+		p.state = "playing"
+		s.emitPlayback("PlaybackStarted", p)
+		s.playSegment(p)
+		return
+	}
+	s.finishPlayback(p, "done")
+}
+
+// finishPlayback ends p and starts the next queued playback on its target.
+func (s *Server) finishPlayback(p *playback, state string) {
+	if _, live := s.playbacks[p.id]; !live {
+		return
+	}
+	p.timer.stopLocked(s)
+	delete(s.playbacks, p.id)
+	started := p.state != "queued"
+	p.state = state
+	var next *playback
+	if p.br != nil {
+		p.br.playQueue = removePlayback(p.br.playQueue, p)
+		p.br.updateTechnology()
+		if len(p.br.playQueue) > 0 {
+			next = p.br.playQueue[0]
+		}
+	} else {
+		p.ch.playQueue = removePlayback(p.ch.playQueue, p)
+		if len(p.ch.playQueue) > 0 {
+			next = p.ch.playQueue[0]
+		}
+	}
+	if started {
+		s.emitPlayback("PlaybackFinished", p)
+	}
+	if next != nil && next.state == "queued" {
+		s.startPlayback(next)
+	}
+}
+
+func removePlayback(list []*playback, p *playback) []*playback {
+	out := list[:0]
+	for _, x := range list {
+		if x != p {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// pausePlayback/unpause/skip implement POST /playbacks/{id}/control.
+func (s *Server) controlPlayback(p *playback, op string) response {
+	playing := p.state == "playing" || p.state == "paused"
+	if !playing {
+		return errMsg(409, "Can only "+op+" while media is playing")
+	}
+	full, _ := s.mediaLength(p.media[p.idx])
+	elapsed := time.Duration(float64(s.now().Sub(p.startAt)) / s.cfg.TimeScale)
+	remaining := p.left
+	if p.state == "playing" && full > 0 {
+		remaining = max(p.left-elapsed, 0)
+	}
+	resched := func(left time.Duration) {
+		p.timer.stopLocked(s)
+		p.left = left
+		p.startAt = s.now()
+		if full > 0 && p.state == "playing" {
+			p.timer = s.after(left, func() { s.segmentDone(p) })
+		}
+	}
+	switch op {
+	case "pause":
+		if p.state == "playing" {
+			p.timer.stopLocked(s)
+			p.left = remaining
+			p.state = "paused"
+		}
+	case "unpause":
+		if p.state == "paused" {
+			p.state = "playing"
+			s.emitPlayback("PlaybackStarted", p)
+			resched(p.left)
+		}
+	case "restart":
+		resched(full)
+	case "reverse":
+		resched(min(remaining+time.Duration(p.skipms)*time.Millisecond, full))
+	case "forward":
+		left := remaining - time.Duration(p.skipms)*time.Millisecond
+		if left <= 0 && full > 0 {
+			resched(0)
+			return noContent()
+		}
+		resched(left)
+	}
+	return noContent()
+}
+
+// stopChannelMedia ends playbacks and recordings of a channel going away.
+func (s *Server) stopChannelMedia(c *channel) {
+	for _, p := range append([]*playback(nil), c.playQueue...) {
+		s.finishPlayback(p, "done")
+	}
+	if c.recording != nil {
+		s.finishRecording(c.recording, "done")
+	}
+}
+
+// knownFormats are the recording formats with a file format module loaded.
+var knownFormats = map[string]bool{"wav": true, "WAV": true, "wav16": true, "gsm": true, "ulaw": true, "alaw": true, "sln": true, "g722": true, "g729": true, "ogg": true, "wav49": true}
+
+func (s *Server) startRecording(r *liveRecording, beep bool, maxDuration int) {
+	s.liveRecs[r.name] = r
+	delay := time.Duration(0)
+	if beep {
+		delay = 400 * time.Millisecond
+	}
+	r.timer = s.after(delay, func() {
+		r.state = "recording"
+		r.started = s.now()
+		s.emitRecording("RecordingStarted", r, nil)
+		if maxDuration > 0 {
+			r.timer = s.after(time.Duration(maxDuration)*time.Second, func() { s.finishRecording(r, "done") })
+		}
+	})
+}
+
+// recordedLength is the simulated time r has been recording.
+func (s *Server) recordedLength(r *liveRecording) time.Duration {
+	if r.started.IsZero() {
+		return 0
+	}
+	end := s.now()
+	if r.state == "paused" {
+		end = r.pausedAt
+	}
+	wall := end.Sub(r.started) - r.pausedFor
+	return time.Duration(float64(wall) / s.cfg.TimeScale)
+}
+
+// finishRecording stops r; done stores it, canceled discards it.
+func (s *Server) finishRecording(r *liveRecording, state string) {
+	if s.liveRecs[r.name] != r {
+		return
+	}
+	r.timer.stopLocked(s)
+	length := s.recordedLength(r) + r.appendTo
+	delete(s.liveRecs, r.name)
+	if r.ch != nil && r.ch.recording == r {
+		r.ch.recording = nil
+	}
+	if r.br != nil && r.br.recording == r {
+		r.br.recording = nil
+		r.br.updateTechnology()
+	}
+	wasRecording := !r.started.IsZero()
+	r.state = state
+	if state == "done" {
+		s.stored[r.name] = &storedRecording{name: r.name, format: r.format, length: length}
+	}
+	if wasRecording {
+		d := int(length / time.Second)
+		s.emitRecording("RecordingFinished", r, &d)
+	}
+}
+
+// wavFile renders d of 8 kHz mono 16-bit PCM: a quiet 440 Hz tone.
+func wavFile(d time.Duration) []byte {
+	n := int(d.Seconds() * 8000)
+	data := n * 2
+	b := make([]byte, 44+data)
+	copy(b[0:], "RIFF")
+	binary.LittleEndian.PutUint32(b[4:], uint32(36+data))
+	copy(b[8:], "WAVEfmt ")
+	binary.LittleEndian.PutUint32(b[16:], 16)
+	binary.LittleEndian.PutUint16(b[20:], 1)
+	binary.LittleEndian.PutUint16(b[22:], 1)
+	binary.LittleEndian.PutUint32(b[24:], 8000)
+	binary.LittleEndian.PutUint32(b[28:], 16000)
+	binary.LittleEndian.PutUint16(b[32:], 2)
+	binary.LittleEndian.PutUint16(b[34:], 16)
+	copy(b[36:], "data")
+	binary.LittleEndian.PutUint32(b[40:], uint32(data))
+	for i := range n {
+		v := int16(1000 * math.Sin(2*math.Pi*440*float64(i)/8000))
+		binary.LittleEndian.PutUint16(b[44+2*i:], uint16(v))
+	}
+	return b
+}

@@ -1,0 +1,748 @@
+package arisim
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Config configures an emulator. The zero value is usable: it behaves like
+// the Asterisk the transcripts were recorded against (user asterisk/asterisk,
+// app contact-center, PJSIP agents 1001..1004 and the carrier trunk).
+type Config struct {
+	// Username and Password are the ARI credentials (ari.conf user). Both
+	// default to "asterisk". Requests must carry them as HTTP basic auth or
+	// as ?api_key=user:pass, otherwise they get 401.
+	Username, Password string
+	// AsteriskID is the entity id carried in every event (asterisk_id).
+	AsteriskID string
+	// Version is reported by /asterisk/info (default 22.10.1).
+	Version string
+	// TimeScale multiplies every simulated duration (ringing, playbacks,
+	// recordings' max duration, caller scripts). 0.01 makes a 1 s prompt take
+	// 10 ms of wall-clock time. Default 1. Timestamps and recording durations
+	// are reported in simulated time.
+	TimeScale float64
+	// Now is the clock for timestamps (default time.Now).
+	Now func() time.Time
+	// Sounds maps sound names to their play time (simulated). It adds to or
+	// overrides the default catalogue (welcome, press-1-for-sales-2-for-support,
+	// please-hold, agent-connected, beep, digits/0..9, ...).
+	Sounds map[string]time.Duration
+	// DefaultSoundDuration is the play time of a catalogue sound without an
+	// explicit one (default 1 s).
+	DefaultSoundDuration time.Duration
+	// Endpoints are the PJSIP endpoints and their behaviour, keyed by
+	// "PJSIP/1001". nil means the transcripts' set: 1001 answers after 1 s
+	// and hangs up 12 s later, 1002 only rings, 1003 is not registered, 1004
+	// answers busy. The inbound trunk PJSIP/carrier always exists.
+	Endpoints map[string]Behaviour
+	// EventQueue bounds each websocket's send queue (default 1024). A
+	// connection whose queue overflows is dropped, like a slow consumer.
+	EventQueue int
+	// RTPHost is the local address externalMedia channels bind (default 127.0.0.1).
+	RTPHost string
+	// Logger receives internal errors and dropped connections (default: discard).
+	Logger *slog.Logger
+}
+
+// Server is one emulated Asterisk. Create it with New, serve Handler() under
+// /ari (or call Start), and Close it to stop every goroutine it owns.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	root   *routeNode
+	start  time.Time
+	wg     sync.WaitGroup // every goroutine and pending timer
+	mu     sync.Mutex     // guards everything below
+	closed bool
+
+	apps      map[string]*appReg
+	conns     map[*wsConn]struct{}
+	channels  map[string]*channel
+	bridges   map[string]*bridge
+	playbacks map[string]*playback
+	liveRecs  map[string]*liveRecording
+	stored    map[string]*storedRecording
+	endpoints map[string]*endpoint
+	devices   map[string]string
+	globals   map[string]string
+	sounds    map[string]time.Duration
+	timers    map[*timer]struct{}
+	seq       int // unique id counter (<epoch>.<seq>)
+	pjsipSeq  int // PJSIP/xxx-%08x
+	snoopSeq  int
+	rng       *rand.Rand
+
+	httpSrv  *http.Server
+	listener net.Listener
+
+	stats Stats
+}
+
+// Stats counts what the emulator did; read it with Server.Stats.
+type Stats struct {
+	CallsOffered   int // sim.Call accepted into an app
+	CallsRejected  int // sim.Call with no app registered
+	EventsSent     int
+	EventsDropped  int // events for apps with no connection
+	SlowConsumers  int // websocket connections dropped for a full queue
+	RTPPacketsSent int
+	RTPPacketsRecv int
+}
+
+// New builds an emulator from cfg. It starts no goroutine until a websocket
+// connects, a call is placed or Start is called.
+func New(cfg Config) *Server {
+	if cfg.Username == "" {
+		cfg.Username = "asterisk"
+	}
+	if cfg.Password == "" {
+		cfg.Password = "asterisk"
+	}
+	if cfg.AsteriskID == "" {
+		cfg.AsteriskID = "02:fc:00:00:00:01"
+	}
+	if cfg.Version == "" {
+		cfg.Version = "22.10.1"
+	}
+	if cfg.TimeScale <= 0 {
+		cfg.TimeScale = 1
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.DefaultSoundDuration <= 0 {
+		cfg.DefaultSoundDuration = time.Second
+	}
+	if cfg.EventQueue <= 0 {
+		cfg.EventQueue = 1024
+	}
+	if cfg.RTPHost == "" {
+		cfg.RTPHost = "127.0.0.1"
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		cfg:       cfg,
+		log:       log,
+		root:      buildRoutes(),
+		apps:      map[string]*appReg{},
+		conns:     map[*wsConn]struct{}{},
+		channels:  map[string]*channel{},
+		bridges:   map[string]*bridge{},
+		playbacks: map[string]*playback{},
+		liveRecs:  map[string]*liveRecording{},
+		stored:    map[string]*storedRecording{},
+		endpoints: map[string]*endpoint{},
+		devices:   map[string]string{},
+		globals:   map[string]string{},
+		sounds:    defaultSounds(cfg.DefaultSoundDuration),
+		timers:    map[*timer]struct{}{},
+		rng:       rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)),
+	}
+	s.start = s.now()
+	for name, d := range cfg.Sounds {
+		s.sounds[name] = d
+	}
+	eps := cfg.Endpoints
+	if eps == nil {
+		eps = DefaultEndpoints()
+	}
+	s.endpoints["PJSIP/carrier"] = &endpoint{tech: "PJSIP", resource: "carrier", b: Behaviour{Registered: true}}
+	for id, b := range eps {
+		tech, res, ok := strings.Cut(id, "/")
+		if !ok {
+			continue
+		}
+		s.endpoints[id] = &endpoint{tech: tech, resource: res, b: b}
+	}
+	return s
+}
+
+// DefaultEndpoints returns the agent endpoints of the recorded Asterisk.
+func DefaultEndpoints() map[string]Behaviour {
+	return map[string]Behaviour{
+		"PJSIP/1001": {Registered: true, AnswerAfter: time.Second, HangupAfter: 12 * time.Second, CallerName: "Agent 1001", CallerNumber: "1001"},
+		"PJSIP/1002": {Registered: true, NoAnswer: true, CallerName: "Agent 1002", CallerNumber: "1002"},
+		"PJSIP/1003": {Registered: false, CallerName: "Agent 1003", CallerNumber: "1003"},
+		"PJSIP/1004": {Registered: true, Busy: true, CallerName: "Agent 1004", CallerNumber: "1004"},
+	}
+}
+
+func defaultSounds(d time.Duration) map[string]time.Duration {
+	m := map[string]time.Duration{
+		"welcome":                         2400 * time.Millisecond,
+		"press-1-for-sales-2-for-support": 3000 * time.Millisecond,
+		"please-hold":                     3100 * time.Millisecond,
+		"agent-connected":                 2300 * time.Millisecond,
+		"beep":                            400 * time.Millisecond,
+		"silence/1":                       time.Second,
+		"vm-goodbye":                      d,
+		"queue-thankyou":                  d,
+		"queue-youarenext":                d,
+		"pls-hold-while-try":              d,
+	}
+	for i := range 10 {
+		m[fmt.Sprintf("digits/%d", i)] = 500 * time.Millisecond
+	}
+	return m
+}
+
+// Stats returns a copy of the counters.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats
+}
+
+// Handler returns the ARI handler. Mount it so it sees paths starting with
+// /ari (e.g. mux.Handle("/ari/", srv.Handler())).
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
+
+// Start listens on addr (e.g. "127.0.0.1:0") and serves Handler() until
+// Close or ctx is done. It returns the bound address.
+func (s *Server) Start(ctx context.Context, addr string) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ln.Close()
+		return "", errors.New("arisim: server closed")
+	}
+	s.httpSrv, s.listener = srv, ln
+	s.wg.Add(2)
+	s.mu.Unlock()
+	stop := make(chan struct{})
+	go func() {
+		defer s.wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("arisim: serve", "err", err)
+		}
+		close(stop)
+	}()
+	go func() {
+		defer s.wg.Done()
+		select {
+		case <-ctx.Done():
+			s.Close()
+		case <-stop:
+		}
+	}()
+	return ln.Addr().String(), nil
+}
+
+// Close stops the HTTP server (if started), closes every websocket and RTP
+// socket, cancels every timer and waits for all goroutines to return.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		s.wg.Wait()
+		return nil
+	}
+	s.closed = true
+	for t := range s.timers {
+		t.stopLocked(s)
+	}
+	for c := range s.conns {
+		c.closeLocked()
+	}
+	for _, ch := range s.channels {
+		if ch.rtp != nil {
+			ch.rtp.stop()
+		}
+	}
+	srv := s.httpSrv
+	s.mu.Unlock()
+	if srv != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		srv.Shutdown(sctx)
+		cancel()
+		srv.Close()
+	}
+	s.wg.Wait()
+	return nil
+}
+
+func (s *Server) now() time.Time { return s.cfg.Now() }
+
+// scaled converts a simulated duration into wall-clock time.
+func (s *Server) scaled(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * s.cfg.TimeScale)
+}
+
+// timer is a pending simulated action. Its callback runs with s.mu held.
+type timer struct {
+	t         *time.Timer
+	cancelled bool
+}
+
+// after schedules fn after the simulated duration d. Caller holds s.mu.
+func (s *Server) after(d time.Duration, fn func()) *timer {
+	t := &timer{}
+	if s.closed {
+		t.cancelled = true
+		return t
+	}
+	s.timers[t] = struct{}{}
+	s.wg.Add(1)
+	t.t = time.AfterFunc(s.scaled(d), func() {
+		defer s.wg.Done()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if t.cancelled || s.closed {
+			return
+		}
+		t.cancelled = true
+		delete(s.timers, t)
+		fn()
+	})
+	return t
+}
+
+// stopLocked cancels t. Caller holds s.mu.
+func (t *timer) stopLocked(s *Server) {
+	if t == nil || t.cancelled {
+		return
+	}
+	t.cancelled = true
+	delete(s.timers, t)
+	if t.t.Stop() {
+		s.wg.Done()
+	}
+}
+
+// ---- HTTP front: auth, routing, parameters ----
+
+type routeNode struct {
+	children map[string]*routeNode
+	wild     *routeNode
+	wildName string
+	ops      map[string]*specOperation
+}
+
+func buildRoutes() *routeNode {
+	root := &routeNode{children: map[string]*routeNode{}, ops: map[string]*specOperation{}}
+	for i := range specOperations {
+		op := &specOperations[i]
+		n := root
+		for _, seg := range strings.Split(strings.Trim(op.Path, "/"), "/") {
+			if strings.HasPrefix(seg, "{") {
+				if n.wild == nil {
+					n.wild = &routeNode{children: map[string]*routeNode{}, ops: map[string]*specOperation{}}
+					n.wildName = strings.Trim(seg, "{}")
+				}
+				n = n.wild
+				continue
+			}
+			c := n.children[seg]
+			if c == nil {
+				c = &routeNode{children: map[string]*routeNode{}, ops: map[string]*specOperation{}}
+				n.children[seg] = c
+			}
+			n = c
+		}
+		n.ops[op.Method] = op
+	}
+	return root
+}
+
+// request is one parsed ARI call.
+type request struct {
+	op   *specOperation
+	path map[string]string
+	vals map[string][]string
+	body map[string]json.RawMessage
+	http *http.Request
+}
+
+func (q *request) has(name string) bool {
+	if _, ok := q.path[name]; ok {
+		return true
+	}
+	v, ok := q.vals[name]
+	return ok && len(v) > 0
+}
+
+// str returns the parameter as Asterisk's generated code sees it: the last
+// occurrence wins.
+func (q *request) str(name string) string {
+	if v, ok := q.path[name]; ok {
+		return v
+	}
+	v := q.vals[name]
+	if len(v) == 0 {
+		return ""
+	}
+	return v[len(v)-1]
+}
+
+// list returns an allowMultiple parameter: every occurrence, split at commas.
+func (q *request) list(name string) []string {
+	var out []string
+	for _, v := range q.vals[name] {
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// int parses like C atoi: leading digits, 0 otherwise.
+func (q *request) int(name string, def int) int {
+	if !q.has(name) {
+		return def
+	}
+	return atoi(q.str(name))
+}
+
+func atoi(s string) int {
+	s = strings.TrimSpace(s)
+	end := 0
+	for end < len(s) && (s[end] >= '0' && s[end] <= '9' || end == 0 && (s[end] == '-' || s[end] == '+')) {
+		end++
+	}
+	n, _ := strconv.Atoi(s[:end])
+	return n
+}
+
+// bool parses like ast_true.
+func (q *request) bool(name string, def bool) bool {
+	if !q.has(name) {
+		return def
+	}
+	return astTrue(q.str(name))
+}
+
+func astTrue(s string) bool {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "yes", "true", "y", "t", "1", "on":
+		return true
+	}
+	return false
+}
+
+// response is what a handler returns.
+type response struct {
+	status      int
+	body        any // JSON-encoded unless raw is set
+	raw         []byte
+	contentType string
+	location    string
+}
+
+func noContent() response  { return response{status: http.StatusNoContent} }
+func ok(body any) response { return response{status: http.StatusOK, body: body} }
+func errMsg(code int, msg string) response {
+	return response{status: code, body: obj{{"message", msg}}}
+}
+func allocFailed() response {
+	return response{status: http.StatusInternalServerError, body: obj{{"error", "Allocation failed"}}}
+}
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	rawPath := r.URL.EscapedPath()
+	uri, found := strings.CutPrefix(rawPath, "/ari/")
+	if !found {
+		if rawPath == "/ari" {
+			uri = ""
+		} else {
+			http.NotFound(w, r)
+			return
+		}
+	}
+	vals, body, perr := readParams(r)
+	if !s.authorized(r, vals) {
+		w.Header().Set("WWW-Authenticate", `Basic realm="Asterisk REST Interface"`)
+		writeResponse(w, r, errMsg(http.StatusUnauthorized, "Authentication required"))
+		return
+	}
+	if perr != nil {
+		writeResponse(w, r, errMsg(http.StatusBadRequest, "Error parsing request body"))
+		return
+	}
+	delete(vals, "api_key")
+	if strings.HasSuffix(uri, "/") {
+		writeResponse(w, r, errMsg(http.StatusNotFound, "ARI URLs do not end with a slash. Try /ari/"+strings.TrimSuffix(uri, "/")))
+		return
+	}
+	n := s.root
+	path := map[string]string{}
+	if uri != "" {
+		for _, seg := range strings.Split(uri, "/") {
+			dec, err := url.PathUnescape(seg)
+			if err != nil {
+				dec = seg
+			}
+			if c := n.children[dec]; c != nil {
+				n = c
+			} else if n.wild != nil {
+				path[n.wildName] = dec
+				n = n.wild
+			} else {
+				writeResponse(w, r, errMsg(http.StatusNotFound, "Resource not found"))
+				return
+			}
+		}
+	}
+	op := n.ops[r.Method]
+	if op == nil || op.Upgrade && r.Method != http.MethodGet {
+		if len(n.ops) == 0 {
+			writeResponse(w, r, errMsg(http.StatusNotFound, "Resource not found"))
+			return
+		}
+		var allow []string
+		for m := range n.ops {
+			allow = append(allow, m)
+		}
+		sort.Strings(allow)
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeResponse(w, r, errMsg(http.StatusMethodNotAllowed, "Invalid method"))
+		return
+	}
+	q := &request{op: op, path: path, vals: vals, body: body, http: r}
+	if op.Upgrade {
+		s.serveEvents(w, r, q)
+		return
+	}
+	if resp, bad := validate(q); bad {
+		writeResponse(w, r, resp)
+		return
+	}
+	h := handlers[op.ID]
+	if h == nil {
+		writeResponse(w, r, errMsg(http.StatusNotImplemented, "Method not implemented"))
+		return
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		writeResponse(w, r, errMsg(http.StatusServiceUnavailable, "Asterisk not booted"))
+		return
+	}
+	resp := h(s, q)
+	s.mu.Unlock()
+	writeResponse(w, r, resp)
+}
+
+func (s *Server) authorized(r *http.Request, vals map[string][]string) bool {
+	user, pass, ok := r.BasicAuth()
+	if !ok {
+		keys := vals["api_key"]
+		if len(keys) == 0 {
+			return false
+		}
+		user, pass, ok = strings.Cut(keys[0], ":")
+		if !ok {
+			return false
+		}
+	}
+	u := subtle.ConstantTimeCompare([]byte(user), []byte(s.cfg.Username))
+	p := subtle.ConstantTimeCompare([]byte(pass), []byte(s.cfg.Password))
+	return u&p == 1
+}
+
+// readParams merges query parameters, a form body and the members of a JSON
+// body (Asterisk reads operation parameters from all three).
+func readParams(r *http.Request) (map[string][]string, map[string]json.RawMessage, error) {
+	vals := map[string][]string{}
+	for k, v := range r.URL.Query() {
+		vals[k] = append(vals[k], v...)
+	}
+	if r.Body == nil || r.Method == http.MethodGet {
+		return vals, nil, nil
+	}
+	raw, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		return vals, nil, err
+	}
+	if len(strings.TrimSpace(string(raw))) == 0 {
+		return vals, nil, nil
+	}
+	ct := r.Header.Get("Content-Type")
+	switch {
+	case strings.HasPrefix(ct, "application/x-www-form-urlencoded"):
+		form, err := url.ParseQuery(string(raw))
+		if err != nil {
+			return vals, nil, err
+		}
+		for k, v := range form {
+			vals[k] = append(v, vals[k]...)
+		}
+		return vals, nil, nil
+	case strings.HasPrefix(ct, "application/json"), ct == "":
+		var body map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &body); err != nil {
+			return vals, nil, err
+		}
+		for k, v := range body {
+			var str string
+			var num json.Number
+			switch {
+			case json.Unmarshal(v, &str) == nil:
+				vals[k] = append(vals[k], str)
+			case json.Unmarshal(v, &num) == nil:
+				vals[k] = append(vals[k], num.String())
+			case string(v) == "true" || string(v) == "false":
+				vals[k] = append(vals[k], string(v))
+			}
+		}
+		return vals, body, nil
+	}
+	return vals, nil, nil
+}
+
+// paramMessages holds Asterisk's own wording for a missing or invalid
+// parameter where the transcripts or the C sources show it. Others get
+// "Missing parameter <name>" / "Invalid <name>".
+var paramMessages = map[string]string{
+	"channels.originate:endpoint":         "Endpoint must be specified",
+	"channels.originateWithId:endpoint":   "Endpoint must be specified",
+	"channels.mute:direction":             "Invalid direction specified",
+	"channels.unmute:direction":           "Invalid direction specified",
+	"channels.sendDTMF:dtmf":              "DTMF is required",
+	"channels.getChannelVar:variable":     "Variable name is required",
+	"channels.setChannelVar:variable":     "Variable name is required",
+	"asterisk.getGlobalVar:variable":      "Variable name is required",
+	"asterisk.setGlobalVar:variable":      "Variable name is required",
+	"channels.snoopChannel:spy":           "Invalid direction specified for spy",
+	"channels.snoopChannel:whisper":       "Invalid direction specified for whisper",
+	"channels.snoopChannel:app":           "Application name is required",
+	"channels.snoopChannelWithId:spy":     "Invalid direction specified for spy",
+	"channels.snoopChannelWithId:whisper": "Invalid direction specified for whisper",
+	"channels.snoopChannelWithId:app":     "Application name is required",
+	"channels.record:terminateOn":         "terminateOn invalid",
+	"channels.record:ifExists":            "ifExists invalid",
+	"bridges.record:terminateOn":          "terminateOn invalid",
+	"bridges.record:ifExists":             "ifExists invalid",
+	"channels.record:maxDurationSeconds":  "max_duration_seconds cannot be negative",
+	"channels.record:maxSilenceSeconds":   "max_silence_seconds cannot be negative",
+	"channels.play:skipms":                "skipms cannot be negative",
+	"channels.play:offsetms":              "offsetms cannot be negative",
+	"channels.playWithId:skipms":          "skipms cannot be negative",
+	"channels.playWithId:offsetms":        "offsetms cannot be negative",
+	"channels.hangup:reason":              "Invalid reason for hangup provided",
+	"bridges.addChannel:channel":          "Missing parameter channel",
+	"bridges.removeChannel:channel":       "Missing parameter channel",
+	"deviceStates.update:deviceState":     "Invalid device state specified",
+	"playbacks.control:operation":         "Missing operation",
+}
+
+// validate checks required parameters, allowable values and ranges the way
+// the spec declares them. It returns the error response and true when the
+// request must be rejected before it reaches the handler.
+func validate(q *request) (response, bool) {
+	for _, p := range q.op.Params {
+		if p.In == "path" {
+			continue
+		}
+		if p.In == "body" {
+			continue
+		}
+		key := q.op.ID + ":" + p.Name
+		present := q.has(p.Name) && q.str(p.Name) != ""
+		if p.Multiple {
+			present = len(q.list(p.Name)) > 0
+		}
+		if !present {
+			if p.Required {
+				msg := paramMessages[key]
+				if msg == "" {
+					msg = "Missing parameter " + p.Name
+				}
+				return errMsg(http.StatusBadRequest, msg), true
+			}
+			continue
+		}
+		if key == "playbacks.control:operation" && !contains(p.Enum, q.str(p.Name)) {
+			return errMsg(http.StatusBadRequest, "Invalid operation "+q.str(p.Name)), true
+		}
+		if len(p.Enum) > 0 {
+			vals := []string{q.str(p.Name)}
+			if p.Multiple {
+				vals = q.list(p.Name)
+			}
+			for _, v := range vals {
+				if !contains(p.Enum, v) {
+					msg := paramMessages[key]
+					if msg == "" {
+						msg = "Invalid " + p.Name
+					}
+					return errMsg(http.StatusBadRequest, msg), true
+				}
+			}
+		}
+		if p.Min != nil && (p.Type == "int" || p.Type == "long") && float64(atoi(q.str(p.Name))) < *p.Min {
+			msg := paramMessages[key]
+			if msg == "" {
+				msg = p.Name + " cannot be negative"
+			}
+			return errMsg(http.StatusBadRequest, msg), true
+		}
+		if p.Max != nil && (p.Type == "int" || p.Type == "long") && float64(atoi(q.str(p.Name))) > *p.Max {
+			msg := paramMessages[key]
+			if msg == "" {
+				msg = "Invalid " + p.Name
+			}
+			return errMsg(http.StatusBadRequest, msg), true
+		}
+	}
+	return response{}, false
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func writeResponse(w http.ResponseWriter, r *http.Request, resp response) {
+	if resp.location != "" {
+		w.Header().Set("Location", resp.location)
+	}
+	switch {
+	case resp.raw != nil:
+		w.Header().Set("Content-Type", resp.contentType)
+		w.Header().Set("Content-Length", strconv.Itoa(len(resp.raw)))
+		w.WriteHeader(resp.status)
+		if r.Method != http.MethodHead {
+			w.Write(resp.raw)
+		}
+	case resp.body != nil:
+		b, err := marshal(resp.body)
+		if err != nil {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(resp.status)
+		w.Write(b)
+	default:
+		w.WriteHeader(resp.status)
+	}
+}
