@@ -213,8 +213,8 @@ type Cond struct {
 	Matches *regexp.Regexp
 	IsSet   *bool // variable non-empty (true) or empty (false)
 
-	Open     *bool      // within business hours (and not a holiday)
-	Holiday  *bool      // today is a holiday
+	Open     *bool // within business hours (and not a holiday)
+	Holiday  *bool // today is a holiday
 	Weekdays []time.Weekday
 	Between  *TimeRange // local time of day
 }
@@ -249,7 +249,7 @@ func (r TimeRange) contains(min int) bool { return min >= r.From && min < r.To }
 // and holiday dates on which the business is closed.
 type Calendar struct {
 	Location *time.Location
-	Weekly   [7][]TimeRange // indexed by time.Weekday
+	Weekly   [7][]TimeRange  // indexed by time.Weekday
 	Holidays map[string]bool // "2006-01-02" in Location
 }
 

@@ -2,6 +2,7 @@ package ivr
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -25,6 +26,8 @@ func FuzzParse(f *testing.F) {
 		return time.LoadLocation("bad zone name")
 	}}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		wd := time.AfterFunc(10*time.Second, func() { panic(fmt.Sprintf("WATCHDOG %q", data)) })
+		defer wd.Stop()
 		fl, err := Parse("f.yaml", data, cfg)
 		if err != nil {
 			if _, ok := err.(ErrorList); !ok {
@@ -71,6 +74,8 @@ func FuzzInterpret(f *testing.F) {
 		if len(script) == 0 || len(script) > 400 {
 			return
 		}
+		wd := time.AfterFunc(10*time.Second, func() { panic(fmt.Sprintf("WATCHDOG %q", script)) })
+		defer wd.Stop()
 		s := NewSession(set)
 		in := Start("+8613800138000", "+18005550100", map[string]string{"channel": "PJSIP/1"})
 		in.Flow = flows[int(script[0])%len(flows)]

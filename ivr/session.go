@@ -27,11 +27,11 @@ type Phase int
 
 // Phases.
 const (
-	PhaseNew      Phase = iota // before Start
-	PhasePlaying               // a playback of the current node
-	PhaseWaiting               // digits or a timer (menu, collect)
-	PhaseLookup                // a lookup result
-	PhaseDone                  // finished; see Outcome
+	PhaseNew     Phase = iota // before Start
+	PhasePlaying              // a playback of the current node
+	PhaseWaiting              // digits or a timer (menu, collect)
+	PhaseLookup               // a lookup result
+	PhaseDone                 // finished; see Outcome
 )
 
 var phaseNames = [...]string{"new", "playing", "waiting", "lookup", "done"}

@@ -87,7 +87,7 @@ func TestMenu(t *testing.T) {
 			{start, "play p1 [sb/menu] interruptible"},
 			{PlaybackFinished("p1"), "start-timer t2-timeout 4s"},
 			{Digit("9"), "cancel-timer t2-timeout; play p3 [sb/invalid sb/menu] interruptible"},
-			{Timeout("t2-timeout"), ""}, // stale
+			{Timeout("t2-timeout"), ""},  // stale
 			{PlaybackFinished("p1"), ""}, // stale
 			{PlaybackFinished("p3"), "start-timer t4-timeout 4s"},
 			{Timeout("t4-timeout"), "play p5 [beep]"},
