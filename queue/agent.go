@@ -221,6 +221,7 @@ func (r *Router) setAgentState(a *agent, s State, reason string, deadline int64)
 	for _, m := range a.members {
 		m.q.byState[a.state]--
 		m.q.byState[s]++
+		m.q.ewtOK = false
 	}
 	a.state, a.reason, a.deadline = s, reason, deadline
 	if s == Ready {

@@ -129,7 +129,9 @@ func newStatsModel(cfg Config) *statsModel {
 	return m
 }
 
-func (m *statsModel) add(q string, at int64, c counters) { m.facts[q] = append(m.facts[q], fact{at, c}) }
+func (m *statsModel) add(q string, at int64, c counters) {
+	m.facts[q] = append(m.facts[q], fact{at, c})
+}
 
 func (m *statsModel) apply(now int64, ev Event, err error, ds []Decision) {
 	// Decisions from timers come before the event's own effects; handle

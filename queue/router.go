@@ -3,6 +3,7 @@ package queue
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -39,7 +40,8 @@ type picker interface {
 type queueState struct {
 	cfg        QueueConfig
 	buckets    map[bucketKey]*bucket
-	bucketList []*bucket // sorted by key: a stable scan order
+	bucketList []*bucket      // sorted by key: a stable scan order
+	heads      *tree[*bucket] // non-empty buckets ordered by their head call
 	order      *tree[*call]
 	age        *tree[*call]
 	ready      map[string]*[11]*tree[*member] // skill → level → Ready members holding it
@@ -49,6 +51,10 @@ type queueState struct {
 	callbacks  int
 	rr         uint64
 	st         stats
+	// EWT rate cached for one instant: it only changes when time or counts do.
+	ewtAt          int64
+	ewtOK          bool
+	ewtNum, ewtDen int64
 }
 
 type bucketKey struct {
@@ -62,6 +68,36 @@ type bucket struct {
 	key   bucketKey
 	req   []SkillReq // empty: any agent of the queue
 	calls *tree[*call]
+	head  *call // calls' minimum, the key of headN in the queue's heads tree
+	headN tnode[*bucket]
+}
+
+func headLess(a, b *bucket) bool { return callLess(a.head, b.head) }
+
+// add and remove keep the bucket's place in its queue's heads tree, so a freed
+// agent visits buckets best-head first and stops at the first it may serve.
+func (b *bucket) add(q *queueState, c *call) {
+	b.calls.Insert(&c.bktN, c)
+	if b.head == nil || callLess(c, b.head) {
+		if b.head != nil {
+			q.heads.Delete(b)
+		}
+		b.head = c
+		q.heads.Insert(&b.headN, b)
+	}
+}
+
+func (b *bucket) remove(q *queueState, c *call) {
+	b.calls.Delete(c)
+	if b.head != c {
+		return
+	}
+	q.heads.Delete(b)
+	b.head = nil
+	if h, ok := b.calls.Min(); ok {
+		b.head = h
+		q.heads.Insert(&b.headN, b)
+	}
 }
 
 type agent struct {
@@ -229,6 +265,7 @@ func (r *Router) SetQueue(cfg QueueConfig) error {
 			order:   newTree(callLess),
 			age:     newTree(ageLess),
 			ready:   map[string]*[11]*tree[*member]{},
+			heads:   newTree(headLess),
 			any:     newTree(memberLess),
 		}
 		r.queues[cfg.Name] = q
@@ -257,6 +294,7 @@ func (r *Router) SetQueue(cfg QueueConfig) error {
 	q.cfg = cfg
 	q.buckets = map[bucketKey]*bucket{}
 	q.bucketList = nil
+	q.heads = newTree(headLess)
 	for _, a := range readyAgents {
 		r.readyAgent(a)
 	}
@@ -296,6 +334,7 @@ func (r *Router) SetAgent(cfg AgentConfig) error {
 	a := r.agents[cfg.ID]
 	if a == nil {
 		a = &agent{id: cfg.ID, preferred: newTree(callLess), tm: timer{kind: 0, id: cfg.ID, idx: -1}}
+		a.tm.a = a
 		r.agents[cfg.ID] = a
 	}
 	wasReady := a.state == Ready
@@ -305,6 +344,7 @@ func (r *Router) SetAgent(cfg AgentConfig) error {
 	for _, m := range a.members {
 		m.q.byState[a.state]--
 		m.q.members--
+		m.q.ewtOK = false
 	}
 	old := map[string]uint64{}
 	for _, m := range a.members {
@@ -323,6 +363,7 @@ func (r *Router) SetAgent(cfg AgentConfig) error {
 		a.members = append(a.members, m)
 		q.byState[a.state]++
 		q.members++
+		q.ewtOK = false
 	}
 	if wasReady {
 		r.readyAgent(a)
@@ -396,10 +437,10 @@ func (r *Router) runTimers() {
 			return
 		}
 		r.timers.remove(t)
-		if t.kind == 0 {
-			r.agentTimer(r.agents[t.id])
+		if t.a != nil {
+			r.agentTimer(t.a)
 		} else {
-			r.callTimer(r.calls[t.id])
+			r.callTimer(t.c)
 		}
 	}
 }
@@ -460,6 +501,7 @@ func (r *Router) arrive(ev Event) error {
 		enq: r.now, seq: r.seq, attrs: ar.Attributes, lastPos: -1,
 		tm: timer{kind: 1, id: ev.Call, idx: -1},
 	}
+	c.tm.c = c
 	if !ar.PreferredUntil.IsZero() {
 		c.prefUntil = ar.PreferredUntil.UnixNano()
 	}
@@ -470,12 +512,17 @@ func (r *Router) arrive(ev Event) error {
 }
 
 func reqSig(req []SkillReq) string {
+	if len(req) == 0 {
+		return ""
+	}
 	var b strings.Builder
 	for i, s := range req {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		fmt.Fprintf(&b, "%s>=%d", s.Skill, s.Min)
+		b.WriteString(s.Skill)
+		b.WriteString(">=")
+		b.WriteString(strconv.Itoa(s.Min))
 	}
 	return b.String()
 }
@@ -637,7 +684,7 @@ func (r *Router) enterLine(c *call, arriving bool) {
 		c.pref.preferred.Insert(&c.bktN, c)
 	} else {
 		c.bkt = r.bucketFor(q, step, c)
-		c.bkt.calls.Insert(&c.bktN, c)
+		c.bkt.add(q, c)
 	}
 	q.order.Insert(&c.ordN, c)
 	q.age.Insert(&c.ageN, c)
@@ -660,7 +707,7 @@ func (r *Router) leaveLine(c *call) {
 	if c.pref != nil {
 		c.pref.preferred.Delete(c)
 	} else if c.bkt != nil {
-		c.bkt.calls.Delete(c)
+		c.bkt.remove(c.q, c)
 	}
 	c.q.order.Delete(c)
 	c.q.age.Delete(c)
@@ -706,12 +753,24 @@ func (r *Router) callTimer(c *call) {
 	}
 	step, over := stepAt(q.cfg.Steps, wait, c.callback)
 	prefOver := c.pref != nil && c.prefUntil <= r.now
-	if over >= 0 || step != c.step || prefOver {
+	switch {
+	case over >= 0 || prefOver:
 		r.leaveLine(c)
 		r.enterLine(c, false)
 		if c.st != waiting || r.calls[c.id] != c {
 			return
 		}
+	case step != c.step && c.pref == nil:
+		// Only the requirement changed: move buckets, keep the place in line.
+		c.bkt.remove(q, c)
+		c.step = step
+		c.bkt = r.bucketFor(q, step, c)
+		c.bkt.add(q, c)
+		if r.matchCall(c, "step") {
+			return
+		}
+	case step != c.step:
+		c.step = step
 	}
 	if !c.callback && q.cfg.AnnounceEvery > 0 && c.nextAnn <= r.now {
 		r.announce(c, false)
@@ -876,19 +935,19 @@ func (r *Router) matchAgent(a *agent) {
 	best, _ := a.preferred.Min()
 	var ex []Skip
 	for _, m := range a.members {
-		for _, b := range m.q.bucketList {
-			h, ok := b.calls.Min()
-			if !ok || (best != nil && !callLess(h, best)) {
-				continue
+		m.q.heads.Ascend(func(b *bucket) bool {
+			if best != nil && !callLess(b.head, best) {
+				return false
 			}
 			if !a.meets(b.req) {
 				if len(ex) < maxExamples {
-					ex = append(ex, Skip{Call: h.id, Reason: skipReason(a, b.req)})
+					ex = append(ex, Skip{Call: b.head.id, Reason: skipReason(a, b.req)})
 				}
-				continue
+				return true
 			}
-			best = h
-		}
+			best = b.head
+			return false
+		})
 	}
 	if best != nil {
 		r.offer(best, a, r.agentTrace(best, a, ex))

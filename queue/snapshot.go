@@ -157,6 +157,7 @@ func Restore(data []byte, locate func(name string) (*time.Location, error)) (*Ro
 		for _, m := range a.members {
 			m.q.byState[LoggedOut]--
 			m.q.byState[sa.State]++
+			m.q.ewtOK = false
 			for _, sm := range sa.Members {
 				if sm.Queue == m.q.cfg.Name {
 					m.rr, m.k1, m.k2 = sm.RR, sm.K1, sm.K2
@@ -184,6 +185,7 @@ func Restore(data []byte, locate func(name string) (*time.Location, error)) (*Ro
 		c := &call{id: sc.ID, q: q, prio: sc.Priority, skills: sc.Skills, sig: reqSig(sc.Skills), preferred: sc.Preferred,
 			prefUntil: sc.PrefUntil, enq: sc.Enqueued, seq: sc.Seq, attrs: sc.Attrs, st: sc.State, callback: sc.Callback,
 			step: sc.Step, lastPos: sc.LastPos, lastEWT: sc.LastEWT, nextAnn: sc.NextAnn, tm: timer{kind: 1, id: sc.ID, idx: -1}}
+		c.tm.c = c
 		if sc.Step >= len(q.cfg.Steps) {
 			return nil, invalid("snapshot: call %q step %d out of range", sc.ID, sc.Step)
 		}
@@ -200,7 +202,7 @@ func Restore(data []byte, locate func(name string) (*time.Location, error)) (*Ro
 				c.pref.preferred.Insert(&c.bktN, c)
 			} else {
 				c.bkt = r.bucketFor(q, c.step, c)
-				c.bkt.calls.Insert(&c.bktN, c)
+				c.bkt.add(q, c)
 			}
 			q.order.Insert(&c.ordN, c)
 			q.age.Insert(&c.ageN, c)

@@ -49,6 +49,7 @@ type stats struct {
 }
 
 func (r *Router) record(q *queueState, d counters) {
+	q.ewtOK = false
 	st := &q.st
 	m := r.now / minute
 	s := &st.Slots[m%60]
@@ -168,17 +169,29 @@ func (r *Router) Stats(queue string, now time.Time) (QueueStats, error) {
 // and AHT from the last hour (DefaultHandle before any call). The observed
 // rate underestimates μ when agents idle, which only happens when few wait.
 func (r *Router) ewt(q *queueState, pos int) int64 {
+	if q.ewtAt != r.now || !q.ewtOK {
+		q.ewtAt, q.ewtOK = r.now, true
+		q.ewtNum, q.ewtDen = r.ewtRate(q)
+	}
+	if q.ewtDen == 0 {
+		return -1
+	}
+	return int64(pos) * q.ewtNum / q.ewtDen
+}
+
+// ewtRate returns the time per departure as a fraction num/den (den 0: unknown).
+func (r *Router) ewtRate(q *queueState) (num, den int64) {
 	w := q.st.window(r.now, 15)
 	span := 14*minute + r.now%minute
 	if el := r.now - r.start; el < span {
 		span = el
 	}
 	if w.Answered >= ewtMinAnswers && span > 0 {
-		return int64(pos) * span / w.Answered
+		return span, w.Answered
 	}
 	working := int64(q.byState[Ready] + q.byState[Reserved] + q.byState[OnCall] + q.byState[WrapUp])
 	if working == 0 {
-		return -1
+		return 0, 0
 	}
 	aht := int64(q.cfg.DefaultHandle)
 	if aht == 0 {
@@ -187,7 +200,7 @@ func (r *Router) ewt(q *queueState, pos int) int64 {
 	if h := q.st.window(r.now, 60); h.Handled > 0 {
 		aht = h.Handle / h.Handled
 	}
-	return int64(pos) * aht / working
+	return aht, working
 }
 
 const ewtMinAnswers = 10

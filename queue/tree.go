@@ -174,6 +174,8 @@ type timer struct {
 	kind uint8 // 0 agent, 1 call
 	id   string
 	idx  int // position in the heap, -1 when not scheduled
+	a    *agent
+	c    *call
 }
 
 type timerHeap []*timer
