@@ -1,0 +1,69 @@
+package crmstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/switchboard-cc/switchboard/cti"
+)
+
+// DB is the connection pool and the clock every write stamps its time with.
+type DB struct {
+	Pool *pgxpool.Pool
+	// Now is the clock; a transaction reads it once so all rows it writes agree on the time.
+	Now func() time.Time
+}
+
+// Open connects to the database at url and checks that it answers within the context's deadline.
+// Errors never include the password of the URL.
+func Open(ctx context.Context, url string) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// pgx's parse errors may echo the URL; report only the reason.
+		return nil, cti.Invalid("database-url", "cannot parse the PostgreSQL URL")
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	db := &DB{Pool: pool, Now: func() time.Time { return time.Now().UTC() }}
+	if err := db.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Ping reports whether the database answers; its error names the host and the reason only.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.Pool.Ping(ctx); err != nil {
+		host := db.Pool.Config().ConnConfig.Host
+		port := db.Pool.Config().ConnConfig.Port
+		return &cti.Error{Code: cti.EUNAVAILABLE, Message: fmt.Sprintf("database at %s:%d: %s", host, port, pingReason(err)), Err: err}
+	}
+	return nil
+}
+
+func pingReason(err error) string {
+	var pgErr *pgconn.PgError
+	var netErr *net.OpError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "no answer before the deadline"
+	case errors.As(err, &pgErr):
+		return pgErr.Message
+	case errors.As(err, &netErr):
+		return netErr.Err.Error()
+	default:
+		return "cannot connect"
+	}
+}
+
+// Close closes the pool.
+func (db *DB) Close() { db.Pool.Close() }
