@@ -2,6 +2,7 @@ package queue
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -38,19 +39,18 @@ type picker interface {
 }
 
 type queueState struct {
-	cfg        QueueConfig
-	buckets    map[bucketKey]*bucket
-	bucketList []*bucket      // sorted by key: a stable scan order
-	heads      *tree[*bucket] // non-empty buckets ordered by their head call
-	order      *tree[*call]
-	age        *tree[*call]
-	ready      map[string]*[11]*tree[*member] // skill → level → Ready members holding it
-	any        *tree[*member]                 // all Ready members
-	byState    [NumStates]int
-	members    int
-	callbacks  int
-	rr         uint64
-	st         stats
+	cfg       QueueConfig
+	buckets   map[bucketKey]*bucket
+	heads     *tree[*bucket] // non-empty buckets ordered by their head call
+	order     *tree[*call]
+	age       *tree[*call]
+	ready     map[string]*[11]*tree[*member] // skill → level → Ready members holding it
+	any       *tree[*member]                 // all Ready members
+	byState   [NumStates]int
+	members   int
+	callbacks int
+	rr        uint64
+	st        stats
 	// EWT rate cached for one instant: it only changes when time or counts do.
 	ewtAt          int64
 	ewtOK          bool
@@ -293,7 +293,6 @@ func (r *Router) SetQueue(cfg QueueConfig) error {
 	}
 	q.cfg = cfg
 	q.buckets = map[bucketKey]*bucket{}
-	q.bucketList = nil
 	q.heads = newTree(headLess)
 	for _, a := range readyAgents {
 		r.readyAgent(a)
@@ -329,7 +328,7 @@ func (r *Router) SetAgent(cfg AgentConfig) error {
 			return &Error{Code: ENotFound, Agent: cfg.ID, Msg: fmt.Sprintf("queues: unknown queue %q", name)}
 		}
 	}
-	cfg.Skills = maps_clone(cfg.Skills)
+	cfg.Skills = maps.Clone(cfg.Skills)
 	cfg.Queues = qs
 	a := r.agents[cfg.ID]
 	if a == nil {
@@ -370,14 +369,6 @@ func (r *Router) SetAgent(cfg AgentConfig) error {
 		r.matchAgent(a)
 	}
 	return nil
-}
-
-func maps_clone(m map[string]int) map[string]int {
-	c := make(map[string]int, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -630,13 +621,6 @@ func (r *Router) bucketFor(q *queueState, step int, c *call) *bucket {
 	}
 	b := &bucket{key: k, req: reqFor(q, step, c), calls: newTree(callLess)}
 	q.buckets[k] = b
-	i, _ := slices.BinarySearchFunc(q.bucketList, k, func(b *bucket, k bucketKey) int {
-		if b.key.step != k.step {
-			return b.key.step - k.step
-		}
-		return strings.Compare(b.key.sig, k.sig)
-	})
-	q.bucketList = slices.Insert(q.bucketList, i, b)
 	return b
 }
 
