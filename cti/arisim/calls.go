@@ -2,6 +2,7 @@ package arisim
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 )
@@ -24,14 +25,32 @@ var qosVars = []struct{ name, value string }{
 	{"RTPAUDIOQOSMES", "   minrxmes=088.087887;   maxrxmes=088.087887;   avgrxmes=088.087887;   stdevrxmes=000.000000;   mintxmes=000.000000;   maxtxmes=000.000000;   avgtxmes=000.000000;   stdevtxmes=000.000000;"},
 }
 
+// emitQoS sends the RTCP summary variables Asterisk sets on a PJSIP channel
+// at hang-up. In a two-party simple_bridge (native bridging with another
+// PJSIP channel) each is followed by its ...BRIDGED twin, as in
+// h-snoop-supervisor; in a softmix bridge or alone there are no twins.
 func (s *Server) emitQoS(c *channel) {
 	frames := int(s.now().Sub(c.created) / (20 * time.Millisecond))
+	bridged := false
+	if b := c.bridge; b != nil && b.typ == "mixing" && b.technology() == "simple_bridge" {
+		parts := b.participants()
+		if len(parts) == 2 {
+			for _, p := range parts {
+				if p.ch != nil && p.ch != c && p.ch.tech == "PJSIP" {
+					bridged = true
+				}
+			}
+		}
+	}
 	for i, v := range qosVars {
 		val := v.value
 		if i == 0 {
 			val = fmt.Sprintf(v.value, s.rng.Uint32(), s.rng.Uint32(), frames, frames)
 		}
 		s.emitVarset(c, v.name, val)
+		if bridged {
+			s.emitVarset(c, strings.Replace(v.name, "QOS", "QOS", 1)+"BRIDGED", val)
+		}
 	}
 }
 
@@ -52,7 +71,7 @@ func (s *Server) newPJSIPChannel(ep *endpoint, id string) *channel {
 		funcs:    map[string]string{},
 		tech:     "PJSIP",
 		endpoint: ep,
-		peerVars: map[string]bool{},
+		peerVal:  map[string]string{},
 	}
 	s.pjsipSeq++
 	s.channels[id] = c
@@ -104,8 +123,11 @@ func (s *Server) destroy(c *channel) {
 		c.rtp.stop()
 		c.rtp = nil
 	}
-	if c.snoopOf != nil {
-		c.snoopOf.snoops = removeChan(c.snoopOf.snoops, c)
+	if t := c.snoopOf; t != nil {
+		t.snoops = removeChan(t.snoops, c)
+		if t.bridge != nil && !t.gone {
+			s.bridgeChanged(t.bridge, true)
+		}
 	}
 	delete(s.channels, c.id)
 }
@@ -122,6 +144,9 @@ func removeChan(list []*channel, c *channel) []*channel {
 
 // identity is what a bridged peer sees on its connected line.
 func identity(c *channel) party {
+	if c == nil {
+		return party{}
+	}
 	if c.caller.name != "" || c.caller.number != "" {
 		return c.caller
 	}
@@ -131,9 +156,90 @@ func identity(c *channel) party {
 	return c.caller
 }
 
+// participant is a member of a bridge: a channel, or one of the unreal
+// channels Asterisk pushes in for bridge MOH, playbacks and recordings.
+type participant struct {
+	name string
+	ch   *channel
+}
+
+func (b *bridge) participants() []participant {
+	var out []participant
+	for _, c := range b.channels {
+		out = append(out, participant{c.name, c})
+	}
+	for _, n := range []string{b.mohName, b.announcerName, b.recorderName} {
+		if n != "" {
+			out = append(out, participant{name: n})
+		}
+	}
+	return out
+}
+
+func (s *Server) unrealName(kind string) string {
+	n := fmt.Sprintf("%s-%08x;2", kind, s.unrealSeq)
+	s.unrealSeq++
+	return n
+}
+
+// setPeerVar sets BRIDGEPEER/BRIDGEPVTCALLID on c with a ChannelVarset.
 func (s *Server) setPeerVar(c *channel, name, value string) {
-	c.peerVars[name] = value != ""
+	c.peerVal[name] = value
 	s.emitVarset(c, name, value)
+}
+
+// bridgeChanged recomputes what Asterisk derives from a mixing bridge's
+// membership: BRIDGEPEER (sorted names of the other participants),
+// BRIDGEPVTCALLID (the peer's call id in a two-party bridge) and, in a
+// two-party bridge, the connected lines. force re-announces unchanged
+// values, as Asterisk does when a snoop attaches to a bridged channel.
+func (s *Server) bridgeChanged(b *bridge, force bool) {
+	b.updateTechnology()
+	b.updateMedia()
+	if b.typ != "mixing" {
+		return
+	}
+	parts := b.participants()
+	if len(parts) < 2 {
+		return
+	}
+	for _, c := range append([]*channel(nil), b.channels...) {
+		var others []participant
+		for _, p := range parts {
+			if p.ch != c {
+				others = append(others, p)
+			}
+		}
+		names := make([]string, 0, len(others))
+		for _, p := range others {
+			names = append(names, p.name)
+		}
+		sort.Strings(names)
+		peer := strings.Join(names, ",")
+		pvt := ""
+		if len(others) == 1 && others[0].ch != nil {
+			pvt = others[0].ch.pvtCallID
+		}
+		if old, set := c.peerVal["BRIDGEPEER"]; force || !set || old != peer {
+			s.setPeerVar(c, "BRIDGEPEER", peer)
+		}
+		old, set := c.peerVal["BRIDGEPVTCALLID"]
+		if force && pvt != "" || set && old != pvt || !set && pvt != "" {
+			s.setPeerVar(c, "BRIDGEPVTCALLID", pvt)
+		}
+	}
+	if len(parts) == 2 && !force {
+		for _, c := range append([]*channel(nil), b.channels...) {
+			other := parts[0]
+			if other.ch == c {
+				other = parts[1]
+			}
+			if id := identity(other.ch); id != c.connected {
+				c.connected = id
+				s.chanEvent("ChannelConnectedLine", c)
+			}
+		}
+	}
 }
 
 // joinBridge puts c into b with the events the transcripts show.
@@ -147,41 +253,8 @@ func (s *Server) joinBridge(c *channel, b *bridge) {
 	b.channels = append(b.channels, c)
 	c.bridge = b
 	b.updateTechnology()
-	b.updateMedia()
 	s.emitBridgeEvent("ChannelEnteredBridge", b, c)
-	if b.typ != "mixing" {
-		return
-	}
-	switch n := len(b.channels); {
-	case n == 2:
-		other := b.channels[0]
-		s.setPeerVar(other, "BRIDGEPEER", c.name)
-		if c.pvtCallID != "" {
-			s.setPeerVar(other, "BRIDGEPVTCALLID", c.pvtCallID)
-		}
-		s.setPeerVar(c, "BRIDGEPEER", other.name)
-		if other.pvtCallID != "" {
-			s.setPeerVar(c, "BRIDGEPVTCALLID", other.pvtCallID)
-		}
-		if id := identity(c); id != other.connected && (id.name != "" || id.number != "") {
-			other.connected = id
-			s.chanEvent("ChannelConnectedLine", other)
-		}
-		if id := identity(other); id != c.connected && (id.name != "" || id.number != "") {
-			c.connected = id
-			s.chanEvent("ChannelConnectedLine", c)
-		}
-	case n > 2:
-		for _, x := range b.channels {
-			var names []string
-			for _, y := range b.channels {
-				if y != x {
-					names = append(names, y.name)
-				}
-			}
-			s.setPeerVar(x, "BRIDGEPEER", strings.Join(names, ","))
-		}
-	}
+	s.bridgeChanged(b, false)
 }
 
 // leaveBridge takes c out of its bridge.
@@ -192,18 +265,20 @@ func (s *Server) leaveBridge(c *channel) {
 	}
 	b.channels = removeChan(b.channels, c)
 	c.bridge = nil
-	if c.peerVars["BRIDGEPEER"] {
+	if c.peerVal["BRIDGEPEER"] != "" {
 		s.setPeerVar(c, "BRIDGEPEER", "")
 	}
-	if c.peerVars["BRIDGEPVTCALLID"] {
+	if c.peerVal["BRIDGEPVTCALLID"] != "" {
 		s.setPeerVar(c, "BRIDGEPVTCALLID", "")
 	}
-	b.updateTechnology()
-	b.updateMedia()
+	c.peerVal = map[string]string{}
 	if c.rtp != nil {
 		c.rtp.active.Store(false)
 	}
+	b.updateTechnology()
+	b.updateMedia()
 	s.emitBridgeEvent("ChannelLeftBridge", b, c)
+	s.bridgeChanged(b, false)
 }
 
 // destroyBridge empties and removes b.
@@ -217,7 +292,7 @@ func (s *Server) destroyBridge(b *bridge) {
 	for _, c := range append([]*channel(nil), b.channels...) {
 		s.leaveBridge(c)
 	}
-	b.moh = false
+	b.mohName = ""
 	s.publish(&event{typ: "BridgeDestroyed", fields: []kv{{"bridge", b.json()}}}, s.appsFor(nil, []*bridge{b}))
 	delete(s.bridges, b.id)
 }

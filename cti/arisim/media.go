@@ -42,7 +42,10 @@ func (s *Server) queuePlayback(p *playback) {
 	s.playbacks[p.id] = p
 	if p.br != nil {
 		p.br.playQueue = append(p.br.playQueue, p)
-		p.br.updateTechnology()
+		if p.br.announcerName == "" {
+			p.br.announcerName = s.unrealName("Announcer/ARI")
+			s.bridgeChanged(p.br, false)
+		}
 		if len(p.br.playQueue) == 1 {
 			p.timer = s.after(0, func() { s.startPlayback(p) })
 		}
@@ -101,7 +104,6 @@ func (s *Server) finishPlayback(p *playback, state string) {
 	var next *playback
 	if p.br != nil {
 		p.br.playQueue = removePlayback(p.br.playQueue, p)
-		p.br.updateTechnology()
 		if len(p.br.playQueue) > 0 {
 			next = p.br.playQueue[0]
 		}
@@ -113,6 +115,10 @@ func (s *Server) finishPlayback(p *playback, state string) {
 	}
 	if started {
 		s.emitPlayback("PlaybackFinished", p)
+	}
+	if p.br != nil && next == nil && p.br.announcerName != "" {
+		p.br.announcerName = ""
+		s.bridgeChanged(p.br, false)
 	}
 	if next != nil && next.state == "queued" {
 		s.startPlayback(next)
@@ -230,9 +236,10 @@ func (s *Server) finishRecording(r *liveRecording, state string) {
 	if r.ch != nil && r.ch.recording == r {
 		r.ch.recording = nil
 	}
+	var br *bridge
 	if r.br != nil && r.br.recording == r {
 		r.br.recording = nil
-		r.br.updateTechnology()
+		br = r.br
 	}
 	wasRecording := !r.started.IsZero()
 	r.state = state
@@ -242,6 +249,10 @@ func (s *Server) finishRecording(r *liveRecording, state string) {
 	if wasRecording {
 		d := int(length / time.Second)
 		s.emitRecording("RecordingFinished", r, &d)
+	}
+	if br != nil {
+		br.recorderName = ""
+		s.bridgeChanged(br, false)
 	}
 }
 

@@ -55,11 +55,19 @@ func (s *Server) bridgesCreate(q *request) response {
 	if id == "" {
 		id = s.uuid()
 	}
+	// Like stasis_app_bridge_create: unknown attributes are ignored, but a
+	// bridge must be mixing or holding, not both (default mixing).
+	types := q.list("type")
+	if len(types) == 0 {
+		types = []string{"mixing"}
+	}
+	mixing, holding := contains(types, "mixing"), contains(types, "holding")
+	if mixing == holding {
+		return errMsg(http.StatusInternalServerError, "Unable to create bridge")
+	}
 	typ := "mixing"
-	for _, t := range q.list("type") {
-		if t == "holding" {
-			typ = "holding"
-		}
+	if holding {
+		typ = "holding"
 	}
 	b := &bridge{id: id, name: q.str("name"), typ: typ, creator: "Stasis", created: s.now()}
 	s.bridges[id] = b
@@ -142,8 +150,10 @@ func (s *Server) bridgesStartMoh(q *request) response {
 	if !good {
 		return resp
 	}
-	b.moh = true
-	b.updateTechnology()
+	if b.mohName == "" {
+		b.mohName = s.unrealName("Announcer/ARI_MOH")
+		s.bridgeChanged(b, false)
+	}
 	return noContent()
 }
 
@@ -152,11 +162,11 @@ func (s *Server) bridgesStopMoh(q *request) response {
 	if !good {
 		return resp
 	}
-	if !b.moh {
+	if b.mohName == "" {
 		return errMsg(http.StatusConflict, "Bridge isn't playing music")
 	}
-	b.moh = false
-	b.updateTechnology()
+	b.mohName = ""
+	s.bridgeChanged(b, false)
 	return noContent()
 }
 
@@ -193,7 +203,8 @@ func (s *Server) bridgesRecord(q *request) response {
 	}
 	r.br = b
 	b.recording = r
-	b.updateTechnology()
+	b.recorderName = s.unrealName("Recorder/ARI")
+	s.bridgeChanged(b, false)
 	snapshot := r.json()
 	s.startRecording(r, q.bool("beep", false), q.int("maxDurationSeconds", 0))
 	return response{status: http.StatusCreated, body: snapshot, location: "/recordings/live/" + urlEscape(r.name)}

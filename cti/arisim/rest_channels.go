@@ -29,7 +29,7 @@ func init() {
 		"channels.ring":               (*Server).channelsNoEvent,
 		"channels.ringStop":           (*Server).channelsNoEvent,
 		"channels.progress":           (*Server).channelsNoEvent,
-		"channels.sendDTMF":           (*Server).channelsNoEvent,
+		"channels.sendDTMF":           (*Server).channelsSendDTMF,
 		"channels.mute":               (*Server).channelsNoEvent,
 		"channels.unmute":             (*Server).channelsNoEvent,
 		"channels.hold":               (*Server).channelsNoEvent,
@@ -376,6 +376,17 @@ func (s *Server) channelsNoEvent(q *request) response {
 	return noContent()
 }
 
+func (s *Server) channelsSendDTMF(q *request) response {
+	_, resp, good := s.controlled(q.str("channelId"))
+	if !good {
+		return resp
+	}
+	if q.str("dtmf") == "" {
+		return errMsg(http.StatusBadRequest, "DTMF is required")
+	}
+	return noContent()
+}
+
 func (s *Server) channelsPlay(q *request) response {
 	c, resp, good := s.controlled(q.str("channelId"))
 	if !good {
@@ -591,7 +602,7 @@ func (s *Server) channelsSnoop(q *request) response {
 		funcs:    map[string]string{},
 		tech:     "Snoop",
 		kind:     kindSnoop,
-		peerVars: map[string]bool{},
+		peerVal:  map[string]string{},
 		answered: true,
 		snoopOf:  target,
 		dp:       dialplan{context: "default", exten: "s", priority: 1},
@@ -602,7 +613,12 @@ func (s *Server) channelsSnoop(q *request) response {
 	snapshot := c.json()
 	app, args := q.str("app"), splitArgs(q.str("appArgs"))
 	c.app = app
-	c.addTimer(s.after(0, func() { s.enterStasis(c, app, args, false) }))
+	c.addTimer(s.after(0, func() {
+		if target.bridge != nil {
+			s.bridgeChanged(target.bridge, true)
+		}
+		s.enterStasis(c, app, args, false)
+	}))
 	return ok(snapshot)
 }
 
@@ -653,7 +669,7 @@ func (s *Server) channelsExternalMedia(q *request) response {
 		funcs:    map[string]string{},
 		tech:     "UnicastRTP",
 		kind:     kindExternal,
-		peerVars: map[string]bool{},
+		peerVal:  map[string]string{},
 		rtp:      rtp,
 		dp:       dialplan{context: "default", exten: "s", priority: 1, appName: "AppDial2", appData: "(Outgoing Line)"},
 	}

@@ -85,6 +85,7 @@ type Server struct {
 	seq       int // unique id counter (<epoch>.<seq>)
 	pjsipSeq  int // PJSIP/xxx-%08x
 	snoopSeq  int
+	unrealSeq int // Announcer/Recorder unreal channels
 	rng       *rand.Rand
 
 	httpSrv  *http.Server
@@ -188,7 +189,7 @@ func DefaultEndpoints() map[string]Behaviour {
 func defaultSounds(d time.Duration) map[string]time.Duration {
 	m := map[string]time.Duration{
 		"welcome":                         2400 * time.Millisecond,
-		"press-1-for-sales-2-for-support": 3000 * time.Millisecond,
+		"press-1-for-sales-2-for-support": 6500 * time.Millisecond,
 		"please-hold":                     3100 * time.Millisecond,
 		"agent-connected":                 2300 * time.Millisecond,
 		"beep":                            400 * time.Millisecond,

@@ -51,7 +51,7 @@ type channel struct {
 	inStasis bool
 	answered bool
 	bridge   *bridge
-	peerVars map[string]bool // BRIDGEPEER/BRIDGEPVTCALLID currently set non-empty
+	peerVal  map[string]string // BRIDGEPEER/BRIDGEPVTCALLID as last set
 
 	playQueue []*playback // queued/playing playbacks, head is current
 	recording *liveRecording
@@ -88,9 +88,11 @@ type bridge struct {
 	created       time.Time
 	channels      []*channel
 	softmix       bool
-	moh           bool
 	playQueue     []*playback
 	recording     *liveRecording
+	mohName       string // unreal participants: MOH announcer,
+	announcerName string // playback announcer,
+	recorderName  string // recorder
 }
 
 func (b *bridge) technology() string {
@@ -106,16 +108,7 @@ func (b *bridge) technology() string {
 // participants counts channels plus the announcer/recorder Asterisk pushes
 // into a bridge; past two the bridge switches from simple_bridge to softmix.
 func (b *bridge) updateTechnology() {
-	n := len(b.channels)
-	if len(b.playQueue) > 0 {
-		n++
-	}
-	if b.recording != nil {
-		n++
-	}
-	if b.moh {
-		n++
-	}
+	n := len(b.participants())
 	if b.typ == "mixing" {
 		if n > 2 {
 			b.softmix = true

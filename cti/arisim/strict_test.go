@@ -1,0 +1,255 @@
+package arisim
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestTranscriptJ_SecondWebsocket: a second websocket for the same app takes
+// it over; the first gets ApplicationReplaced and nothing else; when the
+// second closes the app is gone and calls are declined without events.
+func TestTranscriptJ_SecondWebsocket(t *testing.T) {
+	h := newHarness(t, testConfig())
+	first := h.dial("contact-center", "&subscribeAll=false")
+	waitRegistered(t, h, "contact-center")
+	second := h.dial("contact-center", "&subscribeAll=false")
+	ev, _ := first.waitType("ApplicationReplaced", 0)
+	if got := topKeys(first.all()[0]); strings.Join(got, ",") != "type,timestamp,application,asterisk_id" {
+		t.Errorf("ApplicationReplaced field order %v", got)
+	}
+	if ev["application"] != "contact-center" {
+		t.Errorf("ApplicationReplaced %v", ev)
+	}
+	id, err := h.srv.Call(CallSpec{CallerNumber: "15551230010", Dialed: "5559200", HangupAfter: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := h.do("POST", "/channels/"+id+"/answer", ""); r.status != 204 {
+		t.Fatalf("answer: %d %s", r.status, r.body)
+	}
+	second.waitType("StasisEnd", 0)
+	if n := first.count(); n != 1 {
+		t.Errorf("first connection got %d events, want only ApplicationReplaced: %s", n, typesOf(first.all()))
+	}
+	if ari := sharedARIOptional(); ari != "" {
+		rec := readJSONL[eventLine](t, ari+"/transcripts/j-second-websocket.second.events.jsonl")
+		compareEvents(t, rec, second.all(), func(s string) string { return s })
+	}
+	second.close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r := h.do("GET", "/applications", "")
+		if string(r.body) == "[]" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET /applications = %s after the second websocket closed, want []", r.body)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if _, err := h.srv.Call(CallSpec{CallerNumber: "15551230011"}); err != ErrNoApp {
+		t.Errorf("call with no app: err %v, want ErrNoApp", err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	if n := first.count(); n != 1 {
+		t.Errorf("declined call produced events on the first connection: %s", typesOf(first.all()))
+	}
+}
+
+func sharedARIOptional() string {
+	var ari string
+	t := &testing.T{}
+	func() {
+		defer func() { recover() }()
+		ari = sharedARI(t)
+	}()
+	if t.Skipped() {
+		return ""
+	}
+	return ari
+}
+
+func TestEventsWebsocketMissingApp(t *testing.T) {
+	h := newHarness(t, testConfig())
+	c := h.dial("", "")
+	if !c.waitCount(1, 5*time.Second) {
+		t.Fatal("no message")
+	}
+	if got := string(c.all()[0]); got != `{"type":"MissingParams","params":["app"]}` {
+		t.Errorf("got %s", got)
+	}
+	<-c.done // Asterisk closes the socket
+}
+
+func TestAuth(t *testing.T) {
+	h := newHarness(t, testConfig())
+	for _, tc := range []struct {
+		name   string
+		setup  func(*http.Request)
+		query  string
+		status int
+	}{
+		{"none", func(*http.Request) {}, "", 401},
+		{"wrong basic", func(r *http.Request) { r.SetBasicAuth("asterisk", "nope") }, "", 401},
+		{"basic", func(r *http.Request) { r.SetBasicAuth("asterisk", "asterisk") }, "", 200},
+		{"api_key", func(*http.Request) {}, "api_key=asterisk:asterisk", 200},
+		{"bad api_key", func(*http.Request) {}, "api_key=asterisk", 401},
+	} {
+		u := h.hs.URL + "/ari/asterisk/ping"
+		if tc.query != "" {
+			u += "?" + tc.query
+		}
+		req, _ := http.NewRequest("GET", u, nil)
+		tc.setup(req)
+		r := h.send(req)
+		if r.status != tc.status {
+			t.Errorf("%s: %d %s, want %d", tc.name, r.status, r.body, tc.status)
+		}
+		if tc.status == 401 {
+			if string(r.body) != `{"message":"Authentication required"}` || r.header.Get("WWW-Authenticate") != `Basic realm="Asterisk REST Interface"` {
+				t.Errorf("%s: body %s, WWW-Authenticate %q", tc.name, r.body, r.header.Get("WWW-Authenticate"))
+			}
+		}
+	}
+}
+
+// TestStrictness: the emulator rejects what Asterisk rejects, with its
+// status and body.
+func TestStrictness(t *testing.T) {
+	h := newHarness(t, testConfig())
+	ws := h.dial("contact-center", "")
+	waitRegistered(t, h, "contact-center")
+	callID, err := h.srv.Call(CallSpec{CallerNumber: "15551230001", CallerName: "Strict Caller"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws.waitType("StasisStart", 0)
+	// An agent leg that only rings: Ringing state.
+	r := h.do("POST", "/channels", "endpoint=PJSIP/1002&app=contact-center&channelId=ringing-leg&timeout=60")
+	if r.status != 200 {
+		t.Fatalf("originate: %d %s", r.status, r.body)
+	}
+	ws.waitType("Dial", 0)
+	h.do("POST", "/bridges", "type=mixing&bridgeId=b1")
+	if r := h.do("POST", "/channels/create", "endpoint=PJSIP/1002&app=contact-center&channelId=down-leg"); r.status != 200 {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	_, i := ws.waitType("StasisStart", 0)
+	ws.waitType("StasisStart", i+1)
+	for _, tc := range []struct {
+		method, path, query string
+		status              int
+		body                string
+	}{
+		{"GET", "/nope", "", 404, `{"message":"Resource not found"}`},
+		{"GET", "/channels/" + callID + "/nope", "", 404, `{"message":"Resource not found"}`},
+		{"PATCH", "/channels", "", 405, `{"message":"Invalid method"}`},
+		{"GET", "/channels/create", "", 405, `{"message":"Invalid method"}`},
+		{"PUT", "/channels/" + callID + "/answer", "", 405, `{"message":"Invalid method"}`},
+		{"GET", "/channels/", "", 404, `{"message":"ARI URLs do not end with a slash. Try /ari/channels"}`},
+		{"GET", "/channels/does-not-exist", "", 404, `{"message":"Channel not found"}`},
+		{"POST", "/channels/does-not-exist/answer", "", 404, `{"message":"Channel not found"}`},
+		{"POST", "/bridges/does-not-exist/addChannel", "channel=x", 404, `{"message":"Bridge not found"}`},
+		{"GET", "/playbacks/does-not-exist", "", 404, `{"message":"Playback not found"}`},
+		{"POST", "/channels", "", 400, `{"message":"Endpoint must be specified"}`},
+		{"POST", "/channels", "endpoint=PJSIP/1001", 400, `{"message":"Application or extension must be specified"}`},
+		{"POST", "/channels", "endpoint=PJSIP&app=contact-center", 400, `{"message":"Invalid endpoint specified"}`},
+		{"POST", "/channels", "endpoint=PJSIP/1003&app=contact-center", 500, `{"error":"Allocation failed"}`},
+		{"POST", "/channels", "endpoint=PJSIP/9999&app=contact-center", 500, `{"error":"Allocation failed"}`},
+		{"POST", "/channels", "endpoint=PJSIP/1001&app=contact-center&channelId=ringing-leg", 409, `{"message":"Channel with given unique ID already exists"}`},
+		{"POST", "/channels/create", "endpoint=PJSIP/1001", 400, `{"message":"Missing parameter app"}`},
+		// An originated leg is not in Stasis until it answers.
+		{"POST", "/channels/ringing-leg/answer", "", 409, `{"message":"Channel not in Stasis application"}`},
+		// A /channels/create leg is in Stasis but Down.
+		{"POST", "/channels/down-leg/answer", "", 412, `{"message":"Channel in invalid state"}`},
+		{"POST", "/channels/down-leg/play", "media=sound:welcome", 412, `{"message":"Channel in invalid state"}`},
+		{"POST", "/channels/down-leg/moh", "", 412, `{"message":"Channel in invalid state"}`},
+		{"POST", "/channels/" + callID + "/dial", "", 409, `{"message":"Channel is not in the 'Down' state"}`},
+		{"POST", "/channels/" + callID + "/play", "", 400, `{"message":"Missing parameter media"}`},
+		{"POST", "/channels/" + callID + "/mute", "direction=sideways", 400, `{"message":"Invalid direction specified"}`},
+		{"POST", "/channels/" + callID + "/dtmf", "", 400, `{"message":"DTMF is required"}`},
+		{"POST", "/channels/" + callID + "/record", "name=x&format=bogus", 422, `{"message":"specified format is unknown on this system"}`},
+		{"POST", "/channels/" + callID + "/record", "name=x&format=wav&ifExists=sometimes", 400, `{"message":"ifExists invalid"}`},
+		{"POST", "/channels/" + callID + "/record", "name=x&format=wav&maxDurationSeconds=-1", 400, `{"message":"max_duration_seconds cannot be negative"}`},
+		{"POST", "/channels/" + callID + "/snoop", "app=contact-center", 400, `{"message":"Direction must be specified for at least spy or whisper"}`},
+		{"POST", "/channels/" + callID + "/snoop", "spy=sideways&app=contact-center", 400, `{"message":"Invalid direction specified for spy"}`},
+		{"GET", "/channels/" + callID + "/variable", "", 400, `{"message":"Variable name is required"}`},
+		{"GET", "/channels/" + callID + "/variable", "variable=NOPE", 404, `{"message":"Provided variable was not found"}`},
+		{"DELETE", "/channels/" + callID, "reason=whenever", 400, `{"message":"Invalid reason for hangup provided"}`},
+		{"POST", "/bridges", "type=weird", 500, `{"message":"Unable to create bridge"}`},
+		{"POST", "/bridges", "type=mixing,holding", 500, `{"message":"Unable to create bridge"}`},
+		{"POST", "/bridges", "bridgeId=b1", 409, `{"message":"Bridge with id 'b1' already exists"}`},
+		{"POST", "/bridges/b1/addChannel", "", 400, `{"message":"Missing parameter channel"}`},
+		{"POST", "/bridges/b1/addChannel", "channel=nope", 400, `{"message":"Channel not found"}`},
+		{"POST", "/bridges/b1/removeChannel", "channel=" + callID, 422, `{"message":"Channel not in this bridge"}`},
+		{"DELETE", "/bridges/b1/moh", "", 409, `{"message":"Bridge isn't playing music"}`},
+		{"POST", "/playbacks/x/control", "operation=jump", 400, `{"message":"Invalid operation jump"}`},
+		{"POST", "/playbacks/x/control", "operation=pause", 404, `{"message":"Playback not found"}`},
+		{"GET", "/recordings/live/x", "", 404, `{"message":"Recording not found"}`},
+		{"GET", "/recordings/stored/x/file", "", 404, `{"message":"Recording not found"}`},
+		{"PUT", "/deviceStates/Stasis:a", "deviceState=HAPPY", 400, `{"message":"Invalid device state specified"}`},
+		{"PUT", "/deviceStates/PJSIP/1001", "deviceState=INUSE", 404, `{"message":"Resource not found"}`},
+		{"PUT", "/deviceStates/Custom:a", "deviceState=INUSE", 409, `{"message":"Uncontrolled device specified"}`},
+		{"GET", "/applications/nope", "", 404, `{"message":"Application not found"}`},
+		{"POST", "/applications/contact-center/subscription", "eventSource=foo:bar", 400, `{"message":"Invalid event source URI scheme"}`},
+		{"POST", "/applications/contact-center/subscription", "eventSource=endpoint:PJSIP/7777", 422, `{"message":"Event source does not exist"}`},
+		{"GET", "/endpoints/SIP", "", 404, `{"message":"No Endpoints found - invalid tech SIP"}`},
+		{"GET", "/endpoints/PJSIP/7777", "", 404, `{"message":"Endpoint not found"}`},
+		{"GET", "/sounds/nope", "", 404, `{"message":"Sound not found"}`},
+		{"GET", "/asterisk/variable", "", 400, `{"message":"Variable name is required"}`},
+		{"GET", "/asterisk/modules/res_nope.so", "", 404, `{"message":"Module could not be found in running modules"}`},
+		{"GET", "/asterisk/logging", "", 501, `{"message":"Method not implemented"}`},
+	} {
+		r := h.do(tc.method, tc.path, tc.query)
+		if r.status != tc.status || string(r.body) != tc.body {
+			t.Errorf("%s %s?%s = %d %s, want %d %s", tc.method, tc.path, tc.query, r.status, r.body, tc.status, tc.body)
+		}
+	}
+	// Wrong method carries an Allow header like Asterisk's.
+	if r := h.do("PATCH", "/channels", ""); r.header.Get("Allow") != "GET, POST" {
+		t.Errorf("Allow = %q", r.header.Get("Allow"))
+	}
+	// A channel that left Stasis for the dialplan: 409 for control, 200 for GET.
+	h.do("POST", "/channels/"+callID+"/answer", "")
+	if r := h.do("POST", "/channels/"+callID+"/continue", "context=from-carrier&extension=7000&priority=1"); r.status != 204 {
+		t.Fatalf("continue: %d %s", r.status, r.body)
+	}
+	ws.waitType("StasisEnd", 0)
+	if r := h.do("POST", "/channels/"+callID+"/answer", ""); r.status != 409 || string(r.body) != `{"message":"Channel not in Stasis application"}` {
+		t.Errorf("answer outside Stasis: %d %s", r.status, r.body)
+	}
+	if r := h.do("GET", "/channels/"+callID, ""); r.status != 200 {
+		t.Errorf("GET after continue: %d", r.status)
+	}
+}
+
+// TestJSONBodyParameters: Asterisk reads parameters and channel variables
+// from a JSON body too.
+func TestJSONBodyParameters(t *testing.T) {
+	h := newHarness(t, testConfig())
+	ws := h.dial("contact-center", "")
+	waitRegistered(t, h, "contact-center")
+	r := h.doJSON("POST", "/channels", map[string]any{
+		"endpoint": "PJSIP/1001", "app": "contact-center", "appArgs": "agent,x", "channelId": "json-leg",
+		"variables": map[string]string{"CC_CALL": "42"},
+	})
+	if r.status != 200 {
+		t.Fatalf("originate: %d %s", r.status, r.body)
+	}
+	ws.waitType("StasisStart", 0)
+	if r := h.do("GET", "/channels/json-leg/variable", "variable=CC_CALL"); string(r.body) != `{"value":"42"}` {
+		t.Errorf("variable: %d %s", r.status, r.body)
+	}
+	r = h.doJSON("POST", "/channels", map[string]any{"endpoint": "PJSIP/1001", "app": "contact-center", "variables": map[string]any{"N": 1}})
+	if r.status != 400 || string(r.body) != `{"message":"Only string values in the 'variables' object allowed"}` {
+		t.Errorf("non-string variable: %d %s", r.status, r.body)
+	}
+	var ch map[string]any
+	json.Unmarshal(h.do("GET", "/channels/json-leg", "").body, &ch)
+	if ch["state"] != "Up" {
+		t.Errorf("agent leg state %v", ch["state"])
+	}
+}
