@@ -75,19 +75,6 @@ func (r *replayer) rewrite(s string) string {
 	return strings.NewReplacer(r.subst...).Replace(s)
 }
 
-// collected holds everything the emulator emitted or answered, for the
-// spec-validation test.
-var collected struct {
-	events    []json.RawMessage
-	responses []restResult
-}
-
-type restResult struct {
-	opMethod, path string
-	status         int
-	body           []byte
-}
-
 func (sc scenario) run(t *testing.T) {
 	ari := sharedARI(t)
 	dir := filepath.Join(ari, "transcripts")
@@ -146,7 +133,9 @@ func (sc scenario) run(t *testing.T) {
 		waitFor(before)
 		path, query := r.rewrite(line.Path), r.rewrite(line.Query)
 		got := h.do(line.Method, path, query)
-		collected.responses = append(collected.responses, restResult{line.Method, path, got.status, got.body})
+		for _, e := range validateResponse(line.Method, path, got.status, got.body) {
+			t.Errorf("REST %d: spec: %s", i, e)
+		}
 		if got.status != line.Status {
 			t.Errorf("REST %d %s %s?%s: status %d %s, recorded %d %s", i, line.Method, path, query, got.status, got.body, line.Status, line.Response)
 		} else if len(line.Response) > 0 && line.Response[0] != '"' {
@@ -178,7 +167,11 @@ func (sc scenario) run(t *testing.T) {
 	waitFor(len(recorded))
 	time.Sleep(50 * time.Millisecond) // let any extra event show up
 	compareEvents(t, recorded, r.ws.all(), r.rewrite)
-	collected.events = append(collected.events, r.ws.all()...)
+	for i, ev := range r.ws.all() {
+		for _, e := range validateEventJSON(ev) {
+			t.Errorf("event %d: spec: %s", i, e)
+		}
+	}
 }
 
 func waitRegistered(t testing.TB, h *harness, app string) {
