@@ -110,15 +110,17 @@ func (w *benchWorld) apply(tb testing.TB, ev Event) []Decision {
 	return ds
 }
 
-// event returns the next event of the steady workload: an agent's call ends,
-// its wrap-up ends (it takes the best call across its queues), it answers,
-// a new call arrives, a waiting call abandons, a tick; time advances 1 ms.
+// event returns the next event of the steady workload, a cycle of seven per
+// agent in turn: its call ends, its wrap-up ends (it takes the best call
+// across its queues), it answers, two calls arrive, a random waiting call
+// abandons, a tick. Two calls leave the line per cycle and two arrive, so the
+// line stays at its full size; time advances 1 ms per event.
 func (w *benchWorld) event() Event {
 	w.now = w.now.Add(time.Millisecond)
-	i := (w.step / 6) % benchAgents
+	i := (w.step / benchCycle) % benchAgents
 	id := w.agents[i]
 	w.step++
-	switch w.step % 6 {
+	switch w.step % benchCycle {
 	case 1:
 		if c := w.held[i]; c != "" {
 			return Event{Kind: CallEnded, Call: c}
@@ -130,12 +132,29 @@ func (w *benchWorld) event() Event {
 			w.held[i] = a.call.id
 			return Event{Kind: OfferAccepted, Agent: id, Call: a.call.id}
 		}
-	case 4:
+	case 4, 5:
 		return w.arrival()
-	case 5:
-		return Event{Kind: CallLeft, Call: fmt.Sprintf("call-%07d", benchAgents+w.rng.IntN(w.next-benchAgents))}
+	case 6:
+		for {
+			id := fmt.Sprintf("call-%07d", benchAgents+1+w.rng.IntN(w.next-benchAgents))
+			if c := w.r.calls[id]; c != nil && c.st == waiting {
+				return Event{Kind: CallLeft, Call: id}
+			}
+		}
 	}
 	return Event{Kind: Tick}
+}
+
+const benchCycle = 7
+
+func (w *benchWorld) waiting() int {
+	n := 0
+	for _, c := range w.r.calls {
+		if c.st == waiting {
+			n++
+		}
+	}
+	return n
 }
 
 func percentile(d []time.Duration, p float64) float64 {
@@ -162,6 +181,7 @@ func BenchmarkApply(b *testing.B) {
 	b.ReportMetric(float64(len(lat))/total.Seconds(), "events/s")
 	b.ReportMetric(w.bytesCall, "B/call")
 	b.ReportMetric(w.bytesAgent, "B/agent")
+	b.ReportMetric(float64(w.waiting()), "waiting-at-end")
 }
 
 // BenchmarkApplyNaive runs the same workload with the linear-scan reference
