@@ -192,7 +192,7 @@ func (r *Router) logout(a *agent) {
 		}
 		// The last agent left: callers would wait for nobody.
 		var calls []*call
-		q.order.Ascend(func(c *call) bool {
+		q.order.Ascend(func(_ uint64, c *call) bool {
 			if !c.callback {
 				calls = append(calls, c)
 			}

@@ -124,8 +124,18 @@ func checkInvariants(tb testing.TB, r *Router) {
 		}
 	}
 	for name, q := range r.queues {
-		if q.order.Len() != perQueue[q] || q.age.Len() != perQueue[q] {
-			tb.Fatalf("queue %s: indexes hold %d/%d calls, want %d", name, q.order.Len(), q.age.Len(), perQueue[q])
+		if q.order.Len() != perQueue[q] {
+			tb.Fatalf("queue %s: index holds %d calls, want %d", name, q.order.Len(), perQueue[q])
+		}
+		// The longest-waiting call found through the index is the naive one.
+		var oldest *call
+		for _, c := range r.calls {
+			if c.q == q && c.st == waiting && (oldest == nil || ageLess(c, oldest)) {
+				oldest = c
+			}
+		}
+		if got := q.longest(); got != oldest {
+			tb.Fatalf("queue %s: longest waiting %v, want %v", name, got, oldest)
 		}
 		var by [NumStates]int
 		for _, a := range r.agents {
@@ -270,4 +280,11 @@ func mustNew(tb testing.TB, cfg Config) *Router {
 		tb.Fatal(err)
 	}
 	return r
+}
+
+func ageLess(a, b *call) bool {
+	if a.enq != b.enq {
+		return a.enq < b.enq
+	}
+	return a.seq < b.seq
 }

@@ -41,9 +41,8 @@ type picker interface {
 type queueState struct {
 	cfg       QueueConfig
 	buckets   map[bucketKey]*bucket
-	heads     *tree[*bucket] // non-empty buckets ordered by their head call
-	order     *tree[*call]
-	age       *tree[*call]
+	heads     btree[*bucket]                 // non-empty buckets by their head call's key
+	order     btree[*call]                   // all waiting calls by key: position in line
 	ready     map[string]*[11]*tree[*member] // skill → level → Ready members holding it
 	any       *tree[*member]                 // all Ready members
 	byState   [NumStates]int
@@ -67,36 +66,35 @@ type bucketKey struct {
 type bucket struct {
 	key   bucketKey
 	req   []SkillReq // empty: any agent of the queue
-	calls *tree[*call]
-	head  *call // calls' minimum, the key of headN in the queue's heads tree
-	headN tnode[*bucket]
+	calls btree[*call]
+	head  *call // calls' minimum; its key is the bucket's key in the queue's heads tree
 }
-
-func headLess(a, b *bucket) bool { return callLess(a.head, b.head) }
 
 // add and remove keep the bucket's place in its queue's heads tree, so a freed
 // agent visits buckets best-head first and stops at the first it may serve.
 func (b *bucket) add(q *queueState, c *call) {
-	b.calls.Insert(&c.bktN, c)
-	if b.head == nil || callLess(c, b.head) {
+	k := c.key()
+	b.calls.Insert(k, c)
+	if b.head == nil || k < b.head.key() {
 		if b.head != nil {
-			q.heads.Delete(b)
+			q.heads.Delete(b.head.key())
 		}
 		b.head = c
-		q.heads.Insert(&b.headN, b)
+		q.heads.Insert(k, b)
 	}
 }
 
 func (b *bucket) remove(q *queueState, c *call) {
-	b.calls.Delete(c)
+	k := c.key()
+	b.calls.Delete(k)
 	if b.head != c {
 		return
 	}
-	q.heads.Delete(b)
+	q.heads.Delete(k)
 	b.head = nil
-	if h, ok := b.calls.Min(); ok {
+	if hk, h, ok := b.calls.Min(); ok {
 		b.head = h
-		q.heads.Insert(&b.headN, b)
+		q.heads.Insert(hk, b)
 	}
 }
 
@@ -116,9 +114,9 @@ type agent struct {
 	readySince int64
 	callsToday int
 	dayEnd     int64
-	lastQ      *queueState // queue of the call being wrapped up
-	answered   int64       // when that call was answered
-	preferred  *tree[*call]
+	lastQ      *queueState  // queue of the call being wrapped up
+	answered   int64        // when that call was answered
+	preferred  btree[*call] // calls waiting for this agent only, by key
 	tm         timer
 }
 
@@ -159,24 +157,19 @@ type call struct {
 	lastPos   int
 	lastEWT   int64
 	nextAnn   int64
-	ordN      tnode[*call]
-	ageN      tnode[*call]
-	bktN      tnode[*call]
 	tm        timer
 }
+
+// key orders calls as callLess does, in one integer: priority, then arrival.
+// Arrival order (seq) is also enqueued-at order, because both grow with each
+// arrival and time never runs backwards; Restore checks that it holds.
+func (c *call) key() uint64 { return uint64(9-c.prio)<<56 | c.seq }
 
 // callLess is the order of eligible calls everywhere: priority desc, enqueued asc, arrival seq.
 func callLess(a, b *call) bool {
 	if a.prio != b.prio {
 		return a.prio > b.prio
 	}
-	if a.enq != b.enq {
-		return a.enq < b.enq
-	}
-	return a.seq < b.seq
-}
-
-func ageLess(a, b *call) bool {
 	if a.enq != b.enq {
 		return a.enq < b.enq
 	}
@@ -262,10 +255,7 @@ func (r *Router) SetQueue(cfg QueueConfig) error {
 		q = &queueState{
 			cfg:     cfg,
 			buckets: map[bucketKey]*bucket{},
-			order:   newTree(callLess),
-			age:     newTree(ageLess),
 			ready:   map[string]*[11]*tree[*member]{},
-			heads:   newTree(headLess),
 			any:     newTree(memberLess),
 		}
 		r.queues[cfg.Name] = q
@@ -287,13 +277,13 @@ func (r *Router) SetQueue(cfg QueueConfig) error {
 		r.unreadyAgent(a)
 	}
 	var calls []*call
-	q.order.Ascend(func(c *call) bool { calls = append(calls, c); return true })
+	q.order.Ascend(func(_ uint64, c *call) bool { calls = append(calls, c); return true })
 	for _, c := range calls {
 		r.leaveLine(c)
 	}
 	q.cfg = cfg
 	q.buckets = map[bucketKey]*bucket{}
-	q.heads = newTree(headLess)
+	q.heads = btree[*bucket]{}
 	for _, a := range readyAgents {
 		r.readyAgent(a)
 	}
@@ -332,7 +322,7 @@ func (r *Router) SetAgent(cfg AgentConfig) error {
 	cfg.Queues = qs
 	a := r.agents[cfg.ID]
 	if a == nil {
-		a = &agent{id: cfg.ID, preferred: newTree(callLess), tm: timer{kind: 0, id: cfg.ID, idx: -1}}
+		a = &agent{id: cfg.ID, tm: timer{kind: 0, id: cfg.ID, idx: -1}}
 		a.tm.a = a
 		r.agents[cfg.ID] = a
 	}
@@ -619,7 +609,7 @@ func (r *Router) bucketFor(q *queueState, step int, c *call) *bucket {
 	if b := q.buckets[k]; b != nil {
 		return b
 	}
-	b := &bucket{key: k, req: reqFor(q, step, c), calls: newTree(callLess)}
+	b := &bucket{key: k, req: reqFor(q, step, c)}
 	q.buckets[k] = b
 	return b
 }
@@ -665,13 +655,12 @@ func (r *Router) enterLine(c *call, arriving bool) {
 	}
 	if c.pref != nil {
 		c.bkt = nil
-		c.pref.preferred.Insert(&c.bktN, c)
+		c.pref.preferred.Insert(c.key(), c)
 	} else {
 		c.bkt = r.bucketFor(q, step, c)
 		c.bkt.add(q, c)
 	}
-	q.order.Insert(&c.ordN, c)
-	q.age.Insert(&c.ageN, c)
+	q.order.Insert(c.key(), c)
 	if arriving {
 		c.nextAnn = r.now
 	}
@@ -689,12 +678,11 @@ func (r *Router) leaveLine(c *call) {
 		return
 	}
 	if c.pref != nil {
-		c.pref.preferred.Delete(c)
+		c.pref.preferred.Delete(c.key())
 	} else if c.bkt != nil {
 		c.bkt.remove(c.q, c)
 	}
-	c.q.order.Delete(c)
-	c.q.age.Delete(c)
+	c.q.order.Delete(c.key())
 	r.timers.remove(&c.tm)
 }
 
@@ -765,7 +753,7 @@ func (r *Router) callTimer(c *call) {
 const ewtGrain = int64(10 * time.Second)
 
 func (r *Router) announce(c *call, force bool) {
-	pos := c.q.order.Rank(c) + 1
+	pos := c.q.order.Rank(c.key()) + 1
 	ewt := r.ewt(c.q, pos)
 	if force || pos != c.lastPos || ewt/ewtGrain != c.lastEWT/ewtGrain {
 		r.emit(Decision{Kind: Announce, Call: c.id, Queue: c.q.cfg.Name, Position: pos, EWT: time.Duration(ewt)})
@@ -782,7 +770,7 @@ func (r *Router) Waiting(callID string) (position int, ewt time.Duration, ok boo
 	if c == nil || c.st != waiting {
 		return 0, 0, false
 	}
-	pos := c.q.order.Rank(c) + 1
+	pos := c.q.order.Rank(c.key()) + 1
 	return pos, time.Duration(r.ewt(c.q, pos)), true
 }
 
@@ -916,11 +904,11 @@ func (r *Router) matchAgent(a *agent) {
 		}
 		return
 	}
-	best, _ := a.preferred.Min()
+	_, best, _ := a.preferred.Min()
 	var ex []Skip
 	for _, m := range a.members {
-		m.q.heads.Ascend(func(b *bucket) bool {
-			if best != nil && !callLess(b.head, best) {
+		m.q.heads.Ascend(func(k uint64, b *bucket) bool {
+			if best != nil && k >= best.key() {
 				return false
 			}
 			if !a.meets(b.req) {

@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -176,11 +177,19 @@ func Restore(data []byte, locate func(name string) (*time.Location, error)) (*Ro
 			r.timers.set(&a.tm, a.deadline)
 		}
 	}
-	slices.SortFunc(s.Calls, func(a, b snapCall) int { return int(a.Seq) - int(b.Seq) })
-	for _, sc := range s.Calls {
+	slices.SortFunc(s.Calls, func(a, b snapCall) int { return cmp.Compare(a.Seq, b.Seq) })
+	for i, sc := range s.Calls {
 		q := r.queues[sc.Queue]
 		if q == nil {
 			return nil, invalid("snapshot: call %q in unknown queue %q", sc.ID, sc.Queue)
+		}
+		// The indexes order calls by (priority, seq): seq must be unique and
+		// follow enqueued-at, as it does in every snapshot this package writes.
+		if sc.Priority < 0 || sc.Priority > 9 || sc.Seq == 0 || sc.Seq >= 1<<56 || sc.Seq > s.Seq {
+			return nil, invalid("snapshot: call %q priority %d or seq %d out of range", sc.ID, sc.Priority, sc.Seq)
+		}
+		if i > 0 && (sc.Seq == s.Calls[i-1].Seq || sc.Enqueued < s.Calls[i-1].Enqueued) {
+			return nil, invalid("snapshot: call %q out of arrival order", sc.ID)
 		}
 		c := &call{id: sc.ID, q: q, prio: sc.Priority, skills: sc.Skills, sig: reqSig(sc.Skills), preferred: sc.Preferred,
 			prefUntil: sc.PrefUntil, enq: sc.Enqueued, seq: sc.Seq, attrs: sc.Attrs, st: sc.State, callback: sc.Callback,
@@ -199,13 +208,12 @@ func Restore(data []byte, locate func(name string) (*time.Location, error)) (*Ro
 				c.pref = r.agents[c.preferred]
 			}
 			if c.pref != nil {
-				c.pref.preferred.Insert(&c.bktN, c)
+				c.pref.preferred.Insert(c.key(), c)
 			} else {
 				c.bkt = r.bucketFor(q, c.step, c)
 				c.bkt.add(q, c)
 			}
-			q.order.Insert(&c.ordN, c)
-			q.age.Insert(&c.ageN, c)
+			q.order.Insert(c.key(), c)
 			r.scheduleCall(c)
 		default:
 			a := r.agents[sc.Agent]

@@ -148,7 +148,7 @@ func (r *Router) Stats(queue string, now time.Time) (QueueStats, error) {
 	t := now.UnixNano()
 	s := QueueStats{Queue: queue, At: ts(t), Waiting: q.order.Len(), Callbacks: q.callbacks, Agents: q.byState,
 		SLTarget: q.cfg.SLTarget, SLPercent: q.cfg.SLPercent}
-	if c, ok := q.age.Min(); ok {
+	if c := q.longest(); c != nil {
 		s.LongestWait = time.Duration(t - c.enq)
 	}
 	s.Last15m = period(q.st.window(t, 15))
@@ -204,3 +204,16 @@ func (r *Router) ewtRate(q *queueState) (num, den int64) {
 }
 
 const ewtMinAnswers = 10
+
+// longest returns the queue's longest-waiting call: the first in arrival
+// order among the first calls of each priority.
+func (q *queueState) longest() *call {
+	var best *call
+	for p := range uint64(10) {
+		k, c, ok := q.order.Ceil(p << 56)
+		if ok && k>>56 == p && (best == nil || c.seq < best.seq) {
+			best = c
+		}
+	}
+	return best
+}

@@ -1,0 +1,66 @@
+package queue
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// TestBTree checks the B+tree against a sorted slice under random inserts and
+// deletes, including runs that grow it to several levels and drain it again.
+func TestBTree(t *testing.T) {
+	for seed := range 20 {
+		rng := rand.New(rand.NewPCG(uint64(seed), 3))
+		var tr btree[int]
+		var ref []uint64
+		keyRange := uint64(50 + rng.IntN(20000))
+		for step := range 20000 {
+			grow := step < 10000 || rng.IntN(3) == 0
+			k := rng.Uint64N(keyRange)
+			i, found := slices.BinarySearch(ref, k)
+			if grow && !found {
+				tr.Insert(k, int(k))
+				ref = slices.Insert(ref, i, k)
+			} else if !grow {
+				if got := tr.Delete(k); got != found {
+					t.Fatalf("seed %d: Delete(%d) = %v, want %v", seed, k, got, found)
+				}
+				if found {
+					ref = slices.Delete(ref, i, i+1)
+				}
+			}
+			if tr.Len() != len(ref) {
+				t.Fatalf("seed %d: Len %d, want %d", seed, tr.Len(), len(ref))
+			}
+			if r := tr.Rank(k); r != i {
+				t.Fatalf("seed %d: Rank(%d) = %d, want %d", seed, k, r, i)
+			}
+			ck, cv, ok := tr.Ceil(k)
+			j, _ := slices.BinarySearch(ref, k)
+			if ok != (j < len(ref)) || ok && (ck != ref[j] || cv != int(ref[j])) {
+				t.Fatalf("seed %d: Ceil(%d) = %d %v", seed, k, ck, ok)
+			}
+			if step%997 == 0 {
+				var got []uint64
+				tr.Ascend(func(k uint64, v int) bool { got = append(got, k); return true })
+				if !slices.Equal(got, ref) && len(ref) > 0 {
+					t.Fatalf("seed %d: Ascend differs", seed)
+				}
+				if m, _, ok := tr.Min(); ok != (len(ref) > 0) || ok && m != ref[0] {
+					t.Fatalf("seed %d: Min = %d", seed, m)
+				}
+			}
+		}
+		for len(ref) > 0 {
+			k := ref[rng.IntN(len(ref))]
+			i, _ := slices.BinarySearch(ref, k)
+			ref = slices.Delete(ref, i, i+1)
+			if !tr.Delete(k) || tr.Len() != len(ref) {
+				t.Fatalf("seed %d: drain Delete(%d)", seed, k)
+			}
+		}
+		if tr.root != nil {
+			t.Fatalf("seed %d: empty tree keeps a root", seed)
+		}
+	}
+}
