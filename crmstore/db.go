@@ -45,7 +45,8 @@ func (db *DB) Ping(ctx context.Context) error {
 	if err := db.Pool.Ping(ctx); err != nil {
 		host := db.Pool.Config().ConnConfig.Host
 		port := db.Pool.Config().ConnConfig.Port
-		return &cti.Error{Code: cti.EUNAVAILABLE, Message: fmt.Sprintf("database at %s:%d: %s", host, port, pingReason(err)), Err: err}
+		// The reason is enough for one clear line; pgx's full error repeats every address it tried.
+		return cti.Errorf(cti.EUNAVAILABLE, "database at %s:%d: %s", host, port, pingReason(err))
 	}
 	return nil
 }

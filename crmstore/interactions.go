@@ -1,0 +1,517 @@
+package crmstore
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"maps"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/switchboard-cc/switchboard/cti"
+)
+
+// interactionColumns are written, in this order, by StartInteraction and LogInteractions (COPY).
+var interactionColumns = []string{"id", "channel", "direction", "customer_id", "caller_number", "dialed_number", "queue", "agent_id",
+	"arrived_at", "queued_at", "offered_at", "answered_at", "ended_at", "ivr_ms", "wait_ms", "talk_ms", "hold_ms", "wrap_up_ms",
+	"outcome", "ivr_path", "inputs", "disposition", "notes", "recording_file", "recording_size", "recording_sha256", "recording_ms",
+	"parent_id", "channel_id", "bridge_id", "script_id", "script_version"}
+
+const interactionSelect = `select id::text, channel, direction, coalesce(customer_id::text, ''), caller_number, dialed_number,
+	coalesce(queue, ''), coalesce(agent_id::text, ''), arrived_at, queued_at, offered_at, answered_at, ended_at,
+	ivr_ms, wait_ms, talk_ms, hold_ms, wrap_up_ms, coalesce(outcome, ''), ivr_path, inputs, coalesce(disposition, ''), notes,
+	recording_file, recording_size, recording_sha256, recording_ms, coalesce(parent_id::text, ''), channel_id, bridge_id,
+	coalesce(script_id::text, ''), coalesce(script_version, 0)
+	from interactions`
+
+func scanInteraction(row pgx.Row) (*cti.Interaction, error) {
+	var in cti.Interaction
+	var channel, direction, outcome string
+	var queued, offered, answered, ended *time.Time
+	var ivr, wait, talk, hold, wrap int64
+	var recFile, recSHA *string
+	var recSize, recMS *int64
+	err := row.Scan(&in.ID, &channel, &direction, &in.CustomerID, &in.CallerNumber, &in.DialedNumber, &in.Queue, &in.AgentID,
+		&in.ArrivedAt, &queued, &offered, &answered, &ended, &ivr, &wait, &talk, &hold, &wrap, &outcome, &in.IVRPath, &in.Inputs,
+		&in.Disposition, &in.Notes, &recFile, &recSize, &recSHA, &recMS, &in.ParentID, &in.ChannelID, &in.BridgeID,
+		&in.ScriptID, &in.ScriptVersion)
+	if err != nil {
+		return nil, err
+	}
+	in.Channel, in.Direction, in.Outcome = cti.Channel(channel), cti.Direction(direction), cti.Outcome(outcome)
+	in.ArrivedAt = in.ArrivedAt.UTC()
+	in.QueuedAt, in.OfferedAt, in.AnsweredAt, in.EndedAt = utc(queued), utc(offered), utc(answered), utc(ended)
+	ms := time.Millisecond
+	in.Durations = cti.Durations{IVR: time.Duration(ivr) * ms, Wait: time.Duration(wait) * ms, Talk: time.Duration(talk) * ms,
+		Hold: time.Duration(hold) * ms, WrapUp: time.Duration(wrap) * ms}
+	if recFile != nil {
+		in.Recording = &cti.RecordingRef{File: *recFile}
+		if recSize != nil {
+			in.Recording.Size = *recSize
+		}
+		if recSHA != nil {
+			in.Recording.SHA256 = *recSHA
+		}
+		if recMS != nil {
+			in.Recording.Duration = time.Duration(*recMS) * ms
+		}
+	}
+	if len(in.IVRPath) == 0 {
+		in.IVRPath = nil
+	}
+	if len(in.Inputs) == 0 {
+		in.Inputs = nil
+	}
+	for i := range in.IVRPath {
+		in.IVRPath[i].At = in.IVRPath[i].At.UTC()
+	}
+	return &in, nil
+}
+
+// Interaction returns one interaction.
+func (s *Store) Interaction(ctx context.Context, id string) (*cti.Interaction, error) {
+	return s.interaction(ctx, s.db.Pool, id)
+}
+
+func (s *Store) interaction(ctx context.Context, q querier, id string) (*cti.Interaction, error) {
+	if _, err := parseID(id, "interaction"); err != nil {
+		return nil, err
+	}
+	in, err := scanInteraction(q.QueryRow(ctx, interactionSelect+` where id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, cti.Errorf(cti.ENOTFOUND, "interaction %s not found", id)
+	}
+	return in, dbError(err, "read interaction")
+}
+
+// maxTimelinePage bounds a timeline page.
+const maxTimelinePage = 200
+
+// Timeline returns a customer's interactions newest first, keyset-paginated on (arrived_at, id): a page costs the same however
+// deep it is.
+func (s *Store) Timeline(ctx context.Context, customerID, cursor string, limit int) ([]cti.Interaction, string, error) {
+	if _, err := parseID(customerID, "customer"); err != nil {
+		return nil, "", err
+	}
+	if limit <= 0 || limit > maxTimelinePage {
+		limit = 50
+	}
+	var rows pgx.Rows
+	var err error
+	if cursor == "" {
+		rows, err = s.db.Pool.Query(ctx, interactionSelect+` where customer_id = $1
+			order by arrived_at desc, id desc limit $2`, customerID, limit+1)
+	} else {
+		at, id, cerr := decodeCursor(cursor)
+		if cerr != nil {
+			return nil, "", cerr
+		}
+		rows, err = s.db.Pool.Query(ctx, interactionSelect+` where customer_id = $1 and (arrived_at, id) < ($3, $4)
+			order by arrived_at desc, id desc limit $2`, customerID, limit+1, at, id)
+	}
+	if err != nil {
+		return nil, "", dbError(err, "timeline")
+	}
+	items := make([]cti.Interaction, 0, limit+1)
+	for rows.Next() {
+		in, err := scanInteraction(rows)
+		if err != nil {
+			rows.Close()
+			return nil, "", dbError(err, "timeline")
+		}
+		items = append(items, *in)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", dbError(err, "timeline")
+	}
+	if len(items) == 0 {
+		// An empty first page may mean an unknown customer; say so rather than show an empty history.
+		if cursor == "" {
+			if _, err := s.customerExists(ctx, customerID); err != nil {
+				return nil, "", err
+			}
+		}
+		return items, "", nil
+	}
+	next := ""
+	if len(items) > limit {
+		items = items[:limit]
+		last := items[limit-1]
+		next = encodeCursor(last.ArrivedAt, last.ID)
+	}
+	return items, next, nil
+}
+
+func (s *Store) customerExists(ctx context.Context, id string) (bool, error) {
+	var ok bool
+	err := s.db.Pool.QueryRow(ctx, `select exists (select 1 from customers where id = $1)`, id).Scan(&ok)
+	if err != nil {
+		return false, dbError(err, "read customer")
+	}
+	if !ok {
+		return false, cti.Errorf(cti.ENOTFOUND, "customer %s not found", id)
+	}
+	return true, nil
+}
+
+// A cursor is opaque to clients: base64url of "<arrived_at µs since epoch>.<id>".
+func encodeCursor(at time.Time, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at.UnixMicro(), 10) + "." + id))
+}
+
+func decodeCursor(c string) (time.Time, string, error) {
+	bad := cti.Invalid("cursor", "not a cursor from a previous page")
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return time.Time{}, "", bad
+	}
+	us, id, ok := strings.Cut(string(b), ".")
+	n, err := strconv.ParseInt(us, 10, 64)
+	if !ok || err != nil {
+		return time.Time{}, "", bad
+	}
+	if _, err := uuid.Parse(id); err != nil {
+		return time.Time{}, "", bad
+	}
+	return time.UnixMicro(n).UTC(), id, nil
+}
+
+// mask replaces sensitive inputs, in the path and in the collected variables, before anything is stored.
+func mask(path []cti.IVRStep, inputs map[string]string) ([]cti.IVRStep, map[string]string) {
+	var out []cti.IVRStep
+	if path != nil {
+		out = make([]cti.IVRStep, len(path))
+	}
+	var in map[string]string
+	if inputs != nil {
+		in = maps.Clone(inputs)
+	}
+	for i, st := range path {
+		if st.Sensitive {
+			if st.Input != "" {
+				st.Input = cti.Masked
+			}
+			if _, ok := in[st.Var]; ok && st.Var != "" {
+				in[st.Var] = cti.Masked
+			}
+		}
+		st.At = st.At.UTC()
+		out[i] = st
+	}
+	return out, in
+}
+
+func optUUID(s, field string, bad map[string]string) pgtype.UUID {
+	if s == "" {
+		return pgtype.UUID{}
+	}
+	u, err := uuid.Parse(s)
+	if err != nil {
+		bad[field] = "not a UUID"
+		return pgtype.UUID{}
+	}
+	return pgtype.UUID{Bytes: u, Valid: true}
+}
+
+func optText(s string) pgtype.Text { return pgtype.Text{String: s, Valid: s != ""} }
+
+func optTime(t time.Time) pgtype.Timestamptz {
+	return pgtype.Timestamptz{Time: t.UTC().Truncate(time.Microsecond), Valid: !t.IsZero()}
+}
+
+// interactionRow validates in (filling a missing ID) and returns its values in interactionColumns order.
+func interactionRow(in *cti.Interaction) ([]any, error) {
+	bad := map[string]string{}
+	if in.ID == "" {
+		in.ID = newID()
+	}
+	id := optUUID(in.ID, "id", bad)
+	if !in.Channel.Valid() {
+		bad["channel"] = "phone, webrtc or callback"
+	}
+	if !in.Direction.Valid() {
+		bad["direction"] = "inbound or outbound"
+	}
+	if in.ArrivedAt.IsZero() {
+		bad["arrived_at"] = "required"
+	}
+	if in.Outcome != "" && !in.Outcome.Valid() {
+		bad["outcome"] = fmt.Sprintf("unknown outcome %q", in.Outcome)
+	}
+	if (in.Outcome == "") != in.EndedAt.IsZero() {
+		bad["ended_at"] = "an interaction has an outcome exactly when it has ended"
+	}
+	d := in.Durations
+	if d.IVR < 0 || d.Wait < 0 || d.Talk < 0 || d.Hold < 0 || d.WrapUp < 0 {
+		bad["durations"] = "durations cannot be negative"
+	}
+	if len(in.CallerNumber) > 64 || len(in.DialedNumber) > 64 {
+		bad["caller_number"] = "at most 64 characters"
+	}
+	customer := optUUID(in.CustomerID, "customer_id", bad)
+	agent := optUUID(in.AgentID, "agent_id", bad)
+	parent := optUUID(in.ParentID, "parent_id", bad)
+	script := optUUID(in.ScriptID, "script_id", bad)
+	var recFile pgtype.Text
+	var recSize, recMS pgtype.Int8
+	var recSHA pgtype.Text
+	if r := in.Recording; r != nil {
+		if r.File == "" || r.Size < 0 || r.Duration < 0 {
+			bad["recording"] = "a recording needs a file and a non-negative size and duration"
+		}
+		recFile, recSHA = optText(r.File), optText(strings.ToLower(r.SHA256))
+		recSize, recMS = pgtype.Int8{Int64: r.Size, Valid: true}, pgtype.Int8{Int64: r.Duration.Milliseconds(), Valid: true}
+	}
+	if err := invalidFields("invalid interaction", bad); err != nil {
+		return nil, err
+	}
+	in.IVRPath, in.Inputs = mask(in.IVRPath, in.Inputs)
+	path, inputs := in.IVRPath, in.Inputs
+	if path == nil {
+		path = []cti.IVRStep{}
+	}
+	if inputs == nil {
+		inputs = map[string]string{}
+	}
+	in.ArrivedAt = in.ArrivedAt.UTC().Truncate(time.Microsecond)
+	var scriptVersion pgtype.Int4
+	if in.ScriptVersion > 0 {
+		scriptVersion = pgtype.Int4{Int32: int32(in.ScriptVersion), Valid: true}
+	}
+	return []any{id, string(in.Channel), string(in.Direction), customer, in.CallerNumber, in.DialedNumber, optText(in.Queue), agent,
+		in.ArrivedAt, optTime(in.QueuedAt), optTime(in.OfferedAt), optTime(in.AnsweredAt), optTime(in.EndedAt),
+		d.IVR.Milliseconds(), d.Wait.Milliseconds(), d.Talk.Milliseconds(), d.Hold.Milliseconds(), d.WrapUp.Milliseconds(),
+		optText(string(in.Outcome)), path, inputs, optText(in.Disposition), in.Notes, recFile, recSize, recSHA, recMS,
+		parent, in.ChannelID, in.BridgeID, script, scriptVersion}, nil
+}
+
+// interactionFKError names the field a foreign-key or check violation is about.
+func interactionFKError(err error) error {
+	code, c := pgCode(err)
+	switch {
+	case code == pgForeignKeyViolation && strings.Contains(c, "customer"):
+		return cti.Invalid("customer_id", "no such customer")
+	case code == pgForeignKeyViolation && strings.Contains(c, "queue"):
+		return cti.Invalid("queue", "no such queue")
+	case code == pgForeignKeyViolation && strings.Contains(c, "agent"):
+		return cti.Invalid("agent_id", "no such agent")
+	case code == pgForeignKeyViolation && strings.Contains(c, "parent"):
+		return cti.Invalid("parent_id", "no such interaction")
+	case code == pgForeignKeyViolation && strings.Contains(c, "script"):
+		return cti.Invalid("script_id", "no such script")
+	case code == pgCheckViolation:
+		return cti.Invalid("interaction", "violates %s", c)
+	}
+	return err
+}
+
+// StartInteraction stores a new interaction. Starting one again with the same id and content (a retry) is not an error.
+func (s *Store) StartInteraction(ctx context.Context, in *cti.Interaction) error {
+	row, err := interactionRow(in)
+	if err != nil {
+		return err
+	}
+	ph := make([]string, len(interactionColumns))
+	for i := range ph {
+		ph[i] = "$" + strconv.Itoa(i+1)
+	}
+	tag, err := s.db.Pool.Exec(ctx, `insert into interactions (`+strings.Join(interactionColumns, ", ")+`) values (`+
+		strings.Join(ph, ", ")+`) on conflict (id) do nothing`, row...)
+	if err != nil {
+		return dbError(interactionFKError(err), "start interaction")
+	}
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	old, err := s.Interaction(ctx, in.ID)
+	if err != nil {
+		return err
+	}
+	if old.Channel != in.Channel || old.Direction != in.Direction || old.CustomerID != in.CustomerID ||
+		old.CallerNumber != in.CallerNumber || old.DialedNumber != in.DialedNumber || !old.ArrivedAt.Equal(in.ArrivedAt) {
+		return &cti.Error{Code: cti.ECONFLICT, Field: "id", Message: fmt.Sprintf("interaction %s exists with other content", in.ID)}
+	}
+	return nil
+}
+
+// UpdateInteraction applies a partial update; fields left nil keep their value, Inputs are merged.
+func (s *Store) UpdateInteraction(ctx context.Context, id string, u cti.InteractionUpdate) error {
+	if _, err := parseID(id, "interaction"); err != nil {
+		return err
+	}
+	bad := map[string]string{}
+	opt := func(p *string, field string, isUUID bool) any {
+		if p == nil {
+			return nil
+		}
+		if isUUID && *p != "" {
+			if _, err := uuid.Parse(*p); err != nil {
+				bad[field] = "not a UUID"
+			}
+		}
+		return *p
+	}
+	optT := func(p *time.Time) any {
+		if p == nil || p.IsZero() {
+			return nil
+		}
+		return p.UTC()
+	}
+	customer, queue, agent := opt(u.CustomerID, "customer_id", true), opt(u.Queue, "queue", false), opt(u.AgentID, "agent_id", true)
+	channel, bridge, script := opt(u.ChannelID, "channel_id", false), opt(u.BridgeID, "bridge_id", false), opt(u.ScriptID, "script_id", true)
+	path, inputs := mask(u.IVRPath, u.Inputs)
+	var pathArg, inputsArg any
+	if path != nil {
+		pathArg = path
+	}
+	if inputs != nil {
+		inputsArg = inputs
+	}
+	var recFile, recSHA any
+	var recSize, recMS any
+	if r := u.Recording; r != nil {
+		if r.File == "" || r.Size < 0 || r.Duration < 0 {
+			bad["recording"] = "a recording needs a file and a non-negative size and duration"
+		}
+		recFile, recSize, recSHA, recMS = r.File, r.Size, nullable(strings.ToLower(r.SHA256)), r.Duration.Milliseconds()
+	}
+	var scriptVersion any
+	if u.ScriptVersion != nil {
+		scriptVersion = *u.ScriptVersion
+	}
+	if err := invalidFields("invalid interaction update", bad); err != nil {
+		return err
+	}
+	tag, err := s.db.Pool.Exec(ctx, `update interactions set
+			customer_id = case when $2::text is null then customer_id else nullif($2::text, '')::uuid end,
+			queue = case when $3::text is null then queue else nullif($3::text, '') end,
+			agent_id = case when $4::text is null then agent_id else nullif($4::text, '')::uuid end,
+			queued_at = coalesce($5, queued_at), offered_at = coalesce($6, offered_at), answered_at = coalesce($7, answered_at),
+			ivr_path = coalesce($8::jsonb, ivr_path), inputs = inputs || coalesce($9::jsonb, '{}'),
+			recording_file = coalesce($10, recording_file), recording_size = coalesce($11, recording_size),
+			recording_sha256 = coalesce($12, recording_sha256), recording_ms = coalesce($13, recording_ms),
+			channel_id = coalesce($14, channel_id), bridge_id = coalesce($15, bridge_id),
+			script_id = case when $16::text is null then script_id else nullif($16::text, '')::uuid end,
+			script_version = coalesce($17, script_version)
+		where id = $1`,
+		id, customer, queue, agent, optT(u.QueuedAt), optT(u.OfferedAt), optT(u.AnsweredAt), pathArg, inputsArg,
+		recFile, recSize, recSHA, recMS, channel, bridge, script, scriptVersion)
+	if err != nil {
+		return dbError(interactionFKError(err), "update interaction")
+	}
+	if tag.RowsAffected() == 0 {
+		return cti.Errorf(cti.ENOTFOUND, "interaction %s not found", id)
+	}
+	return nil
+}
+
+// FinishInteraction ends an interaction. A repeat with the same outcome and end time is not an error; a different one is ECONFLICT.
+func (s *Store) FinishInteraction(ctx context.Context, id string, f cti.InteractionFinish) error {
+	if _, err := parseID(id, "interaction"); err != nil {
+		return err
+	}
+	bad := map[string]string{}
+	if !f.Outcome.Valid() {
+		bad["outcome"] = fmt.Sprintf("unknown outcome %q", f.Outcome)
+	}
+	if f.EndedAt.IsZero() {
+		bad["ended_at"] = "required"
+	}
+	d := f.Durations
+	if d.IVR < 0 || d.Wait < 0 || d.Talk < 0 || d.Hold < 0 || d.WrapUp < 0 {
+		bad["durations"] = "durations cannot be negative"
+	}
+	if err := invalidFields("invalid finish", bad); err != nil {
+		return err
+	}
+	end := f.EndedAt.UTC().Truncate(time.Microsecond)
+	tag, err := s.db.Pool.Exec(ctx, `update interactions set outcome = $2, ended_at = $3,
+			ivr_ms = $4, wait_ms = $5, talk_ms = $6, hold_ms = $7, wrap_up_ms = $8
+		where id = $1 and (ended_at is null or (ended_at = $3 and outcome = $2))`,
+		id, string(f.Outcome), end, d.IVR.Milliseconds(), d.Wait.Milliseconds(), d.Talk.Milliseconds(), d.Hold.Milliseconds(),
+		d.WrapUp.Milliseconds())
+	if code, _ := pgCode(err); code == pgCheckViolation {
+		return cti.Invalid("ended_at", "before the interaction arrived")
+	}
+	if err != nil {
+		return dbError(err, "finish interaction")
+	}
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	old, err := s.Interaction(ctx, id)
+	if err != nil {
+		return err
+	}
+	return cti.Errorf(cti.ECONFLICT, "interaction %s already ended as %s at %s", id, old.Outcome, old.EndedAt.Format(time.RFC3339))
+}
+
+// SetDisposition records the agent's wrap-up code and notes. The code must be one of the interaction's queue (or a global one).
+func (s *Store) SetDisposition(ctx context.Context, id, agentID, code, notes string) error {
+	if _, err := parseID(id, "interaction"); err != nil {
+		return err
+	}
+	if agentID != "" {
+		if _, err := uuid.Parse(agentID); err != nil {
+			return cti.Invalid("agent_id", "not an agent id")
+		}
+	}
+	code = strings.TrimSpace(code)
+	if code == "" {
+		return cti.Invalid("code", "a disposition code is required")
+	}
+	if len(notes) > 10000 {
+		return cti.Invalid("notes", "at most 10000 characters")
+	}
+	return s.inTx(ctx, "set disposition", func(tx pgx.Tx) error {
+		var queue *string
+		err := tx.QueryRow(ctx, `select queue from interactions where id = $1 for update`, id).Scan(&queue)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return cti.Errorf(cti.ENOTFOUND, "interaction %s not found", id)
+		}
+		if err != nil {
+			return err
+		}
+		var ok bool
+		if err := tx.QueryRow(ctx, `select exists (select 1 from dispositions where code = $1 and (queue is null or queue = $2))`,
+			code, queue).Scan(&ok); err != nil {
+			return err
+		}
+		if !ok {
+			return cti.Invalid("code", "%q is not a disposition of this queue", code)
+		}
+		_, err = tx.Exec(ctx, `update interactions set disposition = $2, notes = $3,
+			agent_id = coalesce(agent_id, nullif($4, '')::uuid) where id = $1`, id, code, notes, agentID)
+		return interactionFKError(err)
+	})
+}
+
+// LogInteractions stores many interactions with one COPY in one transaction: all or none. Missing ids are filled in.
+func (s *Store) LogInteractions(ctx context.Context, ins []cti.Interaction) error {
+	rows := make([][]any, len(ins))
+	for i := range ins {
+		r, err := interactionRow(&ins[i])
+		if err != nil {
+			var ce *cti.Error
+			if errors.As(err, &ce) {
+				ce.Message = fmt.Sprintf("interaction %d: %s", i, ce.Message)
+			}
+			return err
+		}
+		rows[i] = r
+	}
+	err := s.inTx(ctx, "log interactions", func(tx pgx.Tx) error {
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"interactions"}, interactionColumns, pgx.CopyFromRows(rows))
+		if code, _ := pgCode(err); code == pgUniqueViolation {
+			return cti.Errorf(cti.ECONFLICT, "an interaction of the batch exists already")
+		}
+		return interactionFKError(err)
+	})
+	return err
+}
