@@ -28,8 +28,9 @@ type Router struct {
 	traceNext  int
 	traceLimit int
 
-	out   []Decision
-	naive picker // test hook: the linear-scan reference replaces the indexes' choices
+	out   []Decision // decisions of the Apply in progress, reused
+	slab  []Decision // Apply hands out capped slices of it: one allocation per many events
+	naive picker     // test hook: the linear-scan reference replaces the indexes' choices
 }
 
 // picker lets the reference implementation in the tests make the choices.
@@ -322,7 +323,7 @@ func (r *Router) SetAgent(cfg AgentConfig) error {
 	cfg.Queues = qs
 	a := r.agents[cfg.ID]
 	if a == nil {
-		a = &agent{id: cfg.ID, tm: timer{kind: 0, id: cfg.ID, idx: -1}}
+		a = &agent{id: cfg.ID, tm: timer{kind: 0}}
 		a.tm.a = a
 		r.agents[cfg.ID] = a
 	}
@@ -403,25 +404,49 @@ func (r *Router) Apply(now time.Time, ev Event) ([]Decision, error) {
 	if t > r.now {
 		r.now = t
 	}
-	r.out = nil
+	clear(r.out) // decisions emitted outside Apply (SetQueue, SetAgent) are dropped
+	r.out = r.out[:0]
 	r.runTimers()
 	err := r.apply(ev)
-	out := r.out
-	r.out = nil
-	return out, err
+	return r.take(), err
 }
+
+// take moves the decisions of this Apply into a slice of their own: a capped
+// window on a shared slab, so the caller may keep or append to it freely.
+func (r *Router) take() []Decision {
+	n := len(r.out)
+	if n == 0 {
+		return nil
+	}
+	if len(r.slab) < n {
+		r.slab = make([]Decision, max(slabSize, n))
+	}
+	out := r.slab[:n:n]
+	r.slab = r.slab[n:]
+	copy(out, r.out)
+	clear(r.out)
+	r.out = r.out[:0]
+	return out
+}
+
+const slabSize = 64
 
 func (r *Router) runTimers() {
 	for {
-		t := r.timers.peek()
-		if t == nil || t.at > r.now {
+		batch, at := r.timers.due(r.now)
+		if len(batch) == 0 {
 			return
 		}
-		r.timers.remove(t)
-		if t.a != nil {
-			r.agentTimer(t.a)
-		} else {
-			r.callTimer(t.c)
+		for _, t := range batch {
+			if !t.on || t.at != at {
+				continue // removed or moved by a timer fired before it
+			}
+			r.timers.remove(t)
+			if t.a != nil {
+				r.agentTimer(t.a)
+			} else {
+				r.callTimer(t.c)
+			}
 		}
 	}
 }
@@ -480,7 +505,7 @@ func (r *Router) arrive(ev Event) error {
 	c := &call{
 		id: ev.Call, q: q, prio: ar.Priority, skills: slices.Clone(ar.Skills), preferred: ar.Preferred,
 		enq: r.now, seq: r.seq, attrs: ar.Attributes, lastPos: -1,
-		tm: timer{kind: 1, id: ev.Call, idx: -1},
+		tm: timer{kind: 1},
 	}
 	c.tm.c = c
 	if !ar.PreferredUntil.IsZero() {

@@ -193,7 +193,7 @@ func Restore(data []byte, locate func(name string) (*time.Location, error)) (*Ro
 		}
 		c := &call{id: sc.ID, q: q, prio: sc.Priority, skills: sc.Skills, sig: reqSig(sc.Skills), preferred: sc.Preferred,
 			prefUntil: sc.PrefUntil, enq: sc.Enqueued, seq: sc.Seq, attrs: sc.Attrs, st: sc.State, callback: sc.Callback,
-			step: sc.Step, lastPos: sc.LastPos, lastEWT: sc.LastEWT, nextAnn: sc.NextAnn, tm: timer{kind: 1, id: sc.ID, idx: -1}}
+			step: sc.Step, lastPos: sc.LastPos, lastEWT: sc.LastEWT, nextAnn: sc.NextAnn, tm: timer{kind: 1}}
 		c.tm.c = c
 		if sc.Step >= len(q.cfg.Steps) {
 			return nil, invalid("snapshot: call %q step %d out of range", sc.ID, sc.Step)

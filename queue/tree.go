@@ -1,5 +1,7 @@
 package queue
 
+import "slices"
+
 // tree is an intrusive order-statistic treap: the caller owns the nodes (one per
 // membership, embedded in calls and agents) so inserting allocates nothing, and
 // Min, Rank, Insert and Delete cost O(log n) whatever the queue size. Items must
@@ -167,61 +169,48 @@ func (t *tree[T]) Ascend(fn func(T) bool) {
 
 // timer is one pending deadline of an agent (offer, wrap-up) or a call (step,
 // max wait, preference, announcement). Each owner has at most one timer: its
-// earliest deadline. Ties are broken by (kind, id) so timers fire in an order
-// that survives Snapshot/Restore.
+// earliest deadline. Timers due at the same instant fire in (kind, id) order,
+// so the order survives Snapshot/Restore.
 type timer struct {
 	at   int64
+	gen  uint32 // bumped on every change; heap entries of older generations are stale
+	on   bool
 	kind uint8 // 0 agent, 1 call
-	id   string
-	idx  int // position in the heap, -1 when not scheduled
 	a    *agent
 	c    *call
 }
 
-type timerHeap []*timer
+func (t *timer) id() string {
+	if t.a != nil {
+		return t.a.id
+	}
+	return t.c.id
+}
 
 func timerLess(a, b *timer) bool {
-	if a.at != b.at {
-		return a.at < b.at
-	}
 	if a.kind != b.kind {
 		return a.kind < b.kind
 	}
-	return a.id < b.id
+	return a.id() < b.id()
 }
 
-func (h *timerHeap) up(i int) {
-	s := *h
-	for i > 0 {
-		p := (i - 1) / 2
-		if !timerLess(s[i], s[p]) {
-			break
-		}
-		s[i], s[p] = s[p], s[i]
-		s[i].idx, s[p].idx = i, p
-		i = p
-	}
+// timerHeap is a 4-ary min-heap on deadlines kept inline, so sifting reads
+// only the heap's own array. Removing or moving a timer leaves its old entry
+// behind, stale, to be skipped when it surfaces; the heap is rebuilt when
+// stale entries outnumber live ones.
+type timerHeap struct {
+	h     []tentry
+	live  int
+	batch []*timer
 }
 
-func (h *timerHeap) down(i int) {
-	s := *h
-	for {
-		l := 2*i + 1
-		if l >= len(s) {
-			return
-		}
-		m := l
-		if r := l + 1; r < len(s) && timerLess(s[r], s[l]) {
-			m = r
-		}
-		if !timerLess(s[m], s[i]) {
-			return
-		}
-		s[i], s[m] = s[m], s[i]
-		s[i].idx, s[m].idx = i, m
-		i = m
-	}
+type tentry struct {
+	at  int64
+	t   *timer
+	gen uint32
 }
+
+func (e tentry) valid() bool { return e.t.on && e.t.gen == e.gen }
 
 // set schedules t at at (or moves it there); at < 0 unschedules it.
 func (h *timerHeap) set(t *timer, at int64) {
@@ -229,41 +218,127 @@ func (h *timerHeap) set(t *timer, at int64) {
 		h.remove(t)
 		return
 	}
-	if t.idx >= 0 {
-		t.at = at
-		h.up(t.idx)
-		h.down(t.idx)
+	if t.on && t.at == at {
 		return
 	}
-	t.at = at
-	t.idx = len(*h)
-	*h = append(*h, t)
-	h.up(t.idx)
+	if !t.on {
+		h.live++
+	}
+	t.gen++
+	t.on, t.at = true, at
+	h.push(tentry{at: at, t: t, gen: t.gen})
+	if len(h.h) > 2*h.live+1024 {
+		h.compact()
+	}
 }
 
 func (h *timerHeap) remove(t *timer) {
-	i := t.idx
-	if i < 0 {
+	if !t.on {
 		return
 	}
-	s := *h
-	last := len(s) - 1
-	if i != last {
-		s[i] = s[last]
-		s[i].idx = i
+	t.on = false
+	t.gen++
+	h.live--
+}
+
+func (h *timerHeap) push(e tentry) {
+	h.h = append(h.h, e)
+	s := h.h
+	i := len(s) - 1
+	for i > 0 {
+		p := (i - 1) / 4
+		if s[p].at <= e.at {
+			break
+		}
+		s[i] = s[p]
+		i = p
 	}
-	s[last] = nil
-	*h = s[:last]
-	t.idx = -1
-	if i != last {
-		h.up(i)
-		h.down(i)
+	s[i] = e
+}
+
+func (h *timerHeap) pop() tentry {
+	s := h.h
+	top := s[0]
+	last := len(s) - 1
+	e := s[last]
+	s[last] = tentry{}
+	s = s[:last]
+	h.h = s
+	if last > 0 {
+		h.down(0, e)
+	}
+	return top
+}
+
+// down places e at i or below.
+func (h *timerHeap) down(i int, e tentry) {
+	s := h.h
+	n := len(s)
+	for {
+		c := 4*i + 1
+		if c >= n {
+			break
+		}
+		m := c
+		end := min(c+4, n)
+		for j := c + 1; j < end; j++ {
+			if s[j].at < s[m].at {
+				m = j
+			}
+		}
+		if s[m].at >= e.at {
+			break
+		}
+		s[i] = s[m]
+		i = m
+	}
+	s[i] = e
+}
+
+// compact drops stale entries and re-heapifies.
+func (h *timerHeap) compact() {
+	s := h.h[:0]
+	for _, e := range h.h {
+		if e.valid() {
+			s = append(s, e)
+		}
+	}
+	clear(h.h[len(s):])
+	h.h = s
+	for i := (len(s) - 2) / 4; i >= 0; i-- {
+		h.down(i, s[i])
 	}
 }
 
-func (h timerHeap) peek() *timer {
-	if len(h) == 0 {
-		return nil
+// due returns the timers due at the earliest deadline not after now, in
+// firing order, and unschedules none of them: a timer fired earlier in the
+// batch may remove or move a later one, which the caller checks with
+// stillDue. It returns nil when nothing is due.
+func (h *timerHeap) due(now int64) ([]*timer, int64) {
+	b := h.batch[:0]
+	var at int64
+	for len(h.h) > 0 && h.h[0].at <= now {
+		if !h.h[0].valid() {
+			h.pop()
+			continue
+		}
+		if len(b) > 0 && h.h[0].at != at {
+			break
+		}
+		e := h.pop()
+		// Leave the entry's generation in force: the timer stays scheduled
+		// until it fires.
+		at = e.at
+		b = append(b, e.t)
 	}
-	return h[0]
+	if len(b) > 1 {
+		slices.SortFunc(b, func(x, y *timer) int {
+			if timerLess(x, y) {
+				return -1
+			}
+			return 1
+		})
+	}
+	h.batch = b
+	return b, at
 }
