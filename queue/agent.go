@@ -192,7 +192,8 @@ func (r *Router) logout(a *agent) {
 		}
 		// The last agent left: callers would wait for nobody.
 		var calls []*call
-		q.order.Ascend(func(_ uint64, c *call) bool {
+		q.order.Ascend(func(_ uint64, s uint32) bool {
+			c := r.slots[s]
 			if !c.callback {
 				calls = append(calls, c)
 			}

@@ -22,6 +22,10 @@ type Router struct {
 	queues map[string]*queueState
 	agents map[string]*agent
 	calls  map[string]*call
+	// slots numbers the live calls, so indexes hold a uint32 instead of a
+	// pointer: no write barriers when their arrays shift, nothing for the GC to scan.
+	slots  []*call
+	free   []uint32
 	timers timerHeap
 
 	traces     []Trace
@@ -42,8 +46,9 @@ type picker interface {
 type queueState struct {
 	cfg       QueueConfig
 	buckets   map[bucketKey]*bucket
+	r         *Router
 	heads     btree[*bucket]                 // non-empty buckets by their head call's key
-	order     btree[*call]                   // all waiting calls by key: position in line
+	order     btree[uint32]                  // all waiting calls (slots) by key: position in line
 	ready     map[string]*[11]*tree[*member] // skill → level → Ready members holding it
 	any       *tree[*member]                 // all Ready members
 	byState   [NumStates]int
@@ -66,16 +71,16 @@ type bucketKey struct {
 // same escalation step and the same own skills. Its head is its best call.
 type bucket struct {
 	key   bucketKey
-	req   []SkillReq // empty: any agent of the queue
-	calls btree[*call]
-	head  *call // calls' minimum; its key is the bucket's key in the queue's heads tree
+	req   []SkillReq    // empty: any agent of the queue
+	calls btree[uint32] // slots by key
+	head  *call         // calls' minimum; its key is the bucket's key in the queue's heads tree
 }
 
 // add and remove keep the bucket's place in its queue's heads tree, so a freed
 // agent visits buckets best-head first and stops at the first it may serve.
 func (b *bucket) add(q *queueState, c *call) {
 	k := c.key()
-	b.calls.Insert(k, c)
+	b.calls.Insert(k, c.slot)
 	if b.head == nil || k < b.head.key() {
 		if b.head != nil {
 			q.heads.Delete(b.head.key())
@@ -94,7 +99,7 @@ func (b *bucket) remove(q *queueState, c *call) {
 	q.heads.Delete(k)
 	b.head = nil
 	if hk, h, ok := b.calls.Min(); ok {
-		b.head = h
+		b.head = q.r.slots[h]
 		q.heads.Insert(hk, b)
 	}
 }
@@ -115,9 +120,9 @@ type agent struct {
 	readySince int64
 	callsToday int
 	dayEnd     int64
-	lastQ      *queueState  // queue of the call being wrapped up
-	answered   int64        // when that call was answered
-	preferred  btree[*call] // calls waiting for this agent only, by key
+	lastQ      *queueState   // queue of the call being wrapped up
+	answered   int64         // when that call was answered
+	preferred  btree[uint32] // calls (slots) waiting for this agent only, by key
 	tm         timer
 }
 
@@ -148,6 +153,7 @@ type call struct {
 	prefUntil int64
 	enq       int64
 	seq       uint64
+	slot      uint32
 	attrs     map[string]string
 	st        callState
 	callback  bool
@@ -254,6 +260,7 @@ func (r *Router) SetQueue(cfg QueueConfig) error {
 	q := r.queues[cfg.Name]
 	if q == nil {
 		q = &queueState{
+			r:       r,
 			cfg:     cfg,
 			buckets: map[bucketKey]*bucket{},
 			ready:   map[string]*[11]*tree[*member]{},
@@ -278,7 +285,7 @@ func (r *Router) SetQueue(cfg QueueConfig) error {
 		r.unreadyAgent(a)
 	}
 	var calls []*call
-	q.order.Ascend(func(_ uint64, c *call) bool { calls = append(calls, c); return true })
+	q.order.Ascend(func(_ uint64, s uint32) bool { calls = append(calls, r.slots[s]); return true })
 	for _, c := range calls {
 		r.leaveLine(c)
 	}
@@ -512,7 +519,7 @@ func (r *Router) arrive(ev Event) error {
 		c.prefUntil = ar.PreferredUntil.UnixNano()
 	}
 	c.sig = reqSig(c.skills)
-	r.calls[c.id] = c
+	r.addCall(c)
 	r.enterLine(c, true)
 	return nil
 }
@@ -589,11 +596,25 @@ func (r *Router) callEvent(ev Event) error {
 	return nil
 }
 
+func (r *Router) addCall(c *call) {
+	r.calls[c.id] = c
+	if n := len(r.free); n > 0 {
+		c.slot = r.free[n-1]
+		r.free = r.free[:n-1]
+		r.slots[c.slot] = c
+		return
+	}
+	c.slot = uint32(len(r.slots))
+	r.slots = append(r.slots, c)
+}
+
 func (r *Router) dropCall(c *call) {
 	if c.callback {
 		c.q.callbacks--
 	}
 	delete(r.calls, c.id)
+	r.slots[c.slot] = nil
+	r.free = append(r.free, c.slot)
 }
 
 func (r *Router) overflowed(q *queueState, id, target, reason string) {
@@ -680,12 +701,12 @@ func (r *Router) enterLine(c *call, arriving bool) {
 	}
 	if c.pref != nil {
 		c.bkt = nil
-		c.pref.preferred.Insert(c.key(), c)
+		c.pref.preferred.Insert(c.key(), c.slot)
 	} else {
 		c.bkt = r.bucketFor(q, step, c)
 		c.bkt.add(q, c)
 	}
-	q.order.Insert(c.key(), c)
+	q.order.Insert(c.key(), c.slot)
 	if arriving {
 		c.nextAnn = r.now
 	}
@@ -929,7 +950,10 @@ func (r *Router) matchAgent(a *agent) {
 		}
 		return
 	}
-	_, best, _ := a.preferred.Min()
+	var best *call
+	if _, s, ok := a.preferred.Min(); ok {
+		best = r.slots[s]
+	}
 	var ex []Skip
 	for _, m := range a.members {
 		m.q.heads.Ascend(func(k uint64, b *bucket) bool {

@@ -198,7 +198,7 @@ func Restore(data []byte, locate func(name string) (*time.Location, error)) (*Ro
 		if sc.Step >= len(q.cfg.Steps) {
 			return nil, invalid("snapshot: call %q step %d out of range", sc.ID, sc.Step)
 		}
-		r.calls[c.id] = c
+		r.addCall(c)
 		if c.callback {
 			q.callbacks++
 		}
@@ -208,12 +208,12 @@ func Restore(data []byte, locate func(name string) (*time.Location, error)) (*Ro
 				c.pref = r.agents[c.preferred]
 			}
 			if c.pref != nil {
-				c.pref.preferred.Insert(c.key(), c)
+				c.pref.preferred.Insert(c.key(), c.slot)
 			} else {
 				c.bkt = r.bucketFor(q, c.step, c)
 				c.bkt.add(q, c)
 			}
-			q.order.Insert(c.key(), c)
+			q.order.Insert(c.key(), c.slot)
 			r.scheduleCall(c)
 		default:
 			a := r.agents[sc.Agent]

@@ -210,9 +210,12 @@ const ewtMinAnswers = 10
 func (q *queueState) longest() *call {
 	var best *call
 	for p := range uint64(10) {
-		k, c, ok := q.order.Ceil(p << 56)
-		if ok && k>>56 == p && (best == nil || c.seq < best.seq) {
-			best = c
+		k, s, ok := q.order.Ceil(p << 56)
+		if ok && k>>56 == p {
+			c := q.r.slots[s]
+			if best == nil || c.seq < best.seq {
+				best = c
+			}
 		}
 	}
 	return best
