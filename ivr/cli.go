@@ -229,7 +229,7 @@ func siblingSet(f *Flow, cfg Config) *Set {
 	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(f.File), "*.y*ml"))
 	slices.Sort(matches)
 	for _, m := range matches {
-		if filepath.Clean(m) == filepath.Clean(f.File) || !isFlowFile(m) {
+		if filepath.Clean(m) == filepath.Clean(f.File) || !IsFlowFile(m) {
 			continue
 		}
 		data, err := os.ReadFile(m)

@@ -1,15 +1,12 @@
 package ivr
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path"
-	"slices"
 	"strings"
-	"time"
 )
 
 // Set is an immutable snapshot of loaded flows: by id and by dialed number.
@@ -109,7 +106,7 @@ func (s *Set) Flows() []*Flow {
 	return out
 }
 
-func isFlowFile(name string) bool {
+func IsFlowFile(name string) bool {
 	return strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")
 }
 
@@ -124,7 +121,7 @@ func Load(fsys fs.FS, cfg Config) (*Set, error) {
 	var flows []*Flow
 	var errs ErrorList
 	for _, e := range entries {
-		if e.IsDir() || !isFlowFile(e.Name()) {
+		if e.IsDir() || !IsFlowFile(e.Name()) {
 			continue
 		}
 		data, err := fs.ReadFile(fsys, e.Name())
@@ -159,53 +156,4 @@ func LoadDir(dir string, cfg Config) (*Set, error) {
 		}
 	}
 	return s, err
-}
-
-// Watch polls dir every interval and reloads the flows when a flow file
-// changes (name, size or modification time). A valid reload goes to apply;
-// an invalid one goes to report and the caller keeps its current Set. Watch
-// blocks until ctx is done: the caller runs it in a goroutine it owns.
-// The first poll records the state without reloading: load before you watch.
-func Watch(ctx context.Context, dir string, interval time.Duration, cfg Config, apply func(*Set), report func(error)) {
-	last := dirSignature(dir)
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		sig := dirSignature(dir)
-		if sig == last {
-			continue
-		}
-		last = sig
-		s, err := LoadDir(dir, cfg)
-		if err != nil {
-			report(err)
-			continue
-		}
-		apply(s)
-	}
-}
-
-func dirSignature(dir string) string {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return "error: " + err.Error()
-	}
-	var parts []string
-	for _, e := range entries {
-		if !isFlowFile(e.Name()) {
-			continue
-		}
-		info, err := e.Info()
-		if err != nil {
-			continue
-		}
-		parts = append(parts, fmt.Sprintf("%s %d %d", e.Name(), info.Size(), info.ModTime().UnixNano()))
-	}
-	slices.Sort(parts)
-	return strings.Join(parts, "\n")
 }

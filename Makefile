@@ -1,0 +1,56 @@
+# Switchboard. `make` lists the targets; README.md has the two set-up commands (make run, make test).
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/switchboard
+
+# With no DATABASE_URL, everything uses the checkout's private PostgreSQL cluster (scripts/db.sh), started on demand.
+DB_URL = $(if $(DATABASE_URL),$(DATABASE_URL),$(shell scripts/db.sh up))
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
+
+.PHONY: deps
+deps: ## install missing Debian packages (PostgreSQL, Chromium)
+	@scripts/install-deps.sh
+
+.PHONY: build
+build: ## build bin/switchboard
+	$(GO) build -o $(BIN) ./cmd/switchboard
+
+.PHONY: db
+db: deps ## start the local PostgreSQL cluster and print its URL
+	@scripts/db.sh up
+
+.PHONY: run
+run: deps build ## build, start the local database and run the server with demo traffic
+	@DATABASE_URL="$(DB_URL)" ./$(BIN) serve
+
+.PHONY: test
+test: deps ## run the whole test suite (real PostgreSQL, race detector)
+	@SWITCHBOARD_TEST_DATABASE_URL="$(DB_URL)" $(GO) test -race -count=1 -timeout 14m ./...
+
+.PHONY: bench
+bench: deps ## run every benchmark (large data sets: SWITCHBOARD_BENCH_ROWS=1000000)
+	@SWITCHBOARD_TEST_DATABASE_URL="$(DB_URL)" $(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
+
+.PHONY: check
+check: deps ## gofmt, go vet, staticcheck, the dependency rules and the race detector
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+	$(GO) test -count=1 -run 'TestDependencyRules|TestPurePackages' .
+	@SWITCHBOARD_TEST_DATABASE_URL="$(DB_URL)" $(GO) test -race -count=1 -timeout 14m ./...
+
+.PHONY: e2e
+e2e: deps ## browser end-to-end tests only (headless Chromium)
+	@SWITCHBOARD_TEST_DATABASE_URL="$(DB_URL)" $(GO) test -count=1 -run 'E2E' ./...
+
+.PHONY: db-down
+db-down: ## stop the local PostgreSQL cluster (its data stays in .data/)
+	@scripts/db.sh down
+
+.PHONY: clean
+clean: ## remove build output (keeps the database)
+	rm -rf bin

@@ -1,0 +1,218 @@
+package switchboard_test
+
+// The dependency rules of the architecture (docs/architecture.md), checked with `go list -deps` so they cannot drift.
+
+import (
+	"bytes"
+	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/switchboard-cc/switchboard"
+
+type pkg struct {
+	ImportPath string
+	Dir        string
+	Standard   bool
+	Deps       []string
+	GoFiles    []string
+}
+
+// A rule limits what one package may depend on, directly or not. allow lists prefixes of allowed non-standard dependencies
+// (inside or outside the module); a package of the module that is not listed is forbidden.
+type rule struct {
+	pkg     string   // import path relative to the module ("" for none)
+	allow   []string // allowed non-standard dependencies, as prefixes
+	forbid  []string // forbidden dependencies (standard library included), as prefixes
+	noClock bool     // may not read the wall clock or sleep: time comes in as an argument
+}
+
+var (
+	ioStd   = []string{"net", "database/sql", "os/exec", "crypto/tls"}
+	adapter = []string{"cti/asterisk", "cti/arisim", "cti/webrtcgw", "crmstore", "agent-ui"}
+)
+
+func rules() []rule {
+	return []rule{
+		{pkg: "cti", allow: nil, forbid: ioStd, noClock: true},
+		{pkg: "queue", allow: []string{"github.com/expr-lang/expr"}, forbid: ioStd, noClock: true},
+		{pkg: "ivr", allow: []string{"gopkg.in/yaml.v3"}, forbid: append([]string{"os/exec"}, ioStd[:2]...), noClock: true},
+		{pkg: "cti/engine", allow: []string{"cti", "queue", "ivr"}, forbid: ioStd},
+		{pkg: "cti/asterisk", allow: []string{"cti", "github.com/CyCoreSystems/ari", "github.com/rotisserie/eris", "github.com/gorilla/websocket", "golang.org/x/", "github.com/google/uuid", "github.com/pkg/errors", "github.com/inconshreveable/log15", "github.com/go-stack/stack", "github.com/mattn/", "github.com/oklog/ulid", "github.com/stretchr/testify"}},
+		{pkg: "cti/arisim", allow: []string{"github.com/gorilla/websocket"}},
+		{pkg: "cti/webrtcgw", allow: []string{"cti", "github.com/pion/", "github.com/wlynxg/anet", "golang.org/x/", "github.com/google/uuid", "github.com/gorilla/websocket"}},
+		{pkg: "crmstore", allow: []string{"cti", "crmstore", "github.com/jackc/", "github.com/nyaruka/phonenumbers", "github.com/google/uuid", "golang.org/x/", "google.golang.org/protobuf"}},
+		{pkg: "agent-ui", allow: []string{"cti", "agent-ui", "github.com/gorilla/websocket", "golang.org/x/", "github.com/google/uuid", "github.com/prometheus/", "github.com/beorn7/perks", "github.com/cespare/xxhash", "github.com/munnerz/goautoneg", "google.golang.org/protobuf"}},
+	}
+}
+
+// violations returns every broken rule, one line each, sorted.
+func violations(pkgs []pkg, rules []rule) []string {
+	var out []string
+	for _, p := range pkgs {
+		rel, ok := strings.CutPrefix(p.ImportPath, module+"/")
+		if !ok {
+			continue
+		}
+		for _, r := range rules {
+			if rel != r.pkg && !strings.HasPrefix(rel, r.pkg+"/") {
+				continue
+			}
+			if rel != r.pkg && isOwnRule(rules, rel) {
+				continue // a subpackage with a rule of its own (cti/engine under cti)
+			}
+			for _, d := range p.Deps {
+				if reason := breaks(d, r, isStandard(d)); reason != "" {
+					out = append(out, rel+" depends on "+d+": "+reason)
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func isOwnRule(rules []rule, rel string) bool {
+	for _, r := range rules {
+		if r.pkg == rel {
+			return true
+		}
+	}
+	return false
+}
+
+func isStandard(path string) bool {
+	first, _, _ := strings.Cut(path, "/")
+	return !strings.Contains(first, ".")
+}
+
+func breaks(dep string, r rule, std bool) string {
+	for _, f := range r.forbid {
+		if dep == f || strings.HasPrefix(dep, f+"/") {
+			return "forbidden (I/O in a pure package)"
+		}
+	}
+	if std {
+		return ""
+	}
+	if rel, ok := strings.CutPrefix(dep, module+"/"); ok {
+		// Inside the module a listed package is allowed exactly: allowing cti must not allow cti/asterisk.
+		switch {
+		case rel == r.pkg || strings.HasPrefix(rel, r.pkg+"/"):
+			return ""
+		case slices.Contains(r.allow, rel):
+			return ""
+		case slices.ContainsFunc(adapter, func(a string) bool { return rel == a || strings.HasPrefix(rel, a+"/") }):
+			return "adapters never import each other"
+		}
+		return "not an allowed dependency"
+	}
+	for _, a := range r.allow {
+		if dep == a || strings.HasPrefix(dep, a) && (strings.HasSuffix(a, "/") || strings.HasPrefix(dep, a+"/")) {
+			return ""
+		}
+	}
+	return "not an allowed dependency"
+}
+
+func listPackages(t *testing.T) []pkg {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-json", "./...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	var pkgs []pkg
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for dec.More() {
+		var p pkg
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	return pkgs
+}
+
+func TestDependencyRules(t *testing.T) {
+	for _, v := range violations(listPackages(t), rules()) {
+		t.Error(v)
+	}
+}
+
+// The rules must catch a broken dependency: a pure package reaching the network or pgx, an adapter importing another.
+func TestDependencyRulesCatchViolations(t *testing.T) {
+	pkgs := []pkg{
+		{ImportPath: module + "/queue", Deps: []string{"sort", "net/http"}},
+		{ImportPath: module + "/cti", Deps: []string{"github.com/jackc/pgx/v5"}},
+		{ImportPath: module + "/agent-ui", Deps: []string{module + "/crmstore", module + "/cti"}},
+		{ImportPath: module + "/cti/engine", Deps: []string{module + "/cti/asterisk", module + "/queue"}},
+		{ImportPath: module + "/ivr", Deps: []string{"gopkg.in/yaml.v3", "strings"}},
+	}
+	got := violations(pkgs, rules())
+	want := []string{
+		"agent-ui depends on " + module + "/crmstore: adapters never import each other",
+		"cti depends on github.com/jackc/pgx/v5: not an allowed dependency",
+		"cti/engine depends on " + module + "/cti/asterisk: adapters never import each other",
+		"queue depends on net/http: forbidden (I/O in a pure package)",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("violations:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// Pure packages take time as an argument: no wall clock, no sleeping, no timers.
+var clockFuncs = map[string]bool{"Now": true, "Since": true, "Until": true, "Sleep": true, "After": true, "Tick": true, "NewTimer": true, "NewTicker": true, "AfterFunc": true}
+
+func clockCalls(t *testing.T, dir string, files []string) []string {
+	t.Helper()
+	var out []string
+	fset := token.NewFileSet()
+	for _, name := range files {
+		f, err := parser.ParseFile(fset, filepath.Join(dir, name), nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		timeName := ""
+		for _, imp := range f.Imports {
+			if imp.Path.Value == `"time"` {
+				timeName = "time"
+				if imp.Name != nil {
+					timeName = imp.Name.Name
+				}
+			}
+		}
+		if timeName == "" {
+			continue
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			if sel, ok := n.(*ast.SelectorExpr); ok {
+				if id, ok := sel.X.(*ast.Ident); ok && id.Name == timeName && clockFuncs[sel.Sel.Name] {
+					out = append(out, fset.Position(sel.Pos()).String()+": time."+sel.Sel.Name)
+				}
+			}
+			return true
+		})
+	}
+	return out
+}
+
+func TestPurePackagesReadNoClock(t *testing.T) {
+	for _, p := range listPackages(t) {
+		rel := strings.TrimPrefix(p.ImportPath, module+"/")
+		for _, r := range rules() {
+			if r.noClock && (rel == r.pkg || strings.HasPrefix(rel, r.pkg+"/") && !isOwnRule(rules(), rel)) {
+				for _, c := range clockCalls(t, p.Dir, p.GoFiles) {
+					t.Errorf("%s: a pure package must take time as an argument", c)
+				}
+			}
+		}
+	}
+}
