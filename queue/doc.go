@@ -63,9 +63,12 @@
 //
 // # Cost
 //
-// Waiting calls are indexed per (queue, step, own skills) in trees ordered by
-// priority and wait; Ready agents per (queue, skill, level) ordered by the
-// strategy key; deadlines in one heap with one entry per call or agent. So an
-// event costs O(log n) in the number of calls and agents, times the agent's
-// queues and skills and the queue's number of buckets, not O(n).
+// Waiting calls are indexed per (queue, step, own skills) in B+trees keyed by
+// one integer, (9-priority)<<56 | arrival seq, holding call slots rather than
+// pointers; the queue's line is one such tree with subtree counts, so a
+// position is a Rank. Ready agents are indexed per (queue, skill, level)
+// ordered by the strategy key; deadlines sit in one 4-ary heap with one live
+// entry per call or agent (moved timers leave stale entries that are skipped).
+// So an event costs O(log n) in the number of calls and agents, times the
+// agent's queues and skills and the queue's number of buckets, not O(n).
 package queue
