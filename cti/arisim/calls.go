@@ -253,6 +253,14 @@ func (s *Server) joinBridge(c *channel, b *bridge) {
 	b.channels = append(b.channels, c)
 	c.bridge = b
 	b.updateTechnology()
+	if len(b.channels) == 2 {
+		for _, x := range b.channels {
+			if x.kind == kindInbound && !x.counted {
+				x.counted = true
+				s.stats.CallsBridged++
+			}
+		}
+	}
 	s.emitBridgeEvent("ChannelEnteredBridge", b, c)
 	s.bridgeChanged(b, false)
 }

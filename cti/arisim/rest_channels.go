@@ -360,6 +360,9 @@ func (s *Server) channelsAnswer(q *request) response {
 	}
 	if c.state != "Up" {
 		c.answered = true
+		if c.kind == kindInbound {
+			s.stats.CallsAnswered++
+		}
 		s.emitStateChange(c, "Up")
 		s.scriptOnAnswer(c)
 	}

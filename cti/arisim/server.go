@@ -67,6 +67,7 @@ type Server struct {
 	root   *routeNode
 	start  time.Time
 	wg     sync.WaitGroup // every goroutine and pending timer
+	done   chan struct{}  // closed by Close
 	mu     sync.Mutex     // guards everything below
 	closed bool
 
@@ -98,6 +99,8 @@ type Server struct {
 type Stats struct {
 	CallsOffered   int // sim.Call accepted into an app
 	CallsRejected  int // sim.Call with no app registered
+	CallsAnswered  int // inbound calls answered by the controller
+	CallsBridged   int // inbound calls bridged with another channel
 	EventsSent     int
 	EventsDropped  int // events for apps with no connection
 	SlowConsumers  int // websocket connections dropped for a full queue
@@ -155,6 +158,7 @@ func New(cfg Config) *Server {
 		globals:   map[string]string{},
 		sounds:    defaultSounds(cfg.DefaultSoundDuration),
 		timers:    map[*timer]struct{}{},
+		done:      make(chan struct{}),
 		rng:       rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)),
 	}
 	s.start = s.now()
@@ -245,7 +249,7 @@ func (s *Server) Start(ctx context.Context, addr string) (string, error) {
 		defer s.wg.Done()
 		select {
 		case <-ctx.Done():
-			s.Close()
+			s.shutdown()
 		case <-stop:
 		}
 	}()
@@ -255,13 +259,20 @@ func (s *Server) Start(ctx context.Context, addr string) (string, error) {
 // Close stops the HTTP server (if started), closes every websocket and RTP
 // socket, cancels every timer and waits for all goroutines to return.
 func (s *Server) Close() error {
+	s.shutdown()
+	s.wg.Wait()
+	return nil
+}
+
+// shutdown stops everything without waiting for the goroutines to return.
+func (s *Server) shutdown() {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		s.wg.Wait()
-		return nil
+		return
 	}
 	s.closed = true
+	close(s.done)
 	for t := range s.timers {
 		t.stopLocked(s)
 	}
@@ -281,8 +292,6 @@ func (s *Server) Close() error {
 		cancel()
 		srv.Close()
 	}
-	s.wg.Wait()
-	return nil
 }
 
 func (s *Server) now() time.Time { return s.cfg.Now() }

@@ -63,6 +63,7 @@ type channel struct {
 	rtp       *rtpSession
 	script    *CallSpec
 	gone      bool
+	counted   bool // counted in Stats.CallsBridged
 }
 
 func (c *channel) json() channelJSON {
