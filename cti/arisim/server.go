@@ -71,23 +71,26 @@ type Server struct {
 	mu     sync.Mutex     // guards everything below
 	closed bool
 
-	apps      map[string]*appReg
-	conns     map[*wsConn]struct{}
-	channels  map[string]*channel
-	bridges   map[string]*bridge
-	playbacks map[string]*playback
-	liveRecs  map[string]*liveRecording
-	stored    map[string]*storedRecording
-	endpoints map[string]*endpoint
-	devices   map[string]string
-	globals   map[string]string
-	sounds    map[string]time.Duration
-	timers    map[*timer]struct{}
-	seq       int // unique id counter (<epoch>.<seq>)
-	pjsipSeq  int // PJSIP/xxx-%08x
-	snoopSeq  int
-	unrealSeq int // Announcer/Recorder unreal channels
-	rng       *rand.Rand
+	apps        map[string]*appReg
+	conns       map[*wsConn]struct{}
+	channels    map[string]*channel
+	bridges     map[string]*bridge
+	playbacks   map[string]*playback
+	liveRecs    map[string]*liveRecording
+	stored      map[string]*storedRecording
+	endpoints   map[string]*endpoint
+	devices     map[string]string
+	globals     map[string]string
+	sounds      map[string]time.Duration
+	timers      map[*timer]struct{}
+	soonQ       []*timer // zero-delay work, run in order by soonLoop
+	soonWake    chan struct{}
+	soonStarted bool
+	seq         int // unique id counter (<epoch>.<seq>)
+	pjsipSeq    int // PJSIP/xxx-%08x
+	snoopSeq    int
+	unrealSeq   int // Announcer/Recorder unreal channels
+	rng         *rand.Rand
 
 	httpSrv  *http.Server
 	listener net.Listener
@@ -159,6 +162,7 @@ func New(cfg Config) *Server {
 		sounds:    defaultSounds(cfg.DefaultSoundDuration),
 		timers:    map[*timer]struct{}{},
 		done:      make(chan struct{}),
+		soonWake:  make(chan struct{}, 1),
 		rng:       rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)),
 	}
 	s.start = s.now()
@@ -303,15 +307,32 @@ func (s *Server) scaled(d time.Duration) time.Duration {
 
 // timer is a pending simulated action. Its callback runs with s.mu held.
 type timer struct {
-	t         *time.Timer
+	t         *time.Timer // nil for work queued with zero delay
+	fn        func()
 	cancelled bool
 }
 
-// after schedules fn after the simulated duration d. Caller holds s.mu.
+// after schedules fn after the simulated duration d. Zero-delay work goes
+// through one FIFO queue so that actions a REST call defers (joining a
+// bridge, starting a playback) happen in request order, as on a channel's
+// control queue in Asterisk. Caller holds s.mu.
 func (s *Server) after(d time.Duration, fn func()) *timer {
-	t := &timer{}
+	t := &timer{fn: fn}
 	if s.closed {
 		t.cancelled = true
+		return t
+	}
+	if d <= 0 {
+		s.soonQ = append(s.soonQ, t)
+		if !s.soonStarted {
+			s.soonStarted = true
+			s.wg.Add(1)
+			go s.soonLoop()
+		}
+		select {
+		case s.soonWake <- struct{}{}:
+		default:
+		}
 		return t
 	}
 	s.timers[t] = struct{}{}
@@ -330,12 +351,37 @@ func (s *Server) after(d time.Duration, fn func()) *timer {
 	return t
 }
 
+func (s *Server) soonLoop() {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-s.soonWake:
+		}
+		s.mu.Lock()
+		for len(s.soonQ) > 0 && !s.closed {
+			t := s.soonQ[0]
+			s.soonQ = s.soonQ[1:]
+			if t.cancelled {
+				continue
+			}
+			t.cancelled = true
+			t.fn()
+		}
+		s.mu.Unlock()
+	}
+}
+
 // stopLocked cancels t. Caller holds s.mu.
 func (t *timer) stopLocked(s *Server) {
 	if t == nil || t.cancelled {
 		return
 	}
 	t.cancelled = true
+	if t.t == nil {
+		return
+	}
 	delete(s.timers, t)
 	if t.t.Stop() {
 		s.wg.Done()
