@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -519,6 +518,12 @@ func allocFailed() response {
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if !httpMethods[r.Method] {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusNotImplemented)
+		io.WriteString(w, "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\r\n<html><head>\r\n<title>501 Not Implemented</title>\r\n</head><body>\r\n<h1>Not Implemented</h1>\r\n<p>Attempt to use unimplemented / unsupported method</p>\r\n<hr />\r\n</body></html>\r\n")
+		return
+	}
 	rawPath := r.URL.EscapedPath()
 	uri, found := strings.CutPrefix(rawPath, "/ari/")
 	if !found {
@@ -564,17 +569,17 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	op := n.ops[r.Method]
+	if r.Method == http.MethodOptions && len(n.ops) > 0 {
+		w.Header().Set("Allow", allowHeader(n))
+		writeResponse(w, r, noContent())
+		return
+	}
 	if op == nil || op.Upgrade && r.Method != http.MethodGet {
 		if len(n.ops) == 0 {
 			writeResponse(w, r, errMsg(http.StatusNotFound, "Resource not found"))
 			return
 		}
-		var allow []string
-		for m := range n.ops {
-			allow = append(allow, m)
-		}
-		sort.Strings(allow)
-		w.Header().Set("Allow", strings.Join(allow, ", "))
+		w.Header().Set("Allow", allowHeader(n))
 		writeResponse(w, r, errMsg(http.StatusMethodNotAllowed, "Invalid method"))
 		return
 	}
@@ -602,6 +607,22 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	writeResponse(w, r, resp)
 }
+
+// allowHeader lists a resource's methods as Asterisk's add_allow_header
+// does: OPTIONS first, then in Asterisk's method order.
+func allowHeader(n *routeNode) string {
+	allow := []string{"OPTIONS"}
+	for _, m := range []string{"GET", "POST", "HEAD", "PUT", "DELETE"} {
+		if n.ops[m] != nil {
+			allow = append(allow, m)
+		}
+	}
+	return strings.Join(allow, ", ")
+}
+
+// httpMethods are the methods Asterisk's HTTP server knows; others get 501
+// from the HTTP layer before ARI sees the request.
+var httpMethods = map[string]bool{"GET": true, "POST": true, "HEAD": true, "PUT": true, "DELETE": true, "OPTIONS": true}
 
 func (s *Server) authorized(r *http.Request, vals map[string][]string) bool {
 	user, pass, ok := r.BasicAuth()

@@ -146,7 +146,7 @@ func TestStrictness(t *testing.T) {
 	}{
 		{"GET", "/nope", "", 404, `{"message":"Resource not found"}`},
 		{"GET", "/channels/" + callID + "/nope", "", 404, `{"message":"Resource not found"}`},
-		{"PATCH", "/channels", "", 405, `{"message":"Invalid method"}`},
+		{"PUT", "/channels", "", 405, `{"message":"Invalid method"}`},
 		{"GET", "/channels/create", "", 405, `{"message":"Invalid method"}`},
 		{"PUT", "/channels/" + callID + "/answer", "", 405, `{"message":"Invalid method"}`},
 		{"GET", "/channels/", "", 404, `{"message":"ARI URLs do not end with a slash. Try /ari/channels"}`},
@@ -209,8 +209,15 @@ func TestStrictness(t *testing.T) {
 		}
 	}
 	// Wrong method carries an Allow header like Asterisk's.
-	if r := h.do("PATCH", "/channels", ""); r.header.Get("Allow") != "GET, POST" {
+	if r := h.do("PUT", "/channels", ""); r.header.Get("Allow") != "OPTIONS, GET, POST" {
 		t.Errorf("Allow = %q", r.header.Get("Allow"))
+	}
+	if r := h.do("OPTIONS", "/channels/"+callID, ""); r.status != 204 || r.header.Get("Allow") != "OPTIONS, GET, POST, DELETE" {
+		t.Errorf("OPTIONS: %d Allow = %q", r.status, r.header.Get("Allow"))
+	}
+	// Methods Asterisk's HTTP server does not know never reach ARI.
+	if r := h.do("PATCH", "/channels", ""); r.status != 501 {
+		t.Errorf("PATCH: %d", r.status)
 	}
 	// A channel that left Stasis for the dialplan: 409 for control, 200 for GET.
 	h.do("POST", "/channels/"+callID+"/answer", "")
