@@ -402,4 +402,3 @@ func (a *CRMAPI) reasonCodes(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]any{"items": rc})
 	return nil
 }
-

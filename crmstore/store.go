@@ -116,13 +116,6 @@ func nullable(s string) any {
 	return s
 }
 
-func nullTime(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.UTC()
-}
-
 func utc(t *time.Time) time.Time {
 	if t == nil {
 		return time.Time{}
