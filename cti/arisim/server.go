@@ -1,6 +1,7 @@
 package arisim
 
 import (
+	"bufio"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -56,6 +57,18 @@ type Config struct {
 	RTPHost string
 	// Logger receives internal errors and dropped connections (default: discard).
 	Logger *slog.Logger
+	// OnRequest, if set, is called after every REST request with what was
+	// asked and answered; conformance tests use it to check that a
+	// controller only sends requests the spec (and so Asterisk) accepts.
+	OnRequest func(RequestRecord)
+}
+
+// RequestRecord describes one REST request for Config.OnRequest.
+type RequestRecord struct {
+	Method, Path string // Path is relative to /ari, e.g. /channels/123/answer
+	Query        string // raw query string
+	Operation    string // spec operation, e.g. "channels.answer"; "" if none matched
+	Status       int
 }
 
 // Server is one emulated Asterisk. Create it with New, serve Handler() under
@@ -518,6 +531,39 @@ func allocFailed() response {
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.OnRequest == nil {
+		s.route(w, r)
+		return
+	}
+	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+	s.route(rec, r)
+	if rec.op == "" && rec.status == http.StatusSwitchingProtocols {
+		return
+	}
+	s.cfg.OnRequest(RequestRecord{Method: r.Method, Path: strings.TrimPrefix(r.URL.Path, "/ari"), Query: r.URL.RawQuery, Operation: rec.op, Status: rec.status})
+}
+
+// recorder captures the status of a response for Config.OnRequest.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	op     string
+}
+
+func (r *recorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets the websocket upgrade reach the underlying connection.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+func (r *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	r.status = http.StatusSwitchingProtocols
+	return http.NewResponseController(r.ResponseWriter).Hijack()
+}
+
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	if !httpMethods[r.Method] {
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(http.StatusNotImplemented)
@@ -582,6 +628,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", allowHeader(n))
 		writeResponse(w, r, errMsg(http.StatusMethodNotAllowed, "Invalid method"))
 		return
+	}
+	if rec, isRec := w.(*recorder); isRec {
+		rec.op = op.ID
 	}
 	q := &request{op: op, path: path, vals: vals, body: body, http: r}
 	if op.Upgrade {

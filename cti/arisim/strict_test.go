@@ -3,7 +3,9 @@ package arisim
 import (
 	"encoding/json"
 	"net/http"
+	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -258,5 +260,27 @@ func TestJSONBodyParameters(t *testing.T) {
 	json.Unmarshal(h.do("GET", "/channels/json-leg", "").body, &ch)
 	if ch["state"] != "Up" {
 		t.Errorf("agent leg state %v", ch["state"])
+	}
+}
+
+func TestOnRequest(t *testing.T) {
+	var mu sync.Mutex
+	var recs []RequestRecord
+	cfg := testConfig()
+	cfg.OnRequest = func(r RequestRecord) { mu.Lock(); recs = append(recs, r); mu.Unlock() }
+	h := newHarness(t, cfg)
+	h.dial("contact-center", "")
+	waitRegistered(t, h, "contact-center")
+	h.do("GET", "/channels/nope", "")
+	h.do("POST", "/nope", "x=1")
+	mu.Lock()
+	defer mu.Unlock()
+	want := []RequestRecord{
+		{Method: "GET", Path: "/applications/contact-center", Operation: "applications.get", Status: 200},
+		{Method: "GET", Path: "/channels/nope", Operation: "channels.get", Status: 404},
+		{Method: "POST", Path: "/nope", Query: "x=1", Status: 404},
+	}
+	if len(recs) < 3 || !reflect.DeepEqual(recs[len(recs)-3:], want) {
+		t.Errorf("records %+v", recs)
 	}
 }
