@@ -726,9 +726,12 @@ func readParams(r *http.Request) (map[string][]string, map[string]json.RawMessag
 		for k, v := range body {
 			var str string
 			var num json.Number
+			var list []string
 			switch {
 			case json.Unmarshal(v, &str) == nil:
 				vals[k] = append(vals[k], str)
+			case json.Unmarshal(v, &list) == nil:
+				vals[k] = append(vals[k], list...) // allowMultiple as a JSON array
 			case json.Unmarshal(v, &num) == nil:
 				vals[k] = append(vals[k], num.String())
 			case string(v) == "true" || string(v) == "false":

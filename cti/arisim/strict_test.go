@@ -256,6 +256,10 @@ func TestJSONBodyParameters(t *testing.T) {
 	if r.status != 400 || string(r.body) != `{"message":"Only string values in the 'variables' object allowed"}` {
 		t.Errorf("non-string variable: %d %s", r.status, r.body)
 	}
+	r = h.doJSON("POST", "/channels/json-leg/play", map[string]any{"media": []string{"sound:welcome", "sound:beep"}, "playbackId": "pj"})
+	if r.status != 201 || !strings.Contains(string(r.body), `"next_media_uri":"sound:beep"`) {
+		t.Errorf("play with a JSON media array: %d %s", r.status, r.body)
+	}
 	var ch map[string]any
 	json.Unmarshal(h.do("GET", "/channels/json-leg", "").body, &ch)
 	if ch["state"] != "Up" {
@@ -282,5 +286,30 @@ func TestOnRequest(t *testing.T) {
 	}
 	if len(recs) < 3 || !reflect.DeepEqual(recs[len(recs)-3:], want) {
 		t.Errorf("records %+v", recs)
+	}
+}
+
+// TestSlowConsumerDropped: a websocket whose bounded queue overflows is
+// dropped (and counted) instead of stalling the emulator.
+func TestSlowConsumerDropped(t *testing.T) {
+	cfg := testConfig()
+	cfg.EventQueue = 1
+	h := newHarness(t, cfg)
+	h.dial("contact-center", "")
+	waitRegistered(t, h, "contact-center")
+	deadline := time.Now().Add(5 * time.Second)
+	for h.srv.Stats().SlowConsumers == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("queue never overflowed: %+v", h.srv.Stats())
+		}
+		id, err := h.srv.Call(CallSpec{CallerNumber: "1"})
+		if err == ErrNoApp {
+			break
+		}
+		h.do("POST", "/channels/"+id+"/answer", "")
+		h.do("DELETE", "/channels/"+id, "") // 7 events at once
+	}
+	if _, err := h.srv.Call(CallSpec{CallerNumber: "2"}); err != ErrNoApp {
+		t.Errorf("after the drop the app should be unregistered; Call err = %v", err)
 	}
 }
