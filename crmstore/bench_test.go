@@ -44,7 +44,7 @@ func BenchmarkCRM(b *testing.B) {
 		rep.Emails, rep.Interactions, rep.Elapsed.Round(time.Millisecond), float64(rep.Customers)/rep.Elapsed.Seconds())
 
 	var numbers, prefixes []string
-	r, err := db.Pool.Query(ctx, `select e164 from customer_phones tablesample system (1) limit 2000`)
+	r, err := db.Pool.Query(ctx, `select e164 from customer_phones order by random() limit 2000`)
 	if err != nil {
 		benchFatal(b, err)
 	}
@@ -53,7 +53,7 @@ func BenchmarkCRM(b *testing.B) {
 		r.Scan(&n)
 		numbers = append(numbers, n)
 	}
-	r, err = db.Pool.Query(ctx, `select name from customers tablesample system (1) limit 2000`)
+	r, err = db.Pool.Query(ctx, `select name from customers order by random() limit 2000`)
 	if err != nil {
 		benchFatal(b, err)
 	}
