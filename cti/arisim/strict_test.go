@@ -260,6 +260,12 @@ func TestJSONBodyParameters(t *testing.T) {
 	if r.status != 201 || !strings.Contains(string(r.body), `"next_media_uri":"sound:beep"`) {
 		t.Errorf("play with a JSON media array: %d %s", r.status, r.body)
 	}
+	// The ARI client library plays with POST /channels/{id}/play/{playbackId}
+	// and a JSON body whose unset options are empty strings or null.
+	r = h.doJSON("POST", "/channels/json-leg/play/pw", map[string]any{"media": []string{"sound:welcome"}, "lang": "", "x": nil})
+	if r.status != 201 || !strings.Contains(string(r.body), `"id":"pw"`) || r.header.Get("Location") != "/playbacks/pw" {
+		t.Errorf("playWithId: %d %s", r.status, r.body)
+	}
 	var ch map[string]any
 	json.Unmarshal(h.do("GET", "/channels/json-leg", "").body, &ch)
 	if ch["state"] != "Up" {
