@@ -234,6 +234,9 @@ func (s *Server) bridgeChanged(b *bridge, force bool) {
 			if other.ch == c {
 				other = parts[1]
 			}
+			if other.ch != nil && other.ch.inhibitCL {
+				continue // inhibitConnectedLineUpdates on the peer's addChannel
+			}
 			if id := identity(other.ch); id != c.connected {
 				c.connected = id
 				s.chanEvent("ChannelConnectedLine", c)
@@ -294,8 +297,10 @@ func (s *Server) destroyBridge(b *bridge) {
 	for _, p := range append([]*playback(nil), b.playQueue...) {
 		s.finishPlayback(p, "done")
 	}
-	if b.recording != nil {
-		s.finishRecording(b.recording, "done")
+	for _, name := range sortedKeys(s.liveRecs) {
+		if r := s.liveRecs[name]; r.br == b {
+			s.finishRecording(r, "done")
+		}
 	}
 	for _, c := range append([]*channel(nil), b.channels...) {
 		s.leaveBridge(c)

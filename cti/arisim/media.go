@@ -188,8 +188,10 @@ func (s *Server) stopChannelMedia(c *channel) {
 	for _, p := range append([]*playback(nil), c.playQueue...) {
 		s.finishPlayback(p, "done")
 	}
-	if c.recording != nil {
-		s.finishRecording(c.recording, "done")
+	for _, name := range sortedKeys(s.liveRecs) {
+		if r := s.liveRecs[name]; r.ch == c {
+			s.finishRecording(r, "done")
+		}
 	}
 }
 

@@ -112,10 +112,12 @@ func (s *Server) bridgesAddChannel(q *request) response {
 	if !good {
 		return resp
 	}
+	inhibit := q.bool("inhibitConnectedLineUpdates", false)
 	for _, c := range chs {
 		if b.app == "" {
 			b.app = c.app
 		}
+		c.inhibitCL = inhibit
 		c.addTimer(s.after(0, func() {
 			if !c.gone && s.bridges[b.id] == b {
 				s.joinBridge(c, b)

@@ -64,6 +64,7 @@ type channel struct {
 	script    *CallSpec
 	gone      bool
 	counted   bool // counted in Stats.CallsBridged
+	inhibitCL bool // addChannel?inhibitConnectedLineUpdates=true
 }
 
 func (c *channel) json() channelJSON {
