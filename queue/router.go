@@ -32,8 +32,9 @@ type Router struct {
 	traceNext  int
 	traceLimit int
 
-	out   []Decision // decisions of the Apply in progress, reused
+	out   []Decision // decisions of the Apply in progress: a window on slab past used
 	slab  []Decision // Apply hands out capped slices of it: one allocation per many events
+	used  int        // slab[:used] belongs to decisions already handed out
 	naive picker     // test hook: the linear-scan reference replaces the indexes' choices
 }
 
@@ -398,7 +399,18 @@ func (a *agent) meets(req []SkillReq) bool {
 
 func ts(ns int64) time.Time { return time.Unix(0, ns).UTC() }
 
-func (r *Router) emit(d Decision) { r.out = append(r.out, d) }
+// emit appends a decision in place on the slab, so handing the decisions of
+// an Apply to the caller copies nothing.
+func (r *Router) emit(d Decision) {
+	if len(r.out) == cap(r.out) {
+		n := len(r.out)
+		s := make([]Decision, max(slabSize, 2*n))
+		copy(s, r.out)
+		r.slab, r.used = s, 0
+		r.out = s[:n:len(s)]
+	}
+	r.out = append(r.out, d)
+}
 
 // Apply feeds one event at time now and returns what the engine must do. Due
 // timers fire first, so deadlines are honoured whatever event brings the time.
@@ -412,27 +424,22 @@ func (r *Router) Apply(now time.Time, ev Event) ([]Decision, error) {
 		r.now = t
 	}
 	clear(r.out) // decisions emitted outside Apply (SetQueue, SetAgent) are dropped
-	r.out = r.out[:0]
+	r.out = r.slab[r.used:r.used:len(r.slab)]
 	r.runTimers()
 	err := r.apply(ev)
 	return r.take(), err
 }
 
-// take moves the decisions of this Apply into a slice of their own: a capped
-// window on a shared slab, so the caller may keep or append to it freely.
+// take hands out the decisions of this Apply: a capped window on the shared
+// slab they were emitted into, so the caller may keep or append to it freely.
 func (r *Router) take() []Decision {
 	n := len(r.out)
 	if n == 0 {
 		return nil
 	}
-	if len(r.slab) < n {
-		r.slab = make([]Decision, max(slabSize, n))
-	}
-	out := r.slab[:n:n]
-	r.slab = r.slab[n:]
-	copy(out, r.out)
-	clear(r.out)
-	r.out = r.out[:0]
+	out := r.out[:n:n]
+	r.used += n
+	r.out = r.slab[r.used:r.used:len(r.slab)]
 	return out
 }
 
