@@ -73,7 +73,7 @@ func (s *Server) playSegment(p *playback) {
 		s.scriptOnPlayback(p.ch, p.media[p.idx])
 	}
 	p.left = d
-	p.startAt = s.now()
+	p.startAt = time.Now()
 	if d > 0 {
 		p.timer = s.after(d, func() { s.segmentDone(p) })
 	}
@@ -142,7 +142,7 @@ func (s *Server) controlPlayback(p *playback, op string) response {
 		return errMsg(409, "Can only "+op+" while media is playing")
 	}
 	full, _ := s.mediaLength(p.media[p.idx])
-	elapsed := time.Duration(float64(s.now().Sub(p.startAt)) / s.cfg.TimeScale)
+	elapsed := time.Duration(float64(time.Since(p.startAt)) / s.cfg.TimeScale)
 	remaining := p.left
 	if p.state == "playing" && full > 0 {
 		remaining = max(p.left-elapsed, 0)
@@ -150,7 +150,7 @@ func (s *Server) controlPlayback(p *playback, op string) response {
 	resched := func(left time.Duration) {
 		p.timer.stopLocked(s)
 		p.left = left
-		p.startAt = s.now()
+		p.startAt = time.Now()
 		if full > 0 && p.state == "playing" {
 			p.timer = s.after(left, func() { s.segmentDone(p) })
 		}
@@ -206,7 +206,7 @@ func (s *Server) startRecording(r *liveRecording, beep bool, maxDuration int) {
 	}
 	r.timer = s.after(delay, func() {
 		r.state = "recording"
-		r.started = s.now()
+		r.started = time.Now()
 		s.emitRecording("RecordingStarted", r, nil)
 		if maxDuration > 0 {
 			r.timer = s.after(time.Duration(maxDuration)*time.Second, func() { s.finishRecording(r, "done") })
@@ -214,12 +214,13 @@ func (s *Server) startRecording(r *liveRecording, beep bool, maxDuration int) {
 	})
 }
 
-// recordedLength is the simulated time r has been recording.
+// recordedLength is the simulated time r has been recording, measured on
+// the wall clock (not Config.Now) and divided by the time scale.
 func (s *Server) recordedLength(r *liveRecording) time.Duration {
 	if r.started.IsZero() {
 		return 0
 	}
-	end := s.now()
+	end := time.Now()
 	if r.state == "paused" {
 		end = r.pausedAt
 	}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 )
 
 func init() {
@@ -168,11 +169,11 @@ func recordingOp(op string) handlerFunc {
 		case "pause":
 			if r.state == "recording" {
 				r.state = "paused"
-				r.pausedAt = s.now()
+				r.pausedAt = time.Now()
 			}
 		case "unpause":
 			if r.state == "paused" {
-				r.pausedFor += s.now().Sub(r.pausedAt)
+				r.pausedFor += time.Since(r.pausedAt)
 				r.state = "recording"
 			}
 		}

@@ -319,3 +319,26 @@ func TestSlowConsumerDropped(t *testing.T) {
 		t.Errorf("after the drop the app should be unregistered; Call err = %v", err)
 	}
 }
+
+// TestInjectedClock: timestamps, creation times and unique ids come from
+// Config.Now, in Asterisk's format.
+func TestInjectedClock(t *testing.T) {
+	at := time.Date(2026, 11, 22, 12, 41, 41, 292_000_000, time.UTC)
+	cfg := testConfig()
+	cfg.Now = func() time.Time { return at }
+	h := newHarness(t, cfg)
+	ws := h.dial("contact-center", "")
+	waitRegistered(t, h, "contact-center")
+	id, err := h.srv.Call(CallSpec{CallerNumber: "15551230001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, _ := ws.waitType("StasisStart", 0)
+	ch := ev["channel"].(map[string]any)
+	if ev["timestamp"] != "2026-11-22T12:41:41.292+0000" || ch["creationtime"] != "2026-11-22T12:41:41.292+0000" {
+		t.Errorf("timestamps %v %v", ev["timestamp"], ch["creationtime"])
+	}
+	if !strings.HasPrefix(id, "1795351301.") || ch["name"] != "PJSIP/carrier-00000000" {
+		t.Errorf("id %s name %v", id, ch["name"])
+	}
+}
