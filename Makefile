@@ -4,8 +4,9 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin/switchboard
 
-# With no DATABASE_URL, everything uses the checkout's private PostgreSQL cluster (scripts/db.sh), started on demand.
-DB_URL = $(if $(DATABASE_URL),$(DATABASE_URL),$(shell scripts/db.sh up))
+# With no DATABASE_URL, everything uses the checkout's private PostgreSQL cluster (scripts/db.sh), started on demand; a failure to
+# start it stops the recipe.
+WITH_DB = url="$${DATABASE_URL:-$$(scripts/db.sh up)}" &&
 
 .PHONY: help
 help: ## list the targets
@@ -25,15 +26,15 @@ db: deps ## start the local PostgreSQL cluster and print its URL
 
 .PHONY: run
 run: deps build ## build, start the local database and run the server with demo traffic
-	@DATABASE_URL="$(DB_URL)" ./$(BIN) serve
+	@$(WITH_DB) DATABASE_URL="$$url" ./$(BIN) serve
 
 .PHONY: test
 test: deps ## run the whole test suite (real PostgreSQL, race detector)
-	@SWITCHBOARD_TEST_DATABASE_URL="$(DB_URL)" $(GO) test -race -count=1 -timeout 14m ./...
+	@$(WITH_DB) SWITCHBOARD_TEST_DATABASE_URL="$$url" $(GO) test -race -count=1 -timeout 14m ./...
 
 .PHONY: bench
 bench: deps ## run every benchmark (large data sets: SWITCHBOARD_BENCH_ROWS=1000000)
-	@SWITCHBOARD_TEST_DATABASE_URL="$(DB_URL)" $(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
+	@$(WITH_DB) SWITCHBOARD_TEST_DATABASE_URL="$$url" $(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
 
 .PHONY: check
 check: deps ## gofmt, go vet, staticcheck, the dependency rules and the race detector
@@ -41,11 +42,11 @@ check: deps ## gofmt, go vet, staticcheck, the dependency rules and the race det
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
 	$(GO) test -count=1 -run 'TestDependencyRules|TestPurePackages' .
-	@SWITCHBOARD_TEST_DATABASE_URL="$(DB_URL)" $(GO) test -race -count=1 -timeout 14m ./...
+	@$(WITH_DB) SWITCHBOARD_TEST_DATABASE_URL="$$url" $(GO) test -race -count=1 -timeout 14m ./...
 
 .PHONY: e2e
 e2e: deps ## browser end-to-end tests only (headless Chromium)
-	@SWITCHBOARD_TEST_DATABASE_URL="$(DB_URL)" $(GO) test -count=1 -run 'E2E' ./...
+	@$(WITH_DB) SWITCHBOARD_TEST_DATABASE_URL="$$url" $(GO) test -count=1 -run 'E2E' ./...
 
 .PHONY: db-down
 db-down: ## stop the local PostgreSQL cluster (its data stays in .data/)

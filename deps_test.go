@@ -22,12 +22,13 @@ type pkg struct {
 	ImportPath string
 	Dir        string
 	Standard   bool
-	Deps       []string
+	Imports    []string // direct
+	Deps       []string // transitive
 	GoFiles    []string
 }
 
-// A rule limits what one package may depend on, directly or not. allow lists prefixes of allowed non-standard dependencies
-// (inside or outside the module); a package of the module that is not listed is forbidden.
+// A rule limits what one package may depend on. allow lists the non-standard packages it may import directly (prefixes outside the
+// module, exact packages inside it); forbid lists packages it may not reach even indirectly; and no adapter may reach another.
 type rule struct {
 	pkg     string   // import path relative to the module ("" for none)
 	allow   []string // allowed non-standard dependencies, as prefixes
@@ -37,7 +38,7 @@ type rule struct {
 
 var (
 	ioStd   = []string{"net", "database/sql", "os/exec", "crypto/tls"}
-	adapter = []string{"cti/asterisk", "cti/arisim", "cti/webrtcgw", "crmstore", "agent-ui"}
+	adapter = []string{"cti/asterisk", "cti/arisim", "cti/webrtcgw", "cti/recdir", "crmstore", "agent-ui"}
 )
 
 func rules() []rule {
@@ -46,11 +47,12 @@ func rules() []rule {
 		{pkg: "queue", allow: []string{"github.com/expr-lang/expr"}, forbid: ioStd, noClock: true},
 		{pkg: "ivr", allow: []string{"gopkg.in/yaml.v3"}, forbid: append([]string{"os/exec"}, ioStd[:2]...), noClock: true},
 		{pkg: "cti/engine", allow: []string{"cti", "queue", "ivr"}, forbid: ioStd},
-		{pkg: "cti/asterisk", allow: []string{"cti", "github.com/CyCoreSystems/ari", "github.com/rotisserie/eris", "github.com/gorilla/websocket", "golang.org/x/", "github.com/google/uuid", "github.com/pkg/errors", "github.com/inconshreveable/log15", "github.com/go-stack/stack", "github.com/mattn/", "github.com/oklog/ulid", "github.com/stretchr/testify"}},
+		{pkg: "cti/asterisk", allow: []string{"cti", "github.com/CyCoreSystems/ari/", "github.com/gorilla/websocket"}},
 		{pkg: "cti/arisim", allow: []string{"github.com/gorilla/websocket"}},
-		{pkg: "cti/webrtcgw", allow: []string{"cti", "github.com/pion/", "github.com/wlynxg/anet", "golang.org/x/", "github.com/google/uuid", "github.com/gorilla/websocket"}},
-		{pkg: "crmstore", allow: []string{"cti", "crmstore", "github.com/jackc/", "github.com/nyaruka/phonenumbers", "github.com/google/uuid", "golang.org/x/", "google.golang.org/protobuf"}},
-		{pkg: "agent-ui", allow: []string{"cti", "agent-ui", "github.com/gorilla/websocket", "golang.org/x/", "github.com/google/uuid", "github.com/prometheus/", "github.com/beorn7/perks", "github.com/cespare/xxhash", "github.com/munnerz/goautoneg", "google.golang.org/protobuf"}},
+		{pkg: "cti/recdir", allow: []string{"cti"}},
+		{pkg: "cti/webrtcgw", allow: []string{"cti", "github.com/pion/", "github.com/gorilla/websocket"}},
+		{pkg: "crmstore", allow: []string{"cti", "github.com/jackc/", "github.com/nyaruka/phonenumbers", "github.com/google/uuid", "golang.org/x/"}},
+		{pkg: "agent-ui", allow: []string{"cti", "github.com/gorilla/websocket", "golang.org/x/", "github.com/prometheus/"}},
 	}
 }
 
@@ -69,8 +71,13 @@ func violations(pkgs []pkg, rules []rule) []string {
 			if rel != r.pkg && isOwnRule(rules, rel) {
 				continue // a subpackage with a rule of its own (cti/engine under cti)
 			}
-			for _, d := range p.Deps {
+			for _, d := range p.Imports {
 				if reason := breaks(d, r, isStandard(d)); reason != "" {
+					out = append(out, rel+" imports "+d+": "+reason)
+				}
+			}
+			for _, d := range p.Deps {
+				if reason := reaches(d, r); reason != "" && !slices.Contains(p.Imports, d) {
 					out = append(out, rel+" depends on "+d+": "+reason)
 				}
 			}
@@ -94,11 +101,27 @@ func isStandard(path string) bool {
 	return !strings.Contains(first, ".")
 }
 
-func breaks(dep string, r rule, std bool) string {
+// reaches reports a forbidden indirect dependency.
+func reaches(dep string, r rule) string {
 	for _, f := range r.forbid {
 		if dep == f || strings.HasPrefix(dep, f+"/") {
 			return "forbidden (I/O in a pure package)"
 		}
+	}
+	if rel, ok := strings.CutPrefix(dep, module+"/"); ok && !(rel == r.pkg || strings.HasPrefix(rel, r.pkg+"/")) && isAdapter(rel) && isAdapter(r.pkg) {
+		return "adapters never import each other"
+	}
+	return ""
+}
+
+func isAdapter(rel string) bool {
+	return slices.ContainsFunc(adapter, func(a string) bool { return rel == a || strings.HasPrefix(rel, a+"/") })
+}
+
+// breaks reports a forbidden direct import.
+func breaks(dep string, r rule, std bool) string {
+	if reason := reaches(dep, r); reason != "" {
+		return reason
 	}
 	if std {
 		return ""
@@ -110,7 +133,7 @@ func breaks(dep string, r rule, std bool) string {
 			return ""
 		case slices.Contains(r.allow, rel):
 			return ""
-		case slices.ContainsFunc(adapter, func(a string) bool { return rel == a || strings.HasPrefix(rel, a+"/") }):
+		case isAdapter(rel):
 			return "adapters never import each other"
 		}
 		return "not an allowed dependency"
@@ -150,17 +173,17 @@ func TestDependencyRules(t *testing.T) {
 // The rules must catch a broken dependency: a pure package reaching the network or pgx, an adapter importing another.
 func TestDependencyRulesCatchViolations(t *testing.T) {
 	pkgs := []pkg{
-		{ImportPath: module + "/queue", Deps: []string{"sort", "net/http"}},
-		{ImportPath: module + "/cti", Deps: []string{"github.com/jackc/pgx/v5"}},
-		{ImportPath: module + "/agent-ui", Deps: []string{module + "/crmstore", module + "/cti"}},
-		{ImportPath: module + "/cti/engine", Deps: []string{module + "/cti/asterisk", module + "/queue"}},
-		{ImportPath: module + "/ivr", Deps: []string{"gopkg.in/yaml.v3", "strings"}},
+		{ImportPath: module + "/queue", Imports: []string{"sort", "encoding/json"}, Deps: []string{"sort", "encoding/json", "net/http"}},
+		{ImportPath: module + "/cti", Imports: []string{"github.com/jackc/pgx/v5"}, Deps: []string{"github.com/jackc/pgx/v5"}},
+		{ImportPath: module + "/agent-ui", Imports: []string{module + "/cti", "github.com/gorilla/websocket"}, Deps: []string{module + "/cti", "github.com/gorilla/websocket", module + "/crmstore"}},
+		{ImportPath: module + "/cti/engine", Imports: []string{module + "/cti/asterisk", module + "/ivr"}, Deps: []string{module + "/cti/asterisk", module + "/ivr", "gopkg.in/yaml.v3"}},
+		{ImportPath: module + "/ivr", Imports: []string{"gopkg.in/yaml.v3", "strings"}, Deps: []string{"gopkg.in/yaml.v3", "strings"}},
 	}
 	got := violations(pkgs, rules())
 	want := []string{
 		"agent-ui depends on " + module + "/crmstore: adapters never import each other",
-		"cti depends on github.com/jackc/pgx/v5: not an allowed dependency",
-		"cti/engine depends on " + module + "/cti/asterisk: adapters never import each other",
+		"cti imports github.com/jackc/pgx/v5: not an allowed dependency",
+		"cti/engine imports " + module + "/cti/asterisk: adapters never import each other",
 		"queue depends on net/http: forbidden (I/O in a pure package)",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
