@@ -99,8 +99,20 @@ func (s *Server) appsFor(chs []*channel, brs []*bridge) []string {
 		}
 	}
 	for _, name := range sortedKeys(s.apps) {
-		if s.apps[name].subscribeAll {
+		reg := s.apps[name]
+		if reg.subscribeAll {
 			add(name)
+			continue
+		}
+		for _, c := range chs {
+			if c != nil && reg.channels[c.id] {
+				add(name)
+			}
+		}
+		for _, b := range brs {
+			if b != nil && reg.bridges[b.id] {
+				add(name)
+			}
 		}
 	}
 	return out

@@ -275,12 +275,12 @@ func (s *Server) applicationJSON(reg *appReg) applicationJSON {
 	j := applicationJSON{Name: reg.name, ChannelIDs: []string{}, BridgeIDs: []string{}, EndpointIDs: []string{},
 		DeviceNames: []string{}, EventsAllowed: []any{}, EventsDisallowed: []any{}}
 	for _, id := range sortedKeys(s.channels) {
-		if c := s.channels[id]; c.app == reg.name && c.inStasis {
+		if c := s.channels[id]; c.app == reg.name && c.inStasis || reg.channels[id] {
 			j.ChannelIDs = append(j.ChannelIDs, id)
 		}
 	}
 	for _, id := range sortedKeys(s.bridges) {
-		if s.bridges[id].app == reg.name {
+		if s.bridges[id].app == reg.name || reg.bridges[id] {
 			j.BridgeIDs = append(j.BridgeIDs, id)
 		}
 	}
@@ -338,11 +338,16 @@ func (s *Server) applicationsSubscribe(q *request) response {
 				return errMsg(http.StatusUnprocessableEntity, "Event source does not exist")
 			}
 			todo = append(todo, source{reg.devices, rest})
-		case "channel", "bridge":
-			if scheme == "channel" && s.channels[rest] == nil || scheme == "bridge" && s.bridges[rest] == nil {
+		case "channel":
+			if s.channels[rest] == nil {
 				return errMsg(http.StatusUnprocessableEntity, "Event source does not exist")
 			}
-			return errMsg(http.StatusNotImplemented, "Method not implemented")
+			todo = append(todo, source{reg.channels, rest})
+		case "bridge":
+			if s.bridges[rest] == nil {
+				return errMsg(http.StatusUnprocessableEntity, "Event source does not exist")
+			}
+			todo = append(todo, source{reg.bridges, rest})
 		default:
 			return errMsg(http.StatusBadRequest, "Invalid event source URI scheme")
 		}

@@ -342,3 +342,30 @@ func TestInjectedClock(t *testing.T) {
 		t.Errorf("id %s name %v", id, ch["name"])
 	}
 }
+
+// TestChannelSubscription: an app subscribed to channel:<id> gets that
+// channel's events although the channel is in another app.
+func TestChannelSubscription(t *testing.T) {
+	h := newHarness(t, testConfig())
+	ws := h.dial("contact-center", "")
+	sup := h.dial("supervisor", "")
+	waitRegistered(t, h, "contact-center")
+	waitRegistered(t, h, "supervisor")
+	id, _ := h.srv.Call(CallSpec{CallerNumber: "1"})
+	ws.waitType("StasisStart", 0)
+	r := h.do("POST", "/applications/supervisor/subscription", "eventSource=channel:"+id)
+	if r.status != 200 || !strings.Contains(string(r.body), `"channel_ids":["`+id+`"]`) {
+		t.Fatalf("subscribe: %d %s", r.status, r.body)
+	}
+	h.do("POST", "/channels/"+id+"/answer", "")
+	ev, _ := sup.waitType("ChannelStateChange", 0)
+	if ev["application"] != "supervisor" {
+		t.Errorf("event %v", ev)
+	}
+	if r := h.do("DELETE", "/applications/supervisor/subscription", "eventSource=channel:"+id); r.status != 200 {
+		t.Errorf("unsubscribe: %d %s", r.status, r.body)
+	}
+	if r := h.do("DELETE", "/applications/supervisor/subscription", "eventSource=channel:"+id); r.status != 409 {
+		t.Errorf("second unsubscribe: %d %s", r.status, r.body)
+	}
+}

@@ -213,6 +213,8 @@ type appReg struct {
 	subscribeAll bool
 	endpoints    map[string]bool // "PJSIP/1001" or "PJSIP" (whole tech)
 	devices      map[string]bool
+	channels     map[string]bool // channel:<id> subscriptions
+	bridges      map[string]bool // bridge:<id> subscriptions
 }
 
 // Behaviour is what the phone behind an endpoint does when dialled.

@@ -86,7 +86,7 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request, q *request)
 	for _, name := range apps {
 		reg := s.apps[name]
 		if reg == nil {
-			reg = &appReg{name: name, endpoints: map[string]bool{}, devices: map[string]bool{}}
+			reg = &appReg{name: name, endpoints: map[string]bool{}, devices: map[string]bool{}, channels: map[string]bool{}, bridges: map[string]bool{}}
 			s.apps[name] = reg
 		}
 		if old := reg.conn; old != nil && old != c {
