@@ -229,9 +229,14 @@ func (r *Router) setAgentState(a *agent, s State, reason string, deadline int64)
 		a.readySince = r.now
 		r.readyAgent(a)
 	}
-	if s == Reserved || s == WrapUp {
-		r.timers.set(&a.tm, deadline)
-	} else {
+	switch {
+	case s == Reserved && a.call != nil:
+		r.timers.set(&a.tm, deadline, r.run(a.call.q, runOffer))
+	case s == WrapUp && a.lastQ != nil:
+		r.timers.set(&a.tm, deadline, r.run(a.lastQ, runWrapUp))
+	case s == Reserved || s == WrapUp:
+		r.timers.set(&a.tm, deadline, 0)
+	default:
 		r.timers.remove(&a.tm)
 	}
 	r.emit(Decision{Kind: AgentStateChanged, Agent: a.id, State: s, Reason: reason})

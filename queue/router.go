@@ -56,6 +56,7 @@ type queueState struct {
 	members   int
 	callbacks int
 	rr        uint64
+	runs      []int32 // timer runs by kind of deadline (runOffer…)
 	st        stats
 	// EWT rate cached for one instant: it only changes when time or counts do.
 	ewtAt          int64
@@ -743,30 +744,52 @@ func (r *Router) scheduleCall(c *call) {
 	q := c.q
 	wait := r.now - c.enq
 	at := int64(-1)
-	min := func(t int64) {
+	why := -1 // which kind of deadline is the earliest: picks its run
+	min := func(t int64, w int) {
 		if t > r.now && (at < 0 || t < at) {
-			at = t
+			at, why = t, w
 		}
-	}
-	for _, s := range q.cfg.Steps {
-		if int64(s.After) > wait && (s.Overflow == "" || !c.callback) {
-			min(c.enq + int64(s.After))
-			break
-		}
-	}
-	if !c.callback && q.cfg.MaxWait > 0 {
-		min(c.enq + int64(q.cfg.MaxWait))
-	}
-	if c.pref != nil {
-		min(c.prefUntil)
 	}
 	if !c.callback && q.cfg.AnnounceEvery > 0 {
 		if c.nextAnn <= r.now {
 			c.nextAnn = r.now + int64(q.cfg.AnnounceEvery)
 		}
-		min(c.nextAnn)
+		min(c.nextAnn, runAnnounce)
 	}
-	r.timers.set(&c.tm, at)
+	for i, s := range q.cfg.Steps {
+		if int64(s.After) > wait && (s.Overflow == "" || !c.callback) {
+			min(c.enq+int64(s.After), runStep+i)
+			break
+		}
+	}
+	if !c.callback && q.cfg.MaxWait > 0 {
+		min(c.enq+int64(q.cfg.MaxWait), runMaxWait)
+	}
+	if c.pref != nil {
+		min(c.prefUntil, -1)
+	}
+	r.timers.set(&c.tm, at, r.run(q, why))
+}
+
+// Kinds of deadline that come in order within a queue, each with its run in
+// the timer heap (see timerHeap).
+const (
+	runOffer = iota
+	runWrapUp
+	runAnnounce
+	runMaxWait
+	runStep // runStep+i: escalation step i
+)
+
+// run returns q's run for deadlines of kind why; -1 means none (the heap).
+func (r *Router) run(q *queueState, why int) int32 {
+	if why < 0 {
+		return 0
+	}
+	for len(q.runs) <= why {
+		q.runs = append(q.runs, r.timers.newRun())
+	}
+	return q.runs[why]
 }
 
 func (r *Router) callTimer(c *call) {

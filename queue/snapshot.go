@@ -174,7 +174,7 @@ func Restore(data []byte, locate func(name string) (*time.Location, error)) (*Ro
 			r.insertReady(a)
 		}
 		if a.state == Reserved || a.state == WrapUp {
-			r.timers.set(&a.tm, a.deadline)
+			r.timers.set(&a.tm, a.deadline, 0)
 		}
 	}
 	slices.SortFunc(s.Calls, func(a, b snapCall) int { return cmp.Compare(a.Seq, b.Seq) })

@@ -198,22 +198,47 @@ func timerLess(a, b *timer) bool {
 // only the heap's own array. Removing or moving a timer leaves its old entry
 // behind, stale, to be skipped when it surfaces; the heap is rebuilt when
 // stale entries outnumber live ones.
+//
+// Most deadlines do not need the heap: a queue's announcements fall due at
+// now + AnnounceEvery, its offers at now + OfferTimeout, its wrap-ups at
+// now + WrapUp, its escalation steps at enqueued-at + After, so each comes in
+// deadline order. Such a deadline is appended to a run, a FIFO of entries in
+// deadline order, and only each run's head sits in the heap: popping the head
+// pushes the next entry. A deadline earlier than its run's tail (a requeued
+// call, a changed configuration) goes to the heap on its own, so runs are an
+// optimisation only: the firing order is the heap's (deadline, kind, id).
 type timerHeap struct {
-	h     []tentry
-	live  int
-	batch []*timer
+	h      []tentry
+	live   int
+	batch  []*timer
+	runs   []run // run i+1 is runs[i]; 0 means no run
+	queued int   // entries waiting in runs behind their heads
 }
 
 type tentry struct {
 	at  int64
 	t   *timer
 	gen uint32
+	run int32 // the run this entry heads, 0 for none
+}
+
+// run is a FIFO of entries in deadline order; e[head] is in the heap.
+type run struct {
+	e    []tentry
+	head int
 }
 
 func (e tentry) valid() bool { return e.t.on && e.t.gen == e.gen }
 
-// set schedules t at at (or moves it there); at < 0 unschedules it.
-func (h *timerHeap) set(t *timer, at int64) {
+// newRun returns the id of a new, empty run.
+func (h *timerHeap) newRun() int32 {
+	h.runs = append(h.runs, run{})
+	return int32(len(h.runs))
+}
+
+// set schedules t at at (or moves it there) in run r (0: the heap); at < 0
+// unschedules it.
+func (h *timerHeap) set(t *timer, at int64, r int32) {
 	if at < 0 {
 		h.remove(t)
 		return
@@ -226,8 +251,24 @@ func (h *timerHeap) set(t *timer, at int64) {
 	}
 	t.gen++
 	t.on, t.at = true, at
-	h.push(tentry{at: at, t: t, gen: t.gen})
-	if len(h.h) > 2*h.live+1024 {
+	e := tentry{at: at, t: t, gen: t.gen}
+	if r > 0 {
+		ru := &h.runs[r-1]
+		switch n := len(ru.e); {
+		case n == ru.head: // empty: the entry heads it
+			ru.e, ru.head = append(ru.e[:0], e), 0
+			e.run = r
+			h.push(e)
+		case ru.e[n-1].at <= at:
+			ru.e = append(ru.e, e)
+			h.queued++
+		default:
+			h.push(e)
+		}
+	} else {
+		h.push(e)
+	}
+	if len(h.h)+h.queued > 2*h.live+1024 {
 		h.compact()
 	}
 }
@@ -256,9 +297,29 @@ func (h *timerHeap) push(e tentry) {
 	s[i] = e
 }
 
+// pop removes the heap's least entry; if it headed a run, the run's next
+// entry takes its place.
 func (h *timerHeap) pop() tentry {
 	s := h.h
 	top := s[0]
+	if top.run > 0 {
+		ru := &h.runs[top.run-1]
+		ru.e[ru.head] = tentry{}
+		ru.head++
+		if ru.head < len(ru.e) {
+			h.queued--
+			next := ru.e[ru.head]
+			next.run = top.run
+			h.down(0, next)
+			if ru.head >= 64 && ru.head*2 >= len(ru.e) {
+				n := copy(ru.e, ru.e[ru.head:])
+				clear(ru.e[n:])
+				ru.e, ru.head = ru.e[:n], 0
+			}
+			return top
+		}
+		ru.e, ru.head = ru.e[:0], 0
+	}
 	last := len(s) - 1
 	e := s[last]
 	s[last] = tentry{}
@@ -295,15 +356,33 @@ func (h *timerHeap) down(i int, e tentry) {
 	s[i] = e
 }
 
-// compact drops stale entries and re-heapifies.
+// compact drops stale entries, from the heap and the runs, and re-heapifies.
 func (h *timerHeap) compact() {
 	s := h.h[:0]
 	for _, e := range h.h {
-		if e.valid() {
+		if e.run == 0 && e.valid() {
 			s = append(s, e)
 		}
 	}
 	clear(h.h[len(s):])
+	h.queued = 0
+	for i := range h.runs {
+		ru := &h.runs[i]
+		kept := ru.e[:0]
+		for _, e := range ru.e[ru.head:] {
+			if e.valid() {
+				kept = append(kept, e)
+			}
+		}
+		clear(ru.e[len(kept):])
+		ru.e, ru.head = kept, 0
+		if len(kept) > 0 {
+			e := kept[0]
+			e.run = int32(i + 1)
+			s = append(s, e)
+			h.queued += len(kept) - 1
+		}
+	}
 	h.h = s
 	for i := (len(s) - 2) / 4; i >= 0; i-- {
 		h.down(i, s[i])

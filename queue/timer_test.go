@@ -1,0 +1,84 @@
+package queue
+
+import (
+	"cmp"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// TestTimerHeapRuns checks the timer heap, runs included, against a plain
+// list: timers scheduled, moved and removed at random, into runs or the
+// heap, in or out of order, fire in (deadline, kind, id) order, each at its
+// latest deadline, whatever the shape of the runs and compactions.
+func TestTimerHeapRuns(t *testing.T) {
+	for seed := range 20 {
+		rng := rand.New(rand.NewPCG(uint64(seed), 5))
+		var h timerHeap
+		runs := []int32{0, h.newRun(), h.newRun(), h.newRun()}
+		ts := make([]*timer, 300)
+		for i := range ts {
+			if i%3 == 0 {
+				ts[i] = &timer{kind: 0, a: &agent{id: fmt.Sprintf("a%03d", i)}}
+			} else {
+				ts[i] = &timer{kind: 1, c: &call{id: fmt.Sprintf("c%03d", i)}}
+			}
+		}
+		now := int64(0)
+		for range 20000 {
+			switch x := rng.IntN(10); {
+			case x < 6:
+				tm := ts[rng.IntN(len(ts))]
+				at := now + 1 + rng.Int64N(50)
+				switch x {
+				case 0:
+					at = now + 1 + rng.Int64N(3) // ties
+				case 1:
+					at = now + 1 + rng.Int64N(100_000) // far: left stale, compacted
+				}
+				h.set(tm, at, runs[rng.IntN(len(runs))])
+			case x < 7:
+				h.remove(ts[rng.IntN(len(ts))])
+			default:
+				now += rng.Int64N(5)
+				// Expected: every scheduled timer due by now, in order.
+				var want []*timer
+				for _, tm := range ts {
+					if tm.on && tm.at <= now {
+						want = append(want, tm)
+					}
+				}
+				slices.SortFunc(want, func(x, y *timer) int {
+					if c := cmp.Compare(x.at, y.at); c != 0 {
+						return c
+					}
+					if timerLess(x, y) {
+						return -1
+					}
+					return 1
+				})
+				var got []*timer
+				for {
+					batch, at := h.due(now)
+					if len(batch) == 0 {
+						break
+					}
+					for _, tm := range batch {
+						if tm.at != at || !tm.on {
+							t.Fatalf("seed %d: timer %s fired at %d, scheduled %d on %v", seed, tm.id(), at, tm.at, tm.on)
+						}
+						h.remove(tm)
+						got = append(got, tm)
+					}
+				}
+				if !slices.Equal(got, want) {
+					t.Fatalf("seed %d now %d: fired %d timers, want %d, or in another order", seed, now, len(got), len(want))
+				}
+			}
+		}
+		if h.live < 0 || h.queued < 0 {
+			t.Fatalf("seed %d: live %d queued %d", seed, h.live, h.queued)
+		}
+	}
+}
