@@ -367,14 +367,9 @@ func (s *Server) ringOutbound(c *channel, dialstring string, created bool, timeo
 			s.destroy(c)
 		})
 	}
-	if b.NoAnswer {
-		return
-	}
-	answerAfter := b.AnswerAfter
-	if answerAfter <= 0 {
-		answerAfter = time.Second
-	}
-	c.addTimer(s.after(answerAfter, func() {
+	// The phone picks up after AnswerAfter, or when a person answers it (Server.Answer) for NoAnswer endpoints.
+	c.pickup = func() {
+		c.pickup = nil
 		c.dialTimer.stopLocked(s)
 		c.answered = true
 		s.emitStateChange(c, "Up")
@@ -384,6 +379,18 @@ func (s *Server) ringOutbound(c *channel, dialstring string, created bool, timeo
 		}
 		if b.HangupAfter > 0 {
 			c.addTimer(s.after(b.HangupAfter, func() { s.remoteHangup(c) }))
+		}
+	}
+	if b.NoAnswer {
+		return
+	}
+	answerAfter := b.AnswerAfter
+	if answerAfter <= 0 {
+		answerAfter = time.Second
+	}
+	c.addTimer(s.after(answerAfter, func() {
+		if c.pickup != nil {
+			c.pickup()
 		}
 	}))
 }

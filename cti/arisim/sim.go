@@ -14,6 +14,9 @@ var ErrNoApp = errors.New("arisim: Stasis application not registered; call decli
 // ErrNoChannel is returned for an unknown channel id.
 var ErrNoChannel = errors.New("arisim: no such channel")
 
+// ErrNotRinging is returned by Answer for a channel that is not an outbound channel ringing.
+var ErrNotRinging = errors.New("arisim: channel is not ringing")
+
 // CallSpec describes a simulated inbound caller that reaches
 // Stasis(app,args...) from the dialplan.
 type CallSpec struct {
@@ -134,6 +137,22 @@ func (s *Server) SendDTMF(channelID, digits string) error {
 		return ErrNoChannel
 	}
 	s.scheduleDigits(c, Step{Digits: digits})
+	return nil
+}
+
+// Answer picks up a ringing outbound channel from the far end, as a person answering the phone does: the way a demo agent's
+// emulated phone answers when the agent accepts the offer in the browser. A channel that is not ringing is ErrNotRinging.
+func (s *Server) Answer(channelID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.channels[channelID]
+	if c == nil || c.gone {
+		return ErrNoChannel
+	}
+	if c.answered || c.pickup == nil {
+		return ErrNotRinging
+	}
+	c.pickup()
 	return nil
 }
 

@@ -3,6 +3,7 @@ package arisim
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -167,5 +168,30 @@ func TestRecordingFile(t *testing.T) {
 	}
 	if n := len(r.body) - 44; n < 2*8000*2 || n > 2*8000*2+16000/2 {
 		t.Errorf("wav data %d bytes for a 2 s recording", n)
+	}
+}
+
+// TestAnswerRingingPhone: a NoAnswer endpoint rings until a person answers it through Server.Answer; the controller then sees the
+// answer sequence and the leg enters the app. Answering twice, or a channel that is not ringing, is an error.
+func TestAnswerRingingPhone(t *testing.T) {
+	h := newHarness(t, Config{TimeScale: 0.05, Endpoints: map[string]Behaviour{"PJSIP/2001": {Registered: true, NoAnswer: true}}})
+	ws := h.dial("contact-center", "")
+	waitRegistered(t, h, "contact-center")
+	if r := h.do("POST", "/channels", "endpoint=PJSIP/2001&app=contact-center&appArgs=agent,c1&channelId=leg-1&timeout=30"); r.status != 200 {
+		t.Fatalf("originate: %d %s", r.status, r.body)
+	}
+	_, i := ws.waitType("ChannelStateChange", 0)
+	if err := h.srv.Answer("leg-1"); err != nil {
+		t.Fatal(err)
+	}
+	ev, _ := ws.waitType("StasisStart", i)
+	if args := fmt.Sprint(ev["args"]); args != "[agent c1]" {
+		t.Errorf("StasisStart args %s", args)
+	}
+	if err := h.srv.Answer("leg-1"); err != ErrNotRinging {
+		t.Errorf("second answer: %v, want ErrNotRinging", err)
+	}
+	if err := h.srv.Answer("nope"); err != ErrNoChannel {
+		t.Errorf("unknown channel: %v, want ErrNoChannel", err)
 	}
 }

@@ -40,6 +40,7 @@ type channel struct {
 	dp                   dialplan
 	created              time.Time
 	language             string
+	pickup               func() // answers a ringing outbound channel; nil when not ringing
 	vars                 map[string]string
 	funcs                map[string]string // values of dialplan functions (PJSIP_HEADER(read,X) ...)
 	kind                 chanKind
