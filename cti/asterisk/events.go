@@ -1,0 +1,121 @@
+package asterisk
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/CyCoreSystems/ari/v6"
+	"github.com/switchboard-cc/switchboard/cti"
+)
+
+// handled are the ARI event types the adapter translates; every other type is ignored before decoding, so a type the
+// library does not know (ChannelTransfer, ChannelToneDetected, ApplicationRegistered…) costs one small unmarshal.
+var handled = map[string]bool{
+	"StasisStart": true, "StasisEnd": true, "ChannelHangupRequest": true, "ChannelDestroyed": true,
+	"ChannelStateChange": true, "Dial": true, "ChannelDtmfReceived": true, "PlaybackStarted": true,
+	"PlaybackFinished": true, "RecordingStarted": true, "RecordingFinished": true, "RecordingFailed": true,
+	"ApplicationReplaced": true,
+}
+
+// translate turns one websocket message into a cti event; nil means the event is not one we deliver.
+func (c *Client) translate(msg []byte) (ev cti.Event, err error) {
+	var head struct {
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(msg, &head); err != nil {
+		return nil, fmt.Errorf("not an event: %w", err)
+	}
+	if !handled[head.Type] {
+		return nil, nil
+	}
+	defer func() {
+		// ari.DecodeEvent returns an error for types it does not know (v6; v5.3.1 panicked). Guard anyway: an event the
+		// library cannot digest must cost one log line, never the process.
+		if r := recover(); r != nil {
+			ev, err = nil, fmt.Errorf("decoding %s: panic: %v", head.Type, r)
+		}
+	}()
+	e, err := ari.DecodeEvent(msg)
+	if err != nil {
+		return nil, fmt.Errorf("decoding %s: %w", head.Type, err)
+	}
+	return c.convert(e), nil
+}
+
+// convert maps a decoded ARI event to its cti event.
+func (c *Client) convert(e ari.Event) cti.Event {
+	switch e := e.(type) {
+	case *ari.StasisStart:
+		args := e.Args
+		if args == nil {
+			args = []string{}
+		}
+		return cti.ChannelEntered{At: c.at(e.Timestamp), Channel: channelInfo(&e.Channel), Args: args}
+	case *ari.StasisEnd:
+		return cti.ChannelLeft{At: c.at(e.Timestamp), ChannelID: e.Channel.ID}
+	case *ari.ChannelHangupRequest:
+		return cti.ChannelHangupRequested{At: c.at(e.Timestamp), ChannelID: e.Channel.ID, Cause: e.Cause}
+	case *ari.ChannelDestroyed:
+		return cti.ChannelDestroyed{At: c.at(e.Timestamp), ChannelID: e.Channel.ID, Cause: e.Cause, CauseText: e.CauseTxt}
+	case *ari.ChannelStateChange:
+		return cti.ChannelStateChanged{At: c.at(e.Timestamp), ChannelID: e.Channel.ID, State: e.Channel.State}
+	case *ari.Dial:
+		return cti.DialProgress{At: c.at(e.Timestamp), ChannelID: e.Peer.ID, Status: e.Dialstatus}
+	case *ari.ChannelDtmfReceived:
+		return cti.DTMFReceived{At: c.at(e.Timestamp), ChannelID: e.Channel.ID, Digit: e.Digit}
+	case *ari.PlaybackStarted:
+		return cti.PlaybackStarted{At: c.at(e.Timestamp), PlaybackID: e.Playback.ID, TargetID: targetID(e.Playback.TargetURI)}
+	case *ari.PlaybackFinished:
+		return cti.PlaybackFinished{At: c.at(e.Timestamp), PlaybackID: e.Playback.ID,
+			TargetID: targetID(e.Playback.TargetURI), State: e.Playback.State}
+	case *ari.RecordingStarted:
+		return cti.RecordingStarted{At: c.at(e.Timestamp), Name: e.Recording.Name}
+	case *ari.RecordingFinished:
+		return cti.RecordingFinished{At: c.at(e.Timestamp), Name: e.Recording.Name, Duration: time.Duration(e.Recording.Duration)}
+	case *ari.RecordingFailed:
+		return cti.RecordingFinished{At: c.at(e.Timestamp), Name: e.Recording.Name, Duration: time.Duration(e.Recording.Duration),
+			Failed: true}
+	case *ari.ApplicationReplaced:
+		return cti.TelephonyReplaced{At: c.at(e.Timestamp)}
+	}
+	return nil
+}
+
+// at is the event's own time, or now when Asterisk did not stamp it.
+func (c *Client) at(ts ari.DateTime) cti.At {
+	if t := time.Time(ts); !t.IsZero() {
+		return cti.At{Time: t}
+	}
+	return cti.At{Time: c.cfg.Clock.Now()}
+}
+
+// targetID strips the kind from a playback's target_uri ("channel:123" → "123", "bridge:b1" → "b1").
+func targetID(uri string) string {
+	if _, id, ok := strings.Cut(uri, ":"); ok {
+		return id
+	}
+	return uri
+}
+
+// channelInfo maps the library's channel model to ours.
+func channelInfo(d *ari.ChannelData) cti.ChannelInfo {
+	ci := cti.ChannelInfo{ID: d.ID, Name: d.Name, State: d.State}
+	if d.Caller != nil {
+		ci.Caller = cti.Party{Number: d.Caller.Number, Name: d.Caller.Name}
+	}
+	if d.Dialplan != nil {
+		ci.Dialed = d.Dialplan.Exten
+	}
+	if len(d.ChannelVars) > 0 {
+		ci.Vars = make(map[string]string, len(d.ChannelVars))
+		for k, v := range d.ChannelVars {
+			ci.Vars[k] = v
+		}
+	}
+	if ts := d.Creationtime; ts != nil {
+		ci.Created = time.Unix(ts.Seconds, int64(ts.Nanos)).UTC()
+	}
+	return ci
+}

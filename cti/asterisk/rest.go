@@ -1,0 +1,140 @@
+package asterisk
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/switchboard-cc/switchboard/cti"
+)
+
+// call is one ARI REST request: parameters travel in the query string (as Asterisk's own tooling and the transcripts send
+// them), body only for the "variables" body parameter.
+type call struct {
+	method string
+	path   []string // path segments after the ARI root, escaped one by one ("channels", id, "answer")
+	query  url.Values
+	body   any    // JSON body, or nil
+	out    any    // decoded 2xx response, or nil
+	what   string // operation, for messages: "answer channel 123"
+}
+
+// do sends r with ctx and maps failures to *cti.Error.
+func (c *Client) do(ctx context.Context, r call) error {
+	resp, err := c.send(ctx, r)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if r.out != nil {
+		if err := json.NewDecoder(resp.Body).Decode(r.out); err != nil {
+			return cti.Internal(fmt.Errorf("ARI %s %s: decoding response: %w", r.method, r.what, err), r.what)
+		}
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // reuse the connection
+	return nil
+}
+
+// send sends r and returns the response of a 2xx status; the caller closes its body.
+func (c *Client) send(ctx context.Context, r call) (*http.Response, error) {
+	var sb strings.Builder
+	sb.WriteString(c.base.String())
+	for _, seg := range r.path {
+		sb.WriteString("/")
+		sb.WriteString(url.PathEscape(seg))
+	}
+	if len(r.query) > 0 {
+		sb.WriteString("?")
+		sb.WriteString(r.query.Encode())
+	}
+	var body io.Reader
+	if r.body != nil {
+		b, err := json.Marshal(r.body)
+		if err != nil {
+			return nil, cti.Internal(err, r.what)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, sb.String(), body)
+	if err != nil {
+		return nil, cti.Internal(err, r.what)
+	}
+	req.Header.Set("Authorization", c.auth)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, &cti.Error{Code: cti.EUNAVAILABLE, Message: "asterisk did not answer in time: " + r.what, Err: ctx.Err()}
+		}
+		return nil, &cti.Error{Code: cti.EUNAVAILABLE, Message: "asterisk is unreachable: " + r.what, Err: err}
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+	return nil, statusError(r, resp.StatusCode, raw)
+}
+
+// errorBody is Asterisk's error body: {"message": "..."}, or {"error": "..."} for a failed originate.
+type errorBody struct {
+	Message string `json:"message"`
+	Error   string `json:"error"`
+}
+
+// statusError maps an ARI error status to a cti error code:
+// 404 → ENOTFOUND; 400, 422 → EINVALID; 409 (not in Stasis), 412 (wrong channel state) → ECONFLICT;
+// 500 "Allocation failed" (unknown or unregistered endpoint) and other 5xx → EUNAVAILABLE; 501 → ENOTIMPLEMENTED;
+// 401, 403 (bad ari.conf credentials) and the rest → EINTERNAL.
+func statusError(r call, status int, raw []byte) error {
+	var b errorBody
+	json.Unmarshal(raw, &b)
+	msg := b.Message
+	if msg == "" {
+		msg = b.Error
+	}
+	if msg == "" {
+		msg = strings.TrimSpace(string(raw))
+	}
+	if msg == "" {
+		msg = http.StatusText(status)
+	}
+	cause := fmt.Errorf("ARI %s /%s: %d %s", r.method, strings.Join(r.path, "/"), status, msg)
+	e := &cti.Error{Message: r.what + ": " + msg, Err: cause}
+	switch {
+	case status == http.StatusNotFound:
+		e.Code = cti.ENOTFOUND
+	case status == http.StatusBadRequest || status == http.StatusUnprocessableEntity:
+		e.Code = cti.EINVALID
+	case status == http.StatusConflict || status == http.StatusPreconditionFailed:
+		e.Code = cti.ECONFLICT
+	case status == http.StatusInternalServerError && msg == "Allocation failed":
+		e.Code = cti.EUNAVAILABLE
+		e.Message = r.what + ": the endpoint cannot be called (unknown or not registered)"
+	case status == http.StatusNotImplemented:
+		e.Code = cti.ENOTIMPLEMENTED
+	case status >= 500:
+		e.Code = cti.EUNAVAILABLE
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		e.Code = cti.EINTERNAL
+		e.Message = "asterisk rejected the ARI credentials"
+	default:
+		e.Code = cti.EINTERNAL
+	}
+	return e
+}
+
+// isUnsetVariable reports whether err is Asterisk's 404 for a channel variable that is not set (as opposed to a channel
+// that does not exist).
+func isUnsetVariable(err error) bool {
+	var e *cti.Error
+	return errors.As(err, &e) && e.Code == cti.ENOTFOUND && strings.Contains(e.Err.Error(), "Provided variable was not found")
+}
