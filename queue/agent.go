@@ -267,26 +267,38 @@ func (r *Router) insertReady(a *agent) {
 	for _, m := range a.members {
 		q := m.q
 		q.any.Insert(&m.anyN, m)
-		for i, s := range a.skills {
-			sets := q.ready[s.Skill]
-			if sets == nil {
-				sets = new([11]*tree[*member])
-				q.ready[s.Skill] = sets
+		if m.sets == nil {
+			m.sets = make([]*tree[*member], len(a.skills))
+			for i, s := range a.skills {
+				m.sets[i] = q.readySet(s.Skill, s.Min)
 			}
-			if sets[s.Min] == nil {
-				sets[s.Min] = newTree(memberLess)
-			}
-			sets[s.Min].Insert(&m.nodes[i], m)
+		}
+		for i, t := range m.sets {
+			t.Insert(&m.nodes[i], m)
 		}
 	}
+}
+
+// readySet returns the set of q's Ready members holding skill at level,
+// creating it. Sets live as long as the queue, so members keep pointers to theirs.
+func (q *queueState) readySet(skill string, level int) *tree[*member] {
+	sets := q.ready[skill]
+	if sets == nil {
+		sets = new([11]*tree[*member])
+		q.ready[skill] = sets
+	}
+	if sets[level] == nil {
+		sets[level] = newTree(memberLess)
+	}
+	return sets[level]
 }
 
 func (r *Router) unreadyAgent(a *agent) {
 	for _, m := range a.members {
 		q := m.q
 		q.any.Delete(m)
-		for _, s := range a.skills {
-			q.ready[s.Skill][s.Min].Delete(m)
+		for _, t := range m.sets {
+			t.Delete(m)
 		}
 	}
 }

@@ -24,9 +24,11 @@ type Router struct {
 	calls  map[string]*call
 	// slots numbers the live calls, so indexes hold a uint32 instead of a
 	// pointer: no write barriers when their arrays shift, nothing for the GC to scan.
-	slots  []*call
-	free   []uint32
-	timers timerHeap
+	slots []*call
+	free  []uint32
+	// Calls dropped in this Apply, and those of earlier ones ready for reuse.
+	dropped, spare []*call
+	timers         timerHeap
 
 	traces     []Trace
 	traceNext  int
@@ -135,6 +137,7 @@ type member struct {
 	k1, k2 int64  // strategy key, frozen while Ready
 	anyN   tnode[*member]
 	nodes  []tnode[*member] // parallel to a.skills
+	sets   []*tree[*member] // parallel to a.skills: q's Ready set for each, made on first use
 }
 
 type callState uint8
@@ -424,6 +427,12 @@ func (r *Router) Apply(now time.Time, ev Event) ([]Decision, error) {
 	if t > r.now {
 		r.now = t
 	}
+	// Calls dropped by the last Apply may be reused now: nothing refers to them.
+	for i, c := range r.dropped {
+		r.spare = append(r.spare, c)
+		r.dropped[i] = nil
+	}
+	r.dropped = r.dropped[:0]
 	clear(r.out) // decisions emitted outside Apply (SetQueue, SetAgent) are dropped
 	r.out = r.slab[r.used:r.used:len(r.slab)]
 	r.runTimers()
@@ -517,10 +526,11 @@ func (r *Router) arrive(ev Event) error {
 		return nil
 	}
 	r.seq++
-	c := &call{
+	c := r.newCall()
+	*c = call{
 		id: ev.Call, q: q, prio: ar.Priority, skills: slices.Clone(ar.Skills), preferred: ar.Preferred,
 		enq: r.now, seq: r.seq, attrs: ar.Attributes, lastPos: -1,
-		tm: timer{kind: 1},
+		tm: timer{kind: 1, gen: c.tm.gen},
 	}
 	c.tm.c = c
 	if !ar.PreferredUntil.IsZero() {
@@ -623,6 +633,22 @@ func (r *Router) dropCall(c *call) {
 	delete(r.calls, c.id)
 	r.slots[c.slot] = nil
 	r.free = append(r.free, c.slot)
+	r.timers.remove(&c.tm)
+	r.dropped = append(r.dropped, c)
+}
+
+// newCall returns a call struct to fill: one dropped by an earlier Apply if
+// any, so a steady line allocates none. Its timer keeps its generation, so
+// heap entries left from its former life stay stale.
+func (r *Router) newCall() *call {
+	n := len(r.spare)
+	if n == 0 {
+		return new(call)
+	}
+	c := r.spare[n-1]
+	r.spare[n-1] = nil
+	r.spare = r.spare[:n-1]
+	return c
 }
 
 func (r *Router) overflowed(q *queueState, id, target, reason string) {
