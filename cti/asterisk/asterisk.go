@@ -164,8 +164,11 @@ func (c *Client) Run(ctx context.Context) error {
 	for {
 		conn, err := c.dial(ctx)
 		if err == nil {
-			attempt = 0
-			err = c.serve(ctx, conn)
+			var up bool
+			up, err = c.serve(ctx, conn)
+			if up {
+				attempt = 0
+			}
 			if errors.Is(err, ErrReplaced) {
 				c.setReady(err)
 				return err
@@ -174,9 +177,14 @@ func (c *Client) Run(ctx context.Context) error {
 				c.setReady(errStopped)
 				return nil
 			}
-			c.log.Warn("asterisk: event stream lost", "err", err)
-			c.setReady(fmt.Errorf("asterisk: event stream lost: %w", err))
-			c.cfg.Deliver(cti.TelephonyDisconnected{At: cti.At{Time: c.cfg.Clock.Now()}, Reason: err.Error()})
+			if up {
+				c.log.Warn("asterisk: event stream lost", "err", err)
+				c.setReady(fmt.Errorf("asterisk: event stream lost: %w", err))
+				c.cfg.Deliver(cti.TelephonyDisconnected{At: cti.At{Time: c.cfg.Clock.Now()}, Reason: err.Error()})
+			} else {
+				c.log.Warn("asterisk: application not registered", "app", c.cfg.App, "err", err)
+				c.setReady(fmt.Errorf("asterisk: application not registered: %w", err))
+			}
 		} else {
 			if ctx.Err() != nil {
 				c.setReady(errStopped)
@@ -235,9 +243,9 @@ func (c *Client) dial(ctx context.Context) (*websocket.Conn, error) {
 	return conn, nil
 }
 
-// serve reads the connection until it fails or ctx is done, delivering each event as it arrives. The pinger is the only
-// writer; this goroutine is the only reader.
-func (c *Client) serve(ctx context.Context, conn *websocket.Conn) error {
+// serve reads the connection until it fails or ctx is done, delivering each event as it arrives; up reports whether the
+// stream came up (TelephonyConnected was delivered). The pinger is the only writer; this goroutine is the only reader.
+func (c *Client) serve(ctx context.Context, conn *websocket.Conn) (up bool, err error) {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -256,13 +264,18 @@ func (c *Client) serve(ctx context.Context, conn *websocket.Conn) error {
 	conn.SetReadDeadline(time.Now().Add(deadline))
 	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(deadline)) })
 
+	// Asterisk answers the upgrade before it registers the application: a command sent in between would have its events
+	// dropped. Events that arrive meanwhile wait in the socket, after TelephonyConnected.
+	if err := c.awaitRegistered(ctx); err != nil {
+		return false, err
+	}
 	c.log.Info("asterisk: event stream up", "url", c.base.Redacted(), "app", c.cfg.App)
 	c.setReady(nil)
 	c.cfg.Deliver(cti.TelephonyConnected{At: cti.At{Time: c.cfg.Clock.Now()}})
 	for {
 		kind, msg, err := conn.ReadMessage()
 		if err != nil {
-			return err
+			return true, err
 		}
 		conn.SetReadDeadline(time.Now().Add(deadline))
 		if kind != websocket.TextMessage {
@@ -279,8 +292,30 @@ func (c *Client) serve(ctx context.Context, conn *websocket.Conn) error {
 		c.cfg.Deliver(ev)
 		if _, ok := ev.(cti.TelephonyReplaced); ok {
 			c.log.Error("asterisk: another controller took over the Stasis application; stopping", "app", c.cfg.App)
-			return ErrReplaced
+			return true, ErrReplaced
 		}
+	}
+}
+
+// awaitRegistered polls GET /applications/{app} until Asterisk lists our application (a few milliseconds after the
+// upgrade), for at most 5 s.
+func (c *Client) awaitRegistered(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	wait := 2 * time.Millisecond
+	for {
+		err := c.do(ctx, call{method: http.MethodGet, path: []string{"applications", c.cfg.App}, what: "read application " + c.cfg.App})
+		if err == nil || cti.ErrorCode(err) != cti.ENOTFOUND {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		wait = min(2*wait, 200*time.Millisecond)
 	}
 }
 

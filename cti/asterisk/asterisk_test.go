@@ -383,3 +383,19 @@ func TestBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// A burst far past the library bus's 100-event buffer: every StasisStart reaches Deliver, in order.
+func TestBurstIsNotDropped(t *testing.T) {
+	s, a := harness(t, arisim.Config{})
+	const n = 400
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = call(t, s, arisim.CallSpec{})
+	}
+	for _, id := range ids {
+		next(t, a.ev, func(e cti.ChannelEntered) bool { return e.Channel.ID == id })
+	}
+	if st := s.Stats(); st.SlowConsumers != 0 || st.EventsDropped != 0 {
+		t.Errorf("emulator stats %+v", st)
+	}
+}

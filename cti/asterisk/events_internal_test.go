@@ -1,0 +1,115 @@
+package asterisk
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/CyCoreSystems/ari/v6"
+	"github.com/switchboard-cc/switchboard/cti"
+)
+
+// v6 reports an unknown event type as an error (v5.3.1 panicked); the adapter ignores such types before decoding.
+func TestUnknownEventTypes(t *testing.T) {
+	c := New(Config{})
+	for _, typ := range []string{"ChannelTransfer", "ChannelToneDetected", "ApplicationRegistered", "ApplicationUnregistered",
+		"CallBroadcast", "CallClaimed", "RESTResponse", "SomethingNew"} {
+		msg := []byte(`{"type":"` + typ + `","application":"contact-center","timestamp":"2026-11-22T12:41:41.292+0000"}`)
+		if _, err := ari.DecodeEvent(msg); err == nil && typ == "SomethingNew" {
+			t.Errorf("ari.DecodeEvent(%s) = nil error", typ)
+		}
+		ev, err := c.translate(msg)
+		if ev != nil || err != nil {
+			t.Errorf("translate(%s) = %v, %v; want ignored", typ, ev, err)
+		}
+	}
+	for _, msg := range []string{`not json`, `{"type":"StasisStart","channel":42}`, `{"type":"StasisStart","timestamp":"yesterday"}`} {
+		if ev, err := c.translate([]byte(msg)); err == nil {
+			t.Errorf("translate(%s) = %v, want an error", msg, ev)
+		}
+	}
+}
+
+// Every event Asterisk 22 sent in the recorded transcripts translates without error; the ones we deliver carry the
+// recorded fields.
+func TestTranscriptEvents(t *testing.T) {
+	files, _ := filepath.Glob("../../../shared/ari/transcripts/*.events.jsonl")
+	if len(files) == 0 {
+		t.Skip("transcripts not found")
+	}
+	c := New(Config{Clock: cti.ClockFunc(func() time.Time { return time.Unix(0, 0) })})
+	counts := map[string]int{}
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(fh)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			var line struct {
+				Event json.RawMessage `json:"event"`
+			}
+			if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
+				t.Fatal(err)
+			}
+			ev, err := c.translate(line.Event)
+			if err != nil {
+				t.Errorf("%s: %v: %s", filepath.Base(f), err, line.Event)
+				continue
+			}
+			if ev == nil {
+				continue
+			}
+			if ev.EventTime().Unix() < 1e9 {
+				t.Errorf("%T without the event's timestamp", ev)
+			}
+			name := strings.TrimPrefix(strings.TrimPrefix(typeName(ev), "cti."), "*")
+			counts[name]++
+			switch e := ev.(type) {
+			case cti.ChannelEntered:
+				if e.Channel.ID == "" || len(e.Args) == 0 || e.Channel.Created.IsZero() {
+					t.Errorf("ChannelEntered %+v", e)
+				}
+			case cti.RecordingFinished:
+				if e.Duration <= 0 {
+					t.Errorf("RecordingFinished without duration: %+v", e)
+				}
+			case cti.PlaybackStarted:
+				if e.PlaybackID == "" || e.TargetID == "" || strings.Contains(e.TargetID, ":") {
+					t.Errorf("PlaybackStarted %+v", e)
+				}
+			}
+		}
+		fh.Close()
+	}
+	for _, want := range []string{"ChannelEntered", "ChannelLeft", "ChannelHangupRequested", "ChannelDestroyed",
+		"ChannelStateChanged", "DialProgress", "DTMFReceived", "PlaybackStarted", "PlaybackFinished", "RecordingStarted",
+		"RecordingFinished", "TelephonyReplaced"} {
+		if counts[want] == 0 {
+			t.Errorf("no %s in the transcripts: %v", want, counts)
+		}
+	}
+}
+
+func typeName(v any) string { return fmt.Sprintf("%T", v) }
+
+func TestBackoff(t *testing.T) {
+	b := Backoff{Min: 100 * time.Millisecond, Max: 10 * time.Second}
+	r := rand.New(rand.NewPCG(1, 2))
+	for n := range 20 {
+		ceil := min(b.Min<<min(n, 30), b.Max)
+		for range 50 {
+			d := b.delay(n, r)
+			if d < ceil/2 || d > ceil {
+				t.Fatalf("delay(%d) = %v, want in [%v, %v]", n, d, ceil/2, ceil)
+			}
+		}
+	}
+}
