@@ -1,0 +1,1101 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchboard-cc/switchboard/cti"
+	"github.com/switchboard-cc/switchboard/ivr"
+	"github.com/switchboard-cc/switchboard/queue"
+)
+
+// event applies one telephony event.
+func (e *Engine) event(ev cti.Event) {
+	switch x := ev.(type) {
+	case cti.ChannelEntered:
+		e.entered(x)
+	case cti.ChannelLeft:
+		e.channelGone(x.ChannelID, 0)
+	case cti.ChannelHangupRequested:
+		e.channelGone(x.ChannelID, x.Cause)
+	case cti.ChannelDestroyed:
+		e.channelGone(x.ChannelID, x.Cause)
+	case cti.DTMFReceived:
+		if l := e.legs[x.ChannelID]; l != nil && l.role == roleCustomer && l.call.ivr != nil {
+			e.ivrStep(l.call, ivr.Digit(x.Digit))
+		}
+	case cti.PlaybackFinished:
+		e.playbackDone(x.PlaybackID)
+	case cti.RecordingFinished:
+		e.recordingDone(x)
+	case cti.TelephonyConnected:
+		e.telephonyUp()
+	case cti.TelephonyDisconnected:
+		e.telephonyDown(x.Reason)
+	case cti.TelephonyReplaced:
+		e.fatal = errors.New("engine: another controller took the Stasis application over (ApplicationReplaced)")
+	}
+}
+
+// route feeds the router and carries out its decisions.
+func (e *Engine) route(ev queue.Event) error {
+	ds, err := e.router.Apply(e.now(), ev)
+	if ev.Kind != queue.Tick || len(ds) > 0 {
+		e.statsDirty = true
+	}
+	for _, d := range ds {
+		e.decide(d)
+	}
+	if err != nil {
+		e.log.Debug("router refused an event", "event", ev.Kind.String(), "agent", ev.Agent, "call", ev.Call, "err", err)
+	}
+	return err
+}
+
+func (e *Engine) decide(d queue.Decision) {
+	switch d.Kind {
+	case queue.Offer:
+		e.offer(d)
+	case queue.DialCallback:
+		e.dialCallback(d)
+	case queue.CancelOffer:
+		e.cancelOffer(d)
+	case queue.Overflow:
+		e.overflow(d)
+	case queue.Announce:
+		e.announce(d)
+	case queue.AgentStateChanged:
+		e.agentChanged(d)
+	}
+}
+
+// --- inbound ---
+
+func (e *Engine) entered(x cti.ChannelEntered) {
+	id := x.Channel.ID
+	if l := e.legs[id]; l != nil {
+		e.legEntered(l, x)
+		return
+	}
+	role := ""
+	if len(x.Args) > 0 {
+		role = x.Args[0]
+	}
+	if strings.HasPrefix(id, "sb-") || (role != "inbound" && role != "") {
+		// One of ours whose call is gone (or from before a restart and not adopted): nobody waits for it.
+		e.log.Info("hanging up a leg of no live call", "channel", id, "args", x.Args)
+		e.tel("sys", "hangup-stray", func(ctx context.Context, t cti.Telephony) error { return t.Hangup(ctx, id, "normal") }, nil)
+		return
+	}
+	e.inbound(x.Channel)
+}
+
+func (e *Engine) inbound(ch cti.ChannelInfo) *call {
+	c := &call{id: e.cfg.IDs(), dir: cti.Inbound, channel: cti.ChannelPhone, state: cti.CallIVR, customer: ch.ID,
+		caller: ch.Caller, dialed: ch.Dialed, arrived: e.now(), vars: map[string]string{}, ivrTimers: map[string]*timer{}}
+	e.calls[c.id] = c
+	e.legs[ch.ID] = &leg{id: ch.ID, call: c, role: roleCustomer, entered: true}
+	cid, chID := c.id, ch.ID
+	e.tel(cid, "set-vars", func(ctx context.Context, t cti.Telephony) error {
+		if err := t.SetVar(ctx, chID, VarCall, cid); err != nil {
+			return err
+		}
+		return t.SetVar(ctx, chID, VarRole, roleCustomer)
+	}, nil)
+	e.tel(cid, "answer", func(ctx context.Context, t cti.Telephony) error { return t.Answer(ctx, chID) }, nil)
+	e.lookup(c, true)
+	e.startIVR(c)
+	e.pushCall(c)
+	return c
+}
+
+type lookupResult struct {
+	cust     *cti.Customer
+	timeline []cti.Interaction
+}
+
+// lookup finds the caller, their latest interactions and, when start is set, stores the interaction (after the lookup, so
+// the row carries the customer; on the call's executor, so before any update or finish).
+func (e *Engine) lookup(c *call, start bool) {
+	in := cti.Interaction{ID: c.id, Channel: c.channel, Direction: c.dir, CallerNumber: c.caller.Number,
+		DialedNumber: c.dialed, ArrivedAt: c.arrived, ChannelID: c.customer, ParentID: c.parent}
+	if c.dir == cti.Outbound {
+		in.CallerNumber, in.DialedNumber, in.AgentID = "", c.caller.Number, c.agentID
+	}
+	preset := c.cust
+	number := c.caller.Number
+	crm, log := e.cfg.Customers, e.cfg.Interactions
+	c.started = c.started || start
+	e.run(c.id, effect{name: "lookup", do: func(ctx context.Context) (any, error) {
+		var r lookupResult
+		var err error
+		r.cust = preset
+		if r.cust == nil && number != "" {
+			r.cust, err = crm.LookupByPhone(ctx, number)
+			if err != nil {
+				r.cust = nil
+				if code := cti.ErrorCode(err); code != cti.ENOTFOUND && code != cti.EINVALID {
+					err = fmt.Errorf("lookup %s: %w", number, err)
+				} else {
+					err = nil
+				}
+			}
+		}
+		if r.cust != nil {
+			in.CustomerID = r.cust.ID
+			if items, _, terr := crm.Timeline(ctx, r.cust.ID, "", 10); terr == nil {
+				r.timeline = items
+			}
+		}
+		if start {
+			if serr := log.StartInteraction(ctx, &in); serr != nil {
+				err = errors.Join(err, fmt.Errorf("start interaction: %w", serr))
+			}
+		}
+		return r, err
+	}, then: func(res any, err error) {
+		if err != nil {
+			e.log.Warn("caller lookup", "call", c.id, "err", err)
+		}
+		r, _ := res.(lookupResult)
+		c.cust, c.timeline, c.lookedUp = r.cust, r.timeline, true
+		if c.pop != nil {
+			c.pop.Customer, c.pop.Timeline = c.cust, c.timeline
+		}
+		if c.ivrLookup {
+			c.ivrLookup = false
+			e.ivrStep(c, lookupInput(c.cust))
+		}
+		if !c.finished {
+			e.pushCall(c)
+		}
+	}})
+}
+
+func lookupInput(cust *cti.Customer) ivr.Input {
+	if cust == nil {
+		return ivr.LookupNotFound()
+	}
+	f := map[string]string{"id": cust.ID, "name": cust.Name, "tier": string(cust.Tier), "company": cust.Company,
+		"language": cust.Language}
+	for k, v := range cust.Fields {
+		if _, ok := f[k]; !ok {
+			f[k] = v
+		}
+	}
+	return ivr.LookupFound(f)
+}
+
+// --- IVR ---
+
+func (e *Engine) startIVR(c *call) {
+	if e.flows.p.Load() == nil {
+		e.play(c, []string{"sound:sb/welcome"}, "", func() { e.enqueue(c, e.cfg.DefaultQueue, nil, -1, nil, nil) })
+		return
+	}
+	c.ivr = ivr.NewSession(&e.flows)
+	e.ivrActions(c, c.ivr.Step(ivr.Start(c.caller.Number, c.dialed, nil), e.now()))
+}
+
+func (e *Engine) ivrStep(c *call, in ivr.Input) {
+	if c.ivr == nil || c.finished {
+		return
+	}
+	e.ivrActions(c, c.ivr.Step(in, e.now()))
+}
+
+// media turns the IVR's sound names into Asterisk media URIs.
+func media(sounds []string) []string {
+	out := make([]string, len(sounds))
+	for i, s := range sounds {
+		if strings.Contains(s, ":") {
+			out[i] = s
+		} else {
+			out[i] = "sound:" + s
+		}
+	}
+	return out
+}
+
+// play starts media on the customer's channel; done (may be nil) runs when it ends, failed or not.
+func (e *Engine) play(c *call, m []string, ivrID string, done func()) string {
+	c.n++
+	pb := "sb-" + c.id + "-p" + strconv.Itoa(c.n)
+	p := &playback{call: c, ivrID: ivrID, done: done}
+	e.playbacks[pb] = p
+	ch := c.customer
+	e.tel(c.id, "play", func(ctx context.Context, t cti.Telephony) error { return t.Play(ctx, ch, pb, m) }, func(err error) {
+		if err != nil {
+			e.log.Warn("play", "call", c.id, "err", err)
+			e.playbackDone(pb)
+		}
+	})
+	return pb
+}
+
+func (e *Engine) playbackDone(id string) {
+	p := e.playbacks[id]
+	if p == nil {
+		return
+	}
+	delete(e.playbacks, id)
+	c := p.call
+	if c.finished {
+		return
+	}
+	if p.ivrID != "" {
+		e.ivrStep(c, ivr.PlaybackFinished(p.ivrID))
+	}
+	if p.done != nil {
+		p.done()
+	}
+}
+
+func (e *Engine) ivrActions(c *call, acts []ivr.Action) {
+	for _, a := range acts {
+		if c.finished {
+			return
+		}
+		switch a.Kind {
+		case ivr.ActPlay:
+			e.play(c, media(a.Sounds), a.ID, nil)
+		case ivr.ActStopPlayback:
+			for pb, p := range e.playbacks {
+				if p.call == c && p.ivrID == a.ID {
+					e.tel(c.id, "stop-playback", func(ctx context.Context, t cti.Telephony) error { return t.StopPlayback(ctx, pb) }, nil)
+					delete(e.playbacks, pb)
+				}
+			}
+		case ivr.ActStartTimer:
+			id := a.ID
+			c.ivrTimers[id] = e.after(a.After, func() {
+				delete(c.ivrTimers, id)
+				e.ivrStep(c, ivr.Timeout(id))
+			})
+		case ivr.ActCancelTimer:
+			e.cancel(c.ivrTimers[a.ID])
+			delete(c.ivrTimers, a.ID)
+		case ivr.ActLookup:
+			e.ivrLookup(c, a)
+		case ivr.ActSetVar:
+			c.vars[a.Name] = a.Value
+		case ivr.ActEnqueue:
+			prio := -1
+			if _, ok := c.ivr.Vars()["priority"]; ok {
+				prio = a.Priority
+			}
+			hook := a.OnWait
+			e.ivrDone(c)
+			e.enqueue(c, a.Queue, a.Skills, prio, a.Attributes, hook)
+		case ivr.ActVoicemail:
+			e.ivrDone(c)
+			e.voicemail(c, a.MaxDuration)
+		case ivr.ActCallback:
+			e.ivrDone(c)
+			e.requestCallback(c, a.Number)
+		case ivr.ActTransfer:
+			e.ivrDone(c)
+			e.transferOut(c, a.Number)
+		case ivr.ActHangUp:
+			e.ivrDone(c)
+			e.teardown(c, cti.OutcomeFailed)
+		case ivr.ActError:
+			e.log.Warn("ivr", "call", c.id, "err", a.Err)
+		}
+	}
+	if c.ivr != nil && c.ivr.Done() && !c.finished {
+		switch c.ivr.Outcome() {
+		case ivr.OutcomeFailed:
+			e.ivrDone(c)
+			e.enqueue(c, e.cfg.DefaultQueue, nil, -1, nil, nil)
+		case ivr.OutcomeReturned: // a wait flow ended: back to music on hold
+			e.ivrDone(c)
+			e.moh(c, true)
+		}
+	}
+}
+
+func (e *Engine) ivrLookup(c *call, a ivr.Action) {
+	if a.By != "account" {
+		if c.lookedUp {
+			// Fed on the next loop turn: the IVR is still returning from this Step.
+			e.in.put(effectDone{then: func(any, error) { e.ivrStep(c, lookupInput(c.cust)) }})
+		} else {
+			c.ivrLookup = true
+		}
+		return
+	}
+	accounts, key := e.cfg.Accounts, a.Key
+	e.run(c.id, effect{name: "lookup-account", do: func(ctx context.Context) (any, error) {
+		if accounts == nil {
+			return (*cti.Customer)(nil), nil
+		}
+		cust, err := accounts(ctx, key)
+		if cti.ErrorCode(err) == cti.ENOTFOUND {
+			err = nil
+		}
+		return cust, err
+	}, then: func(res any, err error) {
+		cust, _ := res.(*cti.Customer)
+		if err != nil {
+			e.log.Warn("account lookup", "call", c.id, "err", err)
+			cust = nil
+		}
+		if cust != nil && c.cust == nil {
+			c.cust = cust
+			id := cust.ID
+			e.update(c, cti.InteractionUpdate{CustomerID: &id})
+		}
+		e.ivrStep(c, lookupInput(cust))
+	}})
+}
+
+// ivrDone ends the IVR part: timers and playbacks go, the path and inputs are stored.
+func (e *Engine) ivrDone(c *call) {
+	s := c.ivr
+	if s == nil {
+		return
+	}
+	c.ivr = nil
+	for id, t := range c.ivrTimers {
+		e.cancel(t)
+		delete(c.ivrTimers, id)
+	}
+	for pb, p := range e.playbacks {
+		if p.call == c && p.ivrID != "" {
+			p.ivrID = "" // let it play out (a goodbye, a "please hold") but no longer feed the session
+		}
+		_ = pb
+	}
+	if c.ivrEnd.IsZero() {
+		c.ivrEnd = e.now()
+	}
+	path := ivrPath(s.Path())
+	inputs := ivrInputs(s.Vars())
+	maps.Copy(c.vars, s.Vars())
+	if len(path) > 0 || len(inputs) > 0 {
+		e.update(c, cti.InteractionUpdate{IVRPath: path, Inputs: inputs})
+	}
+	if c.pop != nil {
+		c.pop.IVRPath, c.pop.Inputs = path, inputs
+	}
+}
+
+func ivrPath(p []ivr.PathEntry) []cti.IVRStep {
+	out := make([]cti.IVRStep, 0, len(p))
+	for _, s := range p {
+		if s.Event == "enter" {
+			continue
+		}
+		out = append(out, cti.IVRStep{Node: s.Flow + "/" + s.Node, Input: s.Value, Sensitive: s.Value == ivr.Masked, At: s.At})
+	}
+	return out
+}
+
+// ivrInputs are the variables the caller gave (input.*) and those the flow set, without the customer's own fields.
+func ivrInputs(vars map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range vars {
+		if strings.HasPrefix(k, "customer.") || strings.HasPrefix(k, "call.") || k == "caller.number" || k == "dialed" {
+			continue
+		}
+		out[strings.TrimPrefix(k, "input.")] = v
+	}
+	return out
+}
+
+// --- queue ---
+
+// enqueue puts the caller into a queue: a mixing bridge with music on hold while agents are rung (prio -1: from the tier).
+func (e *Engine) enqueue(c *call, q string, skills []ivr.SkillReq, prio int, attrs map[string]string, hook *ivr.WaitHook) {
+	if _, ok := e.queues[q]; !ok {
+		e.log.Warn("unknown queue, using the default", "call", c.id, "queue", q)
+		q = e.cfg.DefaultQueue
+		if _, ok := e.queues[q]; !ok {
+			e.log.Error("no default queue", "queue", q)
+			e.teardown(c, cti.OutcomeFailed)
+			return
+		}
+	}
+	if prio < 0 {
+		prio = tierPriority(c.cust)
+	}
+	c.prio = min(max(prio, 0), 9)
+	c.skills = c.skills[:0]
+	for _, s := range skills {
+		c.skills = append(c.skills, queue.SkillReq{Skill: s.Name, Min: min(max(s.Min, 1), 10)})
+	}
+	c.attrs, c.onWait = attrs, hook
+	now := e.now()
+	if c.queued.IsZero() {
+		c.queued = now
+	}
+	if c.ivrEnd.IsZero() {
+		c.ivrEnd = now
+	}
+	c.queue, c.state = q, cti.CallQueued
+	e.ensureBridge(c)
+	e.moh(c, true)
+	ch, enq, p := c.customer, strconv.FormatInt(c.queued.UnixMilli(), 10), strconv.Itoa(c.prio)
+	e.tel(c.id, "set-queue-vars", func(ctx context.Context, t cti.Telephony) error {
+		return errors.Join(t.SetVar(ctx, ch, VarQueue, q), t.SetVar(ctx, ch, VarEnqueued, enq), t.SetVar(ctx, ch, VarPriority, p))
+	}, nil)
+	qn, qa := q, c.queued
+	e.update(c, cti.InteractionUpdate{Queue: &qn, QueuedAt: &qa})
+	e.preparePop(c)
+	e.arrive(c, now)
+	if hook != nil && hook.Flow != "" && !c.finished && c.state == cti.CallQueued {
+		flow := hook.Flow
+		c.waitTimer = e.after(hook.After, func() { e.waitFlow(c, flow) })
+	}
+	e.pushCall(c)
+}
+
+// arrive tells the router about a waiting call.
+func (e *Engine) arrive(c *call, now time.Time) {
+	ar := &queue.Arrival{Queue: c.queue, Priority: c.prio, Skills: c.skills, Attributes: c.attrs}
+	if c.cust != nil && c.cust.OwnerAgentID != "" && e.agents[c.cust.OwnerAgentID] != nil {
+		ar.Preferred, ar.PreferredUntil = c.cust.OwnerAgentID, now.Add(e.cfg.PreferFor)
+	}
+	if err := e.route(queue.Event{Kind: queue.CallArrived, Call: c.id, Arrival: ar}); err != nil {
+		e.log.Warn("enqueue refused", "call", c.id, "queue", c.queue, "err", err)
+		e.teardown(c, cti.OutcomeFailed)
+	}
+}
+
+func (e *Engine) ensureBridge(c *call) {
+	if c.bridgeMade {
+		return
+	}
+	c.bridgeMade, c.bridge = true, "sb-"+c.id
+	b, ch := c.bridge, c.customer
+	if l := e.legs[ch]; l == nil || l.gone {
+		ch = ""
+	}
+	e.tel(c.id, "bridge", func(ctx context.Context, t cti.Telephony) error {
+		if err := t.CreateBridge(ctx, b, cti.BridgeMixing); err != nil || ch == "" {
+			return err
+		}
+		return t.AddChannel(ctx, b, ch, roleCustomer)
+	}, nil)
+}
+
+func (e *Engine) moh(c *call, on bool) {
+	if !c.bridgeMade {
+		return
+	}
+	b, class := c.bridge, ""
+	if on {
+		class = e.cfg.MOHClass
+	}
+	e.tel(c.id, "bridge-moh", func(ctx context.Context, t cti.Telephony) error { return t.BridgeMOH(ctx, b, class) }, nil)
+}
+
+// waitFlow runs a wait flow (e.g. a callback offer) for a caller still waiting; the caller keeps the place in line.
+func (e *Engine) waitFlow(c *call, flow string) {
+	c.waitTimer = nil
+	if c.finished || c.state != cti.CallQueued || c.ivr != nil || e.flows.p.Load() == nil {
+		return
+	}
+	e.moh(c, false)
+	c.ivr = ivr.NewSession(&e.flows)
+	vars := map[string]string{}
+	for k, v := range c.vars {
+		vars[k] = v
+	}
+	e.ivrActions(c, c.ivr.Step(ivr.Input{Kind: ivr.InputStart, Flow: flow, Caller: c.caller.Number, Dialed: c.dialed,
+		Vars: vars}, e.now()))
+}
+
+// stopWaitFlow ends a wait flow at once (an agent was found): its playback stops, the bridge music comes back.
+func (e *Engine) stopWaitFlow(c *call) {
+	if c.ivr == nil {
+		return
+	}
+	for pb, p := range e.playbacks {
+		if p.call == c {
+			e.tel(c.id, "stop-playback", func(ctx context.Context, t cti.Telephony) error { return t.StopPlayback(ctx, pb) }, nil)
+			delete(e.playbacks, pb)
+		}
+	}
+	s := c.ivr
+	c.ivr = nil
+	for id, t := range c.ivrTimers {
+		e.cancel(t)
+		delete(c.ivrTimers, id)
+	}
+	_ = s
+}
+
+func (e *Engine) announce(d queue.Decision) {
+	c := e.calls[d.Call]
+	if c == nil || c.finished || c.customer == "" || c.state != cti.CallQueued || c.ivr != nil {
+		return
+	}
+	m := []string{"sound:sb/you-are-number", "number:" + strconv.Itoa(d.Position)}
+	if d.EWT > 0 {
+		mins := int((d.EWT + time.Minute - 1) / time.Minute)
+		m = append(m, "sound:sb/estimated-wait", "number:"+strconv.Itoa(mins), "sound:sb/minutes")
+	}
+	e.play(c, m, "", nil)
+}
+
+func (e *Engine) overflow(d queue.Decision) {
+	c := e.calls[d.Call]
+	if c == nil || c.finished {
+		return
+	}
+	if c.offer != nil {
+		e.dropOffer(c)
+	}
+	target := d.Target
+	switch {
+	case target == "voicemail":
+		e.voicemail(c, 2*time.Minute)
+	case target == "callback":
+		if c.customer == "" || c.callback {
+			e.teardown(c, cti.OutcomeOverflowed)
+			return
+		}
+		e.requestCallback(c, c.caller.Number)
+	case target != "" && target != d.Queue && e.queues[target].Name != "":
+		c.queue = target
+		q := target
+		e.update(c, cti.InteractionUpdate{Queue: &q})
+		e.preparePop(c)
+		e.arrive(c, e.now())
+		e.pushCall(c)
+	default:
+		if c.callback {
+			e.teardown(c, cti.OutcomeOverflowed)
+			return
+		}
+		e.log.Info("overflow without a target", "call", c.id, "queue", d.Queue, "reason", d.Reason)
+		e.play(c, []string{"sound:sb/goodbye"}, "", func() { e.teardown(c, cti.OutcomeOverflowed) })
+	}
+}
+
+// --- offers ---
+
+// preparePop reads what the screen-pop needs besides the customer: the queue's script and dispositions.
+func (e *Engine) preparePop(c *call) {
+	c.pop = &cti.ScreenPop{InteractionID: c.id, Queue: c.queue, Caller: c.caller, Customer: c.cust, Timeline: c.timeline}
+	if c.ivr == nil && len(c.vars) > 0 {
+		c.pop.Inputs = ivrInputs(c.vars)
+	}
+	c.popReady = false
+	pop, settings, q := c.pop, e.cfg.Settings, c.queue
+	tier := cti.Tier("")
+	if c.cust != nil {
+		tier = c.cust.Tier
+	}
+	type prepared struct {
+		script *cti.Script
+		disp   []cti.Disposition
+	}
+	e.run(c.id, effect{name: "screen-pop", do: func(ctx context.Context) (any, error) {
+		var p prepared
+		var err1, err2 error
+		p.script, err1 = settings.Script(ctx, q, tier)
+		if cti.ErrorCode(err1) == cti.ENOTFOUND {
+			err1 = nil
+		}
+		p.disp, err2 = settings.Dispositions(ctx, q)
+		return p, errors.Join(err1, err2)
+	}, then: func(res any, err error) {
+		if err != nil {
+			e.log.Warn("screen-pop", "call", c.id, "err", err)
+		}
+		if c.pop != pop {
+			return
+		}
+		p, _ := res.(prepared)
+		pop.Dispositions = p.disp
+		if p.script != nil {
+			vars := cti.ScriptVars(c.cust, ivrVars(c.vars))
+			pop.Script = &cti.RenderedScript{ScriptID: p.script.ID, Version: p.script.Version, Title: p.script.Title,
+				Body: cti.RenderScript(p.script.Body, vars)}
+		}
+		c.popReady = true
+		if o := c.popWanted; o != nil && c.offer == o {
+			e.sendPop(c, o)
+		}
+		c.popWanted = nil
+	}})
+}
+
+// ivrVars are the IVR variables scripts may use as ivr.<name>.
+func ivrVars(vars map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range vars {
+		if !strings.HasPrefix(k, "customer.") {
+			out[strings.TrimPrefix(k, "input.")] = v
+		}
+	}
+	return out
+}
+
+func (e *Engine) sendPop(c *call, o *offer) {
+	p := *c.pop
+	p.Customer, p.Timeline = c.cust, c.timeline
+	p.Wait = o.at.Sub(c.queued)
+	p.Deadline = o.deadline
+	if c.pop.Script != nil && p.Script.ScriptID != "" {
+		sid, sv := p.Script.ScriptID, p.Script.Version
+		e.update(c, cti.InteractionUpdate{ScriptID: &sid, ScriptVersion: &sv})
+	}
+	e.pushOffer(o.agentID, p)
+}
+
+func (e *Engine) offer(d queue.Decision) {
+	c, a := e.calls[d.Call], e.agents[d.Agent]
+	if c == nil || c.finished || a == nil {
+		e.log.Error("offer for an unknown call or agent", "call", d.Call, "agent", d.Agent)
+		return
+	}
+	if !e.connected {
+		// No originate while the PBX is away: the call keeps its place, the agent waits for the PBX.
+		e.route(queue.Event{Kind: queue.OfferRejected, Agent: a.cfg.ID, Call: c.id})
+		e.pbxDown(a)
+		return
+	}
+	if l := e.adoptOffer(c, a, d); l != nil {
+		return
+	}
+	e.stopWaitFlow(c)
+	now := e.now()
+	o := &offer{agentID: a.cfg.ID, leg: c.nextID("sb-agent"), deadline: d.Deadline, at: now}
+	c.offer, c.state, a.call = o, cti.CallRinging, c.id
+	if c.offered.IsZero() {
+		c.offered = now
+	}
+	role := roleAgent
+	if c.callback {
+		role = roleOutbound
+	}
+	e.legs[o.leg] = &leg{id: o.leg, call: c, role: role, agentID: a.cfg.ID}
+	org := cti.Originate{ChannelID: o.leg, Endpoint: a.cfg.Endpoint, CallerID: callerID(c.caller), Timeout: d.Deadline.Sub(now),
+		Args: []string{role, c.id}, Vars: map[string]string{VarCall: c.id, VarRole: role, VarAgent: a.cfg.ID}}
+	e.tel(c.id, "originate-agent", func(ctx context.Context, t cti.Telephony) error { return t.Originate(ctx, org) }, func(err error) {
+		if err != nil && c.offer == o {
+			e.log.Info("agent cannot be rung", "call", c.id, "agent", o.agentID, "err", err)
+			if l := e.legs[o.leg]; l != nil {
+				l.gone = true // never placed: nothing to hang up
+			}
+			e.offerFailed(c, queue.OfferRejected)
+		}
+	})
+	if c.pop != nil && c.popReady {
+		e.sendPop(c, o)
+	} else {
+		c.popWanted = o
+		if c.pop == nil {
+			e.preparePop(c)
+			c.popWanted = o
+		}
+	}
+	e.pushCall(c)
+}
+
+func callerID(p cti.Party) string {
+	if p.Name != "" {
+		return fmt.Sprintf("%q <%s>", p.Name, p.Number)
+	}
+	return p.Number
+}
+
+// offerFailed: the agent leg ended before answering (or could not be placed); the router puts the call back in line.
+func (e *Engine) offerFailed(c *call, kind queue.EventKind) {
+	o := c.offer
+	if o == nil {
+		return
+	}
+	e.dropOffer(c)
+	e.route(queue.Event{Kind: kind, Agent: o.agentID, Call: c.id})
+	e.pushCall(c)
+}
+
+// dropOffer forgets the ringing leg, hanging it up if it may still ring.
+func (e *Engine) dropOffer(c *call) {
+	o := c.offer
+	if o == nil {
+		return
+	}
+	c.offer = nil
+	if c.state == cti.CallRinging {
+		c.state = cti.CallQueued
+	}
+	if a := e.agents[o.agentID]; a != nil && a.call == c.id {
+		a.call = ""
+	}
+	e.hangupLeg(c, o.leg, "normal")
+}
+
+func (e *Engine) cancelOffer(d queue.Decision) {
+	c := e.calls[d.Call]
+	if c == nil || c.offer == nil || c.offer.agentID != d.Agent {
+		return
+	}
+	e.dropOffer(c)
+	if !c.finished {
+		e.pushCall(c)
+	}
+}
+
+// hangupLeg hangs a leg up and forgets it.
+func (e *Engine) hangupLeg(c *call, id, reason string) {
+	l := e.legs[id]
+	if l == nil || l.gone {
+		return
+	}
+	l.gone = true
+	e.tel(c.id, "hangup", func(ctx context.Context, t cti.Telephony) error { return t.Hangup(ctx, id, reason) }, nil)
+}
+
+// legEntered: a channel we created answered.
+func (e *Engine) legEntered(l *leg, x cti.ChannelEntered) {
+	c := l.call
+	if l.role == roleCustomer && l.entered {
+		return // a repeat
+	}
+	l.entered = true
+	if c.finished || l.gone {
+		l.gone = false
+		e.hangupLeg(c, l.id, "normal")
+		return
+	}
+	switch l.role {
+	case roleAgent, roleOutbound:
+		if c.offer != nil && c.offer.leg == l.id {
+			e.answered(c, l)
+			return
+		}
+	case roleCustomer:
+		if c.outLeg == l.id {
+			e.customerAnswered(c, l)
+			return
+		}
+	case roleTransfer:
+		if c.xfer != nil && c.xfer.leg == l.id {
+			e.transferAnswered(c, l)
+			return
+		}
+	case roleSupervisor:
+		if m := c.monitorOf(l.id); m != nil {
+			e.monitorAnswered(c, m, l)
+			return
+		}
+	case roleSnoop:
+		return
+	}
+	e.hangupLeg(c, l.id, "normal")
+}
+
+// answered: the agent picked the offer up.
+func (e *Engine) answered(c *call, l *leg) {
+	o := c.offer
+	if err := e.route(queue.Event{Kind: queue.OfferAccepted, Agent: o.agentID, Call: c.id}); err != nil {
+		e.dropOffer(c)
+		return
+	}
+	c.offer = nil
+	if c.callback {
+		e.callbackAgentUp(c, l, o)
+		return
+	}
+	e.connectAgent(c, l, o)
+}
+
+func (e *Engine) connectAgent(c *call, l *leg, o *offer) {
+	now := e.now()
+	c.agentID, c.agentLeg, c.state, c.answered = o.agentID, l.id, cti.CallConnected, now
+	if a := e.agents[o.agentID]; a != nil {
+		a.call = c.id
+	}
+	e.ensureBridge(c)
+	b, leg, rec := c.bridge, l.id, "interaction-"+c.id
+	c.recording = rec
+	e.recordings[rec] = c
+	e.tel(c.id, "connect-agent", func(ctx context.Context, t cti.Telephony) error {
+		if err := t.BridgeMOH(ctx, b, ""); err != nil && cti.ErrorCode(err) != cti.ENOTFOUND {
+			return err
+		}
+		if err := t.AddChannel(ctx, b, leg, roleAgent); err != nil {
+			return err
+		}
+		return t.RecordBridge(ctx, b, rec)
+	}, func(err error) {
+		if err != nil {
+			e.log.Warn("connect agent", "call", c.id, "err", err)
+		}
+	})
+	agentID, offered, q := o.agentID, c.offered, c.queue
+	e.update(c, cti.InteractionUpdate{AgentID: &agentID, AnsweredAt: &now, BridgeID: &b, OfferedAt: &offered, Queue: &q})
+	e.pushCall(c)
+}
+
+// --- the end ---
+
+// channelGone: a channel hung up, left or was destroyed; the first report counts.
+func (e *Engine) channelGone(id string, cause int) {
+	l := e.legs[id]
+	if l == nil {
+		return
+	}
+	if l.gone {
+		return
+	}
+	l.gone = true
+	c := l.call
+	if c.finished {
+		return
+	}
+	switch l.role {
+	case roleCustomer:
+		if id == c.customer {
+			e.customerGone(c)
+		} else if id == c.outLeg {
+			e.outLegGone(c, l)
+		}
+	case roleAgent, roleOutbound:
+		switch {
+		case c.offer != nil && c.offer.leg == id:
+			kind := queue.OfferRejected
+			if cause == 19 || cause == 0 || cause == 18 {
+				kind = queue.OfferTimedOut
+			}
+			e.offerFailed(c, kind)
+		case c.agentLeg == id:
+			e.agentGone(c)
+		}
+	case roleTransfer:
+		e.transferGone(c, l)
+	case roleSupervisor, roleSnoop:
+		e.monitorGone(c, l)
+	}
+}
+
+func (e *Engine) customerGone(c *call) {
+	switch c.state {
+	case cti.CallIVR:
+		e.ivrStep(c, ivr.HangUp())
+		e.ivrDone(c)
+		e.teardown(c, cti.OutcomeAbandoned)
+	case cti.CallQueued, cti.CallRinging:
+		if c.voicemail != nil || c.recording != "" && strings.HasPrefix(c.recording, "vm-") {
+			e.teardown(c, cti.OutcomeVoicemail)
+			return
+		}
+		e.route(queue.Event{Kind: queue.CallLeft, Call: c.id})
+		e.teardown(c, cti.OutcomeAbandoned)
+	default:
+		if c.agentID != "" {
+			e.route(queue.Event{Kind: queue.CallEnded, Call: c.id})
+		}
+		e.teardown(c, answeredOr(c, cti.OutcomeAbandoned))
+	}
+}
+
+func (e *Engine) agentGone(c *call) {
+	if c.xfer != nil && c.xfer.up && !c.xfer.conf {
+		// The agent left a consult: the target stays with the customer (an implicit complete).
+		e.completeTransfer(c)
+		return
+	}
+	e.route(queue.Event{Kind: queue.CallEnded, Call: c.id})
+	e.teardown(c, answeredOr(c, cti.OutcomeAbandoned))
+}
+
+func answeredOr(c *call, o cti.Outcome) cti.Outcome {
+	if !c.answered.IsZero() {
+		return cti.OutcomeAnswered
+	}
+	return o
+}
+
+// teardown ends a call: every leg hangs up, the recording stops, bridges go, the interaction is finished.
+func (e *Engine) teardown(c *call, outcome cti.Outcome) {
+	if c.finished {
+		return
+	}
+	if c.ivr != nil {
+		e.ivrDone(c)
+	}
+	if c.offer != nil {
+		o := c.offer
+		e.dropOffer(c)
+		e.route(queue.Event{Kind: queue.OfferRejected, Agent: o.agentID, Call: c.id})
+	}
+	if c.state == cti.CallQueued || c.state == cti.CallRinging {
+		e.route(queue.Event{Kind: queue.CallLeft, Call: c.id})
+	}
+	now := e.now()
+	c.finished, c.state, c.ended, c.outcome = true, cti.CallEnded, now, outcome
+	e.cancel(c.waitTimer)
+	e.cancel(c.voicemail)
+	c.voicemail = nil
+	if !c.holdStart.IsZero() {
+		c.hold += now.Sub(c.holdStart)
+		c.holdStart = time.Time{}
+	}
+	var ids []string
+	for id, l := range e.legs {
+		if l.call == c && !l.gone {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		e.hangupLeg(c, id, "normal")
+	}
+	if c.recording != "" {
+		rec := c.recording
+		e.tel(c.id, "stop-recording", func(ctx context.Context, t cti.Telephony) error { return t.StopRecording(ctx, rec) }, nil)
+	}
+	bridges := []string{}
+	if c.bridgeMade {
+		bridges = append(bridges, c.bridge)
+	}
+	if c.xfer != nil && c.xfer.bridge != "" {
+		bridges = append(bridges, c.xfer.bridge)
+	}
+	for _, m := range c.monitors {
+		if m.bridge != "" {
+			bridges = append(bridges, m.bridge)
+		}
+	}
+	for _, b := range bridges {
+		e.tel(c.id, "destroy-bridge", func(ctx context.Context, t cti.Telephony) error { return t.DestroyBridge(ctx, b) }, nil)
+	}
+	if a := e.agents[c.agentID]; a != nil {
+		a.status.CallID = c.id // kept through wrap-up for the disposition
+	}
+	f := cti.InteractionFinish{Outcome: outcome, EndedAt: now, Durations: c.durations()}
+	if c.started || c.rebuilt {
+		log := e.cfg.Interactions
+		e.run(c.id, effect{name: "finish-interaction", do: func(ctx context.Context) (any, error) {
+			return nil, log.FinishInteraction(ctx, c.id, f)
+		}})
+	}
+	if o := e.cfg.Observer; o != nil {
+		o.CallEnded(c.queue, outcome)
+	}
+	e.pushCall(c)
+	if c.recording == "" || e.cfg.Recordings == nil {
+		e.forget(c)
+		return
+	}
+	c.linger = e.after(e.cfg.LingerFor, func() { e.forget(c) })
+}
+
+func (c *call) durations() cti.Durations {
+	var d cti.Durations
+	end := c.ended
+	ivrEnd := c.ivrEnd
+	if ivrEnd.IsZero() {
+		ivrEnd = end
+	}
+	if c.dir == cti.Inbound && c.channel == cti.ChannelPhone {
+		d.IVR = ivrEnd.Sub(c.arrived)
+	}
+	if !c.queued.IsZero() {
+		stop := c.answered
+		if stop.IsZero() {
+			stop = end
+		}
+		d.Wait = max(stop.Sub(c.queued), 0)
+	}
+	if !c.answered.IsZero() {
+		d.Talk = max(end.Sub(c.answered)-c.hold, 0)
+	}
+	d.Hold = c.hold
+	return d
+}
+
+// forget drops a finished call from the engine's state and lets its executor drain and stop.
+func (e *Engine) forget(c *call) {
+	e.cancel(c.linger)
+	if e.calls[c.id] != c {
+		return
+	}
+	delete(e.calls, c.id)
+	for id, l := range e.legs {
+		if l.call == c {
+			delete(e.legs, id)
+		}
+	}
+	for id, p := range e.playbacks {
+		if p.call == c {
+			delete(e.playbacks, id)
+		}
+	}
+	for name, rc := range e.recordings {
+		if rc == c {
+			delete(e.recordings, name)
+		}
+	}
+	e.stopExec(c.id)
+}
+
+func (e *Engine) update(c *call, u cti.InteractionUpdate) {
+	if !c.started && !c.rebuilt {
+		return
+	}
+	log, id := e.cfg.Interactions, c.id
+	e.run(c.id, effect{name: "update-interaction", do: func(ctx context.Context) (any, error) {
+		return nil, log.UpdateInteraction(ctx, id, u)
+	}})
+}
+
+// recordingDone: a recording is stored on the PBX; it is copied out, linked to the interaction and deleted on the PBX.
+func (e *Engine) recordingDone(x cti.RecordingFinished) {
+	c := e.recordings[x.Name]
+	if c == nil {
+		return
+	}
+	delete(e.recordings, x.Name)
+	if c.recording == x.Name {
+		c.recording = ""
+	}
+	vm := strings.HasPrefix(x.Name, "vm-")
+	if vm && !c.finished {
+		e.teardown(c, cti.OutcomeVoicemail)
+	}
+	done := func(any, error) {
+		if c.finished && c.recording == "" {
+			e.forget(c)
+		}
+	}
+	if x.Failed || e.cfg.Recordings == nil {
+		done(nil, nil)
+		return
+	}
+	t, store, log, name, id, dur := e.cfg.Telephony, e.cfg.Recordings, e.cfg.Interactions, x.Name, c.id, x.Duration
+	e.run(c.id, effect{name: "save-recording", do: func(ctx context.Context) (any, error) {
+		r, err := t.FetchRecording(ctx, name)
+		if err != nil {
+			return nil, fmt.Errorf("fetch recording %s: %w", name, err)
+		}
+		ref, err := store.Save(ctx, name, r)
+		r.Close()
+		if err != nil {
+			return nil, fmt.Errorf("save recording %s: %w", name, err)
+		}
+		ref.Duration = dur
+		if err := log.UpdateInteraction(ctx, id, cti.InteractionUpdate{Recording: &ref}); err != nil {
+			return nil, fmt.Errorf("link recording %s: %w", name, err)
+		}
+		return nil, t.DeleteRecording(ctx, name)
+	}, then: func(res any, err error) {
+		if err != nil {
+			e.log.Error("recording", "call", id, "err", err)
+		}
+		done(res, err)
+	}})
+}

@@ -1,0 +1,353 @@
+package engine
+
+import (
+	"context"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchboard-cc/switchboard/cti"
+	"github.com/switchboard-cc/switchboard/queue"
+)
+
+// adoption is a leg found on the PBX after a restart, waiting for the router to give its call to its agent again.
+type adoption struct {
+	leg       string
+	agentID   string
+	connected bool
+}
+
+func (e *Engine) telephonyDown(reason string) {
+	if !e.connected {
+		return
+	}
+	e.connected = false
+	e.log.Warn("telephony down: no new offers until it is back", "reason", reason)
+	for _, id := range e.agentIDs {
+		e.pbxDown(e.agents[id])
+	}
+}
+
+func (e *Engine) telephonyUp() {
+	e.connected, e.everUp = true, true
+	t := e.cfg.Telephony
+	type snap struct {
+		chans   []cti.ChannelInfo
+		bridges []cti.BridgeInfo
+	}
+	e.run("sys", effect{name: "snapshot", do: func(ctx context.Context) (any, error) {
+		ch, br, err := t.Snapshot(ctx, snapshotVars)
+		return snap{ch, br}, err
+	}, then: func(res any, err error) {
+		if err != nil {
+			e.log.Error("telephony snapshot failed; reconciling on the next connect", "err", err)
+		} else {
+			s := res.(snap)
+			e.reconcile(s.chans, s.bridges)
+		}
+		if !e.connected {
+			return
+		}
+		ids := make([]string, 0, len(e.downAgents))
+		for id := range e.downAgents {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		clear(e.downAgents)
+		for _, id := range ids {
+			if v, ok := e.router.Agent(id); ok && v.State == queue.NotReady && v.Reason == "pbx-down" {
+				e.route(queue.Event{Kind: queue.SetState, Agent: id, Ready: true})
+			}
+		}
+	}})
+}
+
+// reconcile makes the engine's calls match the PBX's channels after a (re)connect or a restart.
+func (e *Engine) reconcile(chans []cti.ChannelInfo, bridges []cti.BridgeInfo) {
+	byID := make(map[string]cti.ChannelInfo, len(chans))
+	for _, ch := range chans {
+		byID[ch.ID] = ch
+	}
+	bridgeOf := map[string]string{}
+	for _, b := range bridges {
+		for _, ch := range b.Channels {
+			bridgeOf[ch] = b.ID
+		}
+	}
+	// Calls we know whose channels are gone ended while we could not see it.
+	ids := make([]string, 0, len(e.calls))
+	for id := range e.calls {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		c := e.calls[id]
+		if c.finished {
+			continue
+		}
+		if l := e.legs[c.customer]; l != nil && !l.gone {
+			if _, ok := byID[c.customer]; !ok {
+				l.gone = true
+				e.endLost(c)
+				continue
+			}
+		}
+		if l := e.legs[c.agentLeg]; l != nil && !l.gone && c.agentLeg != "" {
+			if _, ok := byID[c.agentLeg]; !ok {
+				l.gone = true
+				e.agentGone(c)
+			}
+		}
+	}
+	// Channels we do not know: callers who arrived while we were away, and calls from before a restart.
+	var customers, legs []cti.ChannelInfo
+	for _, ch := range chans {
+		if e.legs[ch.ID] != nil {
+			continue
+		}
+		role := ch.Vars[VarRole]
+		switch {
+		case role == roleCustomer && !strings.HasPrefix(ch.ID, "sb-"),
+			role == "" && ch.Vars[VarCall] == "" && !strings.HasPrefix(ch.ID, "sb-"):
+			customers = append(customers, ch)
+		default:
+			legs = append(legs, ch)
+		}
+	}
+	sort.Slice(customers, func(i, j int) bool {
+		a, b := customers[i], customers[j]
+		if ea, eb := enqueuedAt(a), enqueuedAt(b); !ea.Equal(eb) {
+			return ea.Before(eb)
+		}
+		if !a.Created.Equal(b.Created) {
+			return a.Created.Before(b.Created)
+		}
+		return a.ID < b.ID
+	})
+	agentLegs := map[string][]cti.ChannelInfo{}
+	for _, l := range legs {
+		if r := l.Vars[VarRole]; (r == roleAgent || strings.HasPrefix(l.ID, "sb-agent-")) && l.Vars[VarCall] != "" {
+			agentLegs[l.Vars[VarCall]] = append(agentLegs[l.Vars[VarCall]], l)
+		}
+	}
+	adopted := map[string]bool{}
+	var waiting []*call
+	// Connected calls first, so their agents are taken before waiting callers are matched.
+	slices.SortStableFunc(customers, func(a, b cti.ChannelInfo) int {
+		ca, cb := e.connectedLeg(a, agentLegs, bridgeOf) != "", e.connectedLeg(b, agentLegs, bridgeOf) != ""
+		switch {
+		case ca && !cb:
+			return -1
+		case cb && !ca:
+			return 1
+		}
+		return 0
+	})
+	for _, ch := range customers {
+		id := ch.Vars[VarCall]
+		if id == "" {
+			e.log.Info("adopting a caller who arrived while we were away", "channel", ch.ID)
+			e.inbound(ch)
+			continue
+		}
+		c := e.rebuild(ch, bridgeOf[ch.ID])
+		if legID := e.connectedLeg(ch, agentLegs, bridgeOf); legID != "" {
+			lc := byIDLeg(agentLegs[id], legID)
+			adopted[legID] = true
+			e.adoptConnected(c, lc)
+			continue
+		}
+		for _, l := range agentLegs[id] {
+			if bridgeOf[l.ID] == "" && l.Vars[VarAgent] != "" && c.adopt == nil {
+				c.adopt = &adoption{leg: l.ID, agentID: l.Vars[VarAgent]}
+				adopted[l.ID] = true
+				e.legs[l.ID] = &leg{id: l.ID, call: c, role: roleAgent, agentID: l.Vars[VarAgent]}
+			}
+		}
+		waiting = append(waiting, c)
+	}
+	for _, c := range waiting {
+		e.requeue(c)
+	}
+	// Legs of calls that are gone, or of calls connected to another leg, are hung up.
+	for _, l := range legs {
+		if adopted[l.ID] || e.legs[l.ID] != nil {
+			continue
+		}
+		id := l.ID
+		if c := e.calls[l.Vars[VarCall]]; c != nil && !c.finished && (c.offer != nil && c.offer.leg == id) {
+			continue
+		}
+		e.log.Info("hanging up a leg of no live call", "channel", id)
+		e.tel("sys", "hangup-stray", func(ctx context.Context, t cti.Telephony) error { return t.Hangup(ctx, id, "normal") }, nil)
+	}
+}
+
+func byIDLeg(ls []cti.ChannelInfo, id string) cti.ChannelInfo {
+	for _, l := range ls {
+		if l.ID == id {
+			return l
+		}
+	}
+	return cti.ChannelInfo{ID: id}
+}
+
+// connectedLeg returns the agent leg sharing the customer's bridge, if any.
+func (e *Engine) connectedLeg(ch cti.ChannelInfo, agentLegs map[string][]cti.ChannelInfo, bridgeOf map[string]string) string {
+	b := bridgeOf[ch.ID]
+	if b == "" {
+		return ""
+	}
+	for _, l := range agentLegs[ch.Vars[VarCall]] {
+		if bridgeOf[l.ID] == b {
+			return l.ID
+		}
+	}
+	return ""
+}
+
+func enqueuedAt(ch cti.ChannelInfo) time.Time {
+	ms, err := strconv.ParseInt(ch.Vars[VarEnqueued], 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
+}
+
+// rebuild makes a call again from a customer channel of before a restart.
+func (e *Engine) rebuild(ch cti.ChannelInfo, bridge string) *call {
+	now := e.now()
+	c := &call{id: ch.Vars[VarCall], dir: cti.Inbound, channel: cti.ChannelPhone, state: cti.CallQueued, customer: ch.ID,
+		caller: ch.Caller, dialed: ch.Dialed, arrived: ch.Created, rebuilt: true, vars: map[string]string{},
+		ivrTimers: map[string]*timer{}, queue: ch.Vars[VarQueue]}
+	if c.arrived.IsZero() {
+		c.arrived = now
+	}
+	if t := enqueuedAt(ch); !t.IsZero() {
+		c.queued, c.ivrEnd = t, t
+	}
+	c.prio, _ = strconv.Atoi(ch.Vars[VarPriority])
+	if bridge != "" {
+		c.bridge, c.bridgeMade = bridge, true
+	}
+	e.calls[c.id] = c
+	e.legs[ch.ID] = &leg{id: ch.ID, call: c, role: roleCustomer, entered: true}
+	e.lookup(c, false)
+	return c
+}
+
+// requeue puts a rebuilt waiting caller back in line at their original enqueued-at when the router allows it (a fresh router
+// takes the earliest times first; callers are re-enqueued in enqueued-at order either way, so they keep their order).
+func (e *Engine) requeue(c *call) {
+	if _, ok := e.queues[c.queue]; !ok || c.queued.IsZero() {
+		c.queue = e.cfg.DefaultQueue
+		e.enqueue(c, c.queue, nil, -1, nil, nil)
+		return
+	}
+	c.state = cti.CallQueued
+	e.ensureBridge(c)
+	e.moh(c, true)
+	e.preparePop(c)
+	ar := &queue.Arrival{Queue: c.queue, Priority: min(max(c.prio, 0), 9)}
+	if c.adopt != nil {
+		ar.Preferred, ar.PreferredUntil = c.adopt.agentID, e.now().Add(e.cfg.PreferFor)
+		e.makeReady(c.adopt.agentID)
+	}
+	ds, err := e.router.Apply(c.queued, queue.Event{Kind: queue.CallArrived, Call: c.id, Arrival: ar})
+	e.statsDirty = true
+	for _, d := range ds {
+		e.decide(d)
+	}
+	if err != nil {
+		e.log.Warn("re-enqueue refused", "call", c.id, "err", err)
+		e.teardown(c, cti.OutcomeFailed)
+		return
+	}
+	e.pushCall(c)
+}
+
+// adoptConnected rebuilds a call that was connected before a restart: its agent is made OnCall through the router.
+func (e *Engine) adoptConnected(c *call, l cti.ChannelInfo) {
+	agentID := l.Vars[VarAgent]
+	c.adopt = &adoption{leg: l.ID, agentID: agentID, connected: true}
+	e.legs[l.ID] = &leg{id: l.ID, call: c, role: roleAgent, agentID: agentID, entered: true}
+	c.recording = "interaction-" + c.id
+	e.recordings[c.recording] = c
+	if _, ok := e.queues[c.queue]; !ok || e.agents[agentID] == nil {
+		// Not routable: keep the conversation going without the router.
+		c.adopt = nil
+		c.state, c.agentID, c.agentLeg, c.answered = cti.CallConnected, agentID, l.ID, e.now()
+		e.pushCall(c)
+		return
+	}
+	e.makeReady(agentID)
+	e.route(queue.Event{Kind: queue.CallArrived, Call: c.id, Arrival: &queue.Arrival{Queue: c.queue,
+		Priority: min(max(c.prio, 0), 9), Preferred: agentID, PreferredUntil: e.now().Add(e.cfg.PreferFor)}})
+}
+
+// makeReady logs an agent in and makes them Ready so the router can give them back their call.
+func (e *Engine) makeReady(agentID string) {
+	v, ok := e.router.Agent(agentID)
+	if !ok {
+		return
+	}
+	if v.State == queue.LoggedOut {
+		e.route(queue.Event{Kind: queue.AgentLogin, Agent: agentID})
+	}
+	if v, _ := e.router.Agent(agentID); v.State == queue.NotReady {
+		e.route(queue.Event{Kind: queue.SetState, Agent: agentID, Ready: true})
+	}
+}
+
+// adoptOffer takes the router's offer of a rebuilt call to the agent whose leg exists already: no second originate.
+func (e *Engine) adoptOffer(c *call, a *agent, d queue.Decision) *leg {
+	ad := c.adopt
+	if ad == nil {
+		return nil
+	}
+	c.adopt = nil
+	l := e.legs[ad.leg]
+	if ad.agentID != a.cfg.ID || l == nil {
+		if l != nil {
+			e.hangupLeg(c, ad.leg, "normal")
+		}
+		return nil
+	}
+	now := e.now()
+	o := &offer{agentID: a.cfg.ID, leg: ad.leg, deadline: d.Deadline, at: now}
+	c.offer, c.state, a.call = o, cti.CallRinging, c.id
+	if !ad.connected {
+		e.pushCall(c)
+		return l
+	}
+	if err := e.route(queue.Event{Kind: queue.OfferAccepted, Agent: a.cfg.ID, Call: c.id}); err != nil {
+		e.log.Warn("could not give a rebuilt call back to its agent", "call", c.id, "err", err)
+	}
+	c.offer = nil
+	c.state, c.agentID, c.agentLeg, c.answered = cti.CallConnected, a.cfg.ID, ad.leg, now
+	if c.offered.IsZero() {
+		c.offered = now
+	}
+	e.pushCall(c)
+	return l
+}
+
+// endLost ends a call whose customer channel vanished while we could not see it.
+func (e *Engine) endLost(c *call) {
+	switch {
+	case c.callback && c.agentID == "":
+		return // nobody is on the line by design
+	case c.state == cti.CallIVR:
+		e.teardown(c, cti.OutcomeFailed)
+	case c.state == cti.CallQueued || c.state == cti.CallRinging:
+		e.route(queue.Event{Kind: queue.CallLeft, Call: c.id})
+		e.teardown(c, cti.OutcomeFailed)
+	default:
+		if c.agentID != "" {
+			e.route(queue.Event{Kind: queue.CallEnded, Call: c.id})
+		}
+		e.teardown(c, answeredOr(c, cti.OutcomeFailed))
+	}
+}
