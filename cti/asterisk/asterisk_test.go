@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -397,5 +399,58 @@ func TestBurstIsNotDropped(t *testing.T) {
 	}
 	if st := s.Stats(); st.SlowConsumers != 0 || st.EventsDropped != 0 {
 		t.Errorf("emulator stats %+v", st)
+	}
+}
+
+// Every command honours its context: a PBX that never answers costs the caller its deadline, not more.
+func TestCommandsHonourContext(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	hang := make(chan struct{})
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-hang }))
+	t.Cleanup(func() { close(hang); hs.CloseClientConnections(); hs.Close() })
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	c := asterisk.New(asterisk.Config{URL: hs.URL + "/ari", User: "u", Password: "p", App: "contact-center",
+		HTTPClient: &http.Client{Transport: tr}})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := c.Answer(ctx, "1")
+	wantCode(t, err, cti.EUNAVAILABLE)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("error %v does not wrap the deadline", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("Answer took %v with a 50 ms deadline", d)
+	}
+}
+
+// Snapshot while the application is not registered (no Run, or between reconnections) is unavailable, not empty.
+func TestSnapshotWithoutApplication(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	s := startSim(t, arisim.Config{})
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	c := asterisk.New(asterisk.Config{URL: s.URL, User: "asterisk", Password: "asterisk", App: "contact-center",
+		HTTPClient: &http.Client{Transport: tr}})
+	_, _, err := c.Snapshot(ctxT(t), []string{"SB_CALL"})
+	wantCode(t, err, cti.EUNAVAILABLE)
+	if c.Ready() == nil {
+		t.Errorf("Ready before Run = %v", c.Ready())
+	}
+}
+
+// Run is not reentrant: a second concurrent Run fails at once instead of opening a competing websocket.
+func TestRunTwice(t *testing.T) {
+	_, a := harness(t, arisim.Config{})
+	if err := a.Run(ctxT(t)); err == nil || errors.Is(err, asterisk.ErrReplaced) {
+		t.Fatalf("second Run = %v", err)
+	}
+	a.ev.mu.Lock()
+	defer a.ev.mu.Unlock()
+	for _, ev := range a.ev.evs {
+		if _, ok := ev.(cti.TelephonyReplaced); ok {
+			t.Fatal("second Run replaced the first")
+		}
 	}
 }
