@@ -18,9 +18,17 @@ func (e *Engine) agentChanged(d queue.Decision) {
 	}
 	now := e.now()
 	prev := a.status.State
-	st := agentState(d.State)
-	a.status.State, a.status.Reason, a.status.Since, a.status.Deadline, a.status.Pending = st, d.Reason, now, time.Time{}, ""
-	if v, ok := e.router.Agent(d.Agent); ok {
+	// The router's present view wins over the decision: a nested Apply (an adopted offer accepted at once) may have moved on.
+	st, reason := agentState(d.State), d.Reason
+	v, ok := e.router.Agent(d.Agent)
+	if ok {
+		st, reason = agentState(v.State), v.Reason
+	}
+	if st == prev && reason == a.status.Reason && st != cti.AgentWrapUp {
+		return
+	}
+	a.status.State, a.status.Reason, a.status.Since, a.status.Deadline, a.status.Pending = st, reason, now, time.Time{}, ""
+	if ok {
 		a.status.Deadline = v.Deadline
 		if v.Pending {
 			a.status.Pending = v.PendingReason

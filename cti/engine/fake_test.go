@@ -336,6 +336,8 @@ type harness struct {
 	stop context.CancelFunc
 	errc chan error
 	ids  int
+	// started are the commands of the first connect (the reconcile).
+	started []string
 }
 
 func start(t *testing.T, tune func(*Config, *fakeCRM)) *harness {
@@ -361,7 +363,7 @@ func start(t *testing.T, tune func(*Config, *fakeCRM)) *harness {
 		}
 	})
 	h.post(cti.TelephonyConnected{})
-	h.tel.take()
+	h.started = h.tel.take()
 	return h
 }
 
