@@ -279,14 +279,21 @@ func (r *Router) insertReady(a *agent) {
 	}
 }
 
-// readySet returns the set of q's Ready members holding skill at level,
-// creating it. Sets live as long as the queue, so members keep pointers to theirs.
-func (q *queueState) readySet(skill string, level int) *tree[*member] {
+// readyLevels returns q's Ready sets of skill by level, creating the array:
+// it lives as long as the queue, so buckets keep pointers to theirs.
+func (q *queueState) readyLevels(skill string) *[11]*tree[*member] {
 	sets := q.ready[skill]
 	if sets == nil {
 		sets = new([11]*tree[*member])
 		q.ready[skill] = sets
 	}
+	return sets
+}
+
+// readySet returns the set of q's Ready members holding skill at level,
+// creating it. Sets live as long as the queue, so members keep pointers to theirs.
+func (q *queueState) readySet(skill string, level int) *tree[*member] {
+	sets := q.readyLevels(skill)
 	if sets[level] == nil {
 		sets[level] = newTree(memberLess)
 	}

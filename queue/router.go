@@ -75,9 +75,10 @@ type bucketKey struct {
 // same escalation step and the same own skills. Its head is its best call.
 type bucket struct {
 	key   bucketKey
-	req   []SkillReq    // empty: any agent of the queue
-	calls btree[uint32] // slots by key
-	head  *call         // calls' minimum; its key is the bucket's key in the queue's heads tree
+	req   []SkillReq            // empty: any agent of the queue
+	sets  []*[11]*tree[*member] // parallel to req: q's Ready sets of the skill by level
+	calls btree[uint32]         // slots by key
+	head  *call                 // calls' minimum; its key is the bucket's key in the queue's heads tree
 }
 
 // add and remove keep the bucket's place in its queue's heads tree, so a freed
@@ -690,6 +691,10 @@ func (r *Router) bucketFor(q *queueState, step int, c *call) *bucket {
 		return b
 	}
 	b := &bucket{key: k, req: reqFor(q, step, c)}
+	b.sets = make([]*[11]*tree[*member], len(b.req))
+	for i, s := range b.req {
+		b.sets[i] = q.readyLevels(s.Skill)
+	}
 	q.buckets[k] = b
 	return b
 }
@@ -895,7 +900,7 @@ func (r *Router) matchCall(c *call, trigger string) bool {
 		return false
 	}
 	var ex []Skip
-	a := r.findAgent(c.q, c.bkt.req, &ex)
+	a := r.findAgent(c.q, c.bkt, &ex)
 	if a == nil {
 		return false
 	}
@@ -905,7 +910,8 @@ func (r *Router) matchCall(c *call, trigger string) bool {
 
 const maxExamples = 5
 
-func (r *Router) findAgent(q *queueState, req []SkillReq, ex *[]Skip) *agent {
+func (r *Router) findAgent(q *queueState, b *bucket, ex *[]Skip) *agent {
+	req := b.req
 	if len(req) == 0 {
 		m, ok := q.any.Min()
 		if !ok {
@@ -918,17 +924,13 @@ func (r *Router) findAgent(q *queueState, req []SkillReq, ex *[]Skip) *agent {
 	if q.cfg.Strategy != BestProficiency && len(req) > 1 {
 		best := -1
 		for i, s := range req {
-			n := q.readyCount(s.Skill, s.Min, 10)
+			n := readyCount(b.sets[i], s.Min, 10)
 			if best < 0 || n < best {
 				pick, best = i, n
 			}
 		}
 	}
-	s := req[pick]
-	sets := q.ready[s.Skill]
-	if sets == nil {
-		return nil
-	}
+	s, sets := req[pick], b.sets[pick]
 	var best *member
 	for lvl := 10; lvl >= s.Min; lvl-- {
 		t := sets[lvl]
@@ -982,12 +984,9 @@ func skipReason(a *agent, req []SkillReq) SkipReason {
 	return SkipNone
 }
 
-// readyCount counts Ready members holding skill at a level in [lo, hi].
-func (q *queueState) readyCount(skill string, lo, hi int) int {
-	sets := q.ready[skill]
-	if sets == nil {
-		return 0
-	}
+// readyCount counts the Ready members in sets (one skill's, by level) at a
+// level in [lo, hi].
+func readyCount(sets *[11]*tree[*member], lo, hi int) int {
 	n := 0
 	for l := lo; l <= hi; l++ {
 		if sets[l] != nil {

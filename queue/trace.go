@@ -74,9 +74,9 @@ func (r *Router) callTrace(c *call, a *agent, trigger string, ex []Skip) *Trace 
 		NotReady: q.byState[NotReady], Busy: q.byState[Reserved] + q.byState[OnCall] + q.byState[WrapUp], Skipped: ex}
 	if c.pref == nil && len(c.bkt.req) > 0 {
 		s := c.bkt.req[0]
-		has := q.readyCount(s.Skill, 1, 10)
+		has := readyCount(c.bkt.sets[0], 1, 10)
 		tr.LacksSkill = q.byState[Ready] - has
-		tr.BelowProficiency = q.readyCount(s.Skill, 1, s.Min-1)
+		tr.BelowProficiency = readyCount(c.bkt.sets[0], 1, s.Min-1)
 	}
 	return tr
 }
