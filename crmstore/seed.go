@@ -21,13 +21,15 @@ import (
 // SeedOptions say what Seed writes.
 type SeedOptions struct {
 	// Customers is how many demo customers to add (each run adds that many; numbers never collide with earlier runs).
-	// A run is one transaction per chunk of 50,000 customers: a failed run may leave whole chunks behind, never half a customer.
+	// Into an empty CRM (no customers, numbers, addresses or interactions) a run is one transaction (see seedBulk): a failed run
+	// leaves nothing behind. Otherwise it is one transaction per chunk of 50,000 customers: a failed run may leave whole chunks
+	// behind, never half a customer.
 	Customers int
 	// Rand seeds the generator: the same seed on the same database gives the same names, tiers and histories.
 	Rand uint64
 	// Demo is first-start mode (make run): customers are added only when the database has none yet.
 	Demo bool
-	// Workers is how many connections load customers in parallel (default 2).
+	// Workers is how many connections load customers in parallel into a CRM that has customers already (default 2).
 	Workers int
 	// Region is the phone region of the Store the data is for (DefaultRegion when empty); the demo numbers are Chinese.
 	Region string
@@ -79,25 +81,54 @@ func Seed(ctx context.Context, db *DB, opts SeedOptions) (SeedReport, error) {
 		rep.Elapsed = time.Since(start)
 		return rep, nil
 	}
-	g := &generator{base: existing, seed: opts.Rand, now: s.now(), agents: agents, queues: seedQueueNames}
+	g := newGenerator(opts.Rand, s.now(), agents)
+	if existing == 0 {
+		done, err := seedBulk(ctx, db, g, opts.Customers, &rep)
+		if err != nil {
+			return rep, dbError(err, "seed customers")
+		}
+		if !done { // someone else filled the CRM meanwhile
+			if err := db.Pool.QueryRow(ctx, `select count(*) from customers`).Scan(&existing); err != nil {
+				return rep, dbError(err, "seed")
+			}
+		}
+		if done || opts.Demo {
+			return seedAnalyze(ctx, db, rep, start)
+		}
+	}
+	g.base = existing
 	eg, ectx := errgroup.WithContext(ctx)
 	eg.SetLimit(opts.Workers)
 	var mu sync.Mutex
 	for first := 0; first < opts.Customers; first += seedChunk {
 		eg.Go(func() error {
-			r, err := g.load(ectx, db, first, min(seedChunk, opts.Customers-first))
+			var r SeedReport
+			err := pgx.BeginFunc(ectx, db.Pool, func(tx pgx.Tx) error {
+				return g.load(ectx, tx, first, min(seedChunk, opts.Customers-first), &r)
+			})
 			mu.Lock()
 			defer mu.Unlock()
-			rep.Customers += r.Customers
-			rep.Phones += r.Phones
-			rep.Emails += r.Emails
-			rep.Interactions += r.Interactions
+			if err == nil {
+				rep.add(r)
+			}
 			return err
 		})
 	}
 	if err := eg.Wait(); err != nil {
 		return rep, dbError(err, "seed customers")
 	}
+	return seedAnalyze(ctx, db, rep, start)
+}
+
+func (r *SeedReport) add(o SeedReport) {
+	r.Customers += o.Customers
+	r.Phones += o.Phones
+	r.Emails += o.Emails
+	r.Interactions += o.Interactions
+}
+
+// seedAnalyze refreshes the planner's statistics after a load, so the first lookups already get index plans.
+func seedAnalyze(ctx context.Context, db *DB, rep SeedReport, start time.Time) (SeedReport, error) {
 	if _, err := db.Pool.Exec(ctx, `analyze customers, customer_phones, customer_emails, interactions`); err != nil {
 		return rep, dbError(err, "seed: analyze")
 	}
@@ -248,8 +279,16 @@ type generator struct {
 	base   int
 	seed   uint64
 	now    time.Time
-	agents []string
+	agents []pgtype.UUID
 	queues []string
+}
+
+func newGenerator(seed uint64, now time.Time, agents []string) *generator {
+	g := &generator{seed: seed, now: now, queues: seedQueueNames}
+	for _, a := range agents {
+		g.agents = append(g.agents, pgtype.UUID{Bytes: uuid.MustParse(a), Valid: true})
+	}
+	return g
 }
 
 var (
@@ -271,21 +310,32 @@ var (
 // mobile returns the mobile number of customer g: 10 prefixes × 10⁸ numbers, the last 8 digits scrambled by a bijection.
 func mobile(g int) string {
 	n := (uint64(g%100_000_000)*7919 + 12345678) % 100_000_000
-	return fmt.Sprintf("+86%s%08d", mobilePre[(g/100_000_000)%len(mobilePre)], n)
+	return appendDigits(append([]byte("+86"), mobilePre[(g/100_000_000)%len(mobilePre)]...), n, 8)
 }
 
 // work returns the work (landline) number of customer g: 3 cities × 10⁷ numbers starting with 6.
 func work(g int) string {
 	n := (uint64(g%10_000_000)*7919 + 1234567) % 10_000_000
-	return fmt.Sprintf("+86%s6%07d", workCities[(g/10_000_000)%len(workCities)], n)
+	return appendDigits(append(append([]byte("+86"), workCities[(g/10_000_000)%len(workCities)]...), '6'), n, 7)
+}
+
+// appendDigits appends n as exactly width decimal digits (zero-padded) and returns the number as a string; the generator makes
+// millions of numbers, and fmt would be most of its time.
+func appendDigits(b []byte, n uint64, width int) string {
+	b = append(b, make([]byte, width)...)
+	for i := len(b) - 1; i >= len(b)-width; i-- {
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b)
 }
 
 func pick[T any](r *rand.Rand, xs []T) T { return xs[r.IntN(len(xs))] }
 
-// load writes customers [first, first+n) of this run, with their numbers, addresses and interactions, in one transaction.
-func (g *generator) load(ctx context.Context, db *DB, first, n int) (SeedReport, error) {
+// load writes customers [first, first+n) of this run, with their numbers, addresses and interactions, in tx, and counts them in
+// rep.
+func (g *generator) load(ctx context.Context, tx pgx.Tx, first, n int, rep *SeedReport) error {
 	r := rand.New(rand.NewPCG(g.seed, uint64(first)))
-	var rep SeedReport
 	type cust struct {
 		id        uuid.UUID
 		g         int
@@ -297,6 +347,7 @@ func (g *generator) load(ctx context.Context, db *DB, first, n int) (SeedReport,
 	}
 	cs := make([]cust, n)
 	var b strings.Builder
+	var jsonBuf []byte // pgx copies a []byte JSON value into its buffer at once, so one buffer serves every row
 	for i := range cs {
 		c := &cs[i]
 		c.g = g.base + first + i
@@ -325,7 +376,7 @@ func (g *generator) load(ctx context.Context, db *DB, first, n int) (SeedReport,
 		}
 		c.createdAt = g.now.Add(-time.Duration(r.Int64N(int64(3 * 365 * 24 * time.Hour)))).Truncate(time.Microsecond)
 	}
-	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+	{
 		i := 0
 		cols := []string{"id", "name", "company", "language", "tier", "tags", "notes", "fields", "created_at", "updated_at", "version"}
 		cnt, err := tx.CopyFrom(ctx, pgx.Identifier{"customers"}, cols, pgx.CopyFromFunc(func() ([]any, error) {
@@ -356,7 +407,10 @@ func (g *generator) load(ctx context.Context, db *DB, first, n int) (SeedReport,
 			if tags == nil {
 				tags = []string{}
 			}
-			fields := map[string]string{"account": strconv.Itoa(1_000_000 + c.g)}
+			// JSON made by hand: encoding/json is most of the generator's time otherwise.
+			fields := strconv.AppendInt(append(jsonBuf[:0], `{"account":"`...), int64(1_000_000+c.g), 10)
+			fields = append(fields, `"}`...)
+			jsonBuf = fields
 			return []any{c.id, c.name, company, lang, c.tier, tags, "", fields, c.createdAt, c.createdAt, int64(1)}, nil
 		}))
 		if err != nil {
@@ -423,8 +477,7 @@ func (g *generator) load(ctx context.Context, db *DB, first, n int) (SeedReport,
 		}
 		rep.Interactions = int(cnt)
 		return nil
-	})
-	return rep, err
+	}
 }
 
 var seedDispositions = map[string][]string{
@@ -473,7 +526,7 @@ func (g *generator) interaction(r *rand.Rand, customer uuid.UUID, caller, tier s
 	}
 	end := queued.Add(wait)
 	if outcome == "answered" && len(g.agents) > 0 {
-		agent = pgtype.UUID{Bytes: uuid.MustParse(pick(r, g.agents)), Valid: true}
+		agent = pick(r, g.agents)
 		offered = pgtype.Timestamptz{Time: queued.Add(wait - 3*time.Second), Valid: true}
 		answered = pgtype.Timestamptz{Time: queued.Add(wait), Valid: true}
 		talk = time.Duration(30+r.IntN(600)) * time.Second
@@ -484,13 +537,17 @@ func (g *generator) interaction(r *rand.Rand, customer uuid.UUID, caller, tier s
 		end = answered.Time.Add(talk + hold)
 		disposition = pgtype.Text{String: pick(r, seedDispositions[queue]), Valid: true}
 	}
-	path := []cti.IVRStep{{Node: "welcome"}, {Node: "menu", Input: strconv.Itoa(1 + r.IntN(3))}}
-	inputs := map[string]string{}
+	// The IVR path and inputs as encoding/json writes []cti.IVRStep and map[string]string, made by hand (no escaping is needed).
+	path := append(make([]byte, 0, 160), `[{"node":"welcome"},{"node":"menu","input":"`...)
+	path = append(strconv.AppendInt(path, int64(1+r.IntN(3)), 10), `"}`...)
+	inputs := []byte(`{}`)
 	if queue == "billing" {
-		path = append(path, cti.IVRStep{Node: "account", Var: "account", Input: strconv.Itoa(1_000_000 + r.IntN(9_000_000))},
-			cti.IVRStep{Node: "pin", Var: "pin", Input: cti.Masked, Sensitive: true})
-		inputs["account"], inputs["pin"] = path[2].Input, cti.Masked
+		account := strconv.Itoa(1_000_000 + r.IntN(9_000_000))
+		path = append(path, `,{"node":"account","var":"account","input":"`+account+
+			`"},{"node":"pin","var":"pin","input":"`+cti.Masked+`","sensitive":true}`...)
+		inputs = []byte(`{"account":"` + account + `","pin":"` + cti.Masked + `"}`)
 	}
+	path = append(path, ']')
 	ms := func(d time.Duration) int64 { return d.Milliseconds() }
 	return []any{uuid.Must(uuid.NewV7()), channel, "inbound", pgtype.UUID{Bytes: customer, Valid: true}, caller, "+864008001000",
 		pgtype.Text{String: queue, Valid: true}, agent, arrived, optTime(queued), offered, answered, optTime(end),
