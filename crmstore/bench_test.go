@@ -21,7 +21,10 @@ import (
 //
 //	SWITCHBOARD_BENCH_ROWS=1000000 go test ./crmstore/ -run '^$' -bench CRM -benchtime 3000x -timeout 30m
 //
-// Each sub-benchmark reports its own latency percentiles (p50_µs, p99_µs) or throughput.
+// Each sub-benchmark reports its own latency percentiles (p50_µs, p99_µs, p999_µs, from one timing per operation) or throughput.
+// The latency loops run on a warmed cache (one untimed pass over their inputs first), as a server that has been answering calls
+// would. SelectOne times `select 1` through the same pool in the same way: it is the floor that the machine (scheduler, other
+// processes on the cores) puts under every percentile of the others.
 func BenchmarkCRM(b *testing.B) {
 	rows := 2000
 	if v := os.Getenv("SWITCHBOARD_BENCH_ROWS"); v != "" {
@@ -71,18 +74,40 @@ func BenchmarkCRM(b *testing.B) {
 		benchFatal(b, "no sample")
 	}
 
-	b.Run("LookupByPhone", func(b *testing.B) {
-		var lat []time.Duration
-		i := 0
+	b.Run("SelectOne", func(b *testing.B) {
+		lat := make([]time.Duration, 0, 1<<14)
 		for b.Loop() {
+			t0 := time.Now()
+			var one int
+			if err := db.Pool.QueryRow(ctx, "select 1").Scan(&one); err != nil {
+				benchFatal(b, err)
+			}
+			lat = append(lat, time.Since(t0))
+		}
+		reportPercentiles(b, lat)
+	})
+
+	b.Run("LookupByPhone", func(b *testing.B) {
+		// Rotate through the input formats a caller id arrives in.
+		input := func(i int) string {
 			n := numbers[i%len(numbers)]
-			// Rotate through the input formats a caller id arrives in.
 			switch i % 3 {
 			case 1:
 				n = "0086 " + n[3:6] + "-" + n[6:]
 			case 2:
 				n = n[3:]
 			}
+			return n
+		}
+		for i := range numbers {
+			if _, err := s.LookupByPhone(ctx, input(i)); err != nil {
+				benchFatalf(b, "%s: %v", input(i), err)
+			}
+		}
+		lat := make([]time.Duration, 0, 1<<14)
+		i := 0
+		for b.Loop() {
+			n := input(i)
 			i++
 			t0 := time.Now()
 			if _, err := s.LookupByPhone(ctx, n); err != nil {
@@ -109,7 +134,10 @@ func BenchmarkCRM(b *testing.B) {
 			benchFatal(b, err)
 		}
 		db.Pool.Exec(ctx, "analyze interactions")
-		var lat []time.Duration
+		for range 20 {
+			s.Timeline(ctx, c.ID, "", 50)
+		}
+		lat := make([]time.Duration, 0, 1<<14)
 		for b.Loop() {
 			t := time.Now()
 			items, _, err := s.Timeline(ctx, c.ID, "", 50)
@@ -122,7 +150,10 @@ func BenchmarkCRM(b *testing.B) {
 	})
 
 	b.Run("SearchPrefix", func(b *testing.B) {
-		var lat []time.Duration
+		for _, q := range prefixes {
+			s.SearchCustomers(ctx, q, 20)
+		}
+		lat := make([]time.Duration, 0, 1<<14)
 		i := 0
 		for b.Loop() {
 			q := prefixes[i%len(prefixes)]
@@ -182,6 +213,7 @@ func reportPercentiles(b *testing.B, lat []time.Duration) {
 	}
 	b.ReportMetric(p(0.50), "p50_µs")
 	b.ReportMetric(p(0.99), "p99_µs")
+	b.ReportMetric(p(0.999), "p999_µs")
 	b.ReportMetric(0, "ns/op") // the percentiles say more than the mean
 }
 
