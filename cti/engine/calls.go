@@ -800,6 +800,11 @@ func (e *Engine) legEntered(l *leg, x cti.ChannelEntered) {
 // answered: the agent picked the offer up.
 func (e *Engine) answered(c *call, l *leg) {
 	o := c.offer
+	if c.dial { // click-to-call: the router does not know the call
+		c.offer = nil
+		e.callbackAgentUp(c, l, o)
+		return
+	}
 	if err := e.route(queue.Event{Kind: queue.OfferAccepted, Agent: o.agentID, Call: c.id}); err != nil {
 		e.dropOffer(c)
 		return

@@ -388,10 +388,6 @@ func (e *Engine) blindToQueue(c *call, q, agentID string) {
 	e.calls[nc.id] = nc
 	c.customer, c.bridgeMade = "", false
 	e.agentLeaves(c)
-	if c.recording != "" {
-		rec := c.recording
-		e.tel(c.id, "stop-recording", func(ctx context.Context, t cti.Telephony) error { return t.StopRecording(ctx, rec) }, nil)
-	}
 	e.teardown(c, cti.OutcomeAnswered)
 	ch, id := nc.customer, nc.id
 	e.tel(nc.id, "set-vars", func(ctx context.Context, t cti.Telephony) error { return t.SetVar(ctx, ch, VarCall, id) }, nil)
