@@ -32,6 +32,14 @@ const interactionSelect = `select id::text, channel, direction, coalesce(custome
 
 func scanInteraction(row pgx.Row) (*cti.Interaction, error) {
 	var in cti.Interaction
+	if err := scanInteractionInto(row, &in); err != nil {
+		return nil, err
+	}
+	return &in, nil
+}
+
+// scanInteractionInto reads a row of interactionSelect into in, so a page of them is read in place without a copy each.
+func scanInteractionInto(row pgx.Row, in *cti.Interaction) error {
 	var channel, direction, outcome string
 	var queued, offered, answered, ended *time.Time
 	var ivr, wait, talk, hold, wrap int64
@@ -42,7 +50,7 @@ func scanInteraction(row pgx.Row) (*cti.Interaction, error) {
 		&in.Disposition, &in.Notes, &recFile, &recSize, &recSHA, &recMS, &in.ParentID, &in.ChannelID, &in.BridgeID,
 		&in.ScriptID, &in.ScriptVersion)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	in.Channel, in.Direction, in.Outcome = cti.Channel(channel), cti.Direction(direction), cti.Outcome(outcome)
 	in.ArrivedAt = in.ArrivedAt.UTC()
@@ -71,7 +79,7 @@ func scanInteraction(row pgx.Row) (*cti.Interaction, error) {
 	for i := range in.IVRPath {
 		in.IVRPath[i].At = in.IVRPath[i].At.UTC()
 	}
-	return &in, nil
+	return nil
 }
 
 // Interaction returns one interaction.
@@ -120,12 +128,11 @@ func (s *Store) Timeline(ctx context.Context, customerID, cursor string, limit i
 	}
 	items := make([]cti.Interaction, 0, limit+1)
 	for rows.Next() {
-		in, err := scanInteraction(rows)
-		if err != nil {
+		items = append(items, cti.Interaction{})
+		if err := scanInteractionInto(rows, &items[len(items)-1]); err != nil {
 			rows.Close()
 			return nil, "", dbError(err, "timeline")
 		}
-		items = append(items, *in)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, "", dbError(err, "timeline")

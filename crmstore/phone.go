@@ -56,6 +56,10 @@ func NormalizePhone(field, raw, region string, strict bool) (string, error) {
 	}
 	// A stored number must be found again by itself: reject the rare input (national numbers of zeros, leading-zero quirks)
 	// whose E.164 form does not read back to the same number.
+	// An input already in E.164 form was that very parse; a lookup (most caller ids arrive so) need not parse it twice.
+	if e164 == s {
+		return e164, nil
+	}
 	if back, err := phonenumbers.Parse(e164, region); err != nil || phonenumbers.Format(back, phonenumbers.E164) != e164 {
 		return "", cti.Invalid(field, "not a phone number: ambiguous")
 	}
