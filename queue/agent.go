@@ -239,7 +239,8 @@ func (r *Router) setAgentState(a *agent, s State, reason string, deadline int64)
 	default:
 		r.timers.remove(&a.tm)
 	}
-	r.emit(Decision{Kind: AgentStateChanged, Agent: a.id, State: s, Reason: reason})
+	d := r.decision()
+	d.Kind, d.Agent, d.State, d.Reason = AgentStateChanged, a.id, s, reason
 }
 
 // readyAgent inserts a Ready agent in the sets of all its queues under each

@@ -224,7 +224,8 @@ func New(cfg Config) (*Router, error) {
 			return nil, err
 		}
 	}
-	r.out = nil
+	clear(r.out) // decisions of the setup are dropped; their slots are reused zeroed
+	r.out = r.out[:0]
 	return r, nil
 }
 
@@ -406,7 +407,12 @@ func ts(ns int64) time.Time { return time.Unix(0, ns).UTC() }
 
 // emit appends a decision in place on the slab, so handing the decisions of
 // an Apply to the caller copies nothing.
-func (r *Router) emit(d Decision) {
+func (r *Router) emit(d Decision) { *r.decision() = d }
+
+// decision returns the next decision of this Apply to fill in: a zero slot
+// of the slab (written field by field, which is cheaper than copying a whole
+// Decision in).
+func (r *Router) decision() *Decision {
 	if len(r.out) == cap(r.out) {
 		n := len(r.out)
 		s := make([]Decision, max(slabSize, 2*n))
@@ -414,7 +420,8 @@ func (r *Router) emit(d Decision) {
 		r.slab, r.used = s, 0
 		r.out = s[:n:len(s)]
 	}
-	r.out = append(r.out, d)
+	r.out = r.out[:len(r.out)+1]
+	return &r.out[len(r.out)-1]
 }
 
 // Apply feeds one event at time now and returns what the engine must do. Due
@@ -863,7 +870,8 @@ func (r *Router) announce(c *call, force bool) {
 	pos := c.q.order.Rank(c.key()) + 1
 	ewt := r.ewt(c.q, pos)
 	if force || pos != c.lastPos || ewt/ewtGrain != c.lastEWT/ewtGrain {
-		r.emit(Decision{Kind: Announce, Call: c.id, Queue: c.q.cfg.Name, Position: pos, EWT: time.Duration(ewt)})
+		d := r.decision()
+		d.Kind, d.Call, d.Queue, d.Position, d.EWT = Announce, c.id, c.q.cfg.Name, pos, time.Duration(ewt)
 	}
 	c.lastPos, c.lastEWT = pos, ewt
 	if e := c.q.cfg.AnnounceEvery; e > 0 {
@@ -1050,7 +1058,8 @@ func (r *Router) offer(c *call, a *agent, tr *Trace) {
 		kind = DialCallback
 	}
 	r.addTrace(*tr)
-	r.emit(Decision{Kind: kind, Call: c.id, Agent: a.id, Queue: q.cfg.Name, Deadline: ts(deadline), Trace: tr})
+	d := r.decision()
+	d.Kind, d.Call, d.Agent, d.Queue, d.Deadline, d.Trace = kind, c.id, a.id, q.cfg.Name, ts(deadline), tr
 	r.setAgentState(a, Reserved, "", deadline)
 }
 
