@@ -26,6 +26,8 @@ type CRMAPI struct {
 
 	Authorize func(r *http.Request, action string) error
 	Identify  func(r *http.Request) string
+	// AgentID names the signed-in agent a disposition is recorded for; when set, it overrides the body's agent_id.
+	AgentID func(r *http.Request) string
 }
 
 // Actions the API asks Authorize about.
@@ -331,6 +333,9 @@ func (a *CRMAPI) setDisposition(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	id := r.PathValue("id")
+	if a.AgentID != nil {
+		in.AgentID = a.AgentID(r)
+	}
 	if err := a.Interactions.SetDisposition(r.Context(), id, in.AgentID, in.Code, in.Notes); err != nil {
 		return err
 	}
