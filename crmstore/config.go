@@ -344,7 +344,7 @@ func (s *Store) AuditLog(ctx context.Context, limit int) ([]cti.AuditEntry, erro
 		limit = 100
 	}
 	rows, err := s.db.Pool.Query(ctx, `select id::text, at, actor, action, target, remote, detail from audit_log
-		order by at desc, id desc limit $1`, limit)
+		order by at desc, audit_log.id desc limit $1`, limit)
 	if err != nil {
 		return nil, dbError(err, "read audit log")
 	}

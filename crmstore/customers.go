@@ -596,12 +596,14 @@ func (s *Store) searchPhone(ctx context.Context, q, digits string, limit int) ([
 func (s *Store) searchText(ctx context.Context, q string, limit int) ([]string, error) {
 	lq := strings.ToLower(q)
 	pat := likePrefix(lq)
+	// "customers.id", not "id": that would be the select list's id::text, which the prefix indexes cannot give in order, so every
+	// match would be read and sorted.
 	rows, err := s.db.Pool.Query(ctx, `
 		(select id::text, 0 from customers where deleted_at is null and lower(name) collate "C" like $1
-			order by lower(name) collate "C", id limit $2)
+			order by lower(name) collate "C", customers.id limit $2)
 		union all
 		(select id::text, 1 from customers where deleted_at is null and company <> '' and lower(company) collate "C" like $1
-			order by lower(company) collate "C", id limit $2)
+			order by lower(company) collate "C", customers.id limit $2)
 		union all
 		(select e.customer_id::text, 2 from customer_emails e where e.address like $1 order by e.address limit $2)`, pat, limit)
 	if err != nil {
@@ -613,7 +615,7 @@ func (s *Store) searchText(ctx context.Context, q string, limit int) ([]string, 
 	}
 	// Nothing starts with q: try names that look like it (typos, a missing letter).
 	rows, err = s.db.Pool.Query(ctx, `select id::text, 0 from customers
-		where deleted_at is null and lower(name) % $1 order by similarity(lower(name), $1) desc, id limit $2`, lq, limit)
+		where deleted_at is null and lower(name) % $1 order by similarity(lower(name), $1) desc, customers.id limit $2`, lq, limit)
 	if err != nil {
 		return nil, err
 	}

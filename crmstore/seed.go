@@ -416,7 +416,7 @@ func (g *generator) load(ctx context.Context, tx pgx.Tx, first, n int, rep *Seed
 		if err != nil {
 			return fmt.Errorf("copy customers: %w", err)
 		}
-		rep.Customers = int(cnt)
+		rep.Customers += int(cnt)
 
 		i = 0
 		second := false
@@ -439,7 +439,7 @@ func (g *generator) load(ctx context.Context, tx pgx.Tx, first, n int, rep *Seed
 		if err != nil {
 			return fmt.Errorf("copy phones: %w", err)
 		}
-		rep.Phones = int(cnt)
+		rep.Phones += int(cnt)
 
 		i = 0
 		cnt, err = tx.CopyFrom(ctx, pgx.Identifier{"customer_emails"}, []string{"address", "customer_id", "position"},
@@ -456,7 +456,7 @@ func (g *generator) load(ctx context.Context, tx pgx.Tx, first, n int, rep *Seed
 		if err != nil {
 			return fmt.Errorf("copy e-mails: %w", err)
 		}
-		rep.Emails = int(cnt)
+		rep.Emails += int(cnt)
 
 		i = 0
 		left := 0
@@ -475,7 +475,7 @@ func (g *generator) load(ctx context.Context, tx pgx.Tx, first, n int, rep *Seed
 		if err != nil {
 			return fmt.Errorf("copy interactions: %w", err)
 		}
-		rep.Interactions = int(cnt)
+		rep.Interactions += int(cnt)
 		return nil
 	}
 }

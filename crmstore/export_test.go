@@ -1,0 +1,4 @@
+package crmstore
+
+// TimelineFirstPage is the query of a timeline's first page, for the test of its plan.
+const TimelineFirstPage = timelineFirstPage
