@@ -197,6 +197,9 @@ func (w *benchWorld) waiting() int {
 }
 
 func percentile(d []time.Duration, p float64) float64 {
+	if len(d) == 0 {
+		return 0
+	}
 	slices.Sort(d)
 	return float64(d[int(p*float64(len(d)-1))].Nanoseconds())
 }
