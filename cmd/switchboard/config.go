@@ -28,9 +28,14 @@ type Config struct {
 	ARIPassword string
 	ARIApp      string
 
-	RecordingsDir string
-	PhoneRegion   string
-	Seed          bool
+	Trunk string
+
+	RecordingsDir      string
+	FlowsDir           string
+	PhoneRegion        string
+	Seed               bool
+	DemoCallsPerMinute float64
+	SecureCookies      bool
 }
 
 // DefaultDatabaseURL is the checkout's private cluster that scripts/db.sh starts.
@@ -39,17 +44,20 @@ const DefaultDatabaseURL = "postgres://switchboard@127.0.0.1:55432/switchboard?s
 // DefaultConfig returns the embedded defaults: everything local, nothing to configure for a first run.
 func DefaultConfig() Config {
 	return Config{
-		HTTPAddr:        "127.0.0.1:8080",
-		DatabaseURL:     DefaultDatabaseURL,
-		Migrate:         true,
-		LogLevel:        slog.LevelInfo,
-		LogFormat:       "auto",
-		ShutdownTimeout: 10 * time.Second,
-		ARIUser:         "switchboard",
-		ARIApp:          "contact-center",
-		RecordingsDir:   ".data/recordings",
-		PhoneRegion:     "CN",
-		Seed:            true,
+		HTTPAddr:           "127.0.0.1:8080",
+		DatabaseURL:        DefaultDatabaseURL,
+		Migrate:            true,
+		LogLevel:           slog.LevelInfo,
+		LogFormat:          "auto",
+		ShutdownTimeout:    10 * time.Second,
+		ARIUser:            "switchboard",
+		ARIApp:             "contact-center",
+		Trunk:              "PJSIP/{number}@trunk",
+		RecordingsDir:      ".data/recordings",
+		FlowsDir:           "ivr/flows",
+		DemoCallsPerMinute: 4,
+		PhoneRegion:        "CN",
+		Seed:               true,
 	}
 }
 
@@ -68,7 +76,11 @@ func (c *Config) bindServeFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.ARIUser, "ari-user", c.ARIUser, "ARI user (ari.conf)")
 	fs.StringVar(&c.ARIPassword, "ari-password", c.ARIPassword, "ARI password (ari.conf); never logged")
 	fs.StringVar(&c.ARIApp, "ari-app", c.ARIApp, "Stasis application name the dialplan sends calls to")
+	fs.StringVar(&c.Trunk, "trunk", c.Trunk, "endpoint `template` for calling external numbers (transfers, click-to-call, callbacks); {number} is replaced; empty disables calling out")
 	fs.StringVar(&c.RecordingsDir, "recordings-dir", c.RecordingsDir, "`folder` where call recordings are stored")
+	fs.StringVar(&c.FlowsDir, "ivr-flows", c.FlowsDir, "`folder` of IVR flow files (*.yaml), reloaded when they change; empty: a welcome prompt, then the general queue")
+	fs.Float64Var(&c.DemoCallsPerMinute, "demo-calls-per-minute", c.DemoCallsPerMinute, "with the built-in emulator: mean demo calls a minute (0: none)")
+	fs.BoolVar(&c.SecureCookies, "secure-cookies", c.SecureCookies, "mark session cookies Secure even on plain HTTP (TLS ends at a proxy in front)")
 	fs.StringVar(&c.PhoneRegion, "phone-region", c.PhoneRegion, "default `region` (ISO 3166 code) for phone numbers written without a country code")
 	fs.BoolVar(&c.Seed, "seed", c.Seed, "load the demo data set into an empty database at start")
 }
@@ -101,12 +113,26 @@ func (c *Config) Validate() error {
 		if u.User != nil {
 			return fmt.Errorf("invalid -ari-url: put the credentials in -ari-user and -ari-password, not in the URL")
 		}
+		if c.ARIPassword == "" {
+			return errors.New("invalid -ari-password: required with -ari-url (the password of the ari.conf user)")
+		}
 	}
 	if c.ARIApp == "" || strings.ContainsAny(c.ARIApp, ",/ ") {
 		return fmt.Errorf("invalid -ari-app %q: want a non-empty name without commas, slashes or spaces", c.ARIApp)
 	}
 	if len(c.PhoneRegion) != 2 || strings.ToUpper(c.PhoneRegion) != c.PhoneRegion {
 		return fmt.Errorf("invalid -phone-region %q: want a two-letter upper-case region code such as CN or US", c.PhoneRegion)
+	}
+	if c.Trunk != "" && !strings.Contains(c.Trunk, "{number}") {
+		return fmt.Errorf("invalid -trunk %q: the template must contain {number}", c.Trunk)
+	}
+	if c.DemoCallsPerMinute < 0 {
+		return fmt.Errorf("invalid -demo-calls-per-minute %g: must not be negative", c.DemoCallsPerMinute)
+	}
+	if c.FlowsDir != "" {
+		if fi, err := os.Stat(c.FlowsDir); err != nil || !fi.IsDir() {
+			return fmt.Errorf("invalid -ivr-flows %q: not a folder", c.FlowsDir)
+		}
 	}
 	if c.RecordingsDir == "" {
 		return errors.New("invalid -recordings-dir: must not be empty")

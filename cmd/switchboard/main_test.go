@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchboard-cc/switchboard/crmstore/pgtest"
 )
@@ -17,7 +19,8 @@ func MustRunMain(tb testing.TB, args ...string) *Main {
 	tb.Helper()
 	m := NewMain()
 	m.Stdout, m.Stderr = io.Discard, io.Discard
-	args = append([]string{"--http", "127.0.0.1:0", "--database-url", pgtest.URL(tb)}, args...)
+	args = append([]string{"--http", "127.0.0.1:0", "--database-url", pgtest.URL(tb), "--ivr-flows", "../../ivr/flows",
+		"--demo-calls-per-minute", "0", "--recordings-dir", tb.TempDir()}, args...)
 	if err := m.ParseFlags(args); err != nil {
 		tb.Fatal(err)
 	}
@@ -31,6 +34,22 @@ func MustRunMain(tb testing.TB, args ...string) *Main {
 		}
 	})
 	return m
+}
+
+// checkFor polls f until it succeeds or the time is up, then fails the test with f's last error.
+func checkFor(tb testing.TB, within time.Duration, f func() error) {
+	tb.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func get(tb testing.TB, url string) (int, string) {
@@ -49,9 +68,12 @@ func TestServeHealthReadyMetrics(t *testing.T) {
 	if code, body := get(t, m.URL()+"/healthz"); code != 200 || body != "ok\n" {
 		t.Errorf("/healthz = %d %q", code, body)
 	}
-	if code, body := get(t, m.URL()+"/readyz"); code != 200 || !strings.Contains(body, `"database":"ok"`) {
-		t.Errorf("/readyz = %d %q", code, body)
-	}
+	checkFor(t, 5*time.Second, func() error {
+		if code, body := get(t, m.URL()+"/readyz"); code != 200 || body != `{"asterisk":"ok","database":"ok"}`+"\n" {
+			return fmt.Errorf("/readyz = %d %q", code, body)
+		}
+		return nil
+	})
 	code, body := get(t, m.URL()+"/metrics")
 	if code != 200 {
 		t.Fatalf("/metrics = %d", code)
@@ -90,7 +112,7 @@ func TestBadConfiguration(t *testing.T) {
 		{"bad log level", []string{"serve", "--log-level", "loud"}, nil, 2, "-log-level"},
 		{"bad address", []string{"serve", "--http", "nowhere"}, nil, 2, "-http"},
 		{"bad ari url", []string{"serve", "--ari-url", "ftp://pbx"}, nil, 2, "-ari-url"},
-		{"unreachable database", []string{"serve", "--http", "127.0.0.1:0", "--log-level", "error", "--database-url", "postgres://u:hunter2@127.0.0.1:1/x"}, nil, 1, "database at 127.0.0.1:1: connect: connection refused"},
+		{"unreachable database", []string{"serve", "--http", "127.0.0.1:0", "--log-level", "error", "--ivr-flows", "", "--database-url", "postgres://u:hunter2@127.0.0.1:1/x"}, nil, 1, "database at 127.0.0.1:1: connect: connection refused"},
 		{"unparsable database url", []string{"migrate", "--database-url", "mysql://u:hunter2@h/x"}, nil, 2, "-database-url"},
 		{"unknown command", []string{"frobnicate"}, nil, 2, "unknown command"},
 	}

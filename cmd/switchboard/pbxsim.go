@@ -32,7 +32,7 @@ func init() {
 				return errUsage{fmt.Errorf("invalid -calls-per-minute %g: must not be negative", *rate)}
 			}
 			log := slog.New(slog.NewTextHandler(stderr, nil))
-			sim := arisim.New(arisim.Config{Username: *user, Password: *password, TimeScale: *scale, Endpoints: demoEndpoints(), Logger: log})
+			sim := arisim.New(arisim.Config{Username: *user, Password: *password, TimeScale: *scale, Endpoints: pbxsimEndpoints(), Logger: log})
 			defer sim.Close()
 			got, err := sim.Start(ctx, *addr)
 			if err != nil {
@@ -51,13 +51,22 @@ func init() {
 	})
 }
 
-// demoEndpoints are the agents' phones in demo mode: the seeded agents' desk phones 1001–1003 answer a few seconds after they
-// ring, so a newcomer sees calls connect without a phone of their own.
+// demoEndpoints are the demo agents' emulated desk phones (the seeded agent1–agent3 have PJSIP/1001–1003): they ring until the
+// agent accepts the offer in the browser, which answers them, as a softphone would.
 func demoEndpoints() map[string]arisim.Behaviour {
+	return map[string]arisim.Behaviour{
+		"PJSIP/1001": {Registered: true, NoAnswer: true},
+		"PJSIP/1002": {Registered: true, NoAnswer: true},
+		"PJSIP/1003": {Registered: true, NoAnswer: true},
+	}
+}
+
+// pbxsimEndpoints are the demo agents' desk phones for a standalone emulator: with no browser to answer them, they pick up a few
+// seconds after they ring and hang up a while later.
+func pbxsimEndpoints() map[string]arisim.Behaviour {
 	return map[string]arisim.Behaviour{
 		"PJSIP/1001": {Registered: true, AnswerAfter: 3 * time.Second, HangupAfter: 90 * time.Second},
 		"PJSIP/1002": {Registered: true, AnswerAfter: 4 * time.Second, HangupAfter: 120 * time.Second},
 		"PJSIP/1003": {Registered: true, AnswerAfter: 5 * time.Second, HangupAfter: 60 * time.Second},
-		"PJSIP/1004": {Registered: true, AnswerAfter: 2 * time.Second, HangupAfter: 60 * time.Second},
 	}
 }

@@ -36,9 +36,15 @@ func init() {
 				m.Close()
 				return err
 			}
-			<-ctx.Done()
+			m.printWelcome()
+			var fatal error
+			select {
+			case <-ctx.Done():
+			case fatal = <-m.sys.fatal:
+				m.Logger.Error("stopping: a part failed", "err", fatal)
+			}
 			m.Logger.Info("stopping", "timeout", m.Config.ShutdownTimeout)
-			return m.Close()
+			return errors.Join(fatal, m.Close())
 		},
 	})
 }
@@ -51,6 +57,7 @@ type Main struct {
 	Stderr io.Writer
 
 	db       *crmstore.DB
+	sys      *system
 	registry *prometheus.Registry
 	ln       net.Listener
 	http     *http.Server
@@ -103,7 +110,11 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 
 	m.registry = newRegistry()
+	if err := m.startSystem(ctx); err != nil {
+		return err
+	}
 	mux := http.NewServeMux()
+	mux.Handle("/", m.sys.ui.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", m.serveReady)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry}))
@@ -118,10 +129,25 @@ func (m *Main) Run(ctx context.Context) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// Shutdown does not wait for hijacked connections: close the websockets when it starts.
+	m.http.RegisterOnShutdown(m.sys.ui.Close)
 	m.httpDone = make(chan error, 1)
 	go func() { m.httpDone <- m.http.Serve(ln) }()
 	log.Info("ready", "url", m.URL())
 	return nil
+}
+
+// printWelcome tells a person where to go: the pages, and the demo sign-ins when the demo data is loaded.
+func (m *Main) printWelcome() {
+	u := m.URL()
+	fmt.Fprintf(m.Stdout, "\nSwitchboard is running.\n\n")
+	fmt.Fprintf(m.Stdout, "  Agent desktop   %s/          sign in as agent1 / %s (also agent2, agent3)\n", u, crmstore.DemoAgentPassword)
+	fmt.Fprintf(m.Stdout, "  Wallboard       %s/wall      sign in as supervisor / %s (admin / %s configures)\n", u, crmstore.DemoSupervisorPassword, crmstore.DemoAdminPassword)
+	fmt.Fprintf(m.Stdout, "  Health          %s/healthz  %s/readyz  %s/metrics\n", u, u, u)
+	if m.Config.ARIURL == "" {
+		fmt.Fprintf(m.Stdout, "\n  No Asterisk configured: the built-in emulator places demo calls (%g a minute). Go Ready on the agent desktop\n  and a call rings within a minute; accept it to answer the emulated phone.\n", m.Config.DemoCallsPerMinute)
+	}
+	fmt.Fprintf(m.Stdout, "\nPress Ctrl-C to stop.\n\n")
 }
 
 // URL is the base URL of the web server.
@@ -145,6 +171,10 @@ func (m *Main) Close() error {
 			errs = append(errs, err)
 		}
 		m.http = nil
+	}
+	if m.sys != nil {
+		m.sys.stop()
+		m.sys = nil
 	}
 	if m.db != nil {
 		m.db.Close()

@@ -487,9 +487,10 @@ func (e *Engine) ensureBridge(c *call) {
 }
 
 func (e *Engine) moh(c *call, on bool) {
-	if !c.bridgeMade {
+	if !c.bridgeMade || c.mohOn == on {
 		return
 	}
+	c.mohOn = on
 	b, class := c.bridge, ""
 	if on {
 		class = e.cfg.MOHClass
@@ -827,9 +828,13 @@ func (e *Engine) connectAgent(c *call, l *leg, o *offer) {
 	b, leg, rec := c.bridge, l.id, "interaction-"+c.id
 	c.recording = rec
 	e.recordings[rec] = c
+	moh := c.mohOn
+	c.mohOn = false
 	e.tel(c.id, "connect-agent", func(ctx context.Context, t cti.Telephony) error {
-		if err := t.BridgeMOH(ctx, b, ""); err != nil && cti.ErrorCode(err) != cti.ENOTFOUND {
-			return err
+		if moh {
+			if err := t.BridgeMOH(ctx, b, ""); err != nil && cti.ErrorCode(err) != cti.ENOTFOUND {
+				return err
+			}
 		}
 		if err := t.AddChannel(ctx, b, leg, roleAgent); err != nil {
 			return err

@@ -103,6 +103,7 @@ type call struct {
 
 	bridge     string
 	bridgeMade bool
+	mohOn      bool // music on hold is playing on the bridge (or asked to): stopping it otherwise is an error in ARI
 	queue      string
 	prio       int
 	skills     []queue.SkillReq
