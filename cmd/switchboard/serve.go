@@ -63,6 +63,9 @@ type Main struct {
 	http     *http.Server
 	httpDone chan error
 
+	// simTimeScale speeds the built-in emulator up (tests); 0 is real time.
+	simTimeScale float64
+
 	checksMu sync.Mutex
 	checks   map[string]func(context.Context) error // readiness checks by name
 }

@@ -76,7 +76,7 @@ func (m *Main) startSystem(ctx context.Context) error {
 		// No Asterisk: the emulator on a private port, with a password nobody else knows.
 		ariPassword = randomToken()
 		s.sim = arisim.New(arisim.Config{
-			Username: cfg.ARIUser, Password: ariPassword, Sounds: sounds.Durations(), Endpoints: demoEndpoints(),
+			Username: cfg.ARIUser, Password: ariPassword, Sounds: sounds.Durations(), Endpoints: demoEndpoints(), TimeScale: m.simTimeScale,
 			Logger: log.With("component", "arisim"),
 		})
 		addr, err := s.sim.Start(runCtx, "127.0.0.1:0")
