@@ -257,6 +257,9 @@ func ownerError(err error) error {
 	if code, c := pgCode(err); code == pgForeignKeyViolation && strings.Contains(c, "owner_agent") {
 		return cti.Invalid("owner_agent_id", "no such agent")
 	}
+	if code, c := pgCode(err); code == pgUniqueViolation && c == "customers_account" {
+		return &cti.Error{Code: cti.ECONFLICT, Field: "fields.account", Message: "the account number was just given to another customer"}
+	}
 	return err
 }
 
@@ -273,6 +276,9 @@ func (s *Store) CreateCustomer(ctx context.Context, c *cti.Customer) error {
 	now := s.now()
 	err := s.inTx(ctx, "create customer", func(tx pgx.Tx) error {
 		if err := checkOwners(ctx, tx, c.ID, c.Phones, c.Emails); err != nil {
+			return err
+		}
+		if err := checkAccount(ctx, tx, c.ID, c.Fields); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `insert into customers (id, name, company, language, tier, tags, notes, fields, owner_agent_id,
@@ -346,6 +352,9 @@ func (s *Store) UpdateCustomer(ctx context.Context, c *cti.Customer) error {
 	}
 	now := s.now()
 	err := s.inTx(ctx, "update customer", func(tx pgx.Tx) error {
+		if err := checkAccount(ctx, tx, c.ID, c.Fields); err != nil {
+			return err
+		}
 		tag, err := tx.Exec(ctx, `update customers set name = $3, company = $4, language = $5, tier = $6, tags = $7, notes = $8,
 				fields = $9, owner_agent_id = $10, version = version + 1, updated_at = $11
 			where id = $1 and version = $2 and deleted_at is null`,

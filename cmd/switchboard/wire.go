@@ -96,8 +96,9 @@ func (m *Main) startSystem(ctx context.Context) error {
 	})
 	eng, err = engine.New(engine.Config{
 		Telephony: s.ari, Customers: s.store, Interactions: s.store, Settings: s.store, Auditor: s.store, Notifier: hub,
-		Recordings: recs, Softphones: softphones, Flows: flows, IDs: newID, Logger: log.With("component", "engine"),
-		App: cfg.ARIApp, Trunk: cfg.Trunk, Observer: newEngineMetrics(m.registry),
+		Recordings: recs, Softphones: softphones, Accounts: s.store.CustomerByAccount, Flows: flows, IDs: newID,
+		Logger: log.With("component", "engine"),
+		App:    cfg.ARIApp, Trunk: cfg.Trunk, Observer: newEngineMetrics(m.registry),
 		// The hub already waits out a short disconnection (a page reload) before it reports an agent absent.
 		GraceDisconnect: time.Millisecond,
 	})
