@@ -99,7 +99,7 @@ func (r *Router) Snapshot() ([]byte, error) {
 	}
 	for _, id := range sortedKeys(r.calls) {
 		c := r.calls[id]
-		sc := snapCall{ID: c.id, Queue: c.q.cfg.Name, Priority: c.prio, Skills: c.skills, Preferred: c.preferred,
+		sc := snapCall{ID: c.id, Queue: c.q.cfg.Name, Priority: int(c.prio), Skills: c.skills, Preferred: c.preferred,
 			PrefUntil: c.prefUntil, InPref: c.pref != nil, Enqueued: c.enq, Seq: c.seq, Attrs: c.attrs, State: c.st,
 			Callback: c.callback, Step: c.step, LastPos: c.lastPos, LastEWT: c.lastEWT, NextAnn: c.nextAnn}
 		if c.agent != nil {
@@ -191,7 +191,7 @@ func Restore(data []byte, locate func(name string) (*time.Location, error)) (*Ro
 		if i > 0 && (sc.Seq == s.Calls[i-1].Seq || sc.Enqueued < s.Calls[i-1].Enqueued) {
 			return nil, invalid("snapshot: call %q out of arrival order", sc.ID)
 		}
-		c := &call{id: sc.ID, q: q, prio: sc.Priority, skills: sc.Skills, sig: reqSig(sc.Skills), preferred: sc.Preferred,
+		c := &call{id: sc.ID, q: q, prio: int8(sc.Priority), skills: sc.Skills, sig: reqSig(sc.Skills), preferred: sc.Preferred,
 			prefUntil: sc.PrefUntil, enq: sc.Enqueued, seq: sc.Seq, attrs: sc.Attrs, st: sc.State, callback: sc.Callback,
 			step: sc.Step, lastPos: sc.LastPos, lastEWT: sc.LastEWT, nextAnn: sc.NextAnn, tm: timer{kind: 1}}
 		c.tm.c = c

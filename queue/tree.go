@@ -172,12 +172,12 @@ func (t *tree[T]) Ascend(fn func(T) bool) {
 // earliest deadline. Timers due at the same instant fire in (kind, id) order,
 // so the order survives Snapshot/Restore.
 type timer struct {
+	a    *agent
+	c    *call
 	at   int64
 	gen  uint32 // bumped on every change; heap entries of older generations are stale
 	on   bool
 	kind uint8 // 0 agent, 1 call
-	a    *agent
-	c    *call
 }
 
 func (t *timer) id() string {
