@@ -21,6 +21,8 @@ type fakeDesk struct {
 	Err map[string]error
 	// OnCall, when set, is told each recorded line (outside the lock).
 	OnCall func(line string)
+	// WrapUpFunc, when set, does what the engine does on wrap-up (records the disposition).
+	WrapUpFunc func(agentID string, w cti.WrapUpRequest) error
 }
 
 func (d *fakeDesk) rec(name string, format string, args ...any) error {
@@ -90,6 +92,11 @@ func (d *fakeDesk) Dial(_ context.Context, id, number, customerID string) error 
 	return d.rec("Dial", "%s %s %s", id, number, customerID)
 }
 func (d *fakeDesk) WrapUp(_ context.Context, id string, w cti.WrapUpRequest) error {
+	if d.WrapUpFunc != nil {
+		if err := d.WrapUpFunc(id, w); err != nil {
+			return err
+		}
+	}
 	return d.rec("WrapUp", "%s %s disposition=%s notes=%s done=%t extend=%s", id, w.InteractionID, w.Disposition, w.Notes,
 		w.Done, w.Extend)
 }

@@ -222,6 +222,18 @@ func (h *Hub) closeAgent(agentID, reason string) {
 	h.closeWhere(func(c *conn) bool { return c.sess.AgentID == agentID }, reason)
 }
 
+// Kick drops every connection of an agent without ending the session: their pages reconnect and re-sync from a new snapshot
+// (an operator's tool for a stuck desktop, and how tests kill a websocket from the server side).
+func (h *Hub) Kick(agentID string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for c := range h.conns {
+		if c.sess.AgentID == agentID {
+			c.kill()
+		}
+	}
+}
+
 func (h *Hub) closeWhere(match func(*conn) bool, reason string) {
 	f := frame{b: encode(Message{Type: TypeLogout, Error: &errorJSON{Code: cti.EUNAUTHORIZED, Message: reason}}), last: true}
 	h.mu.Lock()

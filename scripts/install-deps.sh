@@ -15,6 +15,8 @@ for w in "${want[@]}"; do
 		;;
 	chromium)
 		command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+		# The desk speaks Simplified Chinese: without a CJK font, screenshots of the browser tests show empty boxes.
+		{ command -v fc-list >/dev/null 2>&1 && [ -n "$(fc-list :lang=zh 2>/dev/null | head -n1)" ]; } || missing+=(fonts-noto-cjk)
 		;;
 	*)
 		echo "install-deps: unknown component '$w' (known: postgres, chromium)" >&2

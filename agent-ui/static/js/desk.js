@@ -237,10 +237,12 @@ function renderCall() {
   const key = call ? call.id + call.state + call.recording : 'none' + (me0 ? me0.state : '');
   if (changed('call', key)) {
     if (!call || call.state === 'ringing') {
-      const me = myStatus(state);
-      replace(el, h('h3', {}, t('idle.title')),
-        h('p', { class: 'muted' }, me && me.state === 'ready' ? t('idle.ready') : t('idle.notready')));
+      const st = me0 ? me0.state : 'logged-out';
+      el.hidden = st === 'wrap-up';
+      replace(el, h('h3', {}, st === 'reserved' ? t('offer.title') : t('idle.title')),
+        h('p', { class: 'muted' }, st === 'ready' ? t('idle.ready') : st === 'reserved' ? t('state.reserved') + '…' : t('idle.notready')));
     } else {
+      el.hidden = false;
       const held = call.state === 'held';
       const consulting = call.state === 'consulting';
       const paused = call.recording === 'paused';

@@ -95,7 +95,7 @@ function agentRow(a, call) {
     h('td', { class: 'since num' }, ''),
     h('td', {}, call ? [h('span', {}, call.customer_name || call.caller.number), tierBadge(call.tier),
       h('span', { class: 'muted small' }, ' ' + (call.queue || ''))] : ''),
-    h('td', { class: 'actions' },
+    h('td', {}, h('div', { class: 'actions' },
       call && call.state !== 'ringing' ? [act('listen'), act('whisper'), act('barge'),
         (call.monitors || []).length ? act('stop') : null] : null,
       a.state !== 'not-ready' && a.state !== 'logged-out' ? h('button', { class: 'small', 'data-testid': 'force-notready-' + a.login,
@@ -103,7 +103,7 @@ function agentRow(a, call) {
       t('force.notready')) : null,
       h('button', { class: 'small danger', 'data-testid': 'force-logout-' + a.login, onclick: () => {
         if (confirm(t('confirm.logout'))) run(() => api('POST', '/agents/' + a.agent_id + '/logout'), t('done'));
-      } }, t('force.logout'))));
+      } }, t('force.logout')))));
 }
 
 // ---- calls ---------------------------------------------------------------------------------------------------------------
