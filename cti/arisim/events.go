@@ -47,10 +47,27 @@ func (e *event) render(app, asteriskID string) obj {
 	return o
 }
 
+// channelID is the id of the channel the event is about ("" for none).
+func (e *event) channelID() string {
+	for _, f := range e.fields {
+		if f.K == "channel" {
+			if c, ok := f.V.(channelJSON); ok {
+				return c.ID
+			}
+		}
+	}
+	return ""
+}
+
 // publish delivers e to each named app that has a websocket. Caller holds s.mu.
 func (s *Server) publish(e *event, apps []string) {
 	if e.ts.IsZero() {
 		e.ts = s.now()
+	}
+	if s.cfg.OnEvent != nil {
+		if id := e.channelID(); id != "" {
+			s.cfg.OnEvent(e.typ, id, time.Now())
+		}
 	}
 	for _, name := range apps {
 		reg := s.apps[name]

@@ -61,6 +61,12 @@ type Config struct {
 	// asked and answered; conformance tests use it to check that a
 	// controller only sends requests the spec (and so Asterisk) accepts.
 	OnRequest func(RequestRecord)
+	// OnEvent, if set, is called for every event about a channel as it is
+	// queued to the applications' websockets, with the event type, the
+	// channel's id and the wall-clock time; load tests time the controller
+	// from it (e.g. StasisStart to the agent's originate). It runs with the
+	// emulator locked: it must be quick and must not call the Server.
+	OnEvent func(typ, channelID string, at time.Time)
 }
 
 // RequestRecord describes one REST request for Config.OnRequest.

@@ -295,6 +295,46 @@ func TestOnRequest(t *testing.T) {
 	}
 }
 
+// TestOnEvent: the hook sees each channel event with the channel's id, in the order the websocket gets them, timed by the
+// wall clock.
+func TestOnEvent(t *testing.T) {
+	type seen struct {
+		typ, id string
+		at      time.Time
+	}
+	var mu sync.Mutex
+	var got []seen
+	cfg := testConfig()
+	cfg.OnEvent = func(typ, id string, at time.Time) { mu.Lock(); got = append(got, seen{typ, id, at}); mu.Unlock() }
+	h := newHarness(t, cfg)
+	ws := h.dial("contact-center", "")
+	waitRegistered(t, h, "contact-center")
+	before := time.Now()
+	id, err := h.srv.Call(CallSpec{CallerNumber: "15551230012"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := h.do("DELETE", "/channels/"+id, ""); r.status != 204 {
+		t.Fatalf("hangup: %d %s", r.status, r.body)
+	}
+	ws.waitType("StasisEnd", 0)
+	mu.Lock()
+	defer mu.Unlock()
+	var types []string
+	for _, s := range got {
+		if s.id != id {
+			t.Errorf("%s for channel %q, want %q", s.typ, s.id, id)
+		}
+		if s.at.Before(before) || s.at.After(time.Now()) {
+			t.Errorf("%s at %v, not during the call", s.typ, s.at)
+		}
+		types = append(types, s.typ)
+	}
+	if len(types) == 0 || types[0] != "StasisStart" || types[len(types)-1] != "StasisEnd" {
+		t.Errorf("events %v, want StasisStart first and StasisEnd last", types)
+	}
+}
+
 // TestSlowConsumerDropped: a websocket whose bounded queue overflows is
 // dropped (and counted) instead of stalling the emulator.
 func TestSlowConsumerDropped(t *testing.T) {
