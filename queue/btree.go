@@ -10,8 +10,9 @@ package queue
 // bMax/2 on insert, and a root with one child is dropped, so the tree stays
 // O(log n) deep under any sequence of inserts and deletes.
 type btree[V any] struct {
-	root *bnode[V]
-	n    int
+	root  *bnode[V]
+	n     int
+	spare *bnode[V] // the last root leaf, kept for reuse when the tree empties
 }
 
 const bMax = 64
@@ -89,7 +90,11 @@ func (t *btree[V]) Len() int { return t.n }
 // Insert adds k with v; k must not be present.
 func (t *btree[V]) Insert(k uint64, v V) {
 	if t.root == nil {
-		t.root = newLeaf[V]()
+		// A bucket empties and fills again all day: reuse its leaf.
+		t.root, t.spare = t.spare, nil
+		if t.root == nil {
+			t.root = newLeaf[V]()
+		}
 	}
 	if s := t.insert(t.root, k, v); s != nil {
 		r := newInner[V]()
@@ -167,6 +172,9 @@ func (t *btree[V]) Delete(k uint64) bool {
 		t.root = t.root.kids[0]
 	}
 	if t.n == 0 {
+		if t.root.leaf() {
+			t.spare = t.root
+		}
 		t.root = nil
 	}
 	return true

@@ -921,6 +921,14 @@ func (r *Router) matchCall(c *call, trigger string) bool {
 
 const maxExamples = 5
 
+// addSkip appends an example to a trace's list, allocated once at its full size.
+func addSkip(ex []Skip, s Skip) []Skip {
+	if ex == nil {
+		ex = make([]Skip, 0, maxExamples)
+	}
+	return append(ex, s)
+}
+
 func (r *Router) findAgent(q *queueState, b *bucket, ex *[]Skip) *agent {
 	req := b.req
 	if len(req) == 0 {
@@ -961,7 +969,7 @@ func (r *Router) findAgent(q *queueState, b *bucket, ex *[]Skip) *agent {
 					return false
 				}
 				if len(*ex) < maxExamples {
-					*ex = append(*ex, Skip{Agent: m.a.id, Reason: skipReason(m.a, req)})
+					*ex = addSkip(*ex, Skip{Agent: m.a.id, Reason: skipReason(m.a, req)})
 				}
 				return true
 			})
@@ -1028,7 +1036,7 @@ func (r *Router) matchAgent(a *agent) {
 			}
 			if !a.meets(b.req) {
 				if len(ex) < maxExamples {
-					ex = append(ex, Skip{Call: b.head.id, Reason: skipReason(a, b.req)})
+					ex = addSkip(ex, Skip{Call: b.head.id, Reason: skipReason(a, b.req)})
 				}
 				return true
 			}
