@@ -103,7 +103,7 @@ func waitJS(tb testing.TB, ctx context.Context, what, expr string, timeout time.
 	var err error
 	for time.Now().Before(end) {
 		var ok bool
-		ok, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`!!(` + expr + `)`))
+		ok, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`!!(`+expr+`)`))
 		if err == nil && ok {
 			return
 		}
