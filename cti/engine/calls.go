@@ -379,11 +379,12 @@ func (e *Engine) ivrDone(c *call) {
 	path := ivrPath(s.Path())
 	inputs := ivrInputs(s.Vars())
 	maps.Copy(c.vars, s.Vars())
+	c.ivrPath = append(c.ivrPath, path...) // a wait flow (the callback offer) adds to the entry flow's path
 	if len(path) > 0 || len(inputs) > 0 {
 		e.update(c, cti.InteractionUpdate{IVRPath: path, Inputs: inputs})
 	}
 	if c.pop != nil {
-		c.pop.IVRPath, c.pop.Inputs = path, inputs
+		c.pop.IVRPath, c.pop.Inputs = c.ivrPath, inputs
 	}
 }
 
@@ -586,7 +587,8 @@ func (e *Engine) overflow(d queue.Decision) {
 
 // preparePop reads what the screen-pop needs besides the customer: the queue's script and dispositions.
 func (e *Engine) preparePop(c *call) {
-	c.pop = &cti.ScreenPop{InteractionID: c.id, Queue: c.queue, Caller: c.caller, Customer: c.cust, Timeline: c.timeline}
+	c.pop = &cti.ScreenPop{InteractionID: c.id, Queue: c.queue, Caller: c.caller, Customer: c.cust, Timeline: c.timeline,
+		IVRPath: c.ivrPath}
 	if c.ivr == nil && len(c.vars) > 0 {
 		c.pop.Inputs = ivrInputs(c.vars)
 	}

@@ -103,7 +103,8 @@ type call struct {
 
 	bridge     string
 	bridgeMade bool
-	mohOn      bool // music on hold is playing on the bridge (or asked to): stopping it otherwise is an error in ARI
+	mohOn      bool
+	ivrPath    []cti.IVRStep // what the caller did in the IVR, for the screen-pop // music on hold is playing on the bridge (or asked to): stopping it otherwise is an error in ARI
 	queue      string
 	prio       int
 	skills     []queue.SkillReq
