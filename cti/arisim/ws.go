@@ -169,3 +169,18 @@ func (c *wsConn) readLoop() {
 	c.s.mu.Unlock()
 	c.ws.Close()
 }
+
+// DropConnections cuts every events websocket at once without a close frame, as a network failure would: the applications
+// are unregistered (so new calls are declined) while channels, bridges and recordings stay as they are. It returns how many
+// connections were cut. Tests use it to make a controller reconnect and reconcile.
+func (s *Server) DropConnections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for c := range s.conns {
+		s.dropConnLocked(c)
+		c.ws.Close() // the reader and writer return on their next read or write
+		n++
+	}
+	return n
+}
