@@ -114,6 +114,7 @@ type IVRStep struct {
 	Node      string    `json:"node"`
 	Var       string    `json:"var,omitempty"`   // the variable the input was collected into, e.g. "account"
 	Input     string    `json:"input,omitempty"` // DTMF or recognised speech
+	Event     string    `json:"event,omitempty"` // what happened there: input, invalid, timeout, found, not-found, failed, hangup
 	Sensitive bool      `json:"sensitive,omitempty"`
 	At        time.Time `json:"at,omitzero"`
 }

@@ -388,13 +388,26 @@ func (e *Engine) ivrDone(c *call) {
 	}
 }
 
+// ivrPath turns the session's path into one step per node visited, with what happened there: a node where nothing happens
+// (a set, a branch) is a bare step; a menu answered after a timeout is two steps, the timeout and the input.
 func ivrPath(p []ivr.PathEntry) []cti.IVRStep {
 	out := make([]cti.IVRStep, 0, len(p))
 	for _, s := range p {
-		if s.Event == "enter" {
+		node := s.Flow + "/" + s.Node
+		switch s.Event {
+		case "enter":
+			out = append(out, cti.IVRStep{Node: node, At: s.At})
+			continue
+		case "done":
 			continue
 		}
-		out = append(out, cti.IVRStep{Node: s.Flow + "/" + s.Node, Input: s.Value, Sensitive: s.Value == ivr.Masked, At: s.At})
+		step := cti.IVRStep{Node: node, Event: s.Event, Input: s.Value, Sensitive: s.Value == ivr.Masked, At: s.At}
+		if last := len(out) - 1; last >= 0 && out[last].Node == node && out[last].Event == "" {
+			step.At = out[last].At
+			out[last] = step
+			continue
+		}
+		out = append(out, step)
 	}
 	return out
 }
