@@ -64,6 +64,10 @@ type queueState struct {
 	ewtAt          int64
 	ewtOK          bool
 	ewtNum, ewtDen int64
+	// The last-15-minutes window as of minute w15Min, until the next record.
+	w15    counters
+	w15Min int64
+	w15OK  bool
 }
 
 type bucketKey struct {

@@ -149,6 +149,7 @@ func Restore(data []byte, locate func(name string) (*time.Location, error)) (*Ro
 		}
 		q := r.queues[sq.Config.Name]
 		q.rr, q.st = sq.RR, sq.Stats
+		q.ewtOK, q.w15OK = false, false
 	}
 	for _, sa := range s.Agents {
 		if err := r.SetAgent(sa.Config); err != nil {

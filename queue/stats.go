@@ -49,7 +49,7 @@ type stats struct {
 }
 
 func (r *Router) record(q *queueState, d counters) {
-	q.ewtOK = false
+	q.ewtOK, q.w15OK = false, false
 	st := &q.st
 	m := r.now / minute
 	s := &st.Slots[m%60]
@@ -181,7 +181,12 @@ func (r *Router) ewt(q *queueState, pos int) int64 {
 
 // ewtRate returns the time per departure as a fraction num/den (den 0: unknown).
 func (r *Router) ewtRate(q *queueState) (num, den int64) {
-	w := q.st.window(r.now, 15)
+	// The 15-minute window only changes with the minute or a record, so it is
+	// summed once per minute and record rather than on every announcement.
+	if m := r.now / minute; !q.w15OK || q.w15Min != m {
+		q.w15, q.w15Min, q.w15OK = q.st.window(r.now, 15), m, true
+	}
+	w := q.w15
 	span := 14*minute + r.now%minute
 	if el := r.now - r.start; el < span {
 		span = el
