@@ -209,7 +209,8 @@ func TestHubDropsSlowClientWithoutDelayingOthers(t *testing.T) {
 	}
 	got.Wait()
 	t.Logf("%d calls in %s, slowest Notifier call %s", n, time.Since(start), worst)
-	if worst > 50*time.Millisecond {
+	// Waiting for the stalled client would take a write deadline (2 s); scheduling jitter on a loaded machine stays far below.
+	if worst > time.Second {
 		t.Errorf("a Notifier call took %s: the hub blocked its caller", worst)
 	}
 	checkFor(t, 5*time.Second, "the slow client to be dropped", func() bool {
