@@ -83,6 +83,7 @@ type bucket struct {
 	sets  []*[11]*tree[*member] // parallel to req: q's Ready sets of the skill by level
 	calls btree[uint32]         // slots by key
 	head  *call                 // calls' minimum; its key is the bucket's key in the queue's heads tree
+	up    *bucket               // where calls of this bucket went at their last step change (unused for "*")
 }
 
 // add and remove keep the bucket's place in its queue's heads tree, so a freed
@@ -855,9 +856,17 @@ func (r *Router) callTimer(c *call) {
 		}
 	case step != c.step && c.pref == nil:
 		// Only the requirement changed: move buckets, keep the place in line.
-		c.bkt.remove(q, c)
+		from := c.bkt
+		from.remove(q, c)
 		c.step = step
-		c.bkt = r.bucketFor(q, step, c)
+		if from.up != nil && from.up.key.step == step {
+			c.bkt = from.up
+		} else {
+			c.bkt = r.bucketFor(q, step, c)
+			if from.key.sig != "*" {
+				from.up = c.bkt // every call of from goes there at this step
+			}
+		}
 		c.bkt.add(q, c)
 		if r.matchCall(c, "step") {
 			return
