@@ -52,6 +52,7 @@ func rules() []rule {
 		{pkg: "cti/recdir", allow: []string{"cti"}},
 		{pkg: "cti/webrtcgw", allow: []string{"cti", "github.com/pion/", "github.com/gorilla/websocket"}},
 		{pkg: "crmstore", allow: []string{"cti", "github.com/jackc/", "github.com/nyaruka/phonenumbers", "github.com/google/uuid", "golang.org/x/"}},
+		{pkg: "agent-ui/uitest", allow: []string{"github.com/chromedp/"}},
 		{pkg: "agent-ui", allow: []string{"cti", "github.com/gorilla/websocket", "golang.org/x/", "github.com/prometheus/"}},
 	}
 }

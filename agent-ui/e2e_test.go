@@ -7,153 +7,26 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/switchboard-cc/switchboard/agent-ui/uitest"
 	"github.com/switchboard-cc/switchboard/crmstore"
 	"github.com/switchboard-cc/switchboard/cti"
 )
 
-// The browser is shared by the tests of the package (each tab gets its own browser context, so its own cookies): starting
-// Chromium is the slow part of a browser test on a small machine.
-var browser struct {
-	sync.Mutex
-	ctx    context.Context
-	cancel func()
-}
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	browser.Lock()
-	if browser.cancel != nil {
-		browser.cancel()
-	}
-	browser.Unlock()
+	uitest.Close()
 	os.Exit(code)
 }
 
-// mustBrowser returns the shared headless Chromium, starting it on first use. A missing Chromium fails the test with what to do:
-// tests that cannot run must not pass silently.
-func mustBrowser(tb testing.TB) context.Context {
-	tb.Helper()
-	browser.Lock()
-	defer browser.Unlock()
-	if browser.ctx != nil {
-		return browser.ctx
-	}
-	path := "/usr/bin/chromium"
-	if _, err := os.Stat(path); err != nil {
-		if p, err := exec.LookPath("chromium"); err == nil {
-			path = p
-		} else {
-			tb.Fatalf("chromium is not installed: run scripts/install-deps.sh chromium (Debian package), then run the tests again")
-		}
-	}
-	dir, err := os.MkdirTemp("", "sb-chromium-")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(dir), chromedp.WindowSize(1366, 900),
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.Flag("lang", "en-US"),
-	}
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(alloc)
-	if err := chromedp.Do(ctx); err != nil { // starts the browser
-		cancel()
-		cancelAlloc()
-		os.RemoveAll(dir)
-		tb.Fatalf("start chromium: %v", err)
-	}
-	browser.ctx = ctx
-	browser.cancel = func() { cancel(); cancelAlloc(); os.RemoveAll(dir) }
-	return ctx
-}
-
-// newTab opens a tab in a fresh browser context (its own cookies and storage), with a deadline for the whole test.
-func newTab(tb testing.TB, browser context.Context) context.Context {
-	tb.Helper()
-	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
-	ctx, cancelT := context.WithTimeout(ctx, 60*time.Second)
-	tb.Cleanup(func() { cancelT(); cancel() })
-	return ctx
-}
-
-func browse(tb testing.TB, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
-	tb.Helper()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		tb.Fatalf("browser: %v", err)
-	}
-}
-
-// waitJS polls a JavaScript condition in the page, through navigations.
-func waitJS(tb testing.TB, ctx context.Context, what, expr string, timeout time.Duration) {
-	tb.Helper()
-	end := time.Now().Add(timeout)
-	var err error
-	for time.Now().Before(end) {
-		var ok bool
-		ok, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`!!(`+expr+`)`))
-		if err == nil && ok {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText.slice(0, 600) : ''`))
-	tb.Fatalf("waiting for %s: timed out (last error %v)\npage: %s", what, err, text)
-}
-
-func evalJS[T any](tb testing.TB, ctx context.Context, expr string) T {
-	tb.Helper()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
-	if err != nil {
-		tb.Fatalf("evaluate %s: %v", expr, err)
-	}
-	return v
-}
-
-func click(tb testing.TB, ctx context.Context, testid string) {
-	tb.Helper()
-	evalJS[bool](tb, ctx, fmt.Sprintf(`(() => { const el = document.querySelector('[data-testid=%q]'); if (!el) throw new Error('no %s'); el.click(); return true })()`, testid, testid))
-}
-
-func screenshot(tb testing.TB, ctx context.Context, name string) {
-	tb.Helper()
-	dir := filepath.Join("..", ".artifacts", "screenshots")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		tb.Fatal(err)
-	}
-	b, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		tb.Fatalf("screenshot: %v", err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, name+".png"), b, 0o644); err != nil {
-		tb.Fatal(err)
-	}
-}
-
-// signIn signs in through the sign-in page and waits for the home page's websocket.
-func signIn(tb testing.TB, ctx context.Context, base, login, password, home string) {
-	tb.Helper()
-	browse(tb, ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=login]`)))
-	evalJS[bool](tb, ctx, fmt.Sprintf(`(() => { document.querySelector('[data-testid=login]').value = %q;
-		document.querySelector('[data-testid=password]').value = %q;
-		document.querySelector('[data-testid=signin-submit]').click(); return true })()`, login, password))
-	waitJS(tb, ctx, "the "+home+" page", fmt.Sprintf(`location.pathname === %q && document.querySelector('[data-testid=conn]')?.dataset.state === 'open'`, home), 10*time.Second)
-}
-
 func TestE2EAgentDesk(t *testing.T) {
-	br := mustBrowser(t)
+	br := uitest.Browser(t)
 	h := mustUI(t, nil)
 	ctx := context.Background()
 	a1, _ := h.store.AgentByLogin(ctx, "agent1")
@@ -177,19 +50,19 @@ func TestE2EAgentDesk(t *testing.T) {
 		{AgentID: a1.ID, Login: "agent1", DisplayName: "Agent One", State: cti.AgentNotReady, Reason: "break", Since: now, Connected: true},
 		{AgentID: a2.ID, Login: "agent2", DisplayName: "Agent Two", State: cti.AgentReady, Since: now, Connected: true}}})
 
-	tab1 := newTab(t, br)
-	tab2 := newTab(t, br)
-	signIn(t, tab1, h.srv.URL, "agent1", crmstore.DemoAgentPassword, "/desk")
-	signIn(t, tab2, h.srv.URL, "agent2", crmstore.DemoAgentPassword, "/desk")
-	waitJS(t, tab1, "the state from the snapshot", `document.querySelector('[data-testid=state]').dataset.state === 'not-ready'`, 5*time.Second)
-	screenshot(t, tab1, "desk-idle")
+	tab1 := uitest.NewTab(t, br)
+	tab2 := uitest.NewTab(t, br)
+	uitest.SignIn(t, tab1, h.srv.URL, "agent1", crmstore.DemoAgentPassword, "/desk")
+	uitest.SignIn(t, tab2, h.srv.URL, "agent2", crmstore.DemoAgentPassword, "/desk")
+	uitest.WaitJS(t, tab1, "the state from the snapshot", `document.querySelector('[data-testid=state]').dataset.state === 'not-ready'`, 5*time.Second)
+	uitest.Screenshot(t, tab1, "desk-idle")
 
 	// Ready with F2.
-	browse(t, tab1, chromedp.KeyEvent(kb.F2))
+	uitest.Browse(t, tab1, chromedp.KeyEvent(kb.F2))
 	checkFor(t, 5*time.Second, "SetState ready", func() bool { return len(h.desk.Calls("SetState "+a1.ID+" ready=true")) == 1 })
 	n := h.ui.Notifier()
 	n.Agent(cti.AgentStatus{AgentID: a1.ID, Login: "agent1", State: cti.AgentReady, Since: time.Now(), Connected: true})
-	waitJS(t, tab1, "ready", `document.querySelector('[data-testid=state]').dataset.state === 'ready'`, 5*time.Second)
+	uitest.WaitJS(t, tab1, "ready", `document.querySelector('[data-testid=state]').dataset.state === 'ready'`, 5*time.Second)
 
 	// An offer: the screen-pop shows the caller within a second.
 	pop := cti.ScreenPop{InteractionID: in.ID, Queue: "support", Caller: cti.Party{Number: "+8613800138000"}, Wait: 42 * time.Second,
@@ -206,33 +79,33 @@ func TestE2EAgentDesk(t *testing.T) {
 	n.Call(cti.CallView{ID: in.ID, State: cti.CallRinging, Queue: "support", Caller: pop.Caller, CustomerName: cust.Name,
 		Tier: cust.Tier, AgentID: a1.ID, ArrivedAt: now})
 	n.Offer(a1.ID, pop)
-	waitJS(t, tab1, "the screen-pop", `document.querySelector('[data-testid=customer-name]')?.textContent === 'Li Wei' &&
+	uitest.WaitJS(t, tab1, "the screen-pop", `document.querySelector('[data-testid=customer-name]')?.textContent === 'Li Wei' &&
 		!document.querySelector('[data-testid=offer-banner]').hidden`, time.Second)
 	t.Logf("offer → screen-pop on screen in %s", time.Since(start))
-	if got := evalJS[string](t, tab1, `document.querySelector('[data-testid=script-body] strong')?.textContent || ''`); got != "Li Wei" {
+	if got := uitest.EvalJS[string](t, tab1, `document.querySelector('[data-testid=script-body] strong')?.textContent || ''`); got != "Li Wei" {
 		t.Errorf("script shows %q in bold, want the customer's name", got)
 	}
-	screenshot(t, tab1, "desk-ringing")
+	uitest.Screenshot(t, tab1, "desk-ringing")
 
-	click(t, tab1, "accept")
+	uitest.Click(t, tab1, "accept")
 	checkFor(t, 5*time.Second, "AcceptOffer", func() bool { return len(h.desk.Calls("AcceptOffer "+a1.ID)) == 1 })
 	n.Call(cti.CallView{ID: in.ID, State: cti.CallConnected, Queue: "support", Caller: pop.Caller, CustomerName: cust.Name,
 		AgentID: a1.ID, ArrivedAt: now, AnsweredAt: time.Now(), Recording: "on"})
 	n.Agent(cti.AgentStatus{AgentID: a1.ID, State: cti.AgentOnCall, CallID: in.ID, Since: time.Now(), Connected: true})
-	waitJS(t, tab1, "call controls", `!!document.querySelector('[data-testid=hangup]') && document.querySelector('[data-testid=offer-banner]').hidden`, 5*time.Second)
-	screenshot(t, tab1, "desk-on-call")
-	click(t, tab1, "hold")
+	uitest.WaitJS(t, tab1, "call controls", `!!document.querySelector('[data-testid=hangup]') && document.querySelector('[data-testid=offer-banner]').hidden`, 5*time.Second)
+	uitest.Screenshot(t, tab1, "desk-on-call")
+	uitest.Click(t, tab1, "hold")
 	checkFor(t, 5*time.Second, "Hold", func() bool { return len(h.desk.Calls("Hold "+a1.ID+" true")) == 1 })
 
 	// Hang-up, wrap-up: disposition and notes land on the interaction.
 	n.Call(cti.CallView{ID: in.ID, State: cti.CallEnded, AgentID: a1.ID, ArrivedAt: now})
 	n.Agent(cti.AgentStatus{AgentID: a1.ID, State: cti.AgentWrapUp, CallID: in.ID, Since: time.Now(),
 		Deadline: time.Now().Add(30 * time.Second), Connected: true})
-	waitJS(t, tab1, "the wrap-up form", `!document.querySelector('[data-testid=wrapup-panel]').hidden`, 5*time.Second)
-	evalJS[bool](t, tab1, `(() => { document.querySelector('[data-testid=disposition]').value = 'resolved';
+	uitest.WaitJS(t, tab1, "the wrap-up form", `!document.querySelector('[data-testid=wrapup-panel]').hidden`, 5*time.Second)
+	uitest.EvalJS[bool](t, tab1, `(() => { document.querySelector('[data-testid=disposition]').value = 'resolved';
 		document.querySelector('[data-testid=wrap-notes]').value = 'Explained the invoice; 客户满意.'; return true })()`)
-	screenshot(t, tab1, "desk-wrap-up")
-	click(t, tab1, "wrap-done")
+	uitest.Screenshot(t, tab1, "desk-wrap-up")
+	uitest.Click(t, tab1, "wrap-done")
 	checkFor(t, 5*time.Second, "WrapUp", func() bool { return len(h.desk.Calls("WrapUp "+a1.ID+" "+in.ID+" disposition=resolved")) == 1 })
 	got, err := h.store.Interaction(ctx, in.ID)
 	if err != nil || got.Disposition != "resolved" || got.Notes != "Explained the invoice; 客户满意." {
@@ -240,7 +113,7 @@ func TestE2EAgentDesk(t *testing.T) {
 	}
 
 	// The second agent's page never saw the first one's screen-pop.
-	if txt := evalJS[string](t, tab2, `document.body.innerText`); strings.Contains(txt, "Li Wei") || strings.Contains(txt, "Acme") {
+	if txt := uitest.EvalJS[string](t, tab2, `document.body.innerText`); strings.Contains(txt, "Li Wei") || strings.Contains(txt, "Acme") {
 		t.Fatalf("agent2's desk shows agent1's customer:\n%s", txt)
 	}
 
@@ -248,20 +121,20 @@ func TestE2EAgentDesk(t *testing.T) {
 	h.desk.SetSnapshot(cti.DeskSnapshot{Agents: []cti.AgentStatus{{AgentID: a1.ID, Login: "agent1", State: cti.AgentNotReady,
 		Reason: "lunch", Since: time.Now(), Connected: true}}})
 	h.ui.Hub().Kick(a1.ID)
-	waitJS(t, tab1, "re-sync after reconnect", `document.querySelector('[data-testid=state]').dataset.state === 'not-ready' &&
+	uitest.WaitJS(t, tab1, "re-sync after reconnect", `document.querySelector('[data-testid=state]').dataset.state === 'not-ready' &&
 		document.querySelector('[data-testid=state]').textContent.includes('Lunch') &&
 		document.querySelector('[data-testid=conn]').dataset.state === 'open'`, 10*time.Second)
 
 	// Simplified Chinese, remembered across reloads.
-	evalJS[bool](t, tab1, `(() => { const s = document.querySelector('[data-testid=lang]'); s.value = 'zh-CN';
+	uitest.EvalJS[bool](t, tab1, `(() => { const s = document.querySelector('[data-testid=lang]'); s.value = 'zh-CN';
 		s.dispatchEvent(new Event('change')); return true })()`)
-	browse(t, tab1, chromedp.Reload())
-	waitJS(t, tab1, "Chinese texts", `document.documentElement.lang === 'zh-CN' && document.querySelector('[data-testid=signout]').textContent === '退出'`, 5*time.Second)
-	screenshot(t, tab1, "desk-zh-CN")
+	uitest.Browse(t, tab1, chromedp.Reload())
+	uitest.WaitJS(t, tab1, "Chinese texts", `document.documentElement.lang === 'zh-CN' && document.querySelector('[data-testid=signout]').textContent === '退出'`, 5*time.Second)
+	uitest.Screenshot(t, tab1, "desk-zh-CN")
 }
 
 func TestE2ESupervisorWall(t *testing.T) {
-	br := mustBrowser(t)
+	br := uitest.Browser(t)
 	h := mustUI(t, nil)
 	ctx := context.Background()
 	a1, _ := h.store.AgentByLogin(ctx, "agent1")
@@ -281,28 +154,28 @@ func TestE2ESupervisorWall(t *testing.T) {
 				ServiceLevel: 0.86, ServiceLevel15: 0.75, ASA: 12 * time.Second, AbandonRate: 0.04, At: now},
 			{Queue: "support", Waiting: 0, Agents: map[cti.AgentState]int{cti.AgentReady: 1}, ServiceLevel: 0.92, ServiceLevel15: 1, At: now}}})
 
-	tab := newTab(t, br)
-	signIn(t, tab, h.srv.URL, "supervisor", crmstore.DemoSupervisorPassword, "/wall")
-	waitJS(t, tab, "queue tiles", `document.querySelector('[data-testid=queue-sales] [data-testid=waiting]')?.textContent === '1'`, 5*time.Second)
+	tab := uitest.NewTab(t, br)
+	uitest.SignIn(t, tab, h.srv.URL, "supervisor", crmstore.DemoSupervisorPassword, "/wall")
+	uitest.WaitJS(t, tab, "queue tiles", `document.querySelector('[data-testid=queue-sales] [data-testid=waiting]')?.textContent === '1'`, 5*time.Second)
 	h.ui.Notifier().Queues([]cti.QueueStatus{{Queue: "sales", Waiting: 4, LongestWait: 35 * time.Second,
 		Agents: map[cti.AgentState]int{cti.AgentOnCall: 2}, ServiceLevel: 0.8, ServiceLevel15: 0.6, At: time.Now()}})
-	waitJS(t, tab, "the queue count change", `document.querySelector('[data-testid=queue-sales] [data-testid=waiting]').textContent === '4'`, 5*time.Second)
-	screenshot(t, tab, "wall")
+	uitest.WaitJS(t, tab, "the queue count change", `document.querySelector('[data-testid=queue-sales] [data-testid=waiting]').textContent === '4'`, 5*time.Second)
+	uitest.Screenshot(t, tab, "wall")
 
-	click(t, tab, "barge-agent1")
+	uitest.Click(t, tab, "barge-agent1")
 	checkFor(t, 5*time.Second, "Monitor barge", func() bool {
 		return len(h.desk.Calls("Monitor "+sup.ID+" "+a1.ID+" barge")) == 1
 	})
-	click(t, tab, "trace-c-1")
-	waitJS(t, tab, "the routing trace", `!!document.querySelector('[data-testid=trace]')`, 5*time.Second)
-	browse(t, tab, chromedp.KeyEvent(kb.Escape))
+	uitest.Click(t, tab, "trace-c-1")
+	uitest.WaitJS(t, tab, "the routing trace", `!!document.querySelector('[data-testid=trace]')`, 5*time.Second)
+	uitest.Browse(t, tab, chromedp.KeyEvent(kb.Escape))
 
 	// An admin's configuration forms.
-	atab := newTab(t, br)
-	signIn(t, atab, h.srv.URL, "admin", crmstore.DemoAdminPassword, "/wall")
-	click(t, atab, "tab-admin")
-	waitJS(t, atab, "the admin forms", `!!document.querySelector('[data-testid=admin-reason] input[name=code]')`, 5*time.Second)
-	evalJS[bool](t, atab, `(() => { const f = document.querySelector('[data-testid=admin-reason]');
+	atab := uitest.NewTab(t, br)
+	uitest.SignIn(t, atab, h.srv.URL, "admin", crmstore.DemoAdminPassword, "/wall")
+	uitest.Click(t, atab, "tab-admin")
+	uitest.WaitJS(t, atab, "the admin forms", `!!document.querySelector('[data-testid=admin-reason] input[name=code]')`, 5*time.Second)
+	uitest.EvalJS[bool](t, atab, `(() => { const f = document.querySelector('[data-testid=admin-reason]');
 		f.elements.code.value = 'coaching'; f.elements.label.value = 'Coaching'; f.elements.position.value = '7';
 		f.querySelector('button[type=submit]').click(); return true })()`)
 	checkFor(t, 5*time.Second, "the new reason code", func() bool {
@@ -314,30 +187,30 @@ func TestE2ESupervisorWall(t *testing.T) {
 		}
 		return false
 	})
-	screenshot(t, atab, "wall-admin")
+	uitest.Screenshot(t, atab, "wall-admin")
 }
 
 func TestE2ESignInPage(t *testing.T) {
-	br := mustBrowser(t)
+	br := uitest.Browser(t)
 	h := mustUI(t, nil)
-	tab := newTab(t, br)
-	browse(t, tab, chromedp.Navigate(h.srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=login]`)))
-	evalJS[bool](t, tab, `(() => { document.querySelector('[data-testid=login]').value = 'agent1';
+	tab := uitest.NewTab(t, br)
+	uitest.Browse(t, tab, chromedp.Navigate(h.srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=login]`)))
+	uitest.EvalJS[bool](t, tab, `(() => { document.querySelector('[data-testid=login]').value = 'agent1';
 		document.querySelector('[data-testid=password]').value = 'nope';
 		document.querySelector('[data-testid=signin-submit]').click(); return true })()`)
-	waitJS(t, tab, "the error", `!document.querySelector('[data-testid=signin-error]').hidden`, 5*time.Second)
-	screenshot(t, tab, "signin")
+	uitest.WaitJS(t, tab, "the error", `!document.querySelector('[data-testid=signin-error]').hidden`, 5*time.Second)
+	uitest.Screenshot(t, tab, "signin")
 }
 
 // TestE2EModules unit-tests the pure front-end modules (the reducer and the Markdown renderer) in the browser, so `make test`
 // needs no Node.
 func TestE2EModules(t *testing.T) {
-	br := mustBrowser(t)
+	br := uitest.Browser(t)
 	h := mustUI(t, nil)
-	tab := newTab(t, br)
-	browse(t, tab, chromedp.Navigate(h.srv.URL+"/"))
+	tab := uitest.NewTab(t, br)
+	uitest.Browse(t, tab, chromedp.Navigate(h.srv.URL+"/"))
 	md := func(in string) string {
-		return evalJS[string](t, tab, fmt.Sprintf(`import('/static/js/md.js').then(m => m.renderMarkdown(%q))`, in))
+		return uitest.EvalJS[string](t, tab, fmt.Sprintf(`import('/static/js/md.js').then(m => m.renderMarkdown(%q))`, in))
 	}
 	for _, tc := range []struct{ in, want string }{
 		{"# Hi\nHello **Li**", "<h3>Hi</h3><p>Hello <strong>Li</strong></p>"},
@@ -351,7 +224,7 @@ func TestE2EModules(t *testing.T) {
 		}
 	}
 	// The reducer: snapshot, an offer, a gap-free sequence of updates, the pop forgotten when the agent is free.
-	got := evalJS[string](t, tab, `import('/static/js/state.js').then(m => {
+	got := uitest.EvalJS[string](t, tab, `import('/static/js/state.js').then(m => {
 		let s = m.initialState();
 		s = m.reduce(s, {type: 'snapshot', seq: 1, snapshot: {me: {agent_id: 'a1'}, now: new Date().toISOString(),
 			agents: [{agent_id: 'a1', state: 'ready'}], calls: [], queues: []}});
