@@ -1,0 +1,738 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/switchboard-cc/switchboard/crmstore"
+	"github.com/switchboard-cc/switchboard/cti"
+	"github.com/switchboard-cc/switchboard/cti/arisim"
+	"github.com/switchboard-cc/switchboard/cti/engine"
+	"github.com/switchboard-cc/switchboard/ivr/sounds"
+)
+
+// The load command runs in two processes so that each one's CPU time is its own: this process is the controller (the real
+// engine, ARI adapter, agent-ui and crmstore, wired by Main as serve does), and a child process of the same binary, started with
+// loadRoleEnv set, is the ARI emulator that places the calls and times the controller from its side. They talk over the child's
+// stdin and stdout, one JSON message a line.
+const loadRoleEnv = "SWITCHBOARD_LOAD_ROLE"
+
+func init() {
+	register("load", command{
+		summary: "measure the controller under N new calls a second from the ARI emulator (a throwaway database, emulated agents)",
+		run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+			if os.Getenv(loadRoleEnv) == "emulator" {
+				return runLoadEmulator(ctx, os.Stdin, stdout, stderr)
+			}
+			return runLoad(ctx, args, stdout, stderr)
+		},
+	})
+}
+
+// loadFlow sends every caller straight to the queue: no prompt stands between StasisStart and the agent's originate, so the
+// measured time is the controller's own.
+const loadFlow = `id: load
+description: Load test. Every caller goes straight to the general queue.
+default: true
+start: queue
+nodes:
+  queue:
+    type: queue
+    queue: general
+`
+
+// loadOptions are the load command's settings.
+type loadOptions struct {
+	Rate        float64
+	Duration    time.Duration
+	Agents      int // 0: enough for the rate
+	Answer      time.Duration
+	Talk        time.Duration
+	DatabaseURL string
+	CPUProfile  string
+}
+
+// loadSetup is what the controller sends the emulator first; loadCommand then starts and ends the run.
+type loadSetup struct {
+	Password  string        `json:"password"`
+	Endpoints []string      `json:"endpoints"`
+	Answer    time.Duration `json:"answer"`
+	Talk      time.Duration `json:"talk"`
+}
+
+type loadCommand struct {
+	Cmd      string        `json:"cmd"` // "load" or "report"
+	Rate     float64       `json:"rate,omitempty"`
+	Duration time.Duration `json:"duration,omitempty"`
+	Patience time.Duration `json:"patience,omitempty"` // callers hang up after this long in the application
+}
+
+// loadReply is one message from the emulator: its address, the end of the calls, or the report.
+type loadReply struct {
+	Addr   string              `json:"addr,omitempty"`
+	Loaded *arisim.LoadResult  `json:"loaded,omitempty"`
+	Report *loadEmulatorReport `json:"report,omitempty"`
+	Err    string              `json:"err,omitempty"`
+}
+
+// loadEmulatorReport is what the emulator measured.
+type loadEmulatorReport struct {
+	Stats       arisim.Stats    `json:"stats"`
+	Originates  int             `json:"originates"` // first agent originates matched to an inbound StasisStart
+	NoOriginate int             `json:"no_originate"`
+	Latency     []time.Duration `json:"latency"` // StasisStart → originate, sorted
+	CPU         time.Duration   `json:"cpu"`     // the emulator's own CPU time from the start of the calls
+}
+
+func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("load", flag.ContinueOnError)
+	o := loadOptions{DatabaseURL: DefaultDatabaseURL}
+	fs.Float64Var(&o.Rate, "rate", 500, "new calls a `second`, offered at a steady pace")
+	fs.DurationVar(&o.Duration, "duration", 60*time.Second, "how long calls are offered")
+	fs.IntVar(&o.Agents, "agents", 0, "emulated agents, all Ready (0: enough for the rate, answer and talk times)")
+	fs.DurationVar(&o.Answer, "answer", 200*time.Millisecond, "how long an agent's phone rings before it answers")
+	fs.DurationVar(&o.Talk, "talk", 2*time.Second, "how long each call talks before the agent hangs up")
+	c := Config{DatabaseURL: o.DatabaseURL}
+	c.bindDatabaseFlags(fs)
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write the controller's CPU profile over the run to this `file`")
+	if err := parseCommandFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	o.DatabaseURL = c.DatabaseURL
+	switch {
+	case o.Rate <= 0 || math.IsInf(o.Rate, 0) || math.IsNaN(o.Rate):
+		return errUsage{fmt.Errorf("invalid -rate %g: must be positive", o.Rate)}
+	case o.Duration <= 0:
+		return errUsage{fmt.Errorf("invalid -duration %s: must be positive", o.Duration)}
+	case o.Agents < 0:
+		return errUsage{fmt.Errorf("invalid -agents %d: must not be negative", o.Agents)}
+	case o.Answer <= 0 || o.Talk <= 0:
+		return errUsage{errors.New("invalid -answer or -talk: must be positive")}
+	}
+	if err := validateDatabaseURL(o.DatabaseURL); err != nil {
+		return errUsage{err}
+	}
+	if o.Agents == 0 {
+		// Each agent is busy for the ring and the talk; half as many again absorbs the jitter of a busy machine.
+		o.Agents = int(math.Ceil(o.Rate*(o.Answer+o.Talk+time.Second).Seconds()*1.5)) + 10
+	}
+	rep, err := loadRun(ctx, o, stderr)
+	if rep != nil {
+		rep.print(stdout)
+	}
+	if err != nil {
+		return err
+	}
+	if rep.Lost > 0 {
+		return fmt.Errorf("%d of %d calls were lost or failed", rep.Lost, rep.Offered)
+	}
+	return nil
+}
+
+// loadReport is the outcome of a run.
+type loadReport struct {
+	Opts               loadOptions
+	Intended           int
+	arisim.LoadResult  // what the emulator counted: offered and rejected when the offering ended, the rest at the end
+	Emulator           loadEmulatorReport
+	Outcomes           map[string]int // interactions by outcome ("" while not ended)
+	Interactions       int
+	Recordings         int
+	Lost               int
+	Drained            bool
+	ControllerCPU      time.Duration
+	ControllerUser     time.Duration
+	ControllerSys      time.Duration
+	Window             time.Duration // from the first call to the last one drained
+	MachineBusy        float64       // share of all cores busy over the window, every process
+	LoadAvg            string        // at the start
+	LiveCalls          int
+	HeapBase, HeapLive uint64 // heap in use after a GC, before the run and with LiveCalls up
+	AllocBase          uint64
+	AllocLive          uint64
+	GCs                uint32
+	GCPause            time.Duration
+}
+
+func loadRun(ctx context.Context, o loadOptions, stderr io.Writer) (*loadReport, error) {
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	rep := &loadReport{Opts: o, Intended: int(o.Rate * o.Duration.Seconds()), LoadAvg: loadAverage()}
+
+	dbURL, dropDB, err := createLoadDatabase(ctx, o.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	defer dropDB()
+	db, err := openDB(ctx, dbURL)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	if _, err := crmstore.Migrate(ctx, db.Pool); err != nil {
+		return nil, err
+	}
+	endpoints, err := createLoadAgents(ctx, crmstore.NewStore(db, crmstore.Options{Region: "CN"}), o.Agents)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "switchboard-load-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	flows, recs := filepath.Join(dir, "flows"), filepath.Join(dir, "recordings")
+	if err := os.MkdirAll(flows, 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(flows, "load.yaml"), []byte(loadFlow), 0o644); err != nil {
+		return nil, err
+	}
+
+	// The emulator, in its own process.
+	password := randomToken()
+	sim, err := startLoadEmulator(ctx, stderr, loadSetup{Password: password, Endpoints: endpoints, Answer: o.Answer, Talk: o.Talk})
+	if err != nil {
+		return nil, err
+	}
+	defer sim.close()
+
+	// The controller, wired as serve wires it.
+	m := NewMain()
+	m.Stdout, m.Stderr, m.Logger = io.Discard, stderr, log
+	m.Config.HTTPAddr = "127.0.0.1:0"
+	m.Config.DatabaseURL, m.Config.Migrate, m.Config.Seed = dbURL, false, false
+	m.Config.ARIURL, m.Config.ARIPassword = "http://"+sim.addr+"/ari", password
+	m.Config.FlowsDir, m.Config.RecordingsDir, m.Config.DemoCallsPerMinute = flows, recs, 0
+	if err := m.Run(ctx); err != nil {
+		m.Close()
+		return nil, err
+	}
+	defer m.Close()
+	if err := waitFor(ctx, 15*time.Second, m.sys.ari.Ready); err != nil {
+		return nil, fmt.Errorf("the controller did not connect to the emulator: %w", err)
+	}
+	if err := readyLoadAgents(ctx, m.sys.engine, m.sys.store); err != nil {
+		return nil, err
+	}
+
+	rep.HeapBase, rep.AllocBase = heapAfterGC()
+	var ms0 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	if o.CPUProfile != "" {
+		f, err := os.Create(o.CPUProfile)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	busy0 := machineCPU()
+	user0, sys0 := processCPU()
+	start := time.Now()
+	patience := o.Answer + o.Talk + 30*time.Second
+	loaded, err := sim.send(loadCommand{Cmd: "load", Rate: o.Rate, Duration: o.Duration, Patience: patience})
+	if err != nil {
+		return nil, err
+	}
+	rep.LoadResult = *loaded.Loaded
+
+	// Memory with the calls of the last seconds still up.
+	snap, err := m.sys.engine.Snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range snap.Calls {
+		if c.State != cti.CallEnded {
+			rep.LiveCalls++
+		}
+	}
+	rep.HeapLive, rep.AllocLive = heapAfterGC()
+
+	// Drain: every call ends and its recording is stored, or the callers' patience runs out.
+	drainBy := time.Now().Add(patience + 10*time.Second)
+	for {
+		if err := countInteractions(ctx, db, rep); err != nil {
+			return rep, err
+		}
+		ended := rep.Interactions - rep.Outcomes[""]
+		if ended >= rep.Offered && rep.Recordings >= rep.Outcomes[string(cti.OutcomeAnswered)] {
+			rep.Drained = true
+			break
+		}
+		if time.Now().After(drainBy) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return rep, ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	rep.Window = time.Since(start)
+	user1, sys1 := processCPU()
+	rep.ControllerUser, rep.ControllerSys = user1-user0, sys1-sys0
+	rep.ControllerCPU = rep.ControllerUser + rep.ControllerSys
+	rep.MachineBusy = machineCPU().busySince(busy0)
+	var ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms1)
+	rep.GCs, rep.GCPause = ms1.NumGC-ms0.NumGC, time.Duration(ms1.PauseTotalNs-ms0.PauseTotalNs)
+
+	final, err := sim.send(loadCommand{Cmd: "report"})
+	if err != nil {
+		return rep, err
+	}
+	rep.Emulator = *final.Report
+	// The emulator served only these calls: its final counters are theirs, once every call has ended.
+	rep.Answered, rep.Bridged = rep.Emulator.Stats.CallsAnswered, rep.Emulator.Stats.CallsBridged
+	answered := rep.Outcomes[string(cti.OutcomeAnswered)]
+	rep.Lost = max(rep.Offered-answered, rep.Offered-rep.Bridged, rep.Offered-rep.Emulator.Originates, 0) + rep.Rejected
+	return rep, nil
+}
+
+// createLoadDatabase creates an empty database next to the one at base and returns its URL and a function that drops it.
+func createLoadDatabase(ctx context.Context, base string) (string, func(), error) {
+	admin, err := openDB(ctx, base)
+	if err != nil {
+		return "", nil, err
+	}
+	name := "sbload_" + randomToken()[:16]
+	if _, err := admin.Pool.Exec(ctx, "create database "+name); err != nil {
+		admin.Close()
+		return "", nil, fmt.Errorf("create the load test's database on -database-url: %w", err)
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		admin.Close()
+		return "", nil, err
+	}
+	u.Path = "/" + name
+	drop := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		admin.Pool.Exec(ctx, "drop database if exists "+name+" with (force)") //nolint:errcheck // best effort on the way out
+		admin.Close()
+	}
+	return u.String(), drop, nil
+}
+
+// createLoadAgents writes the general queue (no wrap-up) and n agents load-agent-<i> on PJSIP/<9000+i>, members of it.
+func createLoadAgents(ctx context.Context, s *crmstore.Store, n int) ([]string, error) {
+	if err := s.PutQueue(ctx, cti.QueueConfig{Name: "general", Strategy: "longest-idle", SLTarget: 0.8,
+		SLThreshold: 20 * time.Second, RingTimeout: 15 * time.Second, MaxWait: 10 * time.Minute}); err != nil {
+		return nil, err
+	}
+	endpoints := make([]string, n)
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for w := range 4 {
+		wg.Go(func() {
+			for i := w; i < n; i += 4 {
+				endpoints[i] = "PJSIP/" + strconv.Itoa(9000+i+1)
+				a := &cti.AgentConfig{Login: "load-agent-" + strconv.Itoa(i+1), DisplayName: "Load Agent " + strconv.Itoa(i+1),
+					Role: cti.RoleAgent, Endpoint: endpoints[i], Queues: []string{"general"}}
+				if err := s.PutAgent(ctx, a, ""); err != nil {
+					errs <- fmt.Errorf("create %s: %w", a.Login, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	return endpoints, <-errs
+}
+
+// readyLoadAgents logs every agent in and makes it Ready.
+func readyLoadAgents(ctx context.Context, eng *engine.Engine, s *crmstore.Store) error {
+	agents, err := s.Agents(ctx)
+	if err != nil {
+		return err
+	}
+	for _, a := range agents {
+		if err := eng.Login(ctx, a.ID); err != nil {
+			return fmt.Errorf("log %s in: %w", a.Login, err)
+		}
+		if err := eng.SetState(ctx, a.ID, cti.StateRequest{Ready: true}); err != nil {
+			return fmt.Errorf("make %s ready: %w", a.Login, err)
+		}
+	}
+	return nil
+}
+
+func countInteractions(ctx context.Context, db *crmstore.DB, rep *loadReport) error {
+	rows, err := db.Pool.Query(ctx, `select coalesce(outcome, ''), count(*), count(recording_file) from interactions group by 1`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	rep.Outcomes, rep.Interactions, rep.Recordings = map[string]int{}, 0, 0
+	for rows.Next() {
+		var outcome string
+		var n, recs int
+		if err := rows.Scan(&outcome, &n, &recs); err != nil {
+			return err
+		}
+		rep.Outcomes[outcome] = n
+		rep.Interactions += n
+		rep.Recordings += recs
+	}
+	return rows.Err()
+}
+
+func waitFor(ctx context.Context, within time.Duration, f func() error) error {
+	deadline := time.Now().Add(within)
+	for {
+		err := f()
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// heapAfterGC returns the heap in use and the live bytes right after a full collection.
+func heapAfterGC() (inuse, alloc uint64) {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapInuse, ms.HeapAlloc
+}
+
+// processCPU is the CPU time this process has used, in user and system mode.
+func processCPU() (user, sys time.Duration) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, 0
+	}
+	return time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano())
+}
+
+// cpuTicks are the machine's CPU counters from /proc/stat (zero where there is none).
+type cpuTicks struct{ busy, total uint64 }
+
+func machineCPU() cpuTicks {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return cpuTicks{}
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	var t cpuTicks
+	for i, s := range f[1:] {
+		v, _ := strconv.ParseUint(s, 10, 64)
+		t.total += v
+		if i != 3 && i != 4 { // idle, iowait
+			t.busy += v
+		}
+	}
+	return t
+}
+
+func (t cpuTicks) busySince(t0 cpuTicks) float64 {
+	if t.total <= t0.total {
+		return 0
+	}
+	return float64(t.busy-t0.busy) / float64(t.total-t0.total)
+}
+
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func (r *loadReport) print(w io.Writer) {
+	o := r.Opts
+	fmt.Fprintf(w, "switchboard load: %g calls/s for %s; %d agents (answer after %s, talk %s); %s, %d CPUs\n",
+		o.Rate, o.Duration, o.Agents, o.Answer, o.Talk, runtime.Version(), runtime.NumCPU())
+	fmt.Fprintf(w, "machine: load average %s at the start; all cores %.0f%% busy during the run (every process)\n",
+		r.LoadAvg, 100*r.MachineBusy)
+	fmt.Fprintf(w, "calls: intended %d, offered %d (%.1f/s), rejected %d, answered %d, bridged to an agent %d\n",
+		r.Intended, r.Offered, float64(r.Offered)/r.Duration.Seconds(), r.Rejected, r.Answered, r.Bridged)
+	var outs []string
+	for _, k := range slices.Sorted(func(yield func(string) bool) {
+		for k := range r.Outcomes {
+			if !yield(k) {
+				return
+			}
+		}
+	}) {
+		name := k
+		if name == "" {
+			name = "not ended"
+		}
+		outs = append(outs, fmt.Sprintf("%s %d", name, r.Outcomes[k]))
+	}
+	drained := "all ended"
+	if !r.Drained {
+		drained = "NOT all ended before the callers' patience ran out"
+	}
+	fmt.Fprintf(w, "interactions: %d (%s), %d recordings stored; %s\n", r.Interactions, strings.Join(outs, ", "), r.Recordings, drained)
+	fmt.Fprintf(w, "lost or failed calls: %d\n", r.Lost)
+	l := r.Emulator.Latency
+	fmt.Fprintf(w, "StasisStart to agent originate (emulator side, %d calls, %d without one): p50 %s, p99 %s, p99.9 %s, max %s\n",
+		len(l), r.Emulator.NoOriginate, fmtDur(pct(l, 0.50)), fmtDur(pct(l, 0.99)), fmtDur(pct(l, 0.999)), fmtDur(pct(l, 1)))
+	per := func(d time.Duration) time.Duration {
+		if r.Offered == 0 {
+			return 0
+		}
+		return d / time.Duration(r.Offered)
+	}
+	fmt.Fprintf(w, "controller CPU per call: %s (user %s + system %s; %s over %s, %d GCs, %s paused)\n",
+		fmtDur(per(r.ControllerCPU)), fmtDur(per(r.ControllerUser)), fmtDur(per(r.ControllerSys)), fmtDur(r.ControllerCPU),
+		fmtDur(r.Window), r.GCs, fmtDur(r.GCPause))
+	fmt.Fprintf(w, "emulator CPU per call: %s (separate process; %s)\n", fmtDur(per(r.Emulator.CPU)), fmtDur(r.Emulator.CPU))
+	if r.LiveCalls > 0 {
+		fmt.Fprintf(w, "memory per live call: %.1f KB heap in use (%.1f KB live objects), %d calls up, heap %.1f MB over a %.1f MB baseline\n",
+			kb(r.HeapLive, r.HeapBase, r.LiveCalls), kb(r.AllocLive, r.AllocBase, r.LiveCalls), r.LiveCalls,
+			float64(r.HeapLive)/(1<<20), float64(r.HeapBase)/(1<<20))
+	} else {
+		fmt.Fprintf(w, "memory per live call: no call was up at the end of the offered period\n")
+	}
+}
+
+func kb(now, base uint64, n int) float64 { return (float64(now) - float64(base)) / float64(n) / 1024 }
+
+// pct is the q-quantile of sorted samples (nearest rank); 0 without samples.
+func pct(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(math.Ceil(q*float64(len(sorted)))) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+func fmtDur(d time.Duration) string {
+	switch {
+	case d >= time.Second:
+		return fmt.Sprintf("%.2f s", d.Seconds())
+	case d >= time.Millisecond:
+		return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
+	default:
+		return fmt.Sprintf("%.1f µs", float64(d)/float64(time.Microsecond))
+	}
+}
+
+// --- the emulator's side ---
+
+// loadEmulator is the child process running the emulator, seen from the controller.
+type loadEmulator struct {
+	cmd  *exec.Cmd
+	in   io.WriteCloser
+	out  *bufio.Scanner
+	addr string
+}
+
+func startLoadEmulator(ctx context.Context, stderr io.Writer, setup loadSetup) (*loadEmulator, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, exe, "load")
+	cmd.Env = append(os.Environ(), loadRoleEnv+"=emulator")
+	cmd.Stderr = stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start the emulator process: %w", err)
+	}
+	e := &loadEmulator{cmd: cmd, in: in, out: bufio.NewScanner(out)}
+	e.out.Buffer(nil, 64<<20)
+	r, err := e.send(setup)
+	if err != nil {
+		e.close()
+		return nil, err
+	}
+	e.addr = r.Addr
+	return e, nil
+}
+
+// send writes one message and reads the reply.
+func (e *loadEmulator) send(msg any) (loadReply, error) {
+	b, _ := json.Marshal(msg)
+	if _, err := e.in.Write(append(b, '\n')); err != nil {
+		return loadReply{}, fmt.Errorf("emulator process: %w", err)
+	}
+	if !e.out.Scan() {
+		return loadReply{}, fmt.Errorf("emulator process ended: %v", e.out.Err())
+	}
+	var r loadReply
+	if err := json.Unmarshal(e.out.Bytes(), &r); err != nil {
+		return r, fmt.Errorf("emulator process: %w", err)
+	}
+	if r.Err != "" {
+		return r, fmt.Errorf("emulator process: %s", r.Err)
+	}
+	return r, nil
+}
+
+func (e *loadEmulator) close() {
+	e.in.Close() // the child stops at the end of its input
+	e.cmd.Wait() //nolint:errcheck // its errors went to stderr
+}
+
+// runLoadEmulator is the child: it serves ARI on loopback and places calls when told, timing the controller.
+func runLoadEmulator(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) error {
+	in := bufio.NewScanner(stdin)
+	enc := json.NewEncoder(stdout)
+	var setup loadSetup
+	if !in.Scan() {
+		return in.Err()
+	}
+	if err := json.Unmarshal(in.Bytes(), &setup); err != nil {
+		return err
+	}
+	eps := make(map[string]arisim.Behaviour, len(setup.Endpoints))
+	for _, id := range setup.Endpoints {
+		eps[id] = arisim.Behaviour{Registered: true, AnswerAfter: setup.Answer, HangupAfter: setup.Talk}
+	}
+	t := newLoadTimer()
+	sim := arisim.New(arisim.Config{
+		Username: "switchboard", Password: setup.Password, Endpoints: eps, Sounds: sounds.Durations(),
+		// Asterisk buffers a slow websocket in the kernel and its own queue; a short stall of the controller (a GC, a busy core)
+		// must not cost the connection at thousands of events a second.
+		EventQueue: 1 << 18,
+		Logger:     slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		OnEvent:    t.event, OnRequest: t.request,
+	})
+	defer sim.Close()
+	addr, err := sim.Start(ctx, "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	if err := enc.Encode(loadReply{Addr: addr}); err != nil {
+		return err
+	}
+	var cpu0 time.Duration
+	for in.Scan() {
+		var c loadCommand
+		if err := json.Unmarshal(in.Bytes(), &c); err != nil {
+			return err
+		}
+		switch c.Cmd {
+		case "load":
+			u, s := processCPU()
+			cpu0 = u + s
+			res, err := sim.Load(ctx, c.Rate, c.Duration, arisim.CallSpec{HangupAfter: c.Patience})
+			reply := loadReply{Loaded: &res}
+			if err != nil {
+				reply.Err = err.Error()
+			}
+			if err := enc.Encode(reply); err != nil {
+				return err
+			}
+		case "report":
+			u, s := processCPU()
+			rep := t.report()
+			rep.Stats, rep.CPU = sim.Stats(), u+s-cpu0
+			if err := enc.Encode(loadReply{Report: &rep}); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("unknown load command %q", c.Cmd)
+		}
+	}
+	return in.Err()
+}
+
+// loadTimer matches each inbound call's StasisStart with the first originate of an agent leg for it. The engine tags the
+// inbound channel with its call id (SB_CALL) before anything else and names the call in the originate's appArgs (agent,<call>).
+type loadTimer struct {
+	mu      sync.Mutex
+	started map[string]time.Time // inbound channel → StasisStart
+	callOf  map[string]string    // call id → inbound channel
+	done    map[string]bool      // inbound channels with an originate
+	latency []time.Duration
+}
+
+func newLoadTimer() *loadTimer {
+	return &loadTimer{started: map[string]time.Time{}, callOf: map[string]string{}, done: map[string]bool{}}
+}
+
+func (t *loadTimer) event(typ, channelID string, at time.Time) {
+	if typ != "StasisStart" || strings.HasPrefix(channelID, "sb-") {
+		return
+	}
+	t.mu.Lock()
+	if _, ok := t.started[channelID]; !ok {
+		t.started[channelID] = at
+	}
+	t.mu.Unlock()
+}
+
+func (t *loadTimer) request(r arisim.RequestRecord) {
+	at := time.Now()
+	switch {
+	case r.Operation == "channels.setChannelVar" && strings.Contains(r.Query, engine.VarCall):
+		q, _ := url.ParseQuery(r.Query)
+		if q.Get("variable") != engine.VarCall {
+			return
+		}
+		ch := strings.TrimSuffix(strings.TrimPrefix(r.Path, "/channels/"), "/variable")
+		t.mu.Lock()
+		t.callOf[q.Get("value")] = ch
+		t.mu.Unlock()
+	case r.Operation == "channels.originate" || r.Operation == "channels.originateWithId":
+		q, _ := url.ParseQuery(r.Query)
+		role, call, _ := strings.Cut(q.Get("appArgs"), ",")
+		if role != "agent" || r.Status >= 300 {
+			return
+		}
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		ch := t.callOf[call]
+		if ch == "" || t.done[ch] {
+			return
+		}
+		if st, ok := t.started[ch]; ok {
+			t.done[ch] = true
+			t.latency = append(t.latency, at.Sub(st))
+		}
+	}
+}
+
+func (t *loadTimer) report() loadEmulatorReport {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	l := slices.Clone(t.latency)
+	slices.Sort(l)
+	return loadEmulatorReport{Originates: len(l), NoOriginate: len(t.started) - len(t.done), Latency: l}
+}
