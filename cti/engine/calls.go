@@ -979,6 +979,12 @@ func (e *Engine) teardown(c *call, outcome cti.Outcome) {
 	for _, id := range ids {
 		e.hangupLeg(c, id, "normal")
 	}
+	if x := c.xfer; x != nil {
+		// A consulted agent (ringing, consulting, conferenced or handed the call) is made Ready again: their legs are gone
+		// with the call, so no ChannelLeft will do it.
+		c.xfer = nil
+		e.releaseTarget(x)
+	}
 	if c.recording != "" {
 		rec := c.recording
 		e.tel(c.id, "stop-recording", func(ctx context.Context, t cti.Telephony) error { return t.StopRecording(ctx, rec) }, nil)
