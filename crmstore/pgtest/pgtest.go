@@ -58,9 +58,14 @@ func URL(tb testing.TB) string {
 			return
 		}
 		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, fmt.Sprintf("drop database if exists %s with (force)", name)); err != nil {
-			tb.Errorf("pgtest: drop %s: %v", name, err)
+		// A forced drop can race with an autovacuum worker starting on the database; a second try after a moment succeeds.
+		for attempt := range 5 {
+			if _, err = c.Exec(ctx, fmt.Sprintf("drop database if exists %s with (force)", name)); err == nil {
+				return
+			}
+			time.Sleep(time.Duration(attempt+1) * 100 * time.Millisecond)
 		}
+		tb.Errorf("pgtest: drop %s: %v", name, err)
 	})
 	return withDatabase(base, name)
 }
