@@ -24,7 +24,8 @@ func (e *Engine) agentChanged(d queue.Decision) {
 	if ok {
 		st, reason = agentState(v.State), v.Reason
 	}
-	if st == prev && reason == a.status.Reason && st != cti.AgentWrapUp {
+	busy := st == cti.AgentReserved || st == cti.AgentOnCall
+	if st == prev && reason == a.status.Reason && st != cti.AgentWrapUp && (!busy || a.status.CallID == a.call) {
 		return
 	}
 	a.status.State, a.status.Reason, a.status.Since, a.status.Deadline, a.status.Pending = st, reason, now, time.Time{}, ""
