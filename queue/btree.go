@@ -122,7 +122,9 @@ func (t *btree[V]) insert(n *bnode[V], k uint64, v V) *bnode[V] {
 			return nil
 		}
 		h := len(n.keys) / 2
-		s := newLeaf[V]()
+		// A split leaf is in a big tree, where inserts come mostly at the
+		// right end (calls arrive in seq order): give it its full size at once.
+		s := &bnode[V]{keys: make([]uint64, 0, bMax+1), vals: make([]V, 0, bMax+1)}
 		s.keys = append(s.keys, n.keys[h:]...)
 		s.vals = append(s.vals, n.vals[h:]...)
 		clear(n.vals[h:])
