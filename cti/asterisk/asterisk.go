@@ -46,6 +46,9 @@ type Config struct {
 	PingInterval time.Duration
 }
 
+// idleConnsPerHost is how many keep-alive connections to Asterisk the default client keeps for reuse.
+const idleConnsPerHost = 512
+
 // Backoff is the reconnection policy.
 type Backoff struct {
 	Min, Max time.Duration
@@ -107,9 +110,13 @@ func New(cfg Config) *Client {
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
+		// Every live call's executor may have a request in flight: at hundreds of new calls a second that is hundreds of
+		// concurrent requests to one host. Keeping as many connections idle as may be busy avoids a TCP dial and close per
+		// request past the idle limit (measured by switchboard load: 16 idle connections cost 16 % of the controller's CPU
+		// in dials at 500 calls/s).
 		hc = &http.Client{Transport: &http.Transport{
 			DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			MaxIdleConnsPerHost: 16,
+			MaxIdleConnsPerHost: idleConnsPerHost,
 			IdleConnTimeout:     90 * time.Second,
 		}}
 	}

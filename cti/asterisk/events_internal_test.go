@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -111,5 +112,18 @@ func TestBackoff(t *testing.T) {
 				t.Fatalf("delay(%d) = %v, want in [%v, %v]", n, d, ceil/2, ceil)
 			}
 		}
+	}
+}
+
+// TestConnectionReuse: concurrent commands to Asterisk reuse keep-alive connections rather than dial a new one each time the
+// idle pool is full, which costs a TCP handshake and teardown per request under load.
+func TestConnectionReuse(t *testing.T) {
+	c := New(Config{URL: "http://127.0.0.1:1/ari", App: "contact-center"})
+	tr, ok := c.http.Transport.(*http.Transport)
+	if !ok {
+		t.Fatalf("default transport %T", c.http.Transport)
+	}
+	if tr.MaxIdleConnsPerHost < 256 || (tr.MaxIdleConns != 0 && tr.MaxIdleConns < tr.MaxIdleConnsPerHost) {
+		t.Errorf("idle connections: %d per host, %d in all; want at least 256 per host", tr.MaxIdleConnsPerHost, tr.MaxIdleConns)
 	}
 }
