@@ -10,13 +10,24 @@ import (
 	"github.com/switchboard-cc/switchboard/cti"
 )
 
-// handled are the ARI event types the adapter translates; every other type is ignored before decoding, so a type the
-// library does not know (ChannelTransfer, ChannelToneDetected, ApplicationRegistered…) costs one small unmarshal.
-var handled = map[string]bool{
-	"StasisStart": true, "StasisEnd": true, "ChannelHangupRequest": true, "ChannelDestroyed": true,
-	"ChannelStateChange": true, "Dial": true, "ChannelDtmfReceived": true, "PlaybackStarted": true,
-	"PlaybackFinished": true, "RecordingStarted": true, "RecordingFinished": true, "RecordingFailed": true,
-	"ApplicationReplaced": true,
+// handled are the ARI event types the adapter translates, each with a new value of the library's type to decode it into;
+// every other type is ignored before decoding, so a type the library does not know (ChannelTransfer, ChannelToneDetected,
+// ApplicationRegistered…) costs one small unmarshal. Decoding straight into the type read from the head, rather than through
+// ari.DecodeEvent (which unmarshals the message once more to find the type), saves a third of the decoding of every event.
+var handled = map[string]func() ari.Event{
+	"StasisStart":          func() ari.Event { return new(ari.StasisStart) },
+	"StasisEnd":            func() ari.Event { return new(ari.StasisEnd) },
+	"ChannelHangupRequest": func() ari.Event { return new(ari.ChannelHangupRequest) },
+	"ChannelDestroyed":     func() ari.Event { return new(ari.ChannelDestroyed) },
+	"ChannelStateChange":   func() ari.Event { return new(ari.ChannelStateChange) },
+	"Dial":                 func() ari.Event { return new(ari.Dial) },
+	"ChannelDtmfReceived":  func() ari.Event { return new(ari.ChannelDtmfReceived) },
+	"PlaybackStarted":      func() ari.Event { return new(ari.PlaybackStarted) },
+	"PlaybackFinished":     func() ari.Event { return new(ari.PlaybackFinished) },
+	"RecordingStarted":     func() ari.Event { return new(ari.RecordingStarted) },
+	"RecordingFinished":    func() ari.Event { return new(ari.RecordingFinished) },
+	"RecordingFailed":      func() ari.Event { return new(ari.RecordingFailed) },
+	"ApplicationReplaced":  func() ari.Event { return new(ari.ApplicationReplaced) },
 }
 
 // translate turns one websocket message into a cti event; nil means the event is not one we deliver.
@@ -27,18 +38,19 @@ func (c *Client) translate(msg []byte) (ev cti.Event, err error) {
 	if err := json.Unmarshal(msg, &head); err != nil {
 		return nil, fmt.Errorf("not an event: %w", err)
 	}
-	if !handled[head.Type] {
+	newEvent := handled[head.Type]
+	if newEvent == nil {
 		return nil, nil
 	}
 	defer func() {
-		// ari.DecodeEvent returns an error for types it does not know (v6; v5.3.1 panicked). Guard anyway: an event the
-		// library cannot digest must cost one log line, never the process.
+		// The library's types may carry custom unmarshalers (its DecodeEvent panicked in v5.3.1). Guard anyway: an event
+		// the library cannot digest must cost one log line, never the process.
 		if r := recover(); r != nil {
 			ev, err = nil, fmt.Errorf("decoding %s: panic: %v", head.Type, r)
 		}
 	}()
-	e, err := ari.DecodeEvent(msg)
-	if err != nil {
+	e := newEvent()
+	if err := json.Unmarshal(msg, e); err != nil {
 		return nil, fmt.Errorf("decoding %s: %w", head.Type, err)
 	}
 	return c.convert(e), nil
