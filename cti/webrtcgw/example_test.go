@@ -38,6 +38,12 @@ func Example_loopTest() {
 	defer browser.Close()
 	mic, _ := webrtc.NewTrackLocalStaticRTP(webrtcgw.PCMU.RTPCodecCapability, "mic", "agent")
 	browser.AddTrack(mic)
+	connected := make(chan struct{})
+	browser.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if s == webrtc.PeerConnectionStateConnected {
+			close(connected)
+		}
+	})
 	heard := make(chan struct{}, 100)
 	browser.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		for {
@@ -59,6 +65,7 @@ func Example_loopTest() {
 		panic(err)
 	}
 	browser.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer})
+	<-connected // the browser's DTLS is done: what it sends now is encrypted and sent
 	for leg.State() != webrtcgw.StateConnected {
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -69,7 +76,11 @@ func Example_loopTest() {
 		time.Sleep(20 * time.Millisecond)
 	}
 	for range webrtcgw.MinLoopPackets {
-		<-heard
+		select {
+		case <-heard:
+		case <-time.After(2 * time.Second):
+			fmt.Println("the browser hears nothing")
+		}
 	}
 	rep := leg.StopLoop()
 	fmt.Println("sent", rep.Sent, "returned", rep.Returned, "ok", rep.JSON().OK)

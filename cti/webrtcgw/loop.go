@@ -3,8 +3,6 @@ package webrtcgw
 import (
 	"slices"
 	"time"
-
-	"github.com/pion/webrtc/v4"
 )
 
 // LoopReport is the outcome of a loop test: what the browser sent, what came back through the gateway's RTP path, and how long
@@ -53,7 +51,8 @@ func (l *Leg) StopLoop() LoopReport {
 	return rep
 }
 
-// iceRoundTrip reads the selected candidate pair's round-trip time from the connection's statistics.
+// iceRoundTrip reads the selected candidate pair's round-trip time from the ICE transport (not PeerConnection.GetStats, which
+// races with a close the browser starts).
 func (l *Leg) iceRoundTrip() time.Duration {
 	l.mu.Lock()
 	pc := l.pc
@@ -61,9 +60,11 @@ func (l *Leg) iceRoundTrip() time.Duration {
 	if pc == nil {
 		return 0
 	}
-	for _, s := range pc.GetStats() {
-		if cp, ok := s.(webrtc.ICECandidatePairStats); ok && cp.Nominated && cp.State == webrtc.StatsICECandidatePairStateSucceeded {
-			return time.Duration(cp.CurrentRoundTripTime * float64(time.Second))
+	for _, s := range pc.GetSenders() {
+		if t := s.Transport(); t != nil && t.ICETransport() != nil {
+			if cp, ok := t.ICETransport().GetSelectedCandidatePairStats(); ok {
+				return time.Duration(cp.CurrentRoundTripTime * float64(time.Second))
+			}
 		}
 	}
 	return 0
