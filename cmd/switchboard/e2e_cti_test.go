@@ -51,6 +51,7 @@ const (
 var ctiRequests struct {
 	mu   sync.Mutex
 	recs []ctiRequest
+	runs int
 }
 
 type ctiRequest struct {
@@ -67,6 +68,7 @@ type ctiOptions struct {
 // ctiSys is one running contact center and the emulator it drives.
 type ctiSys struct {
 	t      *testing.T
+	key    string // the scenario's requests in ctiRequests
 	m      *Main
 	sim    *arisim.Server
 	store  *crmstore.Store
@@ -139,9 +141,8 @@ func ctiDB(t *testing.T, prep func(ctx context.Context, s *crmstore.Store) error
 }
 
 // ctiEmulator starts an emulator of the test's own, with the demo phones (ringing until answered) and the request log.
-func ctiEmulator(t *testing.T) (*arisim.Server, string) {
+func ctiEmulator(t *testing.T, name string) (*arisim.Server, string) {
 	t.Helper()
-	name := t.Name()
 	sim := arisim.New(arisim.Config{Username: ctiARIUser, Password: ctiARIPassword, Sounds: sounds.Durations(),
 		Endpoints: demoEndpoints(), TimeScale: ctiTimeScale,
 		OnRequest: func(r arisim.RequestRecord) {
@@ -163,14 +164,18 @@ func ctiEmulator(t *testing.T) (*arisim.Server, string) {
 // startCTI starts a system on a fresh database.
 func startCTI(t *testing.T, o ctiOptions) *ctiSys {
 	t.Helper()
-	s := &ctiSys{t: t, dbURL: ctiDB(t, o.prep), recDir: t.TempDir(), logs: &ctiLog{}}
+	ctiRequests.mu.Lock()
+	ctiRequests.runs++
+	key := fmt.Sprintf("%s#%d", t.Name(), ctiRequests.runs) // unique under -count
+	ctiRequests.mu.Unlock()
+	s := &ctiSys{t: t, key: key, dbURL: ctiDB(t, o.prep), recDir: t.TempDir(), logs: &ctiLog{}}
 	if !o.builtin {
-		s.sim, s.ariURL = ctiEmulator(t)
+		s.sim, s.ariURL = ctiEmulator(t, key)
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("server log:\n%s", s.logs.String())
-			t.Logf("requests:\n%s", ctiRequestLog(t.Name()))
+			t.Logf("requests:\n%s", ctiRequestLog(s.key))
 		}
 	})
 	s.m = s.runMain()
@@ -695,7 +700,7 @@ func testCTIRONA(t *testing.T) {
 	if in.Outcome != cti.OutcomeAnswered || in.AgentID != s.ids["agent2"] {
 		t.Errorf("row: outcome %s agent %s, want answered by agent2", in.Outcome, in.AgentID)
 	}
-	if got, want := originates(t.Name()), []string{"PJSIP/1001", "PJSIP/1002"}; !slices.Equal(got, want) {
+	if got, want := originates(s.key), []string{"PJSIP/1001", "PJSIP/1002"}; !slices.Equal(got, want) {
 		t.Errorf("originates %v, want %v", got, want)
 	}
 	if a := s.agent("agent1"); a.State != cti.AgentNotReady || a.Reason != "missed" {
@@ -748,7 +753,7 @@ func testCTIOverflow(t *testing.T) {
 
 	ch, id = s.call(arisim.CallSpec{CallerNumber: "+8613900000096", Dialed: "203"})
 	checkFor(t, 10*time.Second, func() error {
-		if !slices.Contains(ctiRecordRequests(t.Name()), "vm-"+id) {
+		if !slices.Contains(ctiRecordRequests(s.key), "vm-"+id) {
 			return errors.New("no voicemail recording yet")
 		}
 		return nil
@@ -1046,13 +1051,13 @@ func testCTICallback(t *testing.T) {
 	if v := s.waitCall(id, cti.CallQueued); v.Queue != "general" {
 		t.Errorf("callback waits in %q, want general", v.Queue)
 	}
-	if got := originates(t.Name()); len(got) != 0 {
+	if got := originates(s.key); len(got) != 0 {
 		t.Fatalf("originates before any agent is ready: %v", got)
 	}
 	s.ready("agent1")
 	agentLeg := s.accept2("agent1", id)
 	cust := s.ringing("sb-cust-" + id + "-")
-	if got, want := originates(t.Name()), []string{"PJSIP/1001", trunk}; !slices.Equal(got, want) {
+	if got, want := originates(s.key), []string{"PJSIP/1001", trunk}; !slices.Equal(got, want) {
 		t.Errorf("originates %v, want %v (the agent first, then the customer)", got, want)
 	}
 	if err := s.sim.Answer(cust); err != nil {
@@ -1102,17 +1107,17 @@ func testCTIRestart(t *testing.T) {
 	// from 1 again, and Asterisk refuses an id still playing (see the report of this test).
 	s.waitPlaybackDone("sb-" + id2 + "-p1")
 
-	before := requestCount(t.Name())
+	before := requestCount(s.key)
 	if err := s.m.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if got := ctiRequestsSince(t.Name(), before); len(got) != 0 {
+	if got := ctiRequestsSince(s.key, before); len(got) != 0 {
 		t.Errorf("Main.Close sent requests to the PBX: %v", got)
 	}
 	s.waitBridged(id1, ch1, leg1)
 	s.waitBridged(id2, ch2)
 
-	atRestart := requestCount(t.Name())
+	atRestart := requestCount(s.key)
 	s.m = s.runMain()
 	s.store = s.m.sys.store
 	s.waitCall(id1, cti.CallConnected)
@@ -1123,7 +1128,7 @@ func testCTIRestart(t *testing.T) {
 		t.Errorf("waiting call in %q after the restart", v.Queue)
 	}
 	s.waitBridged(id1, ch1, leg1)
-	for _, r := range ctiRequestsSince(t.Name(), atRestart) {
+	for _, r := range ctiRequestsSince(s.key, atRestart) {
 		if r.Operation == "channels.originate" || r.Operation == "channels.hangup" {
 			t.Errorf("after the restart: %s %s?%s", r.Method, r.Path, r.Query)
 		}
@@ -1132,7 +1137,7 @@ func testCTIRestart(t *testing.T) {
 	s.ready("agent2")
 	leg2 := s.accept("agent2")
 	s.waitBridged(id2, ch2, leg2)
-	if got, want := originates(t.Name()), []string{"PJSIP/1001", "PJSIP/1002"}; !slices.Equal(got, want) {
+	if got, want := originates(s.key), []string{"PJSIP/1001", "PJSIP/1002"}; !slices.Equal(got, want) {
 		t.Errorf("originates %v, want %v", got, want)
 	}
 	s.sim.Hangup(ch1)
@@ -1258,7 +1263,7 @@ func testCTIReconnect(t *testing.T) {
 		t.Errorf("row: outcome %s agent %s talk %v", in.Outcome, in.AgentID, in.Durations.Talk)
 	}
 	s.checkRecording(in, "interaction-"+id)
-	if got, want := originates(t.Name()), []string{"PJSIP/1001"}; !slices.Equal(got, want) {
+	if got, want := originates(s.key), []string{"PJSIP/1001"}; !slices.Equal(got, want) {
 		t.Errorf("originates %v, want %v", got, want)
 	}
 
@@ -1277,7 +1282,7 @@ func (s *ctiSys) applicationsGets() int {
 	defer ctiRequests.mu.Unlock()
 	n := 0
 	for _, r := range ctiRequests.recs {
-		if r.test == s.t.Name() && r.Operation == "applications.get" && r.Status == 200 {
+		if r.test == s.key && r.Operation == "applications.get" && r.Status == 200 {
 			n++
 		}
 	}
