@@ -1103,9 +1103,8 @@ func testCTIRestart(t *testing.T) {
 	ch2, id2 := s.call(arisim.CallSpec{CallerNumber: "+8613900000088", Dialed: "201"})
 	s.waitCall(id2, cti.CallQueued)
 	s.waitBridged(id2, ch2)
-	// Let the waiting caller's position announcement end first: a restarted engine numbers a rebuilt call's playbacks
-	// from 1 again, and Asterisk refuses an id still playing (see the report of this test).
-	s.waitPlaybackDone("sb-" + id2 + "-p1")
+	// The controller stops while the waiting caller's position announcement may still play: the restarted engine must not
+	// reuse its playback id.
 
 	before := requestCount(s.key)
 	if err := s.m.Close(); err != nil {
@@ -1160,19 +1159,6 @@ func testCTIRestart(t *testing.T) {
 	s.checkRecording(in1, "interaction-"+id1)
 	s.checkRecording(in2, "interaction-"+id2)
 	_ = ctx
-}
-
-// waitPlaybackDone polls the PBX until a playback is over. The test's own requests carry api_key, which tells them from
-// the controller's in the request log.
-func (s *ctiSys) waitPlaybackDone(id string) {
-	s.t.Helper()
-	u := s.ariURL + "/playbacks/" + url.PathEscape(id) + "?api_key=" + url.QueryEscape(ctiARIUser+":"+ctiARIPassword)
-	checkFor(s.t, 10*time.Second, func() error {
-		if code, _ := get(s.t, u); code != http.StatusNotFound {
-			return fmt.Errorf("playback %s: %d", id, code)
-		}
-		return nil
-	})
 }
 
 func ctiRequestsSince(test string, n int) []ctiRequest {

@@ -226,7 +226,7 @@ func media(sounds []string) []string {
 // play starts media on the customer's channel; done (may be nil) runs when it ends, failed or not.
 func (e *Engine) play(c *call, m []string, ivrID string, done func()) string {
 	c.n++
-	pb := "sb-" + c.id + "-p" + strconv.Itoa(c.n)
+	pb := "sb-" + c.id + "-p" + c.tag + strconv.Itoa(c.n)
 	p := &playback{call: c, ivrID: ivrID, done: done}
 	e.playbacks[pb] = p
 	ch := c.customer

@@ -651,7 +651,7 @@ func (e *Engine) Monitor(ctx context.Context, supervisorID, agentID string, mode
 		if mode != cti.MonitorBarge {
 			snoop := c.nextID("sb-snoop")
 			m.legs = append(m.legs, snoop)
-			m.bridge = "sb-" + c.id + "-mon-" + strconv.Itoa(c.legN)
+			m.bridge = "sb-" + c.id + "-mon-" + c.tag + strconv.Itoa(c.legN)
 			e.legs[snoop] = &leg{id: snoop, call: c, role: roleSnoop}
 			whisper := "none"
 			if mode == cti.MonitorWhisper {

@@ -216,12 +216,22 @@ func enqueuedAt(ch cti.ChannelInfo) time.Time {
 	return time.UnixMilli(ms)
 }
 
+// restartTag marks the ids of legs, bridges and playbacks a rebuilt call creates, so they never collide with those its previous
+// controller created (a playback still playing, a leg still up): the counters start again from one. It takes the random tail of
+// a fresh UUID.
+func restartTag(id string) string {
+	if len(id) < 4 {
+		return "r"
+	}
+	return "r" + id[len(id)-4:] + "."
+}
+
 // rebuild makes a call again from a customer channel of before a restart.
 func (e *Engine) rebuild(ch cti.ChannelInfo, bridge string) *call {
 	now := e.now()
 	c := &call{id: ch.Vars[VarCall], dir: cti.Inbound, channel: cti.ChannelPhone, state: cti.CallQueued, customer: ch.ID,
 		caller: ch.Caller, dialed: ch.Dialed, arrived: ch.Created, rebuilt: true, vars: map[string]string{},
-		ivrTimers: map[string]*timer{}, queue: ch.Vars[VarQueue]}
+		ivrTimers: map[string]*timer{}, queue: ch.Vars[VarQueue], tag: restartTag(e.cfg.IDs())}
 	if c.arrived.IsZero() {
 		c.arrived = now
 	}

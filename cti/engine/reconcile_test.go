@@ -48,7 +48,9 @@ func TestReconcileAfterRestart(t *testing.T) {
 		}
 		// The caller who waited longest is served first.
 		h.ready("a2")
-		h.contains("Originate sb-agent-old2-1 PJSIP/1002 agent,old2")
+		// The new leg's id carries a restart tag (from the fake's next id, "call2"), so it cannot collide with a leg or a
+		// playback the previous controller left behind.
+		h.contains("Originate sb-agent-old2-rall2.1 PJSIP/1002 agent,old2")
 		h.post(cti.ChannelHangupRequested{ChannelID: "200.3"})
 		h.contains("Hangup sb-agent-old3-1", "StopRecording interaction-old3", "DestroyBridge sb-old3")
 		if s := h.n.lastAgent("a1"); s.State != cti.AgentWrapUp {

@@ -89,8 +89,9 @@ type call struct {
 	customer  string // the customer's channel id
 	caller    cti.Party
 	dialed    string
-	n         int // counter for playback ids
-	legN      int // counter for leg and bridge ids
+	n         int    // counter for playback ids
+	legN      int    // counter for leg and bridge ids
+	tag       string // prefix of the counters after a restart (restartTag); "" for a call of this process
 	rebuilt   bool
 	started   bool // StartInteraction was queued
 	cust      *cti.Customer
@@ -152,7 +153,7 @@ type transfer struct {
 
 func (c *call) nextID(prefix string) string {
 	c.legN++
-	return fmt.Sprintf("%s-%s-%d", prefix, c.id, c.legN)
+	return fmt.Sprintf("%s-%s-%s%d", prefix, c.id, c.tag, c.legN)
 }
 
 func (c *call) view(e *Engine) cti.CallView {
