@@ -37,7 +37,7 @@ func TestLoad(t *testing.T) {
 		t.Fatalf("exit status %d; stderr:\n%s", code, errs.String())
 	}
 	for _, want := range []*regexp.Regexp{
-		regexp.MustCompile(`calls: intended 40, offered (39|40|41) .* rejected 0, answered (39|40|41), bridged to an agent (39|40|41)\n`),
+		regexp.MustCompile(`calls: intended 40, offered (39|40|41) \([0-9.]+/s, rate sustained\), rejected 0, answered (39|40|41), bridged to an agent (39|40|41)\n`),
 		regexp.MustCompile(`interactions: (39|40|41) \(answered (39|40|41)\), (39|40|41) recordings stored; all ended\n`),
 		regexp.MustCompile(`lost or failed calls: 0\n`),
 		regexp.MustCompile(`StasisStart to agent originate \(emulator side, (39|40|41) calls, 0 without one\): p50 [0-9.]+ [µm]?s, p99 [0-9.]+ [µm]?s`),
