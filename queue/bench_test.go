@@ -213,8 +213,22 @@ func percentile(d []time.Duration, p float64) float64 {
 // Latency percentiles come from every benchSample-th event timed on its own:
 // the stride is coprime with the workload's cycle of seven, so every kind of
 // event is sampled alike.
-func BenchmarkApply(b *testing.B) {
+func BenchmarkApply(b *testing.B) { benchApply(b, false) }
+
+// BenchmarkApplyTo is BenchmarkApply with the caller reusing one buffer for
+// the decisions (ApplyTo), as an engine that carries them out at once can.
+func BenchmarkApplyTo(b *testing.B) { benchApply(b, true) }
+
+func benchApply(b *testing.B, to bool) {
 	w := newBenchWorld(b)
+	var buf []Decision
+	apply := func(be *benchEvent) {
+		if to {
+			buf, _ = w.r.ApplyTo(buf[:0], be.now, be.ev)
+			return
+		}
+		_, _ = w.r.Apply(be.now, be.ev)
+	}
 	lat := make([]time.Duration, 0, 1<<17)
 	batch := make([]benchEvent, 0, benchBatch)
 	var total time.Duration
@@ -239,11 +253,11 @@ func BenchmarkApply(b *testing.B) {
 		w.resolve(be)
 		if events%benchSample == 0 {
 			s := time.Now()
-			_, _ = w.r.Apply(be.now, be.ev)
+			apply(be)
 			lat = append(lat, time.Since(s))
 			continue
 		}
-		_, _ = w.r.Apply(be.now, be.ev)
+		apply(be)
 	}
 	total += time.Since(start)
 	// CPU time of the whole loop (event generation included) per event: on a

@@ -49,6 +49,10 @@ func TestPropertyRandomEvents(t *testing.T) {
 			w.agents = append(w.agents, a.ID)
 		}
 		m := newStatsModel(cfg)
+		// The reference appends to one reused buffer (ApplyTo) after a
+		// sentinel that must survive: its decisions are compared with Apply's.
+		sentinel := Decision{Kind: Announce, Call: "sentinel", Position: seed}
+		buf := []Decision{sentinel}
 		for i := range steps {
 			if i == snapAt {
 				data, err := r.Snapshot()
@@ -65,7 +69,11 @@ func TestPropertyRandomEvents(t *testing.T) {
 			}
 			now, ev := w.next(r)
 			got, err := r.Apply(now, ev)
-			want, werr := ref.Apply(now, ev)
+			buf, werr := ref.ApplyTo(buf[:1], now, ev)
+			if buf[0] != sentinel {
+				t.Fatalf("seed %d step %d: ApplyTo overwrote the caller's decisions", seed, i)
+			}
+			want := buf[1:]
 			if errString(err) != errString(werr) || !reflect.DeepEqual(stripTraces(got), stripTraces(want)) {
 				t.Fatalf("seed %d step %d %+v: engine and reference differ\nengine: %v %+v\nref:    %v %+v", seed, i, ev, err, stripTraces(got), werr, stripTraces(want))
 			}

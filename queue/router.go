@@ -34,10 +34,11 @@ type Router struct {
 	traceNext  int
 	traceLimit int
 
-	out   []Decision // decisions of the Apply in progress: a window on slab past used
-	slab  []Decision // Apply hands out capped slices of it: one allocation per many events
-	used  int        // slab[:used] belongs to decisions already handed out
-	naive picker     // test hook: the linear-scan reference replaces the indexes' choices
+	out      []Decision // decisions of the Apply in progress: a window on slab past used, or the caller's buffer
+	toCaller bool       // out is ApplyTo's dst
+	slab     []Decision // Apply hands out capped slices of it: one allocation per many events
+	used     int        // slab[:used] belongs to decisions already handed out
+	naive    picker     // test hook: the linear-scan reference replaces the indexes' choices
 }
 
 // picker lets the reference implementation in the tests make the choices.
@@ -417,25 +418,56 @@ func ts(ns int64) time.Time { return time.Unix(0, ns).UTC() }
 // an Apply to the caller copies nothing.
 func (r *Router) emit(d Decision) { *r.decision() = d }
 
-// decision returns the next decision of this Apply to fill in: a zero slot
-// of the slab (written field by field, which is cheaper than copying a whole
-// Decision in).
+// decision returns the next decision of this Apply to fill in, zeroed: a slot
+// of the slab (Apply) or of the caller's buffer (ApplyTo), written field by
+// field, which is cheaper than copying a whole Decision in.
 func (r *Router) decision() *Decision {
-	if len(r.out) == cap(r.out) {
-		n := len(r.out)
-		s := make([]Decision, max(slabSize, 2*n))
-		copy(s, r.out)
-		r.slab, r.used = s, 0
-		r.out = s[:n:len(s)]
+	n := len(r.out)
+	if n == cap(r.out) {
+		if r.toCaller {
+			r.out = slices.Grow(r.out, max(8, n))
+		} else {
+			s := make([]Decision, max(slabSize, 2*n))
+			copy(s, r.out)
+			r.slab, r.used = s, 0
+			r.out = s[:n:len(s)]
+		}
 	}
-	r.out = r.out[:len(r.out)+1]
-	return &r.out[len(r.out)-1]
+	r.out = r.out[:n+1]
+	d := &r.out[n]
+	if r.toCaller {
+		*d = Decision{} // the caller's buffer may hold older decisions
+	}
+	return d
 }
 
 // Apply feeds one event at time now and returns what the engine must do. Due
 // timers fire first, so deadlines are honoured whatever event brings the time.
-// On error the returned decisions (from timers) are still valid.
+// On error the returned decisions (from timers) are still valid. The returned
+// slice is the caller's to keep; ApplyTo avoids allocating it.
 func (r *Router) Apply(now time.Time, ev Event) ([]Decision, error) {
+	r.begin(now)
+	r.runTimers()
+	err := r.apply(ev)
+	return r.take(), err
+}
+
+// ApplyTo is Apply appending the decisions to dst, so a caller that reuses
+// its buffer (dst[:0] once it has carried out the last decisions) allocates
+// nothing for them. It returns the extended buffer, like append.
+func (r *Router) ApplyTo(dst []Decision, now time.Time, ev Event) ([]Decision, error) {
+	r.begin(now)
+	r.out, r.toCaller = dst, true
+	r.runTimers()
+	err := r.apply(ev)
+	out := r.out
+	r.out, r.toCaller = r.slab[r.used:r.used:len(r.slab)], false
+	return out, err
+}
+
+// begin starts an Apply at now: time advances and calls dropped by the last
+// one become reusable.
+func (r *Router) begin(now time.Time) {
 	t := now.UnixNano()
 	if !r.started {
 		r.started, r.start, r.now = true, t, t
@@ -443,17 +475,9 @@ func (r *Router) Apply(now time.Time, ev Event) ([]Decision, error) {
 	if t > r.now {
 		r.now = t
 	}
-	// Calls dropped by the last Apply may be reused now: nothing refers to them.
-	for i, c := range r.dropped {
-		r.spare = append(r.spare, c)
-		r.dropped[i] = nil
-	}
-	r.dropped = r.dropped[:0]
+	r.reclaim()
 	clear(r.out) // decisions emitted outside Apply (SetQueue, SetAgent) are dropped
 	r.out = r.slab[r.used:r.used:len(r.slab)]
-	r.runTimers()
-	err := r.apply(ev)
-	return r.take(), err
 }
 
 // take hands out the decisions of this Apply: a capped window on the shared
@@ -489,6 +513,15 @@ func (r *Router) runTimers() {
 			}
 		}
 	}
+}
+
+// reclaim makes the calls dropped by the last Apply reusable: nothing refers to them now.
+func (r *Router) reclaim() {
+	for i, c := range r.dropped {
+		r.spare = append(r.spare, c)
+		r.dropped[i] = nil
+	}
+	r.dropped = r.dropped[:0]
 }
 
 func (r *Router) apply(ev Event) error {
