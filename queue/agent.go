@@ -40,7 +40,7 @@ func (r *Router) agentEvent(a *agent, ev Event) error {
 		case Reserved:
 			c := a.call
 			a.call = nil
-			r.emit(Decision{Kind: CancelOffer, Call: c.id, Agent: a.id, Queue: c.q.cfg.Name, Reason: "logout"})
+			r.emit(Decision{Kind: CancelOffer, Call: r.callID(c), Agent: a.id, Queue: r.queueOf(c).cfg.Name, Reason: "logout"})
 			r.requeue(c)
 			r.logout(a)
 		case OnCall:
@@ -82,7 +82,7 @@ func (r *Router) agentEvent(a *agent, ev Event) error {
 		return nil
 
 	case OfferAccepted:
-		c := r.calls[ev.Call]
+		c := r.call(ev.Call)
 		if a.state == OnCall && a.call == c && c != nil {
 			return nil
 		}
@@ -92,17 +92,17 @@ func (r *Router) agentEvent(a *agent, ev Event) error {
 		c.st = connected
 		wait := r.now - c.enq
 		d := counters{Answered: 1, WaitAnswered: wait}
-		if wait <= int64(c.q.cfg.SLTarget) {
+		if wait <= int64(r.queueOf(c).cfg.SLTarget) {
 			d.AnsweredInSL = 1
 		}
-		r.record(c.q, d)
+		r.record(r.queueOf(c), d)
 		r.countCall(a)
-		a.lastQ, a.answered = c.q, r.now
+		a.lastQ, a.answered = r.queueOf(c), r.now
 		r.setAgentState(a, OnCall, "", 0)
 		return nil
 
 	case OfferRejected, OfferTimedOut:
-		c := r.calls[ev.Call]
+		c := r.call(ev.Call)
 		if a.state != Reserved || c == nil || a.call != c {
 			if c != nil && a.call == c {
 				return conflict("offer already accepted")
@@ -144,7 +144,7 @@ func (r *Router) rona(a *agent, reason string) {
 func (r *Router) agentTimer(a *agent) {
 	switch {
 	case a.state == Reserved && a.deadline <= r.now:
-		r.emit(Decision{Kind: CancelOffer, Call: a.call.id, Agent: a.id, Queue: a.call.q.cfg.Name, Reason: "timeout"})
+		r.emit(Decision{Kind: CancelOffer, Call: r.callID(a.call), Agent: a.id, Queue: r.queueOf(a.call).cfg.Name, Reason: "timeout"})
 		r.rona(a, "missed")
 	case a.state == WrapUp && a.deadline <= r.now:
 		r.endWrap(a)
@@ -193,7 +193,7 @@ func (r *Router) logout(a *agent) {
 		// The last agent left: callers would wait for nobody.
 		var calls []*call
 		q.order.Ascend(func(_ uint64, s uint32) bool {
-			c := r.slots[s]
+			c := r.callAt(s)
 			if !c.callback {
 				calls = append(calls, c)
 			}
@@ -231,7 +231,7 @@ func (r *Router) setAgentState(a *agent, s State, reason string, deadline int64)
 	}
 	switch {
 	case s == Reserved && a.call != nil:
-		r.timers.set(&a.tm, deadline, r.run(a.call.q, runOffer))
+		r.timers.set(&a.tm, deadline, r.run(r.queueOf(a.call), runOffer))
 	case s == WrapUp && a.lastQ != nil:
 		r.timers.set(&a.tm, deadline, r.run(a.lastQ, runWrapUp))
 	case s == Reserved || s == WrapUp:
@@ -340,7 +340,7 @@ func (r *Router) Agent(id string) (AgentView, bool) {
 	v := AgentView{ID: a.id, State: a.state, Reason: a.reason, Pending: a.hasPending, PendingState: a.pendState,
 		PendingReason: a.pendReason, ReadySince: ts(a.readySince)}
 	if a.call != nil {
-		v.Call = a.call.id
+		v.Call = r.callID(a.call)
 	}
 	if a.deadline != 0 {
 		v.Deadline = ts(a.deadline)

@@ -162,13 +162,13 @@ func (w *benchWorld) resolve(be *benchEvent) {
 	switch be.ev.Kind {
 	case OfferAccepted:
 		if a := w.r.agents[be.ev.Agent]; a.state == Reserved {
-			w.held[be.agent] = a.call.id
-			be.ev.Call = a.call.id
+			w.held[be.agent] = w.r.callID(a.call)
+			be.ev.Call = w.r.callID(a.call)
 		} else {
 			be.ev = Event{Kind: Tick}
 		}
 	case CallLeft:
-		if c := w.r.calls[be.ev.Call]; c == nil || c.st != waiting {
+		if c := w.r.call(be.ev.Call); c == nil || c.st != waiting {
 			be.ev.Call = w.waitingCall()
 		}
 	}
@@ -178,7 +178,7 @@ func (w *benchWorld) resolve(be *benchEvent) {
 func (w *benchWorld) waitingCall() string {
 	for {
 		id := fmt.Sprintf("call-%07d", benchAgents+1+w.rng.IntN(w.next-benchAgents))
-		if c := w.r.calls[id]; c != nil && c.st == waiting {
+		if c := w.r.call(id); c != nil && c.st == waiting {
 			return id
 		}
 	}
@@ -188,8 +188,8 @@ const benchCycle = 7
 
 func (w *benchWorld) waiting() int {
 	n := 0
-	for _, c := range w.r.calls {
-		if c.st == waiting {
+	for _, s := range w.r.calls {
+		if c := w.r.callAt(s); c.st == waiting {
 			n++
 		}
 	}

@@ -14,17 +14,17 @@ import (
 type naive struct{}
 
 func (naive) agentFor(r *Router, c *call) *agent {
-	req := c.bkt.req
+	req := r.bucketOf(c).req
 	var best *member
 	for _, a := range r.agents {
 		if a.state != Ready || !a.meets(req) {
 			continue
 		}
-		m := a.member(c.q)
+		m := a.member(r.queueOf(c))
 		if m == nil {
 			continue
 		}
-		if best == nil || naiveAgentLess(c.q, req, m, best) {
+		if best == nil || naiveAgentLess(r.queueOf(c), req, m, best) {
 			best = m
 		}
 	}
@@ -46,8 +46,9 @@ func naiveAgentLess(q *queueState, req []SkillReq, a, b *member) bool {
 
 func (naive) callFor(r *Router, a *agent) *call {
 	var best *call
-	for _, c := range r.calls {
-		if c.st != waiting || !naiveEligible(a, c, c.bkt) {
+	for _, s := range r.calls {
+		c := r.callAt(s)
+		if c.st != waiting || !naiveEligible(r, a, c, r.bucketOf(c)) {
 			continue
 		}
 		if best == nil || callLess(c, best) {
@@ -57,17 +58,17 @@ func (naive) callFor(r *Router, a *agent) *call {
 	return best
 }
 
-func naiveEligible(a *agent, c *call, b *bucket) bool {
-	if c.pref != nil {
-		return c.pref == a
+func naiveEligible(r *Router, a *agent, c *call, b *bucket) bool {
+	if r.prefOf(c) != nil {
+		return r.prefOf(c) == a
 	}
-	if a.member(c.q) == nil {
+	if a.member(r.queueOf(c)) == nil {
 		return false
 	}
 	if b != nil {
 		return a.meets(b.req)
 	}
-	return a.meets(reqFor(c.q, c.step, c))
+	return a.meets(reqFor(r.queueOf(c), c.step, r.skillsOf(c)))
 }
 
 // checkInvariants verifies the guarantees that must hold after every event.
@@ -80,7 +81,7 @@ func checkInvariants(tb testing.TB, r *Router) {
 			if a.state == OnCall {
 				want = connected
 			}
-			if a.call == nil || a.call.agent != a || a.call.st != want || r.calls[a.call.id] != a.call {
+			if a.call == nil || r.agentOf(a.call) != a || a.call.st != want || r.call(r.callID(a.call)) != a.call {
 				tb.Fatalf("agent %s in %s does not hold exactly its call", id, a.state)
 			}
 			if a.state == Reserved && a.deadline <= r.now {
@@ -88,7 +89,7 @@ func checkInvariants(tb testing.TB, r *Router) {
 			}
 		default:
 			if a.call != nil {
-				tb.Fatalf("agent %s in %s holds call %s", id, a.state, a.call.id)
+				tb.Fatalf("agent %s in %s holds call %s", id, a.state, r.callID(a.call))
 			}
 			if a.state == WrapUp && a.deadline <= r.now {
 				tb.Fatalf("agent %s: wrap-up deadline passed", id)
@@ -99,26 +100,27 @@ func checkInvariants(tb testing.TB, r *Router) {
 		}
 	}
 	perQueue := map[*queueState]int{}
-	for id, c := range r.calls {
+	for id, s := range r.calls {
+		c := r.callAt(s)
 		switch c.st {
 		case waiting:
-			perQueue[c.q]++
-			if c.agent != nil {
+			perQueue[r.queueOf(c)]++
+			if r.agentOf(c) != nil {
 				tb.Fatalf("waiting call %s has an agent", id)
 			}
 			wait := r.now - c.enq
-			step, over := stepAt(c.q.cfg.Steps, wait, c.callback)
+			step, over := stepAt(r.queueOf(c).cfg.Steps, wait, c.callback)
 			if over >= 0 || step != c.step {
 				tb.Fatalf("call %s: step %d in force, want %d (overflow %d) after %s", id, c.step, step, over, time.Duration(wait))
 			}
-			if !c.callback && c.q.cfg.MaxWait > 0 && wait >= int64(c.q.cfg.MaxWait) {
+			if !c.callback && r.queueOf(c).cfg.MaxWait > 0 && wait >= int64(r.queueOf(c).cfg.MaxWait) {
 				tb.Fatalf("call %s: max wait passed", id)
 			}
-			if c.pref != nil && c.prefUntil <= r.now {
-				tb.Fatalf("call %s: preference expired but still waiting for %s", id, c.pref.id)
+			if r.prefOf(c) != nil && c.prefUntil <= r.now {
+				tb.Fatalf("call %s: preference expired but still waiting for %s", id, r.prefOf(c).id)
 			}
 		default:
-			if c.agent == nil || c.agent.call != c {
+			if r.agentOf(c) == nil || r.agentOf(c).call != c {
 				tb.Fatalf("call %s %s: agent does not hold it", id, c.st)
 			}
 		}
@@ -129,8 +131,9 @@ func checkInvariants(tb testing.TB, r *Router) {
 		}
 		// The longest-waiting call found through the index is the naive one.
 		var oldest *call
-		for _, c := range r.calls {
-			if c.q == q && c.st == waiting && (oldest == nil || ageLess(c, oldest)) {
+		for _, s := range r.calls {
+			c := r.callAt(s)
+			if r.queueOf(c) == q && c.st == waiting && (oldest == nil || ageLess(c, oldest)) {
 				oldest = c
 			}
 		}
@@ -153,9 +156,10 @@ func checkInvariants(tb testing.TB, r *Router) {
 		if a.state != Ready {
 			continue
 		}
-		for _, c := range r.calls {
-			if c.st == waiting && naiveEligible(a, c, nil) {
-				tb.Fatalf("Ready agent %s and eligible waiting call %s coexist", a.id, c.id)
+		for _, s := range r.calls {
+			c := r.callAt(s)
+			if c.st == waiting && naiveEligible(r, a, c, nil) {
+				tb.Fatalf("Ready agent %s and eligible waiting call %s coexist", a.id, r.callID(c))
 			}
 		}
 	}
@@ -222,7 +226,7 @@ func (w *world) next(r *Router) (time.Time, Event) {
 		for i := range ids {
 			a := r.agents[ids[(start+i)%len(ids)]]
 			if a.call != nil {
-				return a.id, a.call.id
+				return a.id, r.callID(a.call)
 			}
 		}
 		return ag, anyCall()

@@ -20,15 +20,25 @@ type Router struct {
 	loc     *time.Location
 
 	queues map[string]*queueState
+	qs     []*queueState // by queueState.ix
 	agents map[string]*agent
-	calls  map[string]*call
-	// slots numbers the live calls, so indexes hold a uint32 instead of a
-	// pointer: no write barriers when their arrays shift, nothing for the GC to scan.
-	slots []*call
-	free  []uint32
-	// Calls dropped in this Apply, and those of earlier ones ready for reuse.
-	dropped, spare []*call
-	timers         timerHeap
+	as     []*agent // by agent.ix
+	// Calls live in pages of pointer-free structs addressed by slot, so the
+	// GC has nothing to scan in them and indexes hold a uint32, not a pointer.
+	// The id strings sit apart, by slot; calls maps an id to its slot.
+	calls map[string]uint32
+	pages []*[pageSize]call
+	ids   []string
+	extra map[uint32]*callExtra // the rare calls with a preferred agent or attributes
+	nslot uint32                // slots ever used
+	// Slots free for reuse, and those of calls dropped in this Apply (still
+	// read until it returns).
+	free, dropped []uint32
+	// Requirements interned: a call holds the index of its own skills.
+	sigs   []sigInfo
+	sigIdx map[string]uint32
+	sigBuf []byte
+	timers timerHeap
 
 	traces     []Trace
 	traceNext  int
@@ -48,8 +58,10 @@ type picker interface {
 }
 
 type queueState struct {
+	ix        uint32 // in r.qs
 	cfg       QueueConfig
 	buckets   map[bucketKey]*bucket
+	bkts      []*bucket // by bucket.ix
 	r         *Router
 	heads     btree[*bucket]                 // non-empty buckets by their head call's key
 	order     btree[uint32]                  // all waiting calls (slots) by key: position in line
@@ -73,12 +85,15 @@ type queueState struct {
 
 type bucketKey struct {
 	step int
-	sig  string
+	sig  uint32 // the calls' own skills (r.sigs), anySig for an "any" step
 }
+
+const anySig = ^uint32(0)
 
 // bucket holds the waiting calls of a queue that share one requirement: the
 // same escalation step and the same own skills. Its head is its best call.
 type bucket struct {
+	ix    int32 // in its queue's bkts
 	key   bucketKey
 	req   []SkillReq            // empty: any agent of the queue
 	sets  []*[11]*tree[*member] // parallel to req: q's Ready sets of the skill by level
@@ -110,12 +125,13 @@ func (b *bucket) remove(q *queueState, c *call) {
 	q.heads.Delete(k)
 	b.head = nil
 	if hk, h, ok := b.calls.Min(); ok {
-		b.head = q.r.slots[h]
+		b.head = q.r.callAt(h)
 		q.heads.Insert(hk, b)
 	}
 }
 
 type agent struct {
+	ix         uint32 // in r.as
 	id         string
 	cfg        AgentConfig
 	skills     []SkillReq // sorted by skill; Min is the agent's level
@@ -156,13 +172,13 @@ const (
 )
 
 // call is laid out for the timer path: the fields a due timer reads come
-// first, within about two cache lines; the rest follow.
+// first. It holds no pointer (queue, bucket and agents by index, id and skills
+// apart), so the pages of calls are not scanned by the GC.
 type call struct {
-	id       string
 	tm       timer
-	q        *queueState
-	bkt      *bucket
-	pref     *agent // set while waiting for the preferred agent only
+	qix      uint32 // r.qs
+	bix      int32  // q.bkts, -1 none
+	prefIx   uint32 // r.as+1 while waiting for the preferred agent only, 0 none
 	enq      int64
 	seq      uint64
 	nextAnn  int64
@@ -173,13 +189,107 @@ type call struct {
 	prio     int8
 	st       callState
 	callback bool
+	live     bool
 	// colder
-	agent     *agent
-	sig       string
-	skills    []SkillReq
+	agentIx   uint32 // r.as+1 of the agent offered or connected, 0 none
+	sig       uint32 // r.sigs: the call's own skills
+	prefUntil int64
+}
+
+// callExtra holds what few calls have.
+type callExtra struct {
 	preferred string
 	attrs     map[string]string
-	prefUntil int64
+}
+
+// sigInfo is one interned requirement: the skills and their signature.
+type sigInfo struct {
+	skills []SkillReq
+	sig    string
+}
+
+const (
+	pageShift = 10
+	pageSize  = 1 << pageShift
+)
+
+// callAt returns the call in slot s; pages never move, so the pointer stays valid.
+func (r *Router) callAt(s uint32) *call { return &r.pages[s>>pageShift][s&(pageSize-1)] }
+
+// call returns the live call with id, or nil.
+func (r *Router) call(id string) *call {
+	s, ok := r.calls[id]
+	if !ok {
+		return nil
+	}
+	return r.callAt(s)
+}
+
+func (r *Router) callID(c *call) string       { return r.ids[c.slot] }
+func (r *Router) queueOf(c *call) *queueState { return r.qs[c.qix] }
+func (r *Router) skillsOf(c *call) []SkillReq { return r.sigs[c.sig].skills }
+func (r *Router) prefOf(c *call) *agent       { return r.agentIx(c.prefIx) }
+func (r *Router) agentOf(c *call) *agent      { return r.agentIx(c.agentIx) }
+func (r *Router) agentIx(ix uint32) *agent {
+	if ix == 0 {
+		return nil
+	}
+	return r.as[ix-1]
+}
+
+// bucketOf returns the bucket the waiting call sits in, nil if none.
+func (r *Router) bucketOf(c *call) *bucket {
+	if c.bix < 0 {
+		return nil
+	}
+	return r.qs[c.qix].bkts[c.bix]
+}
+
+func (r *Router) preferredOf(c *call) string {
+	if e := r.extra[c.slot]; e != nil {
+		return e.preferred
+	}
+	return ""
+}
+
+func (r *Router) attrsOf(c *call) map[string]string {
+	if e := r.extra[c.slot]; e != nil {
+		return e.attrs
+	}
+	return nil
+}
+
+func (r *Router) timer(kind uint8, own uint32) *timer {
+	if kind == 0 {
+		return &r.as[own].tm
+	}
+	return &r.callAt(own).tm
+}
+
+func (r *Router) timerID(kind uint8, own uint32) string {
+	if kind == 0 {
+		return r.as[own].id
+	}
+	return r.ids[own]
+}
+
+// internSig returns the index of skills' interned copy, adding it if new.
+func (r *Router) internSig(skills []SkillReq) uint32 {
+	b := r.sigBuf[:0]
+	for _, s := range skills {
+		b = strconv.AppendInt(b, int64(len(s.Skill)), 10)
+		b = append(b, ':')
+		b = append(b, s.Skill...)
+		b = append(b, byte(s.Min))
+	}
+	r.sigBuf = b
+	if i, ok := r.sigIdx[string(b)]; ok {
+		return i
+	}
+	i := uint32(len(r.sigs))
+	r.sigs = append(r.sigs, sigInfo{skills: slices.Clone(skills), sig: reqSig(skills)})
+	r.sigIdx[string(b)] = i
+	return i
 }
 
 // key orders calls as callLess does, in one integer: priority, then arrival.
@@ -214,9 +324,12 @@ func New(cfg Config) (*Router, error) {
 		loc:        cfg.Location,
 		queues:     map[string]*queueState{},
 		agents:     map[string]*agent{},
-		calls:      map[string]*call{},
+		calls:      map[string]uint32{},
+		extra:      map[uint32]*callExtra{},
+		sigIdx:     map[string]uint32{},
 		traceLimit: cfg.TraceLimit,
 	}
+	r.timers.owners = r
 	if r.loc == nil {
 		r.loc = time.UTC
 	}
@@ -276,6 +389,7 @@ func (r *Router) SetQueue(cfg QueueConfig) error {
 	q := r.queues[cfg.Name]
 	if q == nil {
 		q = &queueState{
+			ix:      uint32(len(r.qs)),
 			r:       r,
 			cfg:     cfg,
 			buckets: map[bucketKey]*bucket{},
@@ -283,6 +397,7 @@ func (r *Router) SetQueue(cfg QueueConfig) error {
 			any:     newTree(memberLess),
 		}
 		r.queues[cfg.Name] = q
+		r.qs = append(r.qs, q)
 		// Agents configured earlier may name this queue.
 		for _, id := range sortedKeys(r.agents) {
 			a := r.agents[id]
@@ -301,12 +416,13 @@ func (r *Router) SetQueue(cfg QueueConfig) error {
 		r.unreadyAgent(a)
 	}
 	var calls []*call
-	q.order.Ascend(func(_ uint64, s uint32) bool { calls = append(calls, r.slots[s]); return true })
+	q.order.Ascend(func(_ uint64, s uint32) bool { calls = append(calls, r.callAt(s)); return true })
 	for _, c := range calls {
 		r.leaveLine(c)
 	}
 	q.cfg = cfg
 	q.buckets = map[bucketKey]*bucket{}
+	q.bkts = nil
 	q.heads = btree[*bucket]{}
 	for _, a := range readyAgents {
 		r.readyAgent(a)
@@ -346,9 +462,9 @@ func (r *Router) SetAgent(cfg AgentConfig) error {
 	cfg.Queues = qs
 	a := r.agents[cfg.ID]
 	if a == nil {
-		a = &agent{id: cfg.ID, tm: timer{kind: 0}}
-		a.tm.a = a
+		a = &agent{id: cfg.ID, ix: uint32(len(r.as)), tm: timer{kind: 0, own: uint32(len(r.as))}}
 		r.agents[cfg.ID] = a
+		r.as = append(r.as, a)
 	}
 	wasReady := a.state == Ready
 	if wasReady {
@@ -506,10 +622,10 @@ func (r *Router) runTimers() {
 				continue // removed or moved by a timer fired before it
 			}
 			r.timers.remove(t)
-			if t.a != nil {
-				r.agentTimer(t.a)
+			if t.kind == 0 {
+				r.agentTimer(r.as[t.own])
 			} else {
-				r.callTimer(t.c)
+				r.callTimer(r.callAt(t.own))
 			}
 		}
 	}
@@ -517,10 +633,13 @@ func (r *Router) runTimers() {
 
 // reclaim makes the calls dropped by the last Apply reusable: nothing refers to them now.
 func (r *Router) reclaim() {
-	for i, c := range r.dropped {
-		r.spare = append(r.spare, c)
-		r.dropped[i] = nil
+	for _, s := range r.dropped {
+		r.ids[s] = ""
+		if r.extra[s] != nil {
+			delete(r.extra, s)
+		}
 	}
+	r.free = append(r.free, r.dropped...)
 	r.dropped = r.dropped[:0]
 }
 
@@ -549,11 +668,11 @@ func (r *Router) arrive(ev Event) error {
 	if ev.Call == "" || ar == nil {
 		return &Error{Code: EInvalid, Event: ev.Kind, Call: ev.Call, Msg: "call id and arrival are required"}
 	}
-	if c := r.calls[ev.Call]; c != nil {
-		if c.q.cfg.Name == ar.Queue {
+	if c := r.call(ev.Call); c != nil {
+		if r.queueOf(c).cfg.Name == ar.Queue {
 			return nil // a repeat
 		}
-		return &Error{Code: EConflict, Event: ev.Kind, Call: ev.Call, Msg: "call already in queue " + c.q.cfg.Name}
+		return &Error{Code: EConflict, Event: ev.Kind, Call: ev.Call, Msg: "call already in queue " + r.queueOf(c).cfg.Name}
 	}
 	q := r.queues[ar.Queue]
 	if q == nil {
@@ -575,18 +694,11 @@ func (r *Router) arrive(ev Event) error {
 		return nil
 	}
 	r.seq++
-	c := r.newCall()
-	*c = call{
-		id: ev.Call, q: q, prio: int8(ar.Priority), skills: slices.Clone(ar.Skills), preferred: ar.Preferred,
-		enq: r.now, seq: r.seq, attrs: ar.Attributes, lastPos: -1,
-		tm: timer{kind: 1, gen: c.tm.gen},
-	}
-	c.tm.c = c
+	c := r.newCall(ev.Call, q, ar.Skills, ar.Preferred, ar.Attributes)
+	c.prio, c.enq, c.seq, c.lastPos = int8(ar.Priority), r.now, r.seq, -1
 	if !ar.PreferredUntil.IsZero() {
 		c.prefUntil = ar.PreferredUntil.UnixNano()
 	}
-	c.sig = reqSig(c.skills)
-	r.addCall(c)
 	r.enterLine(c, true)
 	return nil
 }
@@ -608,30 +720,30 @@ func reqSig(req []SkillReq) string {
 }
 
 func (r *Router) callEvent(ev Event) error {
-	c := r.calls[ev.Call]
+	c := r.call(ev.Call)
 	if c == nil {
 		return nil // gone already: repeats are harmless
 	}
 	switch ev.Kind {
 	case CallbackRequested:
 		if c.st != waiting {
-			return &Error{Code: EConflict, Event: ev.Kind, Call: c.id, Msg: "call is not waiting"}
+			return &Error{Code: EConflict, Event: ev.Kind, Call: r.callID(c), Msg: "call is not waiting"}
 		}
 		if c.callback {
 			return nil
 		}
 		r.leaveLine(c)
 		c.callback = true
-		c.q.callbacks++
+		r.queueOf(c).callbacks++
 		r.enterLine(c, false)
 		return nil
 	case CallEnded:
 		if c.st == connected {
-			a := c.agent
+			a := r.agentOf(c)
 			r.dropCall(c)
 			a.call = nil
-			if c.q.cfg.WrapUp > 0 {
-				r.setAgentState(a, WrapUp, "", r.now+int64(c.q.cfg.WrapUp))
+			if r.queueOf(c).cfg.WrapUp > 0 {
+				r.setAgentState(a, WrapUp, "", r.now+int64(r.queueOf(c).cfg.WrapUp))
 			} else {
 				r.endWrap(a)
 			}
@@ -639,65 +751,65 @@ func (r *Router) callEvent(ev Event) error {
 		}
 	case CallLeft:
 		if c.st == connected {
-			return r.callEvent(Event{Kind: CallEnded, Call: c.id})
+			return r.callEvent(Event{Kind: CallEnded, Call: r.callID(c)})
 		}
 	}
 	// Abandoned while waiting or ringing.
 	wait := r.now - c.enq
 	d := counters{Abandoned: 1}
-	if wait < int64(c.q.cfg.ShortAbandon) {
+	if wait < int64(r.queueOf(c).cfg.ShortAbandon) {
 		d.ShortAbandoned = 1
 	}
-	r.record(c.q, d)
+	r.record(r.queueOf(c), d)
 	switch c.st {
 	case waiting:
 		r.leaveLine(c)
 		r.dropCall(c)
 	case offered:
-		a := c.agent
+		a := r.agentOf(c)
 		r.dropCall(c)
 		a.call = nil
-		r.emit(Decision{Kind: CancelOffer, Call: c.id, Agent: a.id, Queue: c.q.cfg.Name, Reason: "abandoned"})
+		r.emit(Decision{Kind: CancelOffer, Call: r.callID(c), Agent: a.id, Queue: r.queueOf(c).cfg.Name, Reason: "abandoned"})
 		r.available(a)
 	}
 	return nil
 }
 
-func (r *Router) addCall(c *call) {
-	r.calls[c.id] = c
+// newCall gives a new call with id in q a slot: one freed by an earlier
+// Apply if any, so a steady line allocates nothing. Its timer keeps its
+// generation, so heap entries left from the slot's former call stay stale.
+func (r *Router) newCall(id string, q *queueState, skills []SkillReq, preferred string, attrs map[string]string) *call {
+	var s uint32
 	if n := len(r.free); n > 0 {
-		c.slot = r.free[n-1]
+		s = r.free[n-1]
 		r.free = r.free[:n-1]
-		r.slots[c.slot] = c
-		return
+	} else {
+		s = r.nslot
+		r.nslot++
+		if int(s>>pageShift) == len(r.pages) {
+			r.pages = append(r.pages, new([pageSize]call))
+		}
+		r.ids = append(r.ids, "")
 	}
-	c.slot = uint32(len(r.slots))
-	r.slots = append(r.slots, c)
+	c := r.callAt(s)
+	*c = call{tm: timer{kind: 1, own: s, gen: c.tm.gen}, qix: q.ix, bix: -1, slot: s, live: true, sig: r.internSig(skills)}
+	r.ids[s] = id
+	r.calls[id] = s
+	if preferred != "" || attrs != nil {
+		r.extra[s] = &callExtra{preferred: preferred, attrs: attrs}
+	}
+	return c
 }
 
+// dropCall removes c from the router; its slot is reused from the next Apply on.
 func (r *Router) dropCall(c *call) {
 	if c.callback {
-		c.q.callbacks--
+		r.queueOf(c).callbacks--
 	}
-	delete(r.calls, c.id)
-	r.slots[c.slot] = nil
-	r.free = append(r.free, c.slot)
+	c.live = false
+	delete(r.calls, r.callID(c))
 	r.timers.remove(&c.tm)
-	r.dropped = append(r.dropped, c)
-}
-
-// newCall returns a call struct to fill: one dropped by an earlier Apply if
-// any, so a steady line allocates none. Its timer keeps its generation, so
-// heap entries left from its former life stay stale.
-func (r *Router) newCall() *call {
-	n := len(r.spare)
-	if n == 0 {
-		return new(call)
-	}
-	c := r.spare[n-1]
-	r.spare[n-1] = nil
-	r.spare = r.spare[:n-1]
-	return c
+	r.dropped = append(r.dropped, c.slot)
 }
 
 func (r *Router) overflowed(q *queueState, id, target, reason string) {
@@ -708,7 +820,7 @@ func (r *Router) overflowed(q *queueState, id, target, reason string) {
 func (r *Router) overflow(c *call, target, reason string) {
 	r.leaveLine(c)
 	r.dropCall(c)
-	r.overflowed(c.q, c.id, target, reason)
+	r.overflowed(r.queueOf(c), r.callID(c), target, reason)
 }
 
 // stepAt returns the step in force after waiting wait, and whether an overflow
@@ -733,12 +845,13 @@ func stepAt(steps []Step, wait int64, callback bool) (idx int, over int) {
 func (r *Router) bucketFor(q *queueState, step int, c *call) *bucket {
 	k := bucketKey{step: step, sig: c.sig}
 	if step >= 0 && q.cfg.Steps[step].Any {
-		k.sig = "*"
+		k.sig = anySig
 	}
 	if b := q.buckets[k]; b != nil {
 		return b
 	}
-	b := &bucket{key: k, req: reqFor(q, step, c)}
+	b := &bucket{key: k, req: reqFor(q, step, r.skillsOf(c)), ix: int32(len(q.bkts))}
+	q.bkts = append(q.bkts, b)
 	b.sets = make([]*[11]*tree[*member], len(b.req))
 	for i, s := range b.req {
 		b.sets[i] = q.readyLevels(s.Skill)
@@ -749,16 +862,16 @@ func (r *Router) bucketFor(q *queueState, step int, c *call) *bucket {
 
 // reqFor merges the step's skills over the call's own: a step's level for a skill
 // replaces the call's, other skills of the call stay, and an Any step drops all.
-func reqFor(q *queueState, step int, c *call) []SkillReq {
+func reqFor(q *queueState, step int, skills []SkillReq) []SkillReq {
 	if step < 0 {
-		return slices.Clone(c.skills)
+		return slices.Clone(skills)
 	}
 	s := q.cfg.Steps[step]
 	if s.Any {
 		return nil
 	}
 	req := slices.Clone(s.Skills)
-	for _, own := range c.skills {
+	for _, own := range skills {
 		if !slices.ContainsFunc(s.Skills, func(x SkillReq) bool { return x.Skill == own.Skill }) {
 			req = append(req, own)
 		}
@@ -768,30 +881,33 @@ func reqFor(q *queueState, step int, c *call) []SkillReq {
 
 // enterLine puts a waiting call in its structures, then routes it if it can.
 func (r *Router) enterLine(c *call, arriving bool) {
-	q := c.q
-	c.st, c.agent = waiting, nil
+	q := r.queueOf(c)
+	c.st, c.agentIx = waiting, 0
 	step, over := stepAt(q.cfg.Steps, r.now-c.enq, c.callback)
 	if over >= 0 {
 		r.dropCall(c)
-		r.overflowed(q, c.id, q.cfg.Steps[over].Overflow, "escalation")
+		r.overflowed(q, r.callID(c), q.cfg.Steps[over].Overflow, "escalation")
 		return
 	}
 	if !c.callback && q.cfg.MaxWait > 0 && r.now-c.enq >= int64(q.cfg.MaxWait) {
 		r.dropCall(c)
-		r.overflowed(q, c.id, q.cfg.Overflow, "max wait")
+		r.overflowed(q, r.callID(c), q.cfg.Overflow, "max wait")
 		return
 	}
 	c.step = step
-	c.pref = nil
+	c.prefIx = 0
 	if c.prefUntil > r.now {
-		c.pref = r.agents[c.preferred]
+		if a := r.agents[r.preferredOf(c)]; a != nil {
+			c.prefIx = a.ix + 1
+		}
 	}
-	if c.pref != nil {
-		c.bkt = nil
-		c.pref.preferred.Insert(c.key(), c.slot)
+	if a := r.prefOf(c); a != nil {
+		c.bix = -1
+		a.preferred.Insert(c.key(), c.slot)
 	} else {
-		c.bkt = r.bucketFor(q, step, c)
-		c.bkt.add(q, c)
+		b := r.bucketFor(q, step, c)
+		c.bix = b.ix
+		b.add(q, c)
 	}
 	q.order.Insert(c.key(), c.slot)
 	if arriving {
@@ -810,17 +926,17 @@ func (r *Router) leaveLine(c *call) {
 	if c.st != waiting {
 		return
 	}
-	if c.pref != nil {
-		c.pref.preferred.Delete(c.key())
-	} else if c.bkt != nil {
-		c.bkt.remove(c.q, c)
+	if r.prefOf(c) != nil {
+		r.prefOf(c).preferred.Delete(c.key())
+	} else if r.bucketOf(c) != nil {
+		r.bucketOf(c).remove(r.queueOf(c), c)
 	}
-	c.q.order.Delete(c.key())
+	r.queueOf(c).order.Delete(c.key())
 	r.timers.remove(&c.tm)
 }
 
 func (r *Router) scheduleCall(c *call) {
-	q := c.q
+	q := r.queueOf(c)
 	wait := r.now - c.enq
 	at := int64(-1)
 	why := -1 // which kind of deadline is the earliest: picks its run
@@ -844,7 +960,7 @@ func (r *Router) scheduleCall(c *call) {
 	if !c.callback && q.cfg.MaxWait > 0 {
 		min(c.enq+int64(q.cfg.MaxWait), runMaxWait)
 	}
-	if c.pref != nil {
+	if r.prefOf(c) != nil {
 		min(c.prefUntil, -1)
 	}
 	r.timers.set(&c.tm, at, r.run(q, why))
@@ -872,35 +988,35 @@ func (r *Router) run(q *queueState, why int) int32 {
 }
 
 func (r *Router) callTimer(c *call) {
-	q := c.q
+	q := r.queueOf(c)
 	wait := r.now - c.enq
 	if !c.callback && q.cfg.MaxWait > 0 && wait >= int64(q.cfg.MaxWait) {
 		r.overflow(c, q.cfg.Overflow, "max wait")
 		return
 	}
 	step, over := stepAt(q.cfg.Steps, wait, c.callback)
-	prefOver := c.pref != nil && c.prefUntil <= r.now
+	prefOver := r.prefOf(c) != nil && c.prefUntil <= r.now
 	switch {
 	case over >= 0 || prefOver:
 		r.leaveLine(c)
 		r.enterLine(c, false)
-		if c.st != waiting || r.calls[c.id] != c {
+		if c.st != waiting || !c.live {
 			return
 		}
-	case step != c.step && c.pref == nil:
+	case step != c.step && r.prefOf(c) == nil:
 		// Only the requirement changed: move buckets, keep the place in line.
-		from := c.bkt
+		from := r.bucketOf(c)
 		from.remove(q, c)
 		c.step = step
-		if from.up != nil && from.up.key.step == step {
-			c.bkt = from.up
-		} else {
-			c.bkt = r.bucketFor(q, step, c)
-			if from.key.sig != "*" {
-				from.up = c.bkt // every call of from goes there at this step
+		to := from.up
+		if to == nil || to.key.step != step {
+			to = r.bucketFor(q, step, c)
+			if from.key.sig != anySig {
+				from.up = to // every call of from goes there at this step
 			}
 		}
-		c.bkt.add(q, c)
+		c.bix = to.ix
+		to.add(q, c)
 		if r.matchCall(c, "step") {
 			return
 		}
@@ -916,34 +1032,34 @@ func (r *Router) callTimer(c *call) {
 const ewtGrain = int64(10 * time.Second)
 
 func (r *Router) announce(c *call, force bool) {
-	pos := c.q.order.Rank(c.key()) + 1
-	ewt := r.ewt(c.q, pos)
+	pos := r.queueOf(c).order.Rank(c.key()) + 1
+	ewt := r.ewt(r.queueOf(c), pos)
 	if force || pos != c.lastPos || ewt/ewtGrain != c.lastEWT/ewtGrain {
 		d := r.decision()
-		d.Kind, d.Call, d.Queue, d.Position, d.EWT = Announce, c.id, c.q.cfg.Name, pos, time.Duration(ewt)
+		d.Kind, d.Call, d.Queue, d.Position, d.EWT = Announce, r.callID(c), r.queueOf(c).cfg.Name, pos, time.Duration(ewt)
 	}
 	c.lastPos, c.lastEWT = pos, ewt
-	if e := c.q.cfg.AnnounceEvery; e > 0 {
+	if e := r.queueOf(c).cfg.AnnounceEvery; e > 0 {
 		c.nextAnn = r.now + int64(e)
 	}
 }
 
 // Waiting reports a waiting call's position (1-based, over the whole queue) and EWT.
 func (r *Router) Waiting(callID string) (position int, ewt time.Duration, ok bool) {
-	c := r.calls[callID]
+	c := r.call(callID)
 	if c == nil || c.st != waiting {
 		return 0, 0, false
 	}
-	pos := c.q.order.Rank(c.key()) + 1
-	return pos, time.Duration(r.ewt(c.q, pos)), true
+	pos := r.queueOf(c).order.Rank(c.key()) + 1
+	return pos, time.Duration(r.ewt(r.queueOf(c), pos)), true
 }
 
 // --- matching ---
 
 // matchCall routes a waiting call to the best Ready agent, if any.
 func (r *Router) matchCall(c *call, trigger string) bool {
-	if c.pref != nil {
-		if a := c.pref; a.state == Ready {
+	if r.prefOf(c) != nil {
+		if a := r.prefOf(c); a.state == Ready {
 			r.offer(c, a, r.callTrace(c, a, trigger, nil))
 			return true
 		}
@@ -957,7 +1073,7 @@ func (r *Router) matchCall(c *call, trigger string) bool {
 		return false
 	}
 	var ex []Skip
-	a := r.findAgent(c.q, c.bkt, &ex)
+	a := r.findAgent(r.queueOf(c), r.bucketOf(c), &ex)
 	if a == nil {
 		return false
 	}
@@ -1072,7 +1188,7 @@ func (r *Router) matchAgent(a *agent) {
 	}
 	var best *call
 	if _, s, ok := a.preferred.Min(); ok {
-		best = r.slots[s]
+		best = r.callAt(s)
 	}
 	var ex []Skip
 	for _, m := range a.members {
@@ -1082,7 +1198,7 @@ func (r *Router) matchAgent(a *agent) {
 			}
 			if !a.meets(b.req) {
 				if len(ex) < maxExamples {
-					ex = addSkip(ex, Skip{Call: b.head.id, Reason: skipReason(a, b.req)})
+					ex = addSkip(ex, Skip{Call: r.callID(b.head), Reason: skipReason(a, b.req)})
 				}
 				return true
 			}
@@ -1096,14 +1212,14 @@ func (r *Router) matchAgent(a *agent) {
 }
 
 func (r *Router) offer(c *call, a *agent, tr *Trace) {
-	q := c.q
-	tr.At, tr.Queue, tr.Call, tr.Agent, tr.Step = ts(r.now), q.cfg.Name, c.id, a.id, c.step
+	q := r.queueOf(c)
+	tr.At, tr.Queue, tr.Call, tr.Agent, tr.Step = ts(r.now), q.cfg.Name, r.callID(c), a.id, c.step
 	tr.Rule = "preferred agent"
-	if c.pref == nil {
-		tr.Rule = ruleString(c.bkt.req)
+	if r.prefOf(c) == nil {
+		tr.Rule = ruleString(r.bucketOf(c).req)
 	}
 	r.leaveLine(c)
-	c.st, c.agent, c.pref = offered, a, nil
+	c.st, c.agentIx, c.prefIx = offered, a.ix+1, 0
 	q.rr++
 	if m := a.member(q); m != nil {
 		m.rr = q.rr
@@ -1116,7 +1232,7 @@ func (r *Router) offer(c *call, a *agent, tr *Trace) {
 	}
 	r.addTrace(*tr)
 	d := r.decision()
-	d.Kind, d.Call, d.Agent, d.Queue, d.Deadline, d.Trace = kind, c.id, a.id, q.cfg.Name, ts(deadline), tr
+	d.Kind, d.Call, d.Agent, d.Queue, d.Deadline, d.Trace = kind, r.callID(c), a.id, q.cfg.Name, ts(deadline), tr
 	r.setAgentState(a, Reserved, "", deadline)
 }
 
@@ -1136,6 +1252,6 @@ func ruleString(req []SkillReq) string {
 
 // requeue puts a call whose offer failed back in line at its original place.
 func (r *Router) requeue(c *call) {
-	c.agent = nil
+	c.agentIx = 0
 	r.enterLine(c, false)
 }

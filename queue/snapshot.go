@@ -98,12 +98,12 @@ func (r *Router) Snapshot() ([]byte, error) {
 		s.Agents = append(s.Agents, sa)
 	}
 	for _, id := range sortedKeys(r.calls) {
-		c := r.calls[id]
-		sc := snapCall{ID: c.id, Queue: c.q.cfg.Name, Priority: int(c.prio), Skills: c.skills, Preferred: c.preferred,
-			PrefUntil: c.prefUntil, InPref: c.pref != nil, Enqueued: c.enq, Seq: c.seq, Attrs: c.attrs, State: c.st,
+		c := r.callAt(r.calls[id])
+		sc := snapCall{ID: r.callID(c), Queue: r.queueOf(c).cfg.Name, Priority: int(c.prio), Skills: r.skillsOf(c), Preferred: r.preferredOf(c),
+			PrefUntil: c.prefUntil, InPref: r.prefOf(c) != nil, Enqueued: c.enq, Seq: c.seq, Attrs: r.attrsOf(c), State: c.st,
 			Callback: c.callback, Step: c.step, LastPos: c.lastPos, LastEWT: c.lastEWT, NextAnn: c.nextAnn}
-		if c.agent != nil {
-			sc.Agent = c.agent.id
+		if r.agentOf(c) != nil {
+			sc.Agent = r.agentOf(c).id
 		}
 		s.Calls = append(s.Calls, sc)
 	}
@@ -192,27 +192,28 @@ func Restore(data []byte, locate func(name string) (*time.Location, error)) (*Ro
 		if i > 0 && (sc.Seq == s.Calls[i-1].Seq || sc.Enqueued < s.Calls[i-1].Enqueued) {
 			return nil, invalid("snapshot: call %q out of arrival order", sc.ID)
 		}
-		c := &call{id: sc.ID, q: q, prio: int8(sc.Priority), skills: sc.Skills, sig: reqSig(sc.Skills), preferred: sc.Preferred,
-			prefUntil: sc.PrefUntil, enq: sc.Enqueued, seq: sc.Seq, attrs: sc.Attrs, st: sc.State, callback: sc.Callback,
-			step: sc.Step, lastPos: sc.LastPos, lastEWT: sc.LastEWT, nextAnn: sc.NextAnn, tm: timer{kind: 1}}
-		c.tm.c = c
 		if sc.Step >= len(q.cfg.Steps) {
 			return nil, invalid("snapshot: call %q step %d out of range", sc.ID, sc.Step)
 		}
-		r.addCall(c)
+		c := r.newCall(sc.ID, q, sc.Skills, sc.Preferred, sc.Attrs)
+		c.prio, c.prefUntil, c.enq, c.seq, c.st, c.callback = int8(sc.Priority), sc.PrefUntil, sc.Enqueued, sc.Seq, sc.State, sc.Callback
+		c.step, c.lastPos, c.lastEWT, c.nextAnn = sc.Step, sc.LastPos, sc.LastEWT, sc.NextAnn
 		if c.callback {
 			q.callbacks++
 		}
 		switch c.st {
 		case waiting:
 			if sc.InPref {
-				c.pref = r.agents[c.preferred]
+				if a := r.agents[sc.Preferred]; a != nil {
+					c.prefIx = a.ix + 1
+				}
 			}
-			if c.pref != nil {
-				c.pref.preferred.Insert(c.key(), c.slot)
+			if a := r.prefOf(c); a != nil {
+				a.preferred.Insert(c.key(), c.slot)
 			} else {
-				c.bkt = r.bucketFor(q, c.step, c)
-				c.bkt.add(q, c)
+				b := r.bucketFor(q, c.step, c)
+				c.bix = b.ix
+				b.add(q, c)
 			}
 			q.order.Insert(c.key(), c.slot)
 			r.scheduleCall(c)
@@ -221,7 +222,7 @@ func Restore(data []byte, locate func(name string) (*time.Location, error)) (*Ro
 			if a == nil {
 				return nil, invalid("snapshot: call %q with unknown agent %q", sc.ID, sc.Agent)
 			}
-			c.agent, a.call = a, c
+			c.agentIx, a.call = a.ix+1, c
 		}
 	}
 	return r, nil

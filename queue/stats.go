@@ -217,7 +217,7 @@ func (q *queueState) longest() *call {
 	for p := range uint64(10) {
 		k, s, ok := q.order.Ceil(p << 56)
 		if ok && k>>56 == p {
-			c := q.r.slots[s]
+			c := q.r.callAt(s)
 			if best == nil || c.seq < best.seq {
 				best = c
 			}

@@ -15,14 +15,14 @@ import (
 func TestTimerHeapRuns(t *testing.T) {
 	for seed := range 20 {
 		rng := rand.New(rand.NewPCG(uint64(seed), 5))
-		var h timerHeap
+		ts := make(testTimers, 300)
+		h := timerHeap{owners: ts}
 		runs := []int32{0, h.newRun(), h.newRun(), h.newRun()}
-		ts := make([]*timer, 300)
 		for i := range ts {
 			if i%3 == 0 {
-				ts[i] = &timer{kind: 0, a: &agent{id: fmt.Sprintf("a%03d", i)}}
+				ts[i] = &timer{kind: 0, own: uint32(i)}
 			} else {
-				ts[i] = &timer{kind: 1, c: &call{id: fmt.Sprintf("c%03d", i)}}
+				ts[i] = &timer{kind: 1, own: uint32(i)}
 			}
 		}
 		now := int64(0)
@@ -53,7 +53,7 @@ func TestTimerHeapRuns(t *testing.T) {
 					if c := cmp.Compare(x.at, y.at); c != 0 {
 						return c
 					}
-					if timerLess(x, y) {
+					if h.less(x, y) {
 						return -1
 					}
 					return 1
@@ -66,7 +66,7 @@ func TestTimerHeapRuns(t *testing.T) {
 					}
 					for _, tm := range batch {
 						if tm.at != at || !tm.on {
-							t.Fatalf("seed %d: timer %s fired at %d, scheduled %d on %v", seed, tm.id(), at, tm.at, tm.on)
+							t.Fatalf("seed %d: timer %s fired at %d, scheduled %d on %v", seed, ts.timerID(tm.kind, tm.own), at, tm.at, tm.on)
 						}
 						h.remove(tm)
 						got = append(got, tm)
@@ -81,4 +81,14 @@ func TestTimerHeapRuns(t *testing.T) {
 			t.Fatalf("seed %d: live %d queued %d", seed, h.live, h.queued)
 		}
 	}
+}
+
+// testTimers owns the timers of TestTimerHeapRuns: timer i has handle i and
+// id a<i> (agents) or c<i> (calls).
+type testTimers []*timer
+
+func (ts testTimers) timer(_ uint8, own uint32) *timer { return ts[own] }
+
+func (ts testTimers) timerID(kind uint8, own uint32) string {
+	return fmt.Sprintf("%c%03d", "ac"[kind], own)
 }

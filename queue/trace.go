@@ -69,14 +69,14 @@ type Trace struct {
 }
 
 func (r *Router) callTrace(c *call, a *agent, trigger string, ex []Skip) *Trace {
-	q := c.q
+	q := r.queueOf(c)
 	tr := &Trace{Trigger: trigger, Ready: q.byState[Ready], LoggedOut: q.byState[LoggedOut],
 		NotReady: q.byState[NotReady], Busy: q.byState[Reserved] + q.byState[OnCall] + q.byState[WrapUp], Skipped: ex}
-	if c.pref == nil && len(c.bkt.req) > 0 {
-		s := c.bkt.req[0]
-		has := readyCount(c.bkt.sets[0], 1, 10)
+	if r.prefOf(c) == nil && len(r.bucketOf(c).req) > 0 {
+		s := r.bucketOf(c).req[0]
+		has := readyCount(r.bucketOf(c).sets[0], 1, 10)
 		tr.LacksSkill = q.byState[Ready] - has
-		tr.BelowProficiency = readyCount(c.bkt.sets[0], 1, s.Min-1)
+		tr.BelowProficiency = readyCount(r.bucketOf(c).sets[0], 1, s.Min-1)
 	}
 	return tr
 }

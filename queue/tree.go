@@ -170,28 +170,20 @@ func (t *tree[T]) Ascend(fn func(T) bool) {
 // timer is one pending deadline of an agent (offer, wrap-up) or a call (step,
 // max wait, preference, announcement). Each owner has at most one timer: its
 // earliest deadline. Timers due at the same instant fire in (kind, id) order,
-// so the order survives Snapshot/Restore.
+// so the order survives Snapshot/Restore. It names its owner by kind and
+// handle (agent index or call slot), not by pointer, so calls hold no pointers.
 type timer struct {
-	a    *agent
-	c    *call
 	at   int64
 	gen  uint32 // bumped on every change; heap entries of older generations are stale
+	own  uint32 // the owner's handle: agent index (kind 0) or call slot (kind 1)
 	on   bool
 	kind uint8 // 0 agent, 1 call
 }
 
-func (t *timer) id() string {
-	if t.a != nil {
-		return t.a.id
-	}
-	return t.c.id
-}
-
-func timerLess(a, b *timer) bool {
-	if a.kind != b.kind {
-		return a.kind < b.kind
-	}
-	return a.id() < b.id()
+// timerOwners resolves a timer's handle to the timer and its owner's id.
+type timerOwners interface {
+	timer(kind uint8, own uint32) *timer
+	timerID(kind uint8, own uint32) string
 }
 
 // timerHeap is a 4-ary min-heap on deadlines kept inline, so sifting reads
@@ -208,6 +200,7 @@ func timerLess(a, b *timer) bool {
 // call, a changed configuration) goes to the heap on its own, so runs are an
 // optimisation only: the firing order is the heap's (deadline, kind, id).
 type timerHeap struct {
+	owners timerOwners
 	h      []tentry
 	live   int
 	batch  []*timer
@@ -216,10 +209,11 @@ type timerHeap struct {
 }
 
 type tentry struct {
-	at  int64
-	t   *timer
-	gen uint32
-	run int32 // the run this entry heads, 0 for none
+	at   int64
+	gen  uint32
+	run  int32 // the run this entry heads, 0 for none
+	own  uint32
+	kind uint8
 }
 
 // run is a FIFO of entries in deadline order; e[head] is in the heap.
@@ -228,7 +222,18 @@ type run struct {
 	head int
 }
 
-func (e tentry) valid() bool { return e.t.on && e.t.gen == e.gen }
+func (h *timerHeap) valid(e tentry) bool {
+	t := h.owners.timer(e.kind, e.own)
+	return t.on && t.gen == e.gen
+}
+
+// less is the firing order of timers due at the same instant: (kind, id).
+func (h *timerHeap) less(a, b *timer) bool {
+	if a.kind != b.kind {
+		return a.kind < b.kind
+	}
+	return h.owners.timerID(a.kind, a.own) < h.owners.timerID(b.kind, b.own)
+}
 
 // newRun returns the id of a new, empty run.
 func (h *timerHeap) newRun() int32 {
@@ -251,7 +256,7 @@ func (h *timerHeap) set(t *timer, at int64, r int32) {
 	}
 	t.gen++
 	t.on, t.at = true, at
-	e := tentry{at: at, t: t, gen: t.gen}
+	e := tentry{at: at, gen: t.gen, own: t.own, kind: t.kind}
 	if r > 0 {
 		ru := &h.runs[r-1]
 		switch n := len(ru.e); {
@@ -360,7 +365,7 @@ func (h *timerHeap) down(i int, e tentry) {
 func (h *timerHeap) compact() {
 	s := h.h[:0]
 	for _, e := range h.h {
-		if e.run == 0 && e.valid() {
+		if e.run == 0 && h.valid(e) {
 			s = append(s, e)
 		}
 	}
@@ -370,7 +375,7 @@ func (h *timerHeap) compact() {
 		ru := &h.runs[i]
 		kept := ru.e[:0]
 		for _, e := range ru.e[ru.head:] {
-			if e.valid() {
+			if h.valid(e) {
 				kept = append(kept, e)
 			}
 		}
@@ -397,7 +402,7 @@ func (h *timerHeap) due(now int64) ([]*timer, int64) {
 	b := h.batch[:0]
 	var at int64
 	for len(h.h) > 0 && h.h[0].at <= now {
-		if !h.h[0].valid() {
+		if !h.valid(h.h[0]) {
 			h.pop()
 			continue
 		}
@@ -408,11 +413,11 @@ func (h *timerHeap) due(now int64) ([]*timer, int64) {
 		// Leave the entry's generation in force: the timer stays scheduled
 		// until it fires.
 		at = e.at
-		b = append(b, e.t)
+		b = append(b, h.owners.timer(e.kind, e.own))
 	}
 	if len(b) > 1 {
 		slices.SortFunc(b, func(x, y *timer) int {
-			if timerLess(x, y) {
+			if h.less(x, y) {
 				return -1
 			}
 			return 1
