@@ -1,6 +1,7 @@
 package ivr
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -191,7 +192,7 @@ func TestSetErrors(t *testing.T) {
 
 func TestCheck(t *testing.T) {
 	var b strings.Builder
-	files := []string{"flows/main.yaml", "flows/after-hours.yaml", "flows/callback-offer.yaml"}
+	files, _ := filepath.Glob("flows/*.yaml")
 	if code := Check(&b, files, mustCatalogue(t)); code != 0 {
 		t.Fatalf("Check(samples) = %d:\n%s", code, b.String())
 	}

@@ -72,7 +72,7 @@ CONF
 		"${psql[@]}" -c "create role switchboard login createdb"
 	fi
 	# Tests drop their databases WITH (FORCE), which must also end an autovacuum worker busy there: that takes pg_signal_backend.
-	"${psql[@]}" -c "grant pg_signal_backend to switchboard" >/dev/null
+	"${psql[@]}" -c "set client_min_messages = warning" -c "grant pg_signal_backend to switchboard" >/dev/null
 	if [ "$("${psql[@]}" -c "select 1 from pg_database where datname='switchboard'")" != 1 ]; then
 		"${psql[@]}" -c "create database switchboard owner switchboard"
 	fi

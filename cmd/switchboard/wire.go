@@ -222,10 +222,14 @@ func flowConfig(dir string) ivr.Config {
 	return ivr.Config{Catalogue: ivr.ParseCatalogue(data)}
 }
 
-// demoDialed are the numbers the demo callers dial: those the flows are bound to.
+// demoDialed are the numbers the demo callers dial: the demo line's (always open, so calls reach agents at any hour) when the
+// flows have one, else the first number of every flow.
 func demoDialed(flows *ivr.Set) []string {
 	if flows == nil {
 		return nil
+	}
+	if f := flows.Flow("demo"); f != nil && len(f.Numbers) > 0 {
+		return f.Numbers[:1]
 	}
 	var out []string
 	for _, f := range flows.Flows() {
