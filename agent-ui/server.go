@@ -52,6 +52,9 @@ type Config struct {
 	WriteWait time.Duration
 	// PingEvery is the websocket ping period; a client silent for 2.5 times that is dropped. Default 20 s.
 	PingEvery time.Duration
+	// WebRTC serves the call widget's and the browser agents' media signalling (/ws/call, /ws/media); nil disables both.
+	WebRTC  WebRTC
+	WebCall WebCallConfig
 }
 
 // Server is the browser adapter: pages, static assets, the JSON API, desk commands and the websocket hub.
@@ -64,6 +67,7 @@ type Server struct {
 	limiter *loginLimiter
 	metrics *metrics
 	handler http.Handler
+	web     *webCallState
 }
 
 //go:embed static
@@ -183,6 +187,7 @@ func (s *Server) routes() http.Handler {
 	s.handle(mux, "PUT /api/v1/admin/reason-codes/{code}", adminRole, s.putReasonCode)
 
 	mux.HandleFunc("GET /ws", s.serveWS)
+	s.webRTCRoutes(mux)
 
 	return securityHeaders(http.NewCrossOriginProtection().Handler(s.withSession(mux)))
 }

@@ -36,6 +36,8 @@ type Config struct {
 	Seed               bool
 	DemoCallsPerMinute float64
 	SecureCookies      bool
+
+	WebRTC WebRTCConfig
 }
 
 // DefaultDatabaseURL is the checkout's private cluster that scripts/db.sh starts.
@@ -62,7 +64,7 @@ func DefaultConfig() Config {
 }
 
 // secretFlags are never printed, not even their defaults.
-var secretFlags = map[string]bool{"ari-password": true}
+var secretFlags = map[string]bool{"ari-password": true, "webcall-secret": true}
 
 // bindServeFlags registers the settings on fs.
 func (c *Config) bindServeFlags(fs *flag.FlagSet) {
@@ -83,6 +85,7 @@ func (c *Config) bindServeFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.SecureCookies, "secure-cookies", c.SecureCookies, "mark session cookies Secure even on plain HTTP (TLS ends at a proxy in front)")
 	fs.StringVar(&c.PhoneRegion, "phone-region", c.PhoneRegion, "default `region` (ISO 3166 code) for phone numbers written without a country code")
 	fs.BoolVar(&c.Seed, "seed", c.Seed, "load the demo data set into an empty database at start")
+	c.WebRTC.bindFlags(fs)
 }
 
 func (c *Config) bindDatabaseFlags(fs *flag.FlagSet) {
@@ -136,6 +139,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RecordingsDir == "" {
 		return errors.New("invalid -recordings-dir: must not be empty")
+	}
+	if _, err := c.WebRTC.gateway(); err != nil {
+		return err
 	}
 	return nil
 }

@@ -33,6 +33,7 @@ type system struct {
 	ari    *asterisk.Client
 	sim    *arisim.Server // the built-in emulator when no Asterisk is configured
 	ui     *agentui.Server
+	web    *webPhones // the media gateway and its signalling
 
 	cancel context.CancelFunc // stops every goroutine below
 	wg     sync.WaitGroup
@@ -88,6 +89,9 @@ func (m *Main) startSystem(ctx context.Context) error {
 		log.Info("no -ari-url: using the built-in ARI emulator", "url", ariURL)
 	}
 
+	if s.web, err = startWebRTC(cfg, log.With("component", "webrtc")); err != nil {
+		return err
+	}
 	hub := &notifierRef{}
 	var eng *engine.Engine
 	s.ari = asterisk.New(asterisk.Config{
@@ -96,7 +100,7 @@ func (m *Main) startSystem(ctx context.Context) error {
 	})
 	eng, err = engine.New(engine.Config{
 		Telephony: s.ari, Customers: s.store, Interactions: s.store, Settings: s.store, Auditor: s.store, Notifier: hub,
-		Recordings: recs, Softphones: softphones, Accounts: s.store.CustomerByAccount, Flows: flows, IDs: newID,
+		Recordings: recs, Softphones: softphones, Accounts: s.store.CustomerByAccount, Flows: flows, IDs: newID, AgentMedia: s.web,
 		Logger: log.With("component", "engine"),
 		App:    cfg.ARIApp, Trunk: cfg.Trunk, Observer: newEngineMetrics(m.registry),
 		// The hub already waits out a short disconnection (a page reload) before it reports an agent absent.
@@ -106,10 +110,11 @@ func (m *Main) startSystem(ctx context.Context) error {
 		return err
 	}
 	s.engine = eng
+	s.web.eng = eng
 	s.ui, err = agentui.New(agentui.Config{
 		Customers: s.store, Admin: s.store, Interactions: s.store, Settings: s.store, ConfigAdmin: s.store, Auditor: s.store,
 		Sessions: s.store, Desk: eng, Recordings: recordingFiles{s.store, recs}, Logger: log.With("component", "ui"),
-		Registerer: m.registry, SecureCookies: cfg.SecureCookies,
+		Registerer: m.registry, SecureCookies: cfg.SecureCookies, WebRTC: s.web, WebCall: cfg.WebRTC.webCall(),
 	})
 	if err != nil {
 		return err
@@ -159,6 +164,9 @@ func (s *system) run(name string, f func() error) {
 func (s *system) stop() {
 	if s.ui != nil {
 		s.ui.Close()
+	}
+	if s.web != nil {
+		s.web.Close()
 	}
 	if s.cancel != nil {
 		s.cancel()

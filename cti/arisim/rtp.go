@@ -141,11 +141,19 @@ func linearToULaw(sample int16) byte {
 	return ^(sign | byte(exp<<4) | byte(mant))
 }
 
-// updateMedia starts or pauses RTP of externalMedia channels in b.
+// updateMedia starts or pauses RTP of externalMedia channels in b: Asterisk sends what the bridge mixes for them, the other
+// channels' audio or the bridge's music on hold and announcements.
 func (b *bridge) updateMedia() {
+	sources := len(b.channels)
+	if b.mohName != "" {
+		sources++
+	}
+	if b.announcerName != "" {
+		sources++
+	}
 	for _, c := range b.channels {
 		if c.rtp != nil {
-			c.rtp.active.Store(len(b.channels) >= 2)
+			c.rtp.active.Store(sources >= 2)
 		}
 	}
 }

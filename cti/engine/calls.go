@@ -80,6 +80,9 @@ func (e *Engine) decide(d queue.Decision) {
 func (e *Engine) entered(x cti.ChannelEntered) {
 	id := x.Channel.ID
 	if l := e.legs[id]; l != nil {
+		if e.webEntered(l) {
+			return
+		}
 		e.legEntered(l, x)
 		return
 	}
@@ -698,7 +701,13 @@ func (e *Engine) offer(d queue.Decision) {
 	e.legs[o.leg] = &leg{id: o.leg, call: c, role: role, agentID: a.cfg.ID}
 	org := cti.Originate{ChannelID: o.leg, Endpoint: a.cfg.Endpoint, CallerID: callerID(c.caller), Timeout: d.Deadline.Sub(now),
 		Args: []string{role, c.id}, Vars: map[string]string{VarCall: c.id, VarRole: role, VarAgent: a.cfg.ID}}
-	e.tel(c.id, "originate-agent", func(ctx context.Context, t cti.Telephony) error { return t.Originate(ctx, org) }, func(err error) {
+	web := isWebRTC(a.cfg.Endpoint) // rung through the page; the channel is made on accept (acceptWeb)
+	e.tel(c.id, "originate-agent", func(ctx context.Context, t cti.Telephony) error {
+		if web {
+			return nil
+		}
+		return t.Originate(ctx, org)
+	}, func(err error) {
 		if err != nil && c.offer == o {
 			e.log.Info("agent cannot be rung", "call", c.id, "agent", o.agentID, "err", err)
 			if l := e.legs[o.leg]; l != nil {

@@ -121,7 +121,11 @@ func (e *Engine) Logout(ctx context.Context, agentID string) error {
 // SetState implements cti.Desk. Pending or not, a choice made while busy applies after the call (the router's rule).
 func (e *Engine) SetState(ctx context.Context, agentID string, s cti.StateRequest) error {
 	return e.do(ctx, func() error {
-		if _, err := e.agentOf(agentID); err != nil {
+		a, err := e.agentOf(agentID)
+		if err != nil {
+			return err
+		}
+		if err := e.webReady(a, s); err != nil {
 			return err
 		}
 		if !s.Ready && s.Reason == "" {
@@ -164,7 +168,7 @@ func (e *Engine) Presence(agentID string, connected bool) {
 
 // AcceptOffer implements cti.Desk: with Softphones, the engine answers the ringing leg for the agent's browser.
 func (e *Engine) AcceptOffer(ctx context.Context, agentID string) error {
-	var endpoint, legID string
+	var endpoint, legID, callID string
 	err := e.do(ctx, func() error {
 		a, err := e.agentOf(agentID)
 		if err != nil {
@@ -174,9 +178,14 @@ func (e *Engine) AcceptOffer(ctx context.Context, agentID string) error {
 		if c == nil || c.offer == nil || c.offer.agentID != agentID {
 			return cti.Errorf(cti.ECONFLICT, "no call is ringing for you")
 		}
-		endpoint, legID = a.cfg.Endpoint, c.offer.leg
+		endpoint, legID, callID = a.cfg.Endpoint, c.offer.leg, c.id
 		return nil
 	})
+	if err == nil && isWebRTC(endpoint) {
+		ctx, cancel := context.WithTimeout(ctx, e.cfg.EffectTimeout)
+		defer cancel()
+		return e.acceptWeb(ctx, agentID, legID, callID)
+	}
 	if err != nil || e.cfg.Softphones == nil {
 		return err
 	}

@@ -51,6 +51,8 @@ type Config struct {
 	Recordings   Recordings // nil: recordings stay on the PBX
 	Softphones   Softphones
 	Accounts     AccountLookup
+	// AgentMedia reaches browser agents' gateway legs (endpoint "webrtc"); nil: such agents cannot take calls.
+	AgentMedia cti.AgentMedia
 	// Flows is the IVR; nil plays "sb/welcome" and queues to DefaultQueue. SetFlows swaps it at run time.
 	Flows *ivr.Set
 	Clock cti.Clock // nil: the wall clock
@@ -113,6 +115,7 @@ type Engine struct {
 	everUp     bool
 	downAgents map[string]bool // made NotReady because the PBX is down
 	statsDirty bool
+	web        webState
 	fatal      error
 }
 

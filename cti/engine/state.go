@@ -105,6 +105,7 @@ type call struct {
 	bridge     string
 	bridgeMade bool
 	mohOn      bool
+	web        *webCall      // a call from the web widget
 	ivrPath    []cti.IVRStep // what the caller did in the IVR, for the screen-pop // music on hold is playing on the bridge (or asked to): stopping it otherwise is an error in ARI
 	queue      string
 	prio       int
@@ -295,6 +296,7 @@ func agentState(s queue.State) cti.AgentState {
 func (e *Engine) pushCall(c *call) {
 	e.seq++
 	e.cfg.Notifier.Call(c.view(e))
+	e.webPush(c)
 }
 
 func (e *Engine) pushAgent(a *agent) {
@@ -310,6 +312,7 @@ func (e *Engine) pushOffer(agentID string, pop cti.ScreenPop) {
 // tick drives the router's deadlines and pushes queue statistics.
 func (e *Engine) tick() {
 	e.route(queue.Event{Kind: queue.Tick})
+	e.webTick()
 	waiting := false
 	for _, c := range e.calls {
 		if c.state == cti.CallQueued || c.state == cti.CallRinging {

@@ -1,0 +1,274 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/pion/ice/v4"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/switchboard-cc/switchboard/crmstore/pgtest"
+	"github.com/switchboard-cc/switchboard/cti"
+	"github.com/switchboard-cc/switchboard/cti/webrtcgw"
+)
+
+// startWebRTCSystem runs the whole contact center with the sample IVR and the media gateway on loopback.
+func startWebRTCSystem(t *testing.T, extra ...string) *Main {
+	t.Helper()
+	m := NewMain()
+	m.simTimeScale = 0.05
+	m.Stdout, m.Stderr = io.Discard, io.Discard
+	m.Logger = slog.New(slog.DiscardHandler)
+	args := append([]string{"--http", "127.0.0.1:0", "--database-url", pgtest.URL(t), "--ivr-flows", "testdata/ivrflows",
+		"--demo-calls-per-minute", "0", "--recordings-dir", t.TempDir(), "--webrtc-ips", "127.0.0.1"}, extra...)
+	if err := m.ParseFlags(args); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	checkFor(t, 5*time.Second, func() error { return m.sys.ari.Ready() })
+	return m
+}
+
+// pionPage is a web caller's page played by an in-process pion peer: PCMU on loopback, signalling over /ws/call.
+type pionPage struct {
+	tb    testing.TB
+	pc    *webrtc.PeerConnection
+	track *webrtc.TrackLocalStaticRTP
+	ws    *websocket.Conn
+	msgs  chan webrtcgw.Message
+	wg    sync.WaitGroup
+
+	mu  sync.Mutex
+	got int // RTP packets heard
+}
+
+func newPionPage(tb testing.TB, base, site string, attrs url.Values) *pionPage {
+	tb.Helper()
+	// The token, as the widget fetches it.
+	req, _ := http.NewRequest("GET", base+"/api/v1/webcall/token?site="+url.QueryEscape(site), nil)
+	req.Header.Set("Origin", base)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var tok struct {
+		Token string `json:"token"`
+	}
+	json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || tok.Token == "" {
+		tb.Fatalf("token: %d", resp.StatusCode)
+	}
+	q := url.Values{"token": {tok.Token}}
+	for k, v := range attrs {
+		q["attr."+k] = v
+	}
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(base, "http")+"/ws/call?"+q.Encode(), http.Header{"Origin": {base}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+
+	me := &webrtc.MediaEngine{}
+	if err := me.RegisterCodec(webrtcgw.PCMU, webrtc.RTPCodecTypeAudio); err != nil {
+		tb.Fatal(err)
+	}
+	se := webrtc.SettingEngine{}
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	track, _ := webrtc.NewTrackLocalStaticRTP(webrtcgw.PCMU.RTPCodecCapability, "mic", "page")
+	if _, err := pc.AddTrack(track); err != nil {
+		tb.Fatal(err)
+	}
+	p := &pionPage{tb: tb, pc: pc, track: track, ws: ws, msgs: make(chan webrtcgw.Message, 256)}
+	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		for {
+			if _, _, err := tr.ReadRTP(); err != nil {
+				return
+			}
+			p.mu.Lock()
+			p.got++
+			p.mu.Unlock()
+		}
+	})
+	p.wg.Go(func() {
+		defer close(p.msgs)
+		for {
+			var m webrtcgw.Message
+			if err := ws.ReadJSON(&m); err != nil {
+				return
+			}
+			p.msgs <- m
+		}
+	})
+	tb.Cleanup(func() {
+		ws.Close()
+		pc.Close()
+		p.wg.Wait()
+	})
+	offer, _ := pc.CreateOffer(nil)
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(offer); err != nil {
+		tb.Fatal(err)
+	}
+	<-gathered
+	p.send(webrtcgw.Message{Type: webrtcgw.MsgOffer, SDP: pc.LocalDescription().SDP})
+	ans := p.await(5*time.Second, func(m webrtcgw.Message) bool { return m.Type == webrtcgw.MsgAnswer })
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: ans.SDP}); err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}
+
+func (p *pionPage) send(m webrtcgw.Message) {
+	p.tb.Helper()
+	if err := p.ws.WriteJSON(m); err != nil {
+		p.tb.Fatal(err)
+	}
+}
+
+// await returns the first message that satisfies ok; errors from the server fail the test.
+func (p *pionPage) await(within time.Duration, ok func(webrtcgw.Message) bool) webrtcgw.Message {
+	p.tb.Helper()
+	timeout := time.After(within)
+	for {
+		select {
+		case m, open := <-p.msgs:
+			if !open {
+				p.tb.Fatal("the call's websocket closed")
+			}
+			if m.Type == webrtcgw.MsgError {
+				p.tb.Fatalf("server error: %s %s", m.Code, m.Text)
+			}
+			if ok(m) {
+				return m
+			}
+		case <-timeout:
+			p.tb.Fatalf("no awaited message within %s", within)
+		}
+	}
+}
+
+// talk sends n packets of 20 ms PCMU, paced as a microphone does.
+func (p *pionPage) talk(n int) {
+	payload := make([]byte, 160)
+	for i := range payload {
+		payload[i] = 0xff
+	}
+	for i := range n {
+		pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: uint16(100 + i), Timestamp: uint32(8000 + 160*i),
+			SSRC: 4242}, Payload: payload}
+		_ = p.track.WriteRTP(pkt)
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (p *pionPage) heard() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.got
+}
+
+// TestE2EWebCallerGoOnly is the web caller's path without a browser: an in-process pion peer takes a page token, connects to
+// /ws/call and offers; the engine makes an externalMedia channel toward its gateway leg; the keypad's digits over the websocket
+// drive the IVR to the sales queue; the page sees its position; agent1 answers and RTP flows both ways through the emulator's
+// externalMedia channel; the caller hangs up and the interaction row is channel "webrtc" with the IVR path.
+func TestE2EWebCallerGoOnly(t *testing.T) {
+	m := startWebRTCSystem(t)
+	ctx := context.Background()
+	base, sim, store := m.URL(), m.sys.sim, m.sys.store
+
+	desk := signIn(t, base, "agent1", "demo-agent")
+	desk.await("snapshot", 5*time.Second)
+
+	page := newPionPage(t, base, "+18005550100", url.Values{"page": {"https://shop.example.com/help"}, "order": {"A-1001"}})
+	st := page.await(5*time.Second, func(m webrtcgw.Message) bool { return m.Type == webrtcgw.MsgState && m.State == "ivr" })
+	if st.Resume == "" {
+		t.Error("the state message has no resume id")
+	}
+	var channel string
+	checkFor(t, 5*time.Second, func() error {
+		for _, c := range sim.Channels() {
+			if strings.HasPrefix(c.ID, "sb-web-") && c.InStasis {
+				channel = c.ID
+				return nil
+			}
+		}
+		return fmt.Errorf("no web caller's externalMedia channel in %+v", sim.Channels())
+	})
+	// The menu: 1 for sales (the welcome prompt may be interrupted).
+	page.send(webrtcgw.Message{Type: webrtcgw.MsgDTMF, Digit: "1"})
+	q := page.await(10*time.Second, func(m webrtcgw.Message) bool { return m.Type == webrtcgw.MsgState && m.State == "queued" })
+	if q.Position != 1 {
+		t.Errorf("queued at position %d, want 1", q.Position)
+	}
+
+	desk.post("/api/v1/desk/state", cti.StateRequest{Ready: true})
+	offer := desk.await("offer", 10*time.Second)["offer"].(map[string]any)
+	if offer["queue"] != "sales" {
+		t.Errorf("offered from %v, want sales", offer["queue"])
+	}
+	if in := fmt.Sprint(offer["inputs"]); !strings.Contains(in, "shop.example.com/help") || !strings.Contains(in, "A-1001") {
+		t.Errorf("screen-pop inputs %s lack the page's attributes", in)
+	}
+	id := offer["interaction_id"].(string)
+	desk.post("/api/v1/desk/accept", nil)
+	page.await(10*time.Second, func(m webrtcgw.Message) bool { return m.Type == webrtcgw.MsgState && m.State == "connected" })
+
+	// Media both ways: the page's packets reach the emulator's externalMedia channel, the emulator's reach the page.
+	page.talk(50)
+	checkFor(t, 5*time.Second, func() error {
+		sent, recv, err := sim.RTPStats(channel)
+		if err != nil || recv < 50 || sent == 0 || page.heard() == 0 {
+			return fmt.Errorf("emulator sent %d received %d (%v); the page heard %d", sent, recv, err, page.heard())
+		}
+		return nil
+	})
+
+	page.send(webrtcgw.Message{Type: webrtcgw.MsgHangup})
+	checkFor(t, 10*time.Second, func() error {
+		in, err := store.Interaction(ctx, id)
+		if err != nil {
+			return err
+		}
+		if in.Channel != cti.ChannelWebRTC || in.EndedAt.IsZero() || in.Outcome != cti.OutcomeAnswered {
+			return fmt.Errorf("interaction channel %s outcome %s ended %v", in.Channel, in.Outcome, in.EndedAt)
+		}
+		var menu string
+		for _, s := range in.IVRPath {
+			if strings.HasSuffix(s.Node, "/menu") {
+				menu = s.Input
+			}
+		}
+		if menu != "1" {
+			return fmt.Errorf("IVR path %+v: the menu did not get the keypad's 1", in.IVRPath)
+		}
+		return nil
+	})
+	checkFor(t, 5*time.Second, func() error {
+		if n := m.sys.web.gw.Legs(); n != 0 {
+			return fmt.Errorf("%d gateway legs open after the call", n)
+		}
+		return nil
+	})
+}

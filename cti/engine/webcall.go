@@ -1,0 +1,316 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"time"
+
+	"github.com/switchboard-cc/switchboard/cti"
+	"github.com/switchboard-cc/switchboard/ivr"
+	"github.com/switchboard-cc/switchboard/queue"
+)
+
+// Web callers and browser agents.
+//
+// A web call has no PBX channel to start from (ARI cannot create an inbound call), so the engine makes one: an externalMedia
+// channel "sb-web-<id>" (format ulaw) toward the gateway leg of the caller's page, entering with args ["webcall", <id>]. That
+// channel is the call's customer channel: once it enters the application the IVR runs on it (prompts play to it, the widget's
+// keypad digits arrive as DTMF on it), it waits in the call's mixing bridge and is bridged to the agent exactly as a phone
+// caller's channel is. The page hears of every state change through cti.WebCallPage.
+//
+// A browser agent (endpoint "webrtc") keeps a standing gateway leg from the media-verified Ready test on. An offer rings the
+// agent's page only (the screen-pop through the Notifier); nothing is originated. On accept, the engine creates the agent's
+// externalMedia channel toward that leg with the offer's leg id ("sb-agent-<id>-<n>", args ["agent", <id>]), so the channel
+// enters like an answered desk phone and joins the bridge on the usual path.
+
+// webCall is what a call from the widget adds to a call.
+type webCall struct {
+	page   cti.WebCallPage
+	attrs  map[string]string
+	custID string
+	last   cti.WebCallUpdate // what the page was told last
+}
+
+// webAgent is a browser agent's media as the engine knows it.
+type webAgent struct {
+	verified bool   // the loop test passed and the leg is up
+	lost     bool   // media lost during a call: the customer hears music on hold
+	reason   string // why media is not verified
+	window   *timer // the reconnect window of a lost call
+}
+
+// webState is the engine's web part, owned by the loop.
+type webState struct {
+	agents map[string]*webAgent
+}
+
+// ReconnectWindow is how long a browser agent's call may go without media before the call is requeued (the re-offer /
+// reconnect rule of cti/webrtcgw).
+const ReconnectWindow = 30 * time.Second
+
+const (
+	roleWebCall        = "webcall"
+	reasonMediaFailure = "media-failure"
+)
+
+var _ cti.WebCalls = (*Engine)(nil)
+
+func isWebRTC(endpoint string) bool { return endpoint == cti.EndpointWebRTC }
+
+// StartWebCall implements cti.WebCalls.
+func (e *Engine) StartWebCall(ctx context.Context, wc cti.WebCall) (string, error) {
+	if wc.Page == nil || wc.MediaAddr == "" {
+		return "", cti.Invalid("media", "a web call needs its page and media address")
+	}
+	var id string
+	err := e.do(ctx, func() error {
+		if !e.connected {
+			return cti.Errorf(cti.EUNAVAILABLE, "the contact center cannot take calls right now")
+		}
+		c := &call{id: e.cfg.IDs(), dir: cti.Inbound, channel: cti.ChannelWebRTC, state: cti.CallIVR, caller: wc.Caller,
+			dialed: wc.Dialed, arrived: e.now(), vars: map[string]string{}, ivrTimers: map[string]*timer{}}
+		c.customer = "sb-web-" + c.id
+		c.web = &webCall{page: wc.Page, attrs: maps.Clone(wc.Attributes), custID: wc.CustomerID}
+		id = c.id
+		e.calls[c.id] = c
+		// entered stays false until the channel is in the application: then the IVR starts (webEntered).
+		e.legs[c.customer] = &leg{id: c.customer, call: c, role: roleCustomer}
+		cid, ch, addr, page := c.id, c.customer, wc.MediaAddr, wc.Page
+		e.run(cid, effect{name: "web-media", do: func(ctx context.Context) (any, error) {
+			t := e.cfg.Telephony
+			pbx, err := t.ExternalMedia(ctx, ch, addr, "ulaw", []string{roleWebCall, cid})
+			if err != nil {
+				return nil, err
+			}
+			if err := page.Connect(pbx); err != nil {
+				return nil, err
+			}
+			if err := t.SetVar(ctx, ch, VarCall, cid); err != nil {
+				return nil, err
+			}
+			return nil, t.SetVar(ctx, ch, VarRole, roleCustomer)
+		}, then: func(_ any, err error) {
+			if err != nil && !c.finished {
+				e.log.Warn("web call media", "call", cid, "err", err)
+				if l := e.legs[ch]; l != nil && !l.entered {
+					l.gone = true // never created
+				}
+				e.teardown(c, cti.OutcomeFailed)
+			}
+		}})
+		e.pushCall(c)
+		return nil
+	})
+	return id, err
+}
+
+// webEntered starts a web call once its externalMedia channel is in the application; it reports whether x was that channel.
+func (e *Engine) webEntered(l *leg) bool {
+	c := l.call
+	if c.web == nil || l.id != c.customer || l.entered {
+		return false
+	}
+	l.entered = true
+	if c.finished || l.gone {
+		l.gone = false
+		e.hangupLeg(c, l.id, "normal")
+		return true
+	}
+	if c.web.custID == "" {
+		e.lookup(c, true)
+	} else {
+		crm, custID := e.cfg.Customers, c.web.custID
+		e.run(c.id, effect{name: "web-customer", do: func(ctx context.Context) (any, error) {
+			return crm.Customer(ctx, custID)
+		}, then: func(res any, err error) {
+			if err != nil {
+				e.log.Warn("web caller's customer", "call", c.id, "customer", custID, "err", err)
+			} else if cust, _ := res.(*cti.Customer); cust != nil && c.cust == nil {
+				c.cust = cust
+			}
+			e.lookup(c, true)
+		}})
+	}
+	vars := map[string]string{}
+	for k, v := range c.web.attrs {
+		vars["web."+k] = v
+	}
+	if e.flows.p.Load() == nil {
+		maps.Copy(c.vars, vars)
+		e.play(c, []string{"sound:sb/welcome"}, "", func() { e.enqueue(c, e.cfg.DefaultQueue, nil, -1, nil, nil) })
+		return true
+	}
+	c.ivr = ivr.NewSession(&e.flows)
+	e.ivrActions(c, c.ivr.Step(ivr.Input{Kind: ivr.InputStart, Caller: c.caller.Number, Dialed: c.dialed,
+		Attributes: c.web.attrs, Vars: vars}, e.now()))
+	return true
+}
+
+// WebDTMF implements cti.WebCalls: the digit reaches the IVR as the caller's DTMF on the call's channel.
+func (e *Engine) WebDTMF(callID, digit string) {
+	e.in.put(&command{reply: make(chan error, 1), fn: func() error {
+		if c := e.calls[callID]; c != nil && c.web != nil && !c.finished {
+			e.event(cti.DTMFReceived{At: cti.At{Time: e.now()}, ChannelID: c.customer, Digit: digit})
+		}
+		return nil
+	}})
+}
+
+// EndWebCall implements cti.WebCalls: the caller hung up; the call ends as when a phone caller hangs up.
+func (e *Engine) EndWebCall(callID string) {
+	e.in.put(&command{reply: make(chan error, 1), fn: func() error {
+		c := e.calls[callID]
+		if c == nil || c.web == nil || c.finished {
+			return nil
+		}
+		ch := c.customer
+		if l := e.legs[ch]; l != nil && !l.gone {
+			e.channelGone(ch, 0)
+			e.tel(c.id, "hangup", func(ctx context.Context, t cti.Telephony) error { return t.Hangup(ctx, ch, "normal") }, nil)
+		}
+		return nil
+	}})
+}
+
+// webPush tells a web caller's page about a change of its call (from pushCall).
+func (e *Engine) webPush(c *call) {
+	if c.web == nil {
+		return
+	}
+	u := cti.WebCallUpdate{State: string(c.state)}
+	switch c.state {
+	case cti.CallQueued:
+		if pos, ewt, ok := e.router.Waiting(c.id); ok {
+			u.Position, u.EWT = pos, ewt
+		}
+	case cti.CallConsulting, cti.CallConference:
+		u.State = string(cti.CallConnected)
+		if c.state == cti.CallConsulting {
+			u.State = string(cti.CallHeld)
+		}
+	case cti.CallEnded:
+		switch c.outcome {
+		case cti.OutcomeAbandoned:
+			u.Reason = "caller"
+		case cti.OutcomeAnswered:
+			u.Reason = "agent"
+		default:
+			u.Reason = "closed" // the IVR or the queue turned the call away: hours, a full queue, no agents
+		}
+	}
+	if u.EWT > 0 {
+		u.EWT = u.EWT.Round(time.Second)
+	}
+	if u == c.web.last {
+		return
+	}
+	c.web.last = u
+	c.web.page.Update(u)
+}
+
+// webTick refreshes waiting web callers' position and estimated wait (from tick).
+func (e *Engine) webTick() {
+	for _, c := range e.calls {
+		if c.web != nil && c.state == cti.CallQueued && !c.finished {
+			e.webPush(c)
+		}
+	}
+}
+
+// --- browser agents ---
+
+func (e *Engine) webAgent(id string) *webAgent {
+	if e.web.agents == nil {
+		e.web.agents = map[string]*webAgent{}
+	}
+	w := e.web.agents[id]
+	if w == nil {
+		w = &webAgent{reason: "the audio test has not run"}
+		e.web.agents[id] = w
+	}
+	return w
+}
+
+// webReady refuses Ready to a browser agent whose media is not verified (from SetState).
+func (e *Engine) webReady(a *agent, s cti.StateRequest) error {
+	if !s.Ready || !isWebRTC(a.cfg.Endpoint) || e.cfg.AgentMedia == nil {
+		return nil
+	}
+	if w := e.webAgent(a.cfg.ID); !w.verified {
+		return &cti.Error{Code: cti.EPRECONDITION, Field: "media", Message: "test your audio before going ready: " + w.reason}
+	}
+	return nil
+}
+
+// AgentMedia reports a browser agent's media: ok after a passed loop test or when media resumes, not ok when the page's leg
+// failed, lost media or closed. Not ok makes a Ready agent NotReady("media-failure"); during a call the customer hears music
+// on hold, and after ReconnectWindow without media the call goes back to the head of its queue. Safe from any goroutine.
+func (e *Engine) AgentMedia(agentID string, ok bool, reason string) {
+	e.in.put(&command{reply: make(chan error, 1), fn: func() error {
+		a := e.agents[agentID]
+		if a == nil {
+			return nil
+		}
+		w := e.webAgent(agentID)
+		w.verified, w.reason = ok, reason
+		c := e.calls[a.call]
+		inCall := c != nil && !c.finished && c.agentID == agentID && c.agentLeg != ""
+		switch {
+		case ok && w.lost:
+			w.lost = false
+			e.cancel(w.window)
+			w.window = nil
+			if inCall && c.state == cti.CallConnected {
+				e.moh(c, false)
+			}
+		case !ok && inCall && !w.lost:
+			w.lost = true
+			if c.state == cti.CallConnected {
+				e.moh(c, true)
+			}
+			w.window = e.after(ReconnectWindow, func() {
+				w.window, w.lost = nil, false
+				if c.finished || c.agentID != agentID {
+					return
+				}
+				e.log.Info("browser agent's media lost: the call goes back to its queue", "call", c.id, "agent", agentID)
+				q := c.queue
+				if q == "" {
+					q = e.cfg.DefaultQueue
+				}
+				e.blindToQueue(c, q, "")
+				e.route(queue.Event{Kind: queue.SetState, Agent: agentID, Reason: reasonMediaFailure})
+			})
+		case !ok:
+			if v, found := e.router.Agent(agentID); found && v.State == queue.Ready {
+				e.route(queue.Event{Kind: queue.SetState, Agent: agentID, Reason: reasonMediaFailure})
+			}
+		}
+		return nil
+	}})
+}
+
+// acceptWeb answers a browser agent's offer: the agent's externalMedia channel is created toward their standing leg with the
+// offer's leg id, and enters the application like an answered phone (from AcceptOffer, off the loop).
+func (e *Engine) acceptWeb(ctx context.Context, agentID, legID, callID string) error {
+	am := e.cfg.AgentMedia
+	if am == nil {
+		return cti.Errorf(cti.EUNAVAILABLE, "browser phones are not enabled")
+	}
+	addr, err := am.Addr(agentID)
+	if err != nil {
+		return err
+	}
+	t := e.cfg.Telephony
+	pbx, err := t.ExternalMedia(ctx, legID, addr, "ulaw", []string{roleAgent, callID})
+	if err != nil {
+		return err
+	}
+	if err := am.Connect(agentID, pbx); err != nil {
+		return err
+	}
+	// The variables an originated leg carries, so a restarted engine adopts the call.
+	return errors.Join(t.SetVar(ctx, legID, VarCall, callID), t.SetVar(ctx, legID, VarRole, roleAgent),
+		t.SetVar(ctx, legID, VarAgent, agentID))
+}
