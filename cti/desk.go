@@ -116,6 +116,7 @@ type QueueStatus struct {
 	Overflowed     int                `json:"overflowed"`
 	ServiceLevel   float64            `json:"service_level"`     // today, 0..1
 	ServiceLevel15 float64            `json:"service_level_15m"` // last 15 minutes
+	Offered15      int                `json:"offered_15m"`       // calls the 15-minute figures count; 0: no figure yet
 	ASA            time.Duration      `json:"asa"`
 	AHT            time.Duration      `json:"aht"`
 	AbandonRate    float64            `json:"abandon_rate"`

@@ -337,7 +337,7 @@ func (e *Engine) queueStatus() []cti.QueueStatus {
 		}
 		qs := cti.QueueStatus{Queue: name, Waiting: s.Waiting, LongestWait: s.LongestWait, Agents: map[cti.AgentState]int{},
 			Offered: int(s.Today.Offered), Answered: int(s.Today.Answered), Abandoned: int(s.Today.Abandoned),
-			Overflowed: int(s.Today.Overflowed), ServiceLevel: s.Today.ServiceLevel, ServiceLevel15: s.Last15m.ServiceLevel,
+			Overflowed: int(s.Today.Overflowed), ServiceLevel: s.Today.ServiceLevel, ServiceLevel15: s.Last15m.ServiceLevel, Offered15: int(s.Last15m.Offered),
 			ASA: s.Today.ASA, AHT: s.Today.AHT, AbandonRate: s.Today.AbandonRate, At: now}
 		for st, n := range s.Agents {
 			if n > 0 {

@@ -47,8 +47,8 @@ function renderQueues() {
     h('div', { class: 'muted' }, t('q.waiting')),
     h('dl', { class: 'stats' },
       h('dt', {}, t('q.longest')), h('dd', {}, duration(nanos(q.longest_wait))),
-      h('dt', {}, t('q.sl15')), h('dd', { class: slClass(q.service_level_15m) }, pct(q.service_level_15m)),
-      h('dt', {}, t('q.sl')), h('dd', { class: slClass(q.service_level) }, pct(q.service_level)),
+      h('dt', {}, t('q.sl15')), slCell(q.service_level_15m, q.offered_15m),
+      h('dt', {}, t('q.sl')), slCell(q.service_level, q.offered),
       h('dt', {}, t('q.asa')), h('dd', {}, duration(nanos(q.asa))),
       h('dt', {}, t('q.abandon')), h('dd', {}, pct(q.abandon_rate))),
     h('div', { class: 'agent-states' }, stateOrder.filter(s => (q.agents || {})[s]).map(s =>
@@ -56,6 +56,11 @@ function renderQueues() {
 }
 
 function slClass(x) { return x >= 0.8 ? 'good' : x >= 0.6 ? 'warn' : 'bad'; }
+
+// slCell shows a service level, or a dash while no call has been counted: 0 % in red would accuse a quiet queue.
+function slCell(x, offered) {
+  return offered ? h('dd', { class: slClass(x) }, pct(x)) : h('dd', { class: 'muted' }, '—');
+}
 
 // ---- agents --------------------------------------------------------------------------------------------------------------
 
