@@ -91,8 +91,14 @@ func (s *Server) webCallSetup() {
 		burst: s.cfg.WebCall.Burst, entries: map[string]*limitEntry{}}}
 }
 
+// webRouter is what the web-call routes are registered on (an *http.ServeMux, or a mux that also lists its routes).
+type webRouter interface {
+	Handle(pattern string, h http.Handler)
+	HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request))
+}
+
 // webRTCRoutes registers the widget's and the agent phone's endpoints.
-func (s *Server) webRTCRoutes(mux *http.ServeMux) {
+func (s *Server) webRTCRoutes(mux webRouter) {
 	s.webCallSetup()
 	widget, _ := fs.Sub(staticFS, "static/widget")
 	files := http.FileServerFS(widget)
@@ -105,7 +111,15 @@ func (s *Server) webRTCRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/webcall/token", s.webCallToken)
 	mux.HandleFunc("GET /ws/call", s.serveWebCall)
 	mux.HandleFunc("GET /ws/media", s.serveAgentMedia)
-	s.handle(mux, "GET /api/v1/desk/phone", anyRole, s.deskPhone)
+	mux.HandleFunc("GET /api/v1/desk/phone", func(w http.ResponseWriter, r *http.Request) {
+		sess, err := s.session(r)
+		if err == nil {
+			err = s.deskPhone(w, r, sess)
+		}
+		if err != nil {
+			Error(w, r, s.log, err)
+		}
+	})
 }
 
 // allowedOrigin reports whether a cross-origin page may use the widget's endpoints.

@@ -8,17 +8,20 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/gorilla/websocket"
 	"github.com/pion/ice/v4"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/switchboard-cc/switchboard/agent-ui/uitest"
 	"github.com/switchboard-cc/switchboard/crmstore/pgtest"
 	"github.com/switchboard-cc/switchboard/cti"
 	"github.com/switchboard-cc/switchboard/cti/webrtcgw"
@@ -270,5 +273,87 @@ func TestE2EWebCallerGoOnly(t *testing.T) {
 			return fmt.Errorf("%d gateway legs open after the call", n)
 		}
 		return nil
+	})
+}
+
+// widgetJS reads a value inside the widget's shadow root.
+func widgetJS(expr string) string {
+	return `(() => { const w = document.querySelector('#switchboard-widget'); if (!w) return null; const r = w.shadowRoot; return ` + expr + ` })()`
+}
+
+// TestE2EWebCallerInChromium is the web caller end to end: a company page on another origin embeds the widget with one script
+// tag; Chromium (fake microphone) calls; the widget's keypad drives the IVR to the sales queue and shows the position; agent1
+// answers; RTP flows both ways between Chromium, the gateway and the emulator's externalMedia channel; the widget hangs up.
+func TestE2EWebCallerInChromium(t *testing.T) {
+	company := httptest.NewServer(nil)
+	t.Cleanup(company.Close)
+	m := startWebRTCSystem(t, "--webcall-origins", company.URL)
+	ctx := context.Background()
+	base, sim, store := m.URL(), m.sys.sim, m.sys.store
+	company.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><html><head><title>Example Shop</title></head><body><h1>Example Shop — help</h1>
+<form id="contact"><input name="order" value="B-2002"></form>
+<script type="module" src="%s/static/widget/widget.js" data-switchboard="+18005550100" data-form="#contact"></script>
+</body></html>`, base)
+	})
+
+	desk := signIn(t, base, "agent1", "demo-agent")
+	desk.await("snapshot", 5*time.Second)
+
+	br := uitest.BrowserWith(t, uitest.MediaFlags)
+	tab := uitest.NewTab(t, br)
+	uitest.Browse(t, tab, chromedp.Navigate(company.URL+"/help"))
+	uitest.WaitJS(t, tab, "the call button", widgetJS(`!!r.querySelector('[data-testid=sb-call]')`), 10*time.Second)
+	uitest.EvalJS[bool](t, tab, widgetJS(`(r.querySelector('[data-testid=sb-call]').click(), true)`))
+	uitest.WaitJS(t, tab, "the IVR", widgetJS(`w.dataset.callState === 'ivr'`), 15*time.Second)
+	uitest.EvalJS[bool](t, tab, widgetJS(`(r.querySelector('[data-testid=sb-key-1]').click(), true)`))
+	uitest.WaitJS(t, tab, "the queue position", widgetJS(`w.dataset.state === 'queued' && r.querySelector('[data-testid=sb-wait]').dataset.position === '1'`), 15*time.Second)
+	uitest.Screenshot(t, tab, "webcall-widget-queued")
+
+	desk.post("/api/v1/desk/state", cti.StateRequest{Ready: true})
+	offer := desk.await("offer", 10*time.Second)["offer"].(map[string]any)
+	if in := fmt.Sprint(offer["inputs"]); !strings.Contains(in, company.URL+"/help") || !strings.Contains(in, "B-2002") {
+		t.Errorf("screen-pop inputs %s lack the page and its form", in)
+	}
+	id := offer["interaction_id"].(string)
+	desk.post("/api/v1/desk/accept", nil)
+	uitest.WaitJS(t, tab, "the connected call", widgetJS(`w.dataset.state === 'connected'`), 10*time.Second)
+
+	channel := "sb-web-" + id
+	checkFor(t, 10*time.Second, func() error {
+		sent, recv, err := sim.RTPStats(channel)
+		st := uitest.EvalJS[map[string]float64](t, tab, `document.querySelector('#switchboard-widget').rtpStats()`)
+		var legs []string
+		m.sys.web.mu.Lock()
+		for _, w := range m.sys.web.resumes {
+			s := w.leg.Stats()
+			if s.ToPBX == 0 || s.ToBrowser == 0 {
+				legs = append(legs, fmt.Sprintf("%+v", s))
+			}
+		}
+		m.sys.web.mu.Unlock()
+		if err != nil || sent < 20 || recv < 20 || st["sent"] < 20 || st["received"] < 20 || len(legs) > 0 {
+			return fmt.Errorf("emulator sent %d received %d (%v); Chromium %v; idle legs %v", sent, recv, err, st, legs)
+		}
+		return nil
+	})
+	uitest.Screenshot(t, tab, "webcall-widget-connected")
+
+	uitest.EvalJS[bool](t, tab, widgetJS(`(r.querySelector('[data-testid=sb-hangup]').click(), true)`))
+	checkFor(t, 10*time.Second, func() error {
+		in, err := store.Interaction(ctx, id)
+		if err != nil {
+			return err
+		}
+		if in.Channel != cti.ChannelWebRTC || in.EndedAt.IsZero() {
+			return fmt.Errorf("interaction channel %s ended %v", in.Channel, in.EndedAt)
+		}
+		for _, s := range in.IVRPath {
+			if strings.HasSuffix(s.Node, "/menu") && s.Input == "1" {
+				return nil
+			}
+		}
+		return fmt.Errorf("IVR path %+v lacks the keypad's 1 at the menu", in.IVRPath)
 	})
 }
