@@ -38,7 +38,7 @@ type rule struct {
 
 var (
 	ioStd   = []string{"net", "database/sql", "os/exec", "crypto/tls"}
-	adapter = []string{"cti/asterisk", "cti/arisim", "cti/webrtcgw", "cti/recdir", "crmstore", "agent-ui"}
+	adapter = []string{"cti/asterisk", "cti/arisim", "cti/webrtcgw", "cti/recdir", "cti/webhook", "crmstore", "agent-ui"}
 )
 
 func rules() []rule {
@@ -50,6 +50,7 @@ func rules() []rule {
 		{pkg: "cti/asterisk", allow: []string{"cti", "github.com/CyCoreSystems/ari/", "github.com/gorilla/websocket"}},
 		{pkg: "cti/arisim", allow: []string{"github.com/gorilla/websocket"}},
 		{pkg: "cti/recdir", allow: []string{"cti"}},
+		{pkg: "cti/webhook", allow: []string{"cti"}},
 		{pkg: "cti/webrtcgw", allow: []string{"cti", "github.com/pion/", "github.com/gorilla/websocket"}},
 		{pkg: "crmstore", allow: []string{"cti", "github.com/jackc/", "github.com/nyaruka/phonenumbers", "github.com/google/uuid", "golang.org/x/"}},
 		{pkg: "agent-ui/uitest", allow: []string{"github.com/chromedp/"}},

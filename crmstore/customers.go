@@ -291,7 +291,10 @@ func (s *Store) CreateCustomer(ctx context.Context, c *cti.Customer) error {
 		if err != nil {
 			return ownerError(err)
 		}
-		return insertContacts(ctx, tx, c.ID, c.Phones, c.Emails)
+		if err := insertContacts(ctx, tx, c.ID, c.Phones, c.Emails); err != nil {
+			return err
+		}
+		return s.emit(ctx, tx, cti.EventCustomerCreated, c.ID, now, func() (any, error) { return s.customer(ctx, tx, c.ID) })
 	})
 	if err != nil {
 		return err
@@ -392,7 +395,7 @@ func (s *Store) UpdateCustomer(ctx context.Context, c *cti.Customer) error {
 			return err
 		}
 		*c = *stored
-		return nil
+		return s.emit(ctx, tx, cti.EventCustomerUpdated, c.ID, now, func() (any, error) { return stored, nil })
 	})
 	return err
 }

@@ -332,12 +332,23 @@ func (s *Store) StartInteraction(ctx context.Context, in *cti.Interaction) error
 	for i := range ph {
 		ph[i] = "$" + strconv.Itoa(i+1)
 	}
-	tag, err := s.db.Pool.Exec(ctx, `insert into interactions (`+strings.Join(interactionColumns, ", ")+`) values (`+
-		strings.Join(ph, ", ")+`) on conflict (id) do nothing`, row...)
+	inserted := false
+	err = s.inTx(ctx, "start interaction", func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `insert into interactions (`+strings.Join(interactionColumns, ", ")+`) values (`+
+			strings.Join(ph, ", ")+`) on conflict (id) do nothing`, row...)
+		if err != nil {
+			return interactionFKError(err)
+		}
+		inserted = tag.RowsAffected() == 1
+		if !inserted {
+			return nil
+		}
+		return s.emit(ctx, tx, cti.EventInteractionStarted, in.ID, in.ArrivedAt, interactionIn(ctx, tx, in.ID))
+	})
 	if err != nil {
-		return dbError(interactionFKError(err), "start interaction")
+		return err
 	}
-	if tag.RowsAffected() == 1 {
+	if inserted {
 		return nil
 	}
 	old, err := s.Interaction(ctx, in.ID)
@@ -399,7 +410,24 @@ func (s *Store) UpdateInteraction(ctx context.Context, id string, u cti.Interact
 	if err := invalidFields("invalid interaction update", bad); err != nil {
 		return err
 	}
-	tag, err := s.db.Pool.Exec(ctx, `update interactions set
+	// The answer and the recording are events: the update and its events commit together (outbox.go).
+	answered, recorded := false, false
+	err := s.inTx(ctx, "update interaction", func(tx pgx.Tx) error {
+		if u.AnsweredAt != nil || u.Recording != nil {
+			var unanswered, unrecorded bool
+			err := tx.QueryRow(ctx, `select answered_at is null, recording_file is null from interactions where id = $1 for update`,
+				id).Scan(&unanswered, &unrecorded)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return cti.Errorf(cti.ENOTFOUND, "interaction %s not found", id)
+			}
+			if err != nil {
+				return err
+			}
+			answered, recorded = unanswered && optT(u.AnsweredAt) != nil, unrecorded && u.Recording != nil
+		}
+		tag, err := tx.Exec(ctx, `update interactions set
+			overflow_from = case when $3::text is not null and queue is not null and nullif($3::text, '') is distinct from queue
+				then queue else overflow_from end,
 			customer_id = case when $2::text is null then customer_id else nullif($2::text, '')::uuid end,
 			queue = case when $3::text is null then queue else nullif($3::text, '') end,
 			agent_id = case when $4::text is null then agent_id else nullif($4::text, '')::uuid end,
@@ -411,15 +439,25 @@ func (s *Store) UpdateInteraction(ctx context.Context, id string, u cti.Interact
 			script_id = case when $16::text is null then script_id else nullif($16::text, '')::uuid end,
 			script_version = coalesce($17, script_version)
 		where id = $1`,
-		id, customer, queue, agent, optT(u.QueuedAt), optT(u.OfferedAt), optT(u.AnsweredAt), pathArg, inputsArg,
-		recFile, recSize, recSHA, recMS, channel, bridge, script, scriptVersion)
-	if err != nil {
-		return dbError(interactionFKError(err), "update interaction")
-	}
-	if tag.RowsAffected() == 0 {
-		return cti.Errorf(cti.ENOTFOUND, "interaction %s not found", id)
-	}
-	return nil
+			id, customer, queue, agent, optT(u.QueuedAt), optT(u.OfferedAt), optT(u.AnsweredAt), pathArg, inputsArg,
+			recFile, recSize, recSHA, recMS, channel, bridge, script, scriptVersion)
+		if err != nil {
+			return interactionFKError(err)
+		}
+		if tag.RowsAffected() == 0 {
+			return cti.Errorf(cti.ENOTFOUND, "interaction %s not found", id)
+		}
+		if answered {
+			if err := s.emit(ctx, tx, cti.EventInteractionAnswered, id, u.AnsweredAt.UTC(), interactionIn(ctx, tx, id)); err != nil {
+				return err
+			}
+		}
+		if recorded {
+			return s.emit(ctx, tx, cti.EventRecordingReady, id, s.now(), interactionIn(ctx, tx, id))
+		}
+		return nil
+	})
+	return err
 }
 
 // FinishInteraction ends an interaction. A repeat with the same outcome and end time is not an error; a different one is ECONFLICT.
@@ -442,18 +480,41 @@ func (s *Store) FinishInteraction(ctx context.Context, id string, f cti.Interact
 		return err
 	}
 	end := f.EndedAt.UTC().Truncate(time.Microsecond)
-	tag, err := s.db.Pool.Exec(ctx, `update interactions set outcome = $2, ended_at = $3,
-			ivr_ms = $4, wait_ms = $5, talk_ms = $6, hold_ms = $7, wrap_up_ms = $8
-		where id = $1 and (ended_at is null or (ended_at = $3 and outcome = $2))`,
-		id, string(f.Outcome), end, d.IVR.Milliseconds(), d.Wait.Milliseconds(), d.Talk.Milliseconds(), d.Hold.Milliseconds(),
-		d.WrapUp.Milliseconds())
-	if code, _ := pgCode(err); code == pgCheckViolation {
-		return cti.Invalid("ended_at", "before the interaction arrived")
-	}
+	// wrap_up_ms may have been counted already from the agent's wrap-up state (agentstates.go); a finish does not undo it.
+	var affected int64
+	err := s.inTx(ctx, "finish interaction", func(tx pgx.Tx) error {
+		var live bool
+		if err := tx.QueryRow(ctx, `select ended_at is null from interactions where id = $1 for update`, id).Scan(&live); err != nil &&
+			!errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `update interactions set outcome = $2, ended_at = $3,
+				ivr_ms = $4, wait_ms = $5, talk_ms = $6, hold_ms = $7, wrap_up_ms = greatest(wrap_up_ms, $8)
+			where id = $1 and (ended_at is null or (ended_at = $3 and outcome = $2))`,
+			id, string(f.Outcome), end, d.IVR.Milliseconds(), d.Wait.Milliseconds(), d.Talk.Milliseconds(), d.Hold.Milliseconds(),
+			d.WrapUp.Milliseconds())
+		if code, _ := pgCode(err); code == pgCheckViolation {
+			return cti.Invalid("ended_at", "before the interaction arrived")
+		}
+		if err != nil {
+			return err
+		}
+		affected = tag.RowsAffected()
+		if affected == 0 || !live {
+			return nil
+		}
+		if err := s.emit(ctx, tx, cti.EventInteractionCompleted, id, end, interactionIn(ctx, tx, id)); err != nil {
+			return err
+		}
+		if f.Outcome == cti.OutcomeCallbackRequested {
+			return s.emit(ctx, tx, cti.EventCallbackRequested, id, end, interactionIn(ctx, tx, id))
+		}
+		return nil
+	})
 	if err != nil {
-		return dbError(err, "finish interaction")
+		return err
 	}
-	if tag.RowsAffected() == 1 {
+	if affected == 1 {
 		return nil
 	}
 	old, err := s.Interaction(ctx, id)

@@ -82,6 +82,9 @@ type Config struct {
 	// LingerFor is how long a finished call waits for its recording before it is forgotten (2 min).
 	LingerFor time.Duration
 	Observer  Observer
+
+	// AgentStates keeps the agent-state history the reports read; nil keeps none.
+	AgentStates cti.AgentStateLog
 }
 
 // Engine owns live calls and agents. Create it with New, drive it with Run, feed it with Post; it implements cti.Desk.

@@ -233,7 +233,7 @@ func (e *Engine) load(ctx context.Context) error {
 func queueConfig(q cti.QueueConfig, announce time.Duration) (queue.QueueConfig, error) {
 	qc := queue.QueueConfig{Name: q.Name, SLTarget: q.SLThreshold, SLPercent: q.SLTarget * 100, WrapUp: q.WrapUp,
 		OfferTimeout: q.RingTimeout, MaxWait: q.MaxWait, Overflow: q.Overflow, MaxLength: q.MaxLength,
-		AnnounceEvery: announce}
+		AnnounceEvery: announce, ShortAbandon: cti.ShortAbandon}
 	if qc.SLPercent > 100 {
 		qc.SLPercent = 100
 	}
@@ -302,6 +302,11 @@ func (e *Engine) pushCall(c *call) {
 func (e *Engine) pushAgent(a *agent) {
 	e.seq++
 	e.cfg.Notifier.Agent(a.status)
+	if log := e.cfg.AgentStates; log != nil {
+		// The history the reports read, written in order on the system executor; a repeat of the open state is no change.
+		st := a.status
+		e.run("sys", effect{name: "agent-state", do: func(ctx context.Context) (any, error) { return nil, log.RecordAgentState(ctx, st) }})
+	}
 }
 
 func (e *Engine) pushOffer(agentID string, pop cti.ScreenPop) {

@@ -1,0 +1,437 @@
+package crmstore
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/switchboard-cc/switchboard/cti"
+)
+
+// The historical reports, in SQL over interactions and agent_states. Their definitions are those of the live statistics
+// (queue.Period, cti.Rates) and are described once, in docs/reports.md:
+//
+//   - an interaction belongs to the interval its arrival falls in, in the queue's time zone;
+//   - offered: interactions that reached the queue (queue set), plus those that overflowed from it to another queue;
+//   - answered: answered_at set; in service level when its wait (enqueued → answered) is at most the queue's threshold;
+//   - abandoned: outcome abandoned; short when it waited less than cti.ShortAbandon;
+//   - overflowed: outcome overflowed (no queue to go to) or moved to another queue (overflow_from);
+//   - handled: answered and ended; AHT = (talk + hold + wrap-up) / handled, wrap-up from the agent's wrap-up state;
+//   - transfers: interactions of the queue that were transferred (they have a child); callbacks: outcome callback-requested.
+
+var _ cti.Reports = (*Store)(nil)
+
+// maxReportRows bounds a report's intervals × queues (or agents), so a careless query cannot build a huge answer.
+const maxReportRows = 100_000
+
+// maxIntervals bounds a report's number of intervals: a year of hours.
+const maxIntervals = 366 * 24
+
+// bucketSQL returns the SQL expression of the start of the interval of the local timestamp expression x, and the interval's width.
+func bucketSQL(iv cti.ReportInterval, x string) (expr, step string) {
+	switch iv {
+	case cti.Interval15m:
+		return "date_bin('15 minutes', " + x + ", timestamp '2000-01-03')", "15 minutes"
+	case cti.IntervalHour:
+		return "date_trunc('hour', " + x + ")", "1 hour"
+	case cti.IntervalWeek:
+		return "date_trunc('week', " + x + ")", "7 days"
+	default:
+		return "date_trunc('day', " + x + ")", "1 day"
+	}
+}
+
+// checkReport validates q and fills its defaults: the interval is a day, the period the last 7 days up to now (wall clock).
+func (s *Store) checkReport(q *cti.ReportQuery) error {
+	if q.Interval == "" {
+		q.Interval = cti.IntervalDay
+	}
+	if !q.Interval.Valid() {
+		return cti.Invalid("interval", "15m, hour, day or week")
+	}
+	if q.To.IsZero() {
+		q.To = s.now().Truncate(24 * time.Hour).Add(24 * time.Hour)
+	}
+	if q.From.IsZero() {
+		q.From = q.To.Add(-7 * 24 * time.Hour)
+	}
+	if !q.From.Before(q.To) {
+		return cti.Invalid("from", "must be before to")
+	}
+	width := map[cti.ReportInterval]time.Duration{cti.Interval15m: 15 * time.Minute, cti.IntervalHour: time.Hour,
+		cti.IntervalDay: 24 * time.Hour, cti.IntervalWeek: 7 * 24 * time.Hour}[q.Interval]
+	if q.To.Sub(q.From)/width > maxIntervals {
+		return cti.Invalid("interval", "too many intervals in the period; choose a wider interval or a shorter period")
+	}
+	if q.AgentID != "" {
+		if _, err := parseID(q.AgentID, "agent"); err != nil {
+			return cti.Invalid("agent", "not an agent id")
+		}
+	}
+	return nil
+}
+
+// wall returns t's wall clock as a timestamp without time zone.
+func wall(t time.Time) pgtype.Timestamp {
+	return pgtype.Timestamp{Time: time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC),
+		Valid: true}
+}
+
+const localFormat = "2006-01-02T15:04"
+
+// QueueReport returns one row per queue and interval that had traffic, in queue then time order.
+func (s *Store) QueueReport(ctx context.Context, q cti.ReportQuery) ([]cti.QueueReportRow, error) {
+	if err := s.checkReport(&q); err != nil {
+		return nil, err
+	}
+	if q.Queue != "" {
+		if err := s.queueExists(ctx, q.Queue); err != nil {
+			return nil, err
+		}
+	}
+	b, _ := bucketSQL(q.Interval, "(x.arrived_at at time zone x.tz)")
+	pb, _ := bucketSQL(q.Interval, "(p.arrived_at at time zone f.tz)")
+	sql := fmt.Sprintf(`with f as (
+			select name, time_zone as tz, sl_threshold_ms as sl, ($2::timestamp at time zone time_zone) as lo,
+				($3::timestamp at time zone time_zone) as hi
+			from queues where $1 = '' or name = $1),
+		x as (
+			select f.name as queue, f.tz, f.sl, i.arrived_at, i.answered_at, i.ended_at, i.outcome, i.wait_ms, i.talk_ms, i.hold_ms,
+				i.wrap_up_ms, false as moved
+			from f join interactions i on i.queue = f.name and i.arrived_at >= f.lo and i.arrived_at < f.hi
+			union all
+			select f.name, f.tz, f.sl, i.arrived_at, null, null, null, 0, 0, 0, 0, true
+			from f join interactions i on i.overflow_from = f.name and i.arrived_at >= f.lo and i.arrived_at < f.hi),
+		agg as (
+			select queue, tz, %[1]s as b,
+				count(*) as offered,
+				count(*) filter (where answered_at is not null) as answered,
+				count(*) filter (where answered_at is not null and wait_ms <= sl) as in_sl,
+				count(*) filter (where outcome = 'abandoned') as abandoned,
+				count(*) filter (where outcome = 'abandoned' and wait_ms < $4) as short_abandoned,
+				count(*) filter (where outcome = 'overflowed' or moved) as overflowed,
+				count(*) filter (where answered_at is not null and ended_at is not null) as handled,
+				count(*) filter (where outcome = 'callback-requested') as callbacks,
+				coalesce(sum(wait_ms) filter (where answered_at is not null), 0) as wait_ms,
+				coalesce(sum(talk_ms) filter (where answered_at is not null and ended_at is not null), 0) as talk_ms,
+				coalesce(sum(hold_ms) filter (where answered_at is not null and ended_at is not null), 0) as hold_ms,
+				coalesce(sum(wrap_up_ms) filter (where answered_at is not null and ended_at is not null), 0) as wrap_ms
+			from x group by queue, tz, b),
+		t as (
+			select f.name as queue, %[2]s as b, count(distinct p.id) as transfers
+			from interactions c join interactions p on p.id = c.parent_id
+				join f on p.queue = f.name and p.arrived_at >= f.lo and p.arrived_at < f.hi
+			where c.parent_id is not null
+			group by 1, 2)
+		select agg.queue, agg.b, agg.b at time zone agg.tz, offered, answered, in_sl, abandoned, short_abandoned, overflowed, handled,
+			callbacks, coalesce(t.transfers, 0), wait_ms, talk_ms, hold_ms, wrap_ms
+		from agg left join t on t.queue = agg.queue and t.b = agg.b
+		order by agg.queue, agg.b
+		limit %[3]d`, b, pb, maxReportRows)
+	out := []cti.QueueReportRow{}
+	err := s.readReport(ctx, "queue report", func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, sql, q.Queue, wall(q.From), wall(q.To), cti.ShortAbandon.Milliseconds())
+		if err != nil {
+			return err
+		}
+		out, err = scanQueueReport(rows)
+		return err
+	})
+	return out, err
+}
+
+func scanQueueReport(rows pgx.Rows) ([]cti.QueueReportRow, error) {
+	defer rows.Close()
+	out := []cti.QueueReportRow{}
+	ms := time.Millisecond
+	for rows.Next() {
+		var r cti.QueueReportRow
+		var local time.Time
+		var wait, talk, hold, wrap int64
+		c := &r.ReportCounts
+		if err := rows.Scan(&r.Queue, &local, &r.Start, &c.Offered, &c.Answered, &c.AnsweredInSL, &c.Abandoned, &c.ShortAbandoned,
+			&c.Overflowed, &c.Handled, &c.Callbacks, &c.Transfers, &wait, &talk, &hold, &wrap); err != nil {
+			return nil, err
+		}
+		r.Start, r.Local = r.Start.UTC(), local.Format(localFormat)
+		c.WaitAnswered, c.Talk, c.Hold, c.WrapUp = time.Duration(wait)*ms, time.Duration(talk)*ms, time.Duration(hold)*ms,
+			time.Duration(wrap)*ms
+		r.Rates = c.Rates()
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// readReport runs f in a read-only transaction on one snapshot. JIT compilation is off: PostgreSQL's estimate of the rows of
+// generate_series makes it compile these queries for a second to save milliseconds.
+func (s *Store) readReport(ctx context.Context, what string, f func(tx pgx.Tx) error) error {
+	err := pgx.BeginTxFunc(ctx, s.db.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `set local jit = off`); err != nil {
+			return err
+		}
+		return f(tx)
+	})
+	return dbError(err, what)
+}
+
+// reportZone returns q's time zone: its own, the queue's, or the one most queues use.
+func (s *Store) reportZone(ctx context.Context, q cti.ReportQuery) (string, error) {
+	if q.TimeZone != "" {
+		if _, err := time.LoadLocation(q.TimeZone); err != nil {
+			return "", cti.Invalid("tz", "unknown time zone %q", q.TimeZone)
+		}
+		return q.TimeZone, nil
+	}
+	var tz string
+	err := s.db.Pool.QueryRow(ctx, `select coalesce((select time_zone from queues where $1 <> '' and name = $1),
+		(select time_zone from queues group by time_zone order by count(*) desc, time_zone limit 1), 'UTC')`, q.Queue).Scan(&tz)
+	return tz, dbError(err, "report time zone")
+}
+
+// AgentReport returns one row per agent and interval in which the agent handled calls or was logged in, in login then time
+// order. With a queue, only the queue's members are shown; their calls are counted whatever the queue.
+func (s *Store) AgentReport(ctx context.Context, q cti.ReportQuery) ([]cti.AgentReportRow, error) {
+	if err := s.checkReport(&q); err != nil {
+		return nil, err
+	}
+	if q.Queue != "" {
+		if err := s.queueExists(ctx, q.Queue); err != nil {
+			return nil, err
+		}
+	}
+	tz, err := s.reportZone(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	b, step := bucketSQL(q.Interval, "(i.arrived_at at time zone $5)")
+	pb, _ := bucketSQL(q.Interval, "(p.arrived_at at time zone $5)")
+	gb, _ := bucketSQL(q.Interval, "(sp.s at time zone $5)")
+	now := s.now()
+	sql := fmt.Sprintf(`with ag as (
+			select id, login from agents a
+			where ($1 = '' or a.id = nullif($1, '')::uuid)
+				and ($4 = '' or exists (select 1 from queue_members m where m.agent_id = a.id and m.queue = $4))),
+		calls as (
+			select i.agent_id, %[1]s as b,
+				count(*) filter (where i.answered_at is not null) as answered,
+				count(*) filter (where i.answered_at is not null and i.ended_at is not null) as handled,
+				coalesce(sum(i.talk_ms) filter (where i.answered_at is not null and i.ended_at is not null), 0) as talk_ms,
+				coalesce(sum(i.hold_ms) filter (where i.answered_at is not null and i.ended_at is not null), 0) as hold_ms,
+				coalesce(sum(i.wrap_up_ms) filter (where i.answered_at is not null and i.ended_at is not null), 0) as wrap_ms
+			from ag join interactions i on i.agent_id = ag.id
+				and i.arrived_at >= ($2::timestamp at time zone $5) and i.arrived_at < ($3::timestamp at time zone $5)
+			group by 1, 2),
+		xfer as (
+			select p.agent_id, %[2]s as b, count(distinct p.id) as transfers
+			from interactions c join interactions p on p.id = c.parent_id join ag on ag.id = p.agent_id
+			where c.parent_id is not null
+				and p.arrived_at >= ($2::timestamp at time zone $5) and p.arrived_at < ($3::timestamp at time zone $5)
+			group by 1, 2),
+		sp as (
+			select a.agent_id, a.state, a.reason,
+				greatest(a.started_at, $2::timestamp at time zone $5) as s,
+				least(coalesce(a.ended_at, $6), $3::timestamp at time zone $5) as e
+			from ag join agent_states a on a.agent_id = ag.id
+			where a.started_at < ($3::timestamp at time zone $5) and coalesce(a.ended_at, $6) > ($2::timestamp at time zone $5)),
+		st as (
+			select sp.agent_id, g as b, sp.state, sp.reason,
+				sum(extract(epoch from least(sp.e, (g + interval '%[4]s') at time zone $5) - greatest(sp.s, g at time zone $5))) as secs
+			from sp, lateral generate_series(%[3]s, (sp.e at time zone $5) - interval '1 microsecond', interval '%[4]s') g
+			where sp.e > sp.s
+			group by 1, 2, 3, 4),
+		sj as (select agent_id, b, jsonb_object_agg(state || ':' || reason, secs) as j from st group by 1, 2),
+		keys as (select agent_id, b from calls union select agent_id, b from sj)
+		select ag.id::text, ag.login, k.b, k.b at time zone $5,
+			coalesce(c.answered, 0), coalesce(c.handled, 0), coalesce(x.transfers, 0),
+			coalesce(c.talk_ms, 0), coalesce(c.hold_ms, 0), coalesce(c.wrap_ms, 0),
+			coalesce(sj.j, '{}')
+		from keys k join ag on ag.id = k.agent_id
+			left join calls c on c.agent_id = k.agent_id and c.b = k.b
+			left join xfer x on x.agent_id = k.agent_id and x.b = k.b
+			left join sj on sj.agent_id = k.agent_id and sj.b = k.b
+		order by ag.login, k.b
+		limit %[5]d`, b, pb, gb, step, maxReportRows)
+	out := []cti.AgentReportRow{}
+	err = s.readReport(ctx, "agent report", func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, sql, q.AgentID, wall(q.From), wall(q.To), q.Queue, tz, now)
+		if err != nil {
+			return err
+		}
+		out, err = scanAgentReport(rows)
+		return err
+	})
+	return out, err
+}
+
+func scanAgentReport(rows pgx.Rows) ([]cti.AgentReportRow, error) {
+	defer rows.Close()
+	out := []cti.AgentReportRow{}
+	ms := time.Millisecond
+	for rows.Next() {
+		var r cti.AgentReportRow
+		var local time.Time
+		var talk, hold, wrap int64
+		var states map[string]float64
+		if err := rows.Scan(&r.AgentID, &r.Login, &local, &r.Start, &r.Answered, &r.Handled, &r.Transfers, &talk, &hold, &wrap,
+			&states); err != nil {
+			return nil, err
+		}
+		r.Start, r.Local = r.Start.UTC(), local.Format(localFormat)
+		r.Talk, r.Hold, r.WrapUp = time.Duration(talk)*ms, time.Duration(hold)*ms, time.Duration(wrap)*ms
+		if r.Handled > 0 {
+			r.AHT = (r.Talk + r.Hold + r.WrapUp) / time.Duration(r.Handled)
+		}
+		r.Reasons = map[string]time.Duration{}
+		keys := make([]string, 0, len(states))
+		for k := range states {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			d := time.Duration(states[k] * float64(time.Second)).Round(time.Millisecond)
+			state, reason := k, ""
+			for i := range k {
+				if k[i] == ':' {
+					state, reason = k[:i], k[i+1:]
+					break
+				}
+			}
+			r.LoggedIn += d
+			switch cti.AgentState(state) {
+			case cti.AgentReady:
+				r.Ready += d
+			case cti.AgentReserved, cti.AgentOnCall:
+				r.OnCall += d
+			case cti.AgentWrapUp:
+				r.WrapTime += d
+			case cti.AgentNotReady:
+				r.NotReady += d
+				if reason == "" {
+					reason = "none"
+				}
+				r.Reasons[reason] += d
+			}
+		}
+		if avail := r.LoggedIn - r.NotReady; avail > 0 {
+			r.Occupancy = float64(r.OnCall+r.WrapTime) / float64(avail)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// ValueReport returns the CRM value view of [From, To) in the report's time zone.
+func (s *Store) ValueReport(ctx context.Context, q cti.ReportQuery, limit int) (*cti.ValueReport, error) {
+	if err := s.checkReport(&q); err != nil {
+		return nil, err
+	}
+	if limit <= 0 || limit > 1000 {
+		limit = 20
+	}
+	tz, err := s.reportZone(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	loc, _ := time.LoadLocation(tz)
+	from := time.Date(q.From.Year(), q.From.Month(), q.From.Day(), q.From.Hour(), q.From.Minute(), q.From.Second(), 0, loc)
+	to := time.Date(q.To.Year(), q.To.Month(), q.To.Day(), q.To.Hour(), q.To.Minute(), q.To.Second(), 0, loc)
+	v := &cti.ValueReport{From: from.UTC(), To: to.UTC(), TopCustomers: []cti.CustomerValue{}, Tiers: []cti.TierShare{},
+		TopDispositions: []cti.DispositionCount{}}
+	err = s.readReport(ctx, "value report", func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `with top as (
+				select customer_id, count(*) as n, count(*) filter (where answered_at is not null) as answered, max(arrived_at) as last
+				from interactions
+				where customer_id is not null and arrived_at >= $1 and arrived_at < $2 and ($4 = '' or queue = $4)
+				group by customer_id)
+			select c.id::text, c.name, c.tier, top.n, top.answered, top.last
+			from top join customers c on c.id = top.customer_id
+			order by top.n desc, array_position(array['platinum', 'gold', 'standard'], c.tier), c.id
+			limit $3`, v.From, v.To, limit, q.Queue)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var c cti.CustomerValue
+			var tier string
+			if err := rows.Scan(&c.CustomerID, &c.Name, &tier, &c.Interactions, &c.Answered, &c.Last); err != nil {
+				return err
+			}
+			c.Tier, c.Last = cti.Tier(tier), c.Last.UTC()
+			v.TopCustomers = append(v.TopCustomers, c)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+
+		rows, err = tx.Query(ctx, `with p as (
+				select c.tier, count(distinct i.customer_id) as contacted, count(*) as n
+				from interactions i join customers c on c.id = i.customer_id
+				where i.customer_id is not null and i.arrived_at >= $1 and i.arrived_at < $2 and ($3 = '' or i.queue = $3)
+				group by c.tier),
+			t as (select tier, count(*) as customers from customers where deleted_at is null group by tier)
+			select t.tier, t.customers, coalesce(p.contacted, 0), coalesce(p.n, 0)
+			from t left join p on p.tier = t.tier
+			order by array_position(array['platinum', 'gold', 'standard'], t.tier)`, v.From, v.To, q.Queue)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var t cti.TierShare
+			var tier string
+			if err := rows.Scan(&tier, &t.Customers, &t.Contacted, &t.Interactions); err != nil {
+				return err
+			}
+			t.Tier = cti.Tier(tier)
+			v.Tiers = append(v.Tiers, t)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+
+		// A contact is repeated when the same customer's next contact (any queue) arrives within 24 h or 7 days.
+		err = tx.QueryRow(ctx, `with c as (
+				select customer_id, arrived_at, queue,
+					lead(arrived_at) over (partition by customer_id order by arrived_at) as next
+				from interactions
+				where customer_id is not null and arrived_at >= $1 and arrived_at < $2::timestamptz + interval '7 days')
+			select count(*), count(*) filter (where next < arrived_at + interval '24 hours'),
+				count(*) filter (where next < arrived_at + interval '7 days')
+			from c where arrived_at < $2 and ($3 = '' or queue = $3)`, v.From, v.To, q.Queue).Scan(&v.Contacts, &v.Repeat24h, &v.Repeat7d)
+		if err != nil {
+			return err
+		}
+		if v.Contacts > 0 {
+			v.RepeatRate24h = float64(v.Repeat24h) / float64(v.Contacts)
+			v.RepeatRate7d = float64(v.Repeat7d) / float64(v.Contacts)
+			v.FCR24h, v.FCR7d = 1-v.RepeatRate24h, 1-v.RepeatRate7d
+		}
+
+		rows, err = tx.Query(ctx, `select queue, disposition, n from (
+				select queue, disposition, count(*) as n,
+					row_number() over (partition by queue order by count(*) desc, disposition) as rank
+				from interactions
+				where customer_id is not null and arrived_at >= $1 and arrived_at < $2 and disposition is not null
+					and queue is not null and ($3 = '' or queue = $3)
+				group by queue, disposition) d
+			where rank <= 5 order by queue, n desc, disposition`, v.From, v.To, q.Queue)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var d cti.DispositionCount
+			if err := rows.Scan(&d.Queue, &d.Disposition, &d.Count); err != nil {
+				return err
+			}
+			v.TopDispositions = append(v.TopDispositions, d)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
