@@ -342,55 +342,57 @@ func (s *Store) ValueReport(ctx context.Context, q cti.ReportQuery, limit int) (
 	v := &cti.ValueReport{From: from.UTC(), To: to.UTC(), TopCustomers: []cti.CustomerValue{}, Tiers: []cti.TierShare{},
 		TopDispositions: []cti.DispositionCount{}}
 	err = s.readReport(ctx, "value report", func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `with top as (
+		// Top customers and the tiers' shares from one pass over the period's contacts, joined once with the customers.
+		rows, err := tx.Query(ctx, `with agg as materialized (
 				select customer_id, count(*) as n, count(*) filter (where answered_at is not null) as answered, max(arrived_at) as last
 				from interactions
 				where customer_id is not null and arrived_at >= $1 and arrived_at < $2 and ($4 = '' or queue = $4)
-				group by customer_id)
-			select c.id::text, c.name, c.tier, top.n, top.answered, top.last
-			from top join customers c on c.id = top.customer_id
-			order by top.n desc, array_position(array['platinum', 'gold', 'standard'], c.tier), c.id
-			limit $3`, v.From, v.To, limit, q.Queue)
+				group by customer_id),
+			j as materialized (select agg.*, c.name, c.tier from agg join customers c on c.id = agg.customer_id),
+			top as (select * from j order by n desc, array_position(array['platinum', 'gold', 'standard'], tier), customer_id limit $3),
+			t as (select tier, count(*) as customers from customers where deleted_at is null group by tier),
+			p as (select tier, count(*) as contacted, sum(n) as n from j group by tier)
+			select true, customer_id::text, name, tier, n, answered, last, 0::bigint from top
+			union all
+			select false, '', '', t.tier, coalesce(p.n, 0), 0, null, t.customers from t left join p on p.tier = t.tier
+			union all
+			select null, '', '', p.tier, p.contacted, 0, null, 0 from p`, v.From, v.To, limit, q.Queue)
 		if err != nil {
 			return err
 		}
+		contacted := map[string]int64{}
 		for rows.Next() {
-			var c cti.CustomerValue
-			var tier string
-			if err := rows.Scan(&c.CustomerID, &c.Name, &tier, &c.Interactions, &c.Answered, &c.Last); err != nil {
+			var isTop *bool
+			var id, name, tier string
+			var n, answered, customers int64
+			var last *time.Time
+			if err := rows.Scan(&isTop, &id, &name, &tier, &n, &answered, &last, &customers); err != nil {
 				return err
 			}
-			c.Tier, c.Last = cti.Tier(tier), c.Last.UTC()
-			v.TopCustomers = append(v.TopCustomers, c)
+			switch {
+			case isTop == nil:
+				contacted[tier] = n
+			case *isTop:
+				v.TopCustomers = append(v.TopCustomers, cti.CustomerValue{CustomerID: id, Name: name, Tier: cti.Tier(tier),
+					Interactions: n, Answered: answered, Last: last.UTC()})
+			default:
+				v.Tiers = append(v.Tiers, cti.TierShare{Tier: cti.Tier(tier), Customers: customers, Interactions: n})
+			}
 		}
 		if err := rows.Err(); err != nil {
 			return err
 		}
-
-		rows, err = tx.Query(ctx, `with p as (
-				select c.tier, count(distinct i.customer_id) as contacted, count(*) as n
-				from interactions i join customers c on c.id = i.customer_id
-				where i.customer_id is not null and i.arrived_at >= $1 and i.arrived_at < $2 and ($3 = '' or i.queue = $3)
-				group by c.tier),
-			t as (select tier, count(*) as customers from customers where deleted_at is null group by tier)
-			select t.tier, t.customers, coalesce(p.contacted, 0), coalesce(p.n, 0)
-			from t left join p on p.tier = t.tier
-			order by array_position(array['platinum', 'gold', 'standard'], t.tier)`, v.From, v.To, q.Queue)
-		if err != nil {
-			return err
+		order := map[cti.Tier]int{cti.TierPlatinum: 0, cti.TierGold: 1, cti.TierStandard: 2}
+		slices.SortFunc(v.Tiers, func(a, b cti.TierShare) int { return order[a.Tier] - order[b.Tier] })
+		for i := range v.Tiers {
+			v.Tiers[i].Contacted = contacted[string(v.Tiers[i].Tier)]
 		}
-		for rows.Next() {
-			var t cti.TierShare
-			var tier string
-			if err := rows.Scan(&tier, &t.Customers, &t.Contacted, &t.Interactions); err != nil {
-				return err
+		slices.SortStableFunc(v.TopCustomers, func(a, b cti.CustomerValue) int {
+			if a.Interactions != b.Interactions {
+				return int(b.Interactions - a.Interactions)
 			}
-			t.Tier = cti.Tier(tier)
-			v.Tiers = append(v.Tiers, t)
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
+			return order[a.Tier] - order[b.Tier]
+		})
 
 		// A contact is repeated when the same customer's next contact (any queue) arrives within 24 h or 7 days.
 		err = tx.QueryRow(ctx, `with c as (
