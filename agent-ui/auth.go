@@ -88,7 +88,7 @@ func (s *Server) session(r *http.Request) (*cti.Session, error) {
 }
 
 // handle registers an API route that needs a session with at least role.
-func (s *Server) handle(mux *http.ServeMux, pattern string, role cti.Role,
+func (s *Server) handle(mux router, pattern string, role cti.Role,
 	f func(w http.ResponseWriter, r *http.Request, sess *cti.Session) error) {
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		sess, err := s.session(r)

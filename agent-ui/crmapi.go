@@ -40,7 +40,7 @@ const (
 )
 
 // Register adds the API's routes to mux.
-func (a *CRMAPI) Register(mux *http.ServeMux) {
+func (a *CRMAPI) Register(mux router) {
 	h := func(pattern, action string, f func(w http.ResponseWriter, r *http.Request) error) {
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 			err := a.authorize(r, action)

@@ -55,6 +55,11 @@ type Config struct {
 	// WebRTC serves the call widget's and the browser agents' media signalling (/ws/call, /ws/media); nil disables both.
 	WebRTC  WebRTC
 	WebCall WebCallConfig
+
+	// Reports serves the historical reports; nil answers 501.
+	Reports cti.Reports
+	// Webhooks manages webhook subscriptions and dead letters; nil answers 501.
+	Webhooks cti.WebhookAdmin
 }
 
 // Server is the browser adapter: pages, static assets, the JSON API, desk commands and the websocket hub.
@@ -68,6 +73,8 @@ type Server struct {
 	metrics *metrics
 	handler http.Handler
 	web     *webCallState
+
+	patterns []string // the registered routes, for the OpenAPI test
 }
 
 //go:embed static
@@ -136,7 +143,8 @@ func (s *Server) Run(ctx context.Context) error { return s.hub.Run(ctx) }
 func (s *Server) Close() { s.hub.Close() }
 
 func (s *Server) routes() http.Handler {
-	mux := http.NewServeMux()
+	mux := newRouteMux()
+	defer func() { s.patterns = mux.patterns }()
 	s.crm.Register(mux)
 
 	static, _ := fs.Sub(staticFS, "static")
@@ -185,6 +193,10 @@ func (s *Server) routes() http.Handler {
 	s.handle(mux, "POST /api/v1/admin/scripts", adminRole, s.putScript)
 	s.handle(mux, "PUT /api/v1/admin/dispositions/{code}", adminRole, s.putDisposition)
 	s.handle(mux, "PUT /api/v1/admin/reason-codes/{code}", adminRole, s.putReasonCode)
+
+	// Reports, webhooks and the API's contract.
+	s.registerReports(mux)
+	mux.HandleFunc("GET /api/openapi.json", serveOpenAPI)
 
 	mux.HandleFunc("GET /ws", s.serveWS)
 	s.webRTCRoutes(mux)

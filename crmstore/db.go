@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -18,6 +19,8 @@ type DB struct {
 	Pool *pgxpool.Pool
 	// Now is the clock; a transaction reads it once so all rows it writes agree on the time.
 	Now func() time.Time
+
+	observer *atomic.Pointer[QueryObserver] // see ObserveQueries
 }
 
 // Open connects to the database at url and checks that it answers within the context's deadline.
@@ -28,11 +31,13 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		// pgx's parse errors may echo the URL; report only the reason.
 		return nil, cti.Invalid("database-url", "cannot parse the PostgreSQL URL")
 	}
+	observer := new(atomic.Pointer[QueryObserver])
+	cfg.ConnConfig.Tracer = queryTracer{observer}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("database: %w", err)
 	}
-	db := &DB{Pool: pool, Now: func() time.Time { return time.Now().UTC() }}
+	db := &DB{Pool: pool, Now: func() time.Time { return time.Now().UTC() }, observer: observer}
 	if err := db.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, err

@@ -21,6 +21,7 @@ import (
 	"github.com/switchboard-cc/switchboard/cti/asterisk"
 	"github.com/switchboard-cc/switchboard/cti/engine"
 	"github.com/switchboard-cc/switchboard/cti/recdir"
+	"github.com/switchboard-cc/switchboard/cti/webhook"
 	"github.com/switchboard-cc/switchboard/ivr"
 	"github.com/switchboard-cc/switchboard/ivr/sounds"
 )
@@ -96,7 +97,7 @@ func (m *Main) startSystem(ctx context.Context) error {
 	var eng *engine.Engine
 	s.ari = asterisk.New(asterisk.Config{
 		URL: ariURL, User: cfg.ARIUser, Password: ariPassword, App: cfg.ARIApp, Logger: log.With("component", "ari"),
-		Deliver: func(ev cti.Event) { eng.Post(ev) },
+		Deliver: newARIMetrics(m.registry).deliver(func(ev cti.Event) { eng.Post(ev) }),
 	})
 	eng, err = engine.New(engine.Config{
 		Telephony: s.ari, Customers: s.store, Interactions: s.store, Settings: s.store, Auditor: s.store, Notifier: hub,
@@ -105,6 +106,7 @@ func (m *Main) startSystem(ctx context.Context) error {
 		App:    cfg.ARIApp, Trunk: cfg.Trunk, Observer: newEngineMetrics(m.registry),
 		// The hub already waits out a short disconnection (a page reload) before it reports an agent absent.
 		GraceDisconnect: time.Millisecond,
+		AgentStates:     s.store,
 	})
 	if err != nil {
 		return err
@@ -115,16 +117,24 @@ func (m *Main) startSystem(ctx context.Context) error {
 		Customers: s.store, Admin: s.store, Interactions: s.store, Settings: s.store, ConfigAdmin: s.store, Auditor: s.store,
 		Sessions: s.store, Desk: eng, Recordings: recordingFiles{s.store, recs}, Logger: log.With("component", "ui"),
 		Registerer: m.registry, SecureCookies: cfg.SecureCookies, WebRTC: s.web, WebCall: cfg.WebRTC.webCall(),
+		Reports: s.store, Webhooks: s.store,
 	})
 	if err != nil {
 		return err
 	}
-	hub.Notifier = s.ui.Notifier()
+	hub.Notifier = newLiveMetrics(m.registry, s.ui.Notifier())
+	m.db.ObserveQueries(newDBMetrics(m.registry))
+	hooks, err := webhook.New(webhook.Config{Outbox: s.store, Logger: log.With("component", "webhooks"),
+		Observe: newWebhookMetrics(m.registry)})
+	if err != nil {
+		return err
+	}
 	m.addCheck("asterisk", func(context.Context) error { return s.ari.Ready() })
 
 	s.run("engine", func() error { return eng.Run(runCtx) })
 	s.run("ari", func() error { return s.ari.Run(runCtx) })
 	s.run("hub", func() error { return s.ui.Run(runCtx) })
+	s.run("webhooks", func() error { return hooks.Run(runCtx) })
 	if cfg.FlowsDir != "" {
 		s.run("ivr-watch", func() error {
 			watchFlows(runCtx, cfg.FlowsDir, 2*time.Second, flowConfig(cfg.FlowsDir), eng.SetFlows, func(err error) {
