@@ -5,6 +5,7 @@ import { apply, getLang, setLang, t } from './i18n.js';
 import { initialState, reduce } from './state.js';
 import { h, $, replace, duration, nanos, since, pct, stateBadge, tierBadge, toast, dialog, langSwitch } from './ui.js';
 import { connect } from './ws.js';
+import { renderReports } from './reports.js';
 
 let state = initialState();
 let pending = null;
@@ -241,6 +242,8 @@ function showTab(name) {
   $('#live').hidden = name !== 'live';
   $('#admin').hidden = name !== 'admin';
   if (name === 'admin') renderAdmin();
+  $('#reports').hidden = name !== 'reports';
+  if (name === 'reports') renderReports($('#reports'));
 }
 
 function main() {
