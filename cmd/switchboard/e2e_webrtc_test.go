@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -22,8 +23,10 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/switchboard-cc/switchboard/agent-ui/uitest"
+	"github.com/switchboard-cc/switchboard/crmstore"
 	"github.com/switchboard-cc/switchboard/crmstore/pgtest"
 	"github.com/switchboard-cc/switchboard/cti"
+	"github.com/switchboard-cc/switchboard/cti/arisim"
 	"github.com/switchboard-cc/switchboard/cti/webrtcgw"
 )
 
@@ -355,5 +358,116 @@ func TestE2EWebCallerInChromium(t *testing.T) {
 			}
 		}
 		return fmt.Errorf("IVR path %+v lacks the keypad's 1 at the menu", in.IVRPath)
+	})
+}
+
+// webAgentDB seeds the demo data into a fresh test database and makes agent1 a browser agent (endpoint "webrtc"); the system
+// then starts with --seed=false so the engine loads agent1 as such.
+func webAgentDB(t *testing.T) string {
+	t.Helper()
+	ctx := context.Background()
+	u := pgtest.URL(t)
+	db, err := crmstore.Open(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := crmstore.Migrate(ctx, db.Pool); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := crmstore.Seed(ctx, db, crmstore.SeedOptions{Customers: 20, Rand: 1, Demo: true, Region: "CN"}); err != nil {
+		t.Fatal(err)
+	}
+	store := crmstore.NewStore(db, crmstore.Options{Region: "CN"})
+	agents, err := store.Agents(ctx) // with skills and queues, which PutAgent writes too
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(agents, func(a cti.AgentConfig) bool { return a.Login == "agent1" })
+	if i < 0 {
+		t.Fatal("no agent1 in the demo data")
+	}
+	a := agents[i]
+	a.Endpoint = cti.EndpointWebRTC
+	if err := store.PutAgent(ctx, &a, ""); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// TestE2EBrowserAgent: agent1 works with nothing but Chromium (fake microphone). Going Ready is refused until the desk's loop
+// test through the gateway passed, which the desk runs by itself; an emulated phone caller picks sales in the IVR; the offer
+// rings in the page only; accepting bridges an externalMedia channel toward the agent's standing gateway leg, and audio flows
+// both ways between Chromium and the emulator.
+func TestE2EBrowserAgent(t *testing.T) {
+	m := startWebRTCSystem(t, "--database-url", webAgentDB(t), "--seed=false")
+	base, sim := m.URL(), m.sys.sim
+	ctx := context.Background()
+
+	// Without the page's audio test, Ready is refused.
+	agent1, err := m.sys.store.AgentByLogin(ctx, "agent1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.sys.engine.Login(ctx, agent1.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.sys.engine.SetState(ctx, agent1.ID, cti.StateRequest{Ready: true}); cti.ErrorCode(err) != cti.EPRECONDITION {
+		t.Fatalf("Ready before the audio test: %v, want %s", err, cti.EPRECONDITION)
+	}
+
+	br := uitest.BrowserWith(t, uitest.MediaFlags)
+	tab := uitest.NewTab(t, br)
+	uitest.SignIn(t, tab, base, "agent1", crmstore.DemoAgentPassword, "/desk")
+	uitest.WaitJS(t, tab, "the passed audio test", `document.querySelector('[data-testid=phone]')?.dataset.state === 'ok'`, 20*time.Second)
+	uitest.Screenshot(t, tab, "webrtc-agent-audio-ok")
+	uitest.Click(t, tab, "state-button")
+	uitest.WaitJS(t, tab, "Ready", `document.querySelector('[data-testid=state]')?.dataset.state === 'ready'`, 10*time.Second)
+
+	caller, err := sim.Call(arisim.CallSpec{CallerNumber: "+8613900000077", CallerName: "Phone Caller", Dialed: "+18005550100",
+		HangupAfter: time.Hour, DTMF: []arisim.Step{{Digits: "1", After: 100 * time.Millisecond, OnMedia: "sound:sb/main-menu"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	uitest.WaitJS(t, tab, "the ringing offer", `!document.querySelector('[data-testid=offer-banner]').hidden`, 15*time.Second)
+	for _, c := range sim.Channels() {
+		if strings.HasPrefix(c.ID, "sb-agent-") {
+			t.Fatalf("a browser agent's offer originated %s; it should ring the page only", c.ID)
+		}
+	}
+	uitest.Click(t, tab, "accept")
+	uitest.WaitJS(t, tab, "the connected call", `!!document.querySelector('[data-testid=hangup]')`, 10*time.Second)
+
+	var leg string
+	checkFor(t, 10*time.Second, func() error {
+		for _, c := range sim.Channels() {
+			if strings.HasPrefix(c.ID, "sb-agent-") && strings.HasPrefix(c.Name, "UnicastRTP/") && c.BridgeID != "" {
+				leg = c.ID
+				return nil
+			}
+		}
+		return fmt.Errorf("no bridged externalMedia channel for the agent in %+v", sim.Channels())
+	})
+	checkFor(t, 10*time.Second, func() error {
+		sent, recv, err := sim.RTPStats(leg)
+		st := uitest.EvalJS[map[string]float64](t, tab, `(async () => { const out = { sent: 0, received: 0 };
+			(await window.__phone.pc.getStats()).forEach(r => { if (r.type === 'outbound-rtp') out.sent += r.packetsSent;
+				if (r.type === 'inbound-rtp') out.received += r.packetsReceived; }); return out })()`)
+		if err != nil || sent < 20 || recv < 20 || st["received"] < 20 {
+			return fmt.Errorf("emulator sent %d received %d (%v); Chromium %v", sent, recv, err, st)
+		}
+		return nil
+	})
+	uitest.Screenshot(t, tab, "webrtc-agent-on-call")
+
+	if err := sim.Hangup(caller); err != nil {
+		t.Fatal(err)
+	}
+	uitest.WaitJS(t, tab, "the wrap-up", `!document.querySelector('[data-testid=wrapup-panel]').hidden`, 10*time.Second)
+	checkFor(t, 5*time.Second, func() error {
+		if _, _, err := sim.RTPStats(leg); err == nil {
+			return fmt.Errorf("the agent's externalMedia channel %s outlived the call", leg)
+		}
+		return nil
 	})
 }

@@ -144,6 +144,7 @@ func (e *Engine) webEntered(l *leg) bool {
 	c.ivr = ivr.NewSession(&e.flows)
 	e.ivrActions(c, c.ivr.Step(ivr.Input{Kind: ivr.InputStart, Caller: c.caller.Number, Dialed: c.dialed,
 		Attributes: c.web.attrs, Vars: vars}, e.now()))
+	e.pushCall(c)
 	return true
 }
 
@@ -177,6 +178,9 @@ func (e *Engine) EndWebCall(callID string) {
 func (e *Engine) webPush(c *call) {
 	if c.web == nil {
 		return
+	}
+	if l := e.legs[c.customer]; l != nil && !l.entered && c.state != cti.CallEnded {
+		return // the channel is not in the application yet: the IVR has not started, digits would be lost
 	}
 	u := cti.WebCallUpdate{State: string(c.state)}
 	switch c.state {

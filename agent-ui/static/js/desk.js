@@ -5,6 +5,7 @@ import { renderMarkdown } from './md.js';
 import { initialState, reduce, myStatus, myCall, isRinging, inWrapUp } from './state.js';
 import { h, $, replace, duration, nanos, since, until, shortDate, tierBadge, toast, dialog, langSwitch } from './ui.js';
 import { connect } from './ws.js';
+import { initPhone } from './phone.js';
 
 let state = initialState();
 let reasons = [];
@@ -407,6 +408,7 @@ async function main() {
   reasons = r ? r.items : [];
   fillReasons();
   window.__desk = connect({ onMessage: dispatch, onStatus: s => dispatch({ type: 'conn', status: s }) });
+  initPhone(() => !!myCall(state));
   setInterval(render, 1000);
 }
 
