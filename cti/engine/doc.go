@@ -20,7 +20,8 @@
 // Ids we choose, <id> being the interaction id: agent legs "sb-agent-<id>-<n>" entering with args ["agent", <id>], outbound
 // agent legs "sb-agent-<id>-<n>" with ["outbound", <id>], trunk legs to customers "sb-cust-<id>-<n>" with ["customer",
 // <id>], transfer and conference targets "sb-xfer-<id>-<n>" with ["transfer", <id>], supervisors "sb-sup-<id>-<n>" with
-// ["supervisor", <id>], snoops "sb-snoop-<id>-<n>" with ["snoop", <id>]; the call's bridge "sb-<id>", the consult bridge
+// ["supervisor", <id>], snoops "sb-snoop-<id>-<n>" with ["snoop", <id>], a web caller's externalMedia channel "sb-web-<id>" with
+// ["webcall", <id>] (see webcall.go); the call's bridge "sb-<id>", the consult bridge
 // "sb-<id>-consult", monitor bridges "sb-<id>-mon-<n>"; playbacks "sb-<id>-p<n>"; recordings "interaction-<id>" and
 // voicemails "vm-<id>". A ChannelEntered whose channel id starts with "sb-" is never taken for a customer.
 //
