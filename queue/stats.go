@@ -76,7 +76,8 @@ func (st *stats) window(now int64, minutes int64) counters {
 	return c
 }
 
-// Period is the statistics of one queue over one window.
+// Period is the statistics of one queue over one window. The historical reports count with the same definitions; docs/reports.md
+// describes both.
 //
 // Service level, two common formulas, T = SLTarget and short abandons (waited
 // less than ShortAbandon) left out of both:
