@@ -142,13 +142,21 @@ func newWebPhones(gw *webrtcgw.Gateway, log *slog.Logger) *webPhones {
 
 // Close ends every page's signalling and every leg, and waits for them.
 func (p *webPhones) Close() {
+	// Cancel under the lock that later takes to add to the group, so no Add can race with Wait.
+	p.mu.Lock()
 	p.cancel()
+	p.mu.Unlock()
 	p.wg.Wait()
 	_ = p.gw.Close()
 }
 
 // later runs f after d on a goroutine Close waits for (cancelled by Close).
 func (p *webPhones) later(d time.Duration, f func()) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ctx.Err() != nil {
+		return // closing: nothing runs later
+	}
 	p.wg.Go(func() {
 		t := time.NewTimer(d)
 		defer t.Stop()

@@ -194,8 +194,20 @@ type notifierRef struct{ cti.Notifier }
 // simPhones answers a demo agent's emulated phone when the agent accepts the offer in the browser.
 type simPhones struct{ sim *arisim.Server }
 
-func (p simPhones) Answer(_ context.Context, _ string, channelID string) error {
-	return p.sim.Answer(channelID)
+// The screen-pop rings the desk as the engine asks the PBX to ring the phone, so an agent (or a test) can accept before the
+// emulated phone has started ringing: wait for it, within the request's time.
+func (p simPhones) Answer(ctx context.Context, _ string, channelID string) error {
+	for {
+		err := p.sim.Answer(channelID)
+		if !errors.Is(err, arisim.ErrNoChannel) && !errors.Is(err, arisim.ErrNotRinging) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return cti.Errorf(cti.ECONFLICT, "the phone of this offer is not ringing")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // recordingFiles serves an interaction's recording from the recordings folder.
