@@ -553,7 +553,7 @@ func (e *Engine) stopWaitFlow(c *call) {
 
 func (e *Engine) announce(d queue.Decision) {
 	c := e.calls[d.Call]
-	if c == nil || c.finished || c.customer == "" || c.state != cti.CallQueued || c.ivr != nil {
+	if c == nil || c.finished || c.customer == "" || c.state != cti.CallQueued || c.ivr != nil || c.leaving {
 		return
 	}
 	m := []string{"sound:sb/you-are-number", "number:" + strconv.Itoa(d.Position)}

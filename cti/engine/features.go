@@ -51,6 +51,7 @@ func (e *Engine) requestCallback(c *call, number string) {
 		e.teardown(c, cti.OutcomeCallbackRequested)
 		return
 	}
+	c.leaving = true // the caller is hung up below: the router's arrival announcement is not for them
 	if c.state == cti.CallIVR || c.queue == "" {
 		q := c.vars["queue"]
 		if _, ok := e.queues[q]; !ok {

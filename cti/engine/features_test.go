@@ -2,7 +2,9 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -228,4 +230,21 @@ func inOrder(t *testing.T, got []string, cmds ...string) {
 	if i < len(cmds) {
 		t.Fatalf("commands %q lack %q in order %q", got, cmds[i], cmds)
 	}
+}
+
+// A caller who chooses a callback in the IVR is hung up; the queue's arrival announcement is not played to them first.
+func TestCallbackFromIVRIsNotAnnounced(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := start(t, nil)
+		h.post(entered("100.1", "+15550000000", "inbound"))
+		id := fmt.Sprintf("call%d", h.ids)
+		h.contains("Answer 100.1", "Play 100.1 sb-"+id+"-p1 sound:sb/welcome")
+		h.on(func() { h.e.requestCallback(h.e.calls[id], "") })
+		synctest.Wait()
+		got := h.tel.take()
+		joined := strings.Join(got, "\n")
+		if !strings.Contains(joined, "Hangup 100.1") || strings.Contains(joined, "you-are-number") {
+			t.Fatalf("commands after the callback choice:\n%s", joined)
+		}
+	})
 }

@@ -105,6 +105,7 @@ type call struct {
 	bridge     string
 	bridgeMade bool
 	mohOn      bool
+	leaving    bool          // the caller is about to be hung up (a callback was chosen): nothing more is played to them
 	web        *webCall      // a call from the web widget
 	ivrPath    []cti.IVRStep // what the caller did in the IVR, for the screen-pop // music on hold is playing on the bridge (or asked to): stopping it otherwise is an error in ARI
 	queue      string
