@@ -45,7 +45,14 @@ func (e *Engine) event(ev cti.Event) {
 
 // route feeds the router and carries out its decisions.
 func (e *Engine) route(ev queue.Event) error {
-	ds, err := e.router.Apply(e.now(), ev)
+	depth := e.routeDepth
+	if depth == len(e.decisions) {
+		e.decisions = append(e.decisions, nil)
+	}
+	e.routeDepth++
+	defer func() { e.routeDepth-- }()
+	ds, err := e.router.ApplyTo(e.decisions[depth][:0], e.now(), ev)
+	e.decisions[depth] = ds // keep what it grew to; carried out below, before a later route at this depth reuses it
 	if ev.Kind != queue.Tick || len(ds) > 0 {
 		e.statsDirty = true
 	}

@@ -118,6 +118,10 @@ type Engine struct {
 	everUp     bool
 	downAgents map[string]bool // made NotReady because the PBX is down
 	statsDirty bool
+	// decisions holds a reusable buffer per nesting level of route (a decision may route again), so the router allocates
+	// nothing for the decisions it returns.
+	decisions  [][]queue.Decision
+	routeDepth int
 	web        webState
 	fatal      error
 }
