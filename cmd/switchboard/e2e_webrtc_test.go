@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -36,7 +37,7 @@ func startWebRTCSystem(t *testing.T, extra ...string) *Main {
 	m := NewMain()
 	m.simTimeScale = 0.05
 	m.Stdout, m.Stderr = io.Discard, io.Discard
-	m.Logger = slog.New(slog.DiscardHandler)
+	m.Logger = failureLog(t)
 	args := append([]string{"--http", "127.0.0.1:0", "--database-url", pgtest.URL(t), "--ivr-flows", "testdata/ivrflows",
 		"--demo-calls-per-minute", "0", "--recordings-dir", t.TempDir(), "--webrtc-ips", "127.0.0.1"}, extra...)
 	if err := m.ParseFlags(args); err != nil {
@@ -470,4 +471,29 @@ func TestE2EBrowserAgent(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// failureLog collects the system's log and prints it only when the test fails, so a failure on a busy machine says why.
+func failureLog(t *testing.T) *slog.Logger {
+	var mu sync.Mutex
+	var buf bytes.Buffer
+	t.Cleanup(func() {
+		if t.Failed() {
+			mu.Lock()
+			defer mu.Unlock()
+			t.Logf("system log:\n%s", buf.String())
+		}
+	})
+	return slog.New(slog.NewTextHandler(lockedWriter{&mu, &buf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
