@@ -1103,8 +1103,16 @@ func testCTIRestart(t *testing.T) {
 	ch2, id2 := s.call(arisim.CallSpec{CallerNumber: "+8613900000088", Dialed: "201"})
 	s.waitCall(id2, cti.CallQueued)
 	s.waitBridged(id2, ch2)
-	// The controller stops while the waiting caller's position announcement may still play: the restarted engine must not
-	// reuse its playback id.
+	// The controller stops while the waiting caller's position announcement still plays: the restarted engine must not reuse
+	// its playback id. Wait until it was asked for, so no effect is in flight when Close is called.
+	checkFor(t, 5*time.Second, func() error {
+		for _, r := range ctiRequestsSince(s.key, 0) {
+			if r.Operation == "channels.play" && strings.Contains(r.Query, "playbackId=sb-"+id2+"-p") {
+				return nil
+			}
+		}
+		return fmt.Errorf("no announcement for the waiting caller yet")
+	})
 
 	before := requestCount(s.key)
 	if err := s.m.Close(); err != nil {
