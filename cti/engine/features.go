@@ -64,6 +64,11 @@ func (e *Engine) requestCallback(c *call, number string) {
 		if c.finished {
 			return
 		}
+		if c.offer != nil {
+			// An agent was free: the caller is connected now rather than called back later.
+			c.leaving = false
+			return
+		}
 	}
 	if c.offer != nil {
 		o := c.offer

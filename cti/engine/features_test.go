@@ -248,3 +248,24 @@ func TestCallbackFromIVRIsNotAnnounced(t *testing.T) {
 		}
 	})
 }
+
+// A caller who chooses a callback in the IVR while an agent is free is connected to that agent at once, and the agent is not
+// penalised for an offer withdrawn.
+func TestCallbackFromIVRWithAFreeAgentConnects(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := start(t, nil)
+		h.ready("a1")
+		h.post(entered("100.1", "+15550000000", "inbound"))
+		id := fmt.Sprintf("call%d", h.ids)
+		h.contains("Answer 100.1", "Play 100.1 sb-"+id+"-p1 sound:sb/welcome")
+		h.on(func() { h.e.requestCallback(h.e.calls[id], "") })
+		synctest.Wait()
+		got := strings.Join(h.tel.take(), "\n")
+		if strings.Contains(got, "Hangup 100.1") || !strings.Contains(got, "Originate sb-agent-"+id+"-1 PJSIP/1001 agent,"+id) {
+			t.Fatalf("commands after the callback choice with a free agent:\n%s", got)
+		}
+		if s := h.n.lastAgent("a1"); s.State != cti.AgentReserved {
+			t.Fatalf("a1 = %+v, want reserved for the caller", s)
+		}
+	})
+}
