@@ -177,21 +177,7 @@ func (s *Server) bridgesPlay(q *request) response {
 	if !good {
 		return resp
 	}
-	id := q.str("playbackId")
-	if id == "" {
-		id = s.uuid()
-	}
-	if s.playbacks[id] != nil {
-		return errMsg(http.StatusInternalServerError, "Failed to queue media for playback")
-	}
-	lang := q.str("lang")
-	if lang == "" {
-		lang = "en"
-	}
-	p := &playback{id: id, media: q.list("media"), language: lang, state: "queued", br: b, skipms: q.int("skipms", 3000)}
-	snapshot := p.json()
-	s.queuePlayback(p)
-	return response{status: http.StatusCreated, body: snapshot, location: "/playbacks/" + id}
+	return s.startPlay(q, "en", func(p *playback) { p.br = b })
 }
 
 func (s *Server) bridgesRecord(q *request) response {

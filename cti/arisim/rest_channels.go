@@ -395,6 +395,12 @@ func (s *Server) channelsPlay(q *request) response {
 	if !good {
 		return resp
 	}
+	return s.startPlay(q, c.language, func(p *playback) { p.ch = c })
+}
+
+// startPlay queues the media of a play request (channel or bridge) as Asterisk does: a playback id already in use is a 500,
+// the language defaults to the target's.
+func (s *Server) startPlay(q *request, defaultLang string, target func(*playback)) response {
 	id := q.str("playbackId")
 	if id == "" {
 		id = s.uuid()
@@ -404,9 +410,10 @@ func (s *Server) channelsPlay(q *request) response {
 	}
 	lang := q.str("lang")
 	if lang == "" {
-		lang = c.language
+		lang = defaultLang
 	}
-	p := &playback{id: id, media: q.list("media"), language: lang, state: "queued", ch: c, skipms: q.int("skipms", 3000)}
+	p := &playback{id: id, media: q.list("media"), language: lang, state: "queued", skipms: q.int("skipms", 3000)}
+	target(p)
 	snapshot := p.json()
 	s.queuePlayback(p)
 	return response{status: http.StatusCreated, body: snapshot, location: "/playbacks/" + id}
