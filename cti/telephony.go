@@ -52,6 +52,8 @@ type Telephony interface {
 	DeleteRecording(ctx context.Context, name string) error
 
 	SetVar(ctx context.Context, channelID, name, value string) error
+	// SetVars sets several variables, in one request where the PBX can.
+	SetVars(ctx context.Context, channelID string, vars map[string]string) error
 	GetVar(ctx context.Context, channelID, name string) (string, error)
 
 	// Snapshot lists the application's live channels (with the variables in vars that are set) and bridges, for reconciling after

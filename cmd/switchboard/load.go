@@ -686,8 +686,9 @@ func runLoadEmulator(ctx context.Context, stdin io.Reader, stdout, stderr io.Wri
 	return in.Err()
 }
 
-// loadTimer matches each inbound call's StasisStart with the first originate of an agent leg for it. The engine tags the
-// inbound channel with its call id (SB_CALL) before anything else and names the call in the originate's appArgs (agent,<call>).
+// loadTimer matches each inbound call's StasisStart with the first originate of an agent leg for it. The engine puts the
+// caller's channel into the call's bridge (sb-<call>, role customer) before it rings an agent, and names the call in the
+// originate's appArgs (agent,<call>).
 type loadTimer struct {
 	mu      sync.Mutex
 	started map[string]time.Time // inbound channel → StasisStart
@@ -714,14 +715,16 @@ func (t *loadTimer) event(typ, channelID string, at time.Time) {
 func (t *loadTimer) request(r arisim.RequestRecord) {
 	at := time.Now()
 	switch {
-	case r.Operation == "channels.setChannelVar" && strings.Contains(r.Query, engine.VarCall):
+	case r.Operation == "bridges.addChannel" && strings.HasPrefix(r.Path, "/bridges/sb-"):
 		q, _ := url.ParseQuery(r.Query)
-		if q.Get("variable") != engine.VarCall {
+		if q.Get("role") != "customer" || r.Status >= 300 {
 			return
 		}
-		ch := strings.TrimSuffix(strings.TrimPrefix(r.Path, "/channels/"), "/variable")
+		call := strings.TrimSuffix(strings.TrimPrefix(r.Path, "/bridges/sb-"), "/addChannel")
 		t.mu.Lock()
-		t.callOf[q.Get("value")] = ch
+		if _, ok := t.callOf[call]; !ok {
+			t.callOf[call] = q.Get("channel")
+		}
 		t.mu.Unlock()
 	case r.Operation == "channels.originate" || r.Operation == "channels.originateWithId":
 		q, _ := url.ParseQuery(r.Query)

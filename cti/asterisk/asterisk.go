@@ -75,6 +75,8 @@ type Client struct {
 	auth    string   // Authorization header value
 	running atomic.Bool
 	ready   atomic.Pointer[error] // nil pointer value: up; else the reason it is not
+	// bulkVars: this Asterisk sets several channel variables in one request (read from its version on every connect).
+	bulkVars atomic.Bool
 
 	mu   sync.Mutex
 	rand *rand.Rand
@@ -276,7 +278,8 @@ func (c *Client) serve(ctx context.Context, conn *websocket.Conn) (up bool, err 
 	if err := c.awaitRegistered(ctx); err != nil {
 		return false, err
 	}
-	c.log.Info("asterisk: event stream up", "url", c.base.Redacted(), "app", c.cfg.App)
+	c.readVersion(ctx)
+	c.log.Info("asterisk: event stream up", "url", c.base.Redacted(), "app", c.cfg.App, "bulk_variables", c.bulkVars.Load())
 	c.setReady(nil)
 	c.cfg.Deliver(cti.TelephonyConnected{At: cti.At{Time: c.cfg.Clock.Now()}})
 	for {

@@ -454,3 +454,39 @@ func TestRunTwice(t *testing.T) {
 		}
 	}
 }
+
+// SetVars sends one setChannelVars request to an Asterisk that has it (22.10.1, the reference) and one request per variable,
+// in name order, to one that does not (20.10.0); either way the variables read back.
+func TestSetVars(t *testing.T) {
+	for _, tc := range []struct {
+		version string
+		want    []string // paths of the requests SetVars sends
+	}{
+		{"22.10.1", []string{"/variables"}},
+		{"20.10.0", []string{"/variable?value=42&variable=SB_ENQUEUED", "/variable?value=sales&variable=SB_QUEUE"}},
+	} {
+		t.Run(tc.version, func(t *testing.T) {
+			s, a := harness(t, arisim.Config{Version: tc.version})
+			ctx := ctxT(t)
+			id := call(t, s, arisim.CallSpec{CallerNumber: "15551230001", Dialed: "5551000"})
+			next(t, a.ev, func(e cti.ChannelEntered) bool { return e.Channel.ID == id })
+			before := len(a.rec.requests())
+			must(t, a.SetVars(ctx, id, map[string]string{"SB_QUEUE": "sales", "SB_ENQUEUED": "42"}))
+			var got []string
+			for _, r := range a.rec.requests()[before:] {
+				p := strings.TrimPrefix(r.Path, "/channels/"+id)
+				if r.Query != "" {
+					p += "?" + r.Query
+				}
+				got = append(got, p)
+			}
+			equal(t, "requests", got, tc.want)
+			for name, want := range map[string]string{"SB_QUEUE": "sales", "SB_ENQUEUED": "42"} {
+				v, err := a.GetVar(ctx, id, name)
+				must(t, err)
+				equal(t, name, v, want)
+			}
+			wantCode(t, a.SetVars(ctx, "no-such-channel", map[string]string{"SB_QUEUE": "x"}), cti.ENOTFOUND)
+		})
+	}
+}

@@ -185,3 +185,12 @@ func BenchmarkTranslate(b *testing.B) {
 	b.ReportMetric(float64(len(msgs)), "events/call")
 	b.ReportMetric(float64(delivered)/float64(b.N), "delivered/call")
 }
+
+func TestHasBulkVars(t *testing.T) {
+	for v, want := range map[string]bool{"22.10.1": true, "22.9.0": false, "20.20.0": true, "20.19.3": false, "21.12.0": false,
+		"23.4.0": true, "23.3.9": false, "24.0.0": true, "18.26.0": false, "GIT-master-abc123": false, "": false} {
+		if got := hasBulkVars(v); got != want {
+			t.Errorf("hasBulkVars(%q) = %v, want %v", v, got, want)
+		}
+	}
+}

@@ -2,7 +2,9 @@ package asterisk
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -241,6 +243,61 @@ func (c *Client) DeleteRecording(ctx context.Context, name string) error {
 func (c *Client) SetVar(ctx context.Context, channelID, name, value string) error {
 	return c.do(ctx, call{method: http.MethodPost, path: []string{"channels", channelID, "variable"},
 		query: q("variable", name, "value", value), what: "set " + name + " on channel " + channelID})
+}
+
+// SetVars sets several channel variables: in one request where Asterisk has setChannelVars (20.20, 22.10, 23.4 and later),
+// else one request each, in name order.
+func (c *Client) SetVars(ctx context.Context, channelID string, vars map[string]string) error {
+	if len(vars) == 0 {
+		return nil
+	}
+	if c.bulkVars.Load() {
+		err := c.do(ctx, call{method: http.MethodPost, path: []string{"channels", channelID, "variables"},
+			body: map[string]any{"variables": vars}, what: "set variables on channel " + channelID})
+		if cti.ErrorCode(err) != cti.ENOTIMPLEMENTED {
+			return err
+		}
+		c.bulkVars.Store(false) // a build without the handler, whatever its version says
+	}
+	for _, name := range slices.Sorted(maps.Keys(vars)) {
+		if err := c.SetVar(ctx, channelID, name, vars[name]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readVersion asks Asterisk its version and so whether it has the bulk variable requests; on failure they are not used.
+func (c *Client) readVersion(ctx context.Context) {
+	var info struct {
+		System struct {
+			Version string `json:"version"`
+		} `json:"system"`
+	}
+	err := c.do(ctx, call{method: http.MethodGet, path: []string{"asterisk", "info"}, query: q("only", "system"), out: &info,
+		what: "read the Asterisk version"})
+	if err != nil {
+		c.log.Warn("asterisk: version unknown; setting variables one by one", "err", err)
+	}
+	c.bulkVars.Store(err == nil && hasBulkVars(info.System.Version))
+}
+
+// hasBulkVars reports whether an Asterisk version has setChannelVars: "since" 20.20.0, 22.10.0 and 23.4.0 in the ARI spec,
+// so every later major too. A version that does not parse (a git build) does not.
+func hasBulkVars(version string) bool {
+	var major, minor int
+	if _, err := fmt.Sscanf(version, "%d.%d", &major, &minor); err != nil {
+		return false
+	}
+	switch {
+	case major == 20:
+		return minor >= 20
+	case major == 22:
+		return minor >= 10
+	case major == 23:
+		return minor >= 4
+	}
+	return major >= 24
 }
 
 // GetVar reads a channel variable. An unset variable is "" without error (Asterisk answers 404 "Provided variable was not

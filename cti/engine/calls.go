@@ -113,10 +113,7 @@ func (e *Engine) inbound(ch cti.ChannelInfo) *call {
 	e.legs[ch.ID] = &leg{id: ch.ID, call: c, role: roleCustomer, entered: true}
 	cid, chID := c.id, ch.ID
 	e.tel(cid, "set-vars", func(ctx context.Context, t cti.Telephony) error {
-		if err := t.SetVar(ctx, chID, VarCall, cid); err != nil {
-			return err
-		}
-		return t.SetVar(ctx, chID, VarRole, roleCustomer)
+		return t.SetVars(ctx, chID, map[string]string{VarCall: cid, VarRole: roleCustomer})
 	}, nil)
 	e.tel(cid, "answer", func(ctx context.Context, t cti.Telephony) error { return t.Answer(ctx, chID) }, nil)
 	e.lookup(c, true)
@@ -468,7 +465,7 @@ func (e *Engine) enqueue(c *call, q string, skills []ivr.SkillReq, prio int, att
 	e.moh(c, true)
 	ch, enq, p := c.customer, strconv.FormatInt(c.queued.UnixMilli(), 10), strconv.Itoa(c.prio)
 	e.tel(c.id, "set-queue-vars", func(ctx context.Context, t cti.Telephony) error {
-		return errors.Join(t.SetVar(ctx, ch, VarQueue, q), t.SetVar(ctx, ch, VarEnqueued, enq), t.SetVar(ctx, ch, VarPriority, p))
+		return t.SetVars(ctx, ch, map[string]string{VarQueue: q, VarEnqueued: enq, VarPriority: p})
 	}, nil)
 	qn, qa := q, c.queued
 	e.update(c, cti.InteractionUpdate{Queue: &qn, QueuedAt: &qa})

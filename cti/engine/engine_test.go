@@ -24,7 +24,7 @@ func TestAnsweredCall(t *testing.T) {
 		time.Sleep(3 * time.Second)
 		h.post(cti.PlaybackFinished{PlaybackID: "sb-call1-p1", State: "done"})
 		h.want("CreateBridge sb-call1 mixing", "AddChannel sb-call1 100.1 customer", "BridgeMOH sb-call1 default",
-			"SetVar 100.1 SB_QUEUE=general", "SetVar 100.1 SB_ENQUEUED="+msNow(), "SetVar 100.1 SB_PRIORITY=5",
+			"SetVar 100.1 SB_ENQUEUED="+msNow(), "SetVar 100.1 SB_PRIORITY=5", "SetVar 100.1 SB_QUEUE=general",
 			"Originate sb-agent-call1-1 PJSIP/1001 agent,call1")
 		// The screen-pop goes out at offer time, before the agent answers.
 		if len(h.n.offers) != 1 || h.n.to[0] != "a1" {

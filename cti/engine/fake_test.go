@@ -122,6 +122,12 @@ func (f *fakeTel) DeleteRecording(_ context.Context, name string) error {
 	f.rec("DeleteRecording %s", name)
 	return nil
 }
+func (f *fakeTel) SetVars(ctx context.Context, ch string, vars map[string]string) error {
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
+		f.SetVar(ctx, ch, k, vars[k])
+	}
+	return nil
+}
 func (f *fakeTel) SetVar(_ context.Context, ch, name, value string) error {
 	f.rec("SetVar %s %s=%s", ch, name, value)
 	return nil
