@@ -130,8 +130,8 @@ type lookupResult struct {
 	timeline []cti.Interaction
 }
 
-// lookup finds the caller, their latest interactions and, when start is set, stores the interaction (after the lookup, so
-// the row carries the customer; on the call's executor, so before any update or finish).
+// lookup finds the caller and their latest interactions and, when start is set, queues the interaction's start (after the
+// lookup, so the row carries the customer; the call's other writes wait for it, see write).
 func (e *Engine) lookup(c *call, start bool) {
 	in := cti.Interaction{ID: c.id, Channel: c.channel, Direction: c.dir, CallerNumber: c.caller.Number,
 		DialedNumber: c.dialed, ArrivedAt: c.arrived, ChannelID: c.customer, ParentID: c.parent}
@@ -140,7 +140,7 @@ func (e *Engine) lookup(c *call, start bool) {
 	}
 	preset := c.cust
 	number := c.caller.Number
-	crm, log := e.cfg.Customers, e.cfg.Interactions
+	crm := e.cfg.Customers
 	c.started = c.started || start
 	e.run(c.id, effect{name: "lookup", do: func(ctx context.Context) (any, error) {
 		var r lookupResult
@@ -158,14 +158,8 @@ func (e *Engine) lookup(c *call, start bool) {
 			}
 		}
 		if r.cust != nil {
-			in.CustomerID = r.cust.ID
 			if items, _, terr := crm.Timeline(ctx, r.cust.ID, "", 10); terr == nil {
 				r.timeline = items
-			}
-		}
-		if start {
-			if serr := log.StartInteraction(ctx, &in); serr != nil {
-				err = errors.Join(err, fmt.Errorf("start interaction: %w", serr))
 			}
 		}
 		return r, err
@@ -174,6 +168,12 @@ func (e *Engine) lookup(c *call, start bool) {
 			e.log.Warn("caller lookup", "call", c.id, "err", err)
 		}
 		r, _ := res.(lookupResult)
+		if start {
+			if r.cust != nil {
+				in.CustomerID = r.cust.ID
+			}
+			e.startInteraction(c, &in)
+		}
 		c.cust, c.timeline, c.lookedUp = r.cust, r.timeline, true
 		if c.pop != nil {
 			c.pop.Customer, c.pop.Timeline = c.cust, c.timeline
@@ -1024,12 +1024,7 @@ func (e *Engine) teardown(c *call, outcome cti.Outcome) {
 		a.status.CallID = c.id // kept through wrap-up for the disposition
 	}
 	f := cti.InteractionFinish{Outcome: outcome, EndedAt: now, Durations: c.durations()}
-	if c.started || c.rebuilt {
-		log := e.cfg.Interactions
-		e.run(c.id, effect{name: "finish-interaction", do: func(ctx context.Context) (any, error) {
-			return nil, log.FinishInteraction(ctx, c.id, f)
-		}})
-	}
+	e.write(c, cti.InteractionWrite{Finish: &f}, nil)
 	if o := e.cfg.Observer; o != nil {
 		o.CallEnded(c.queue, outcome)
 	}
@@ -1091,13 +1086,36 @@ func (e *Engine) forget(c *call) {
 }
 
 func (e *Engine) update(c *call, u cti.InteractionUpdate) {
+	e.write(c, cti.InteractionWrite{Update: &u}, nil)
+}
+
+// startInteraction queues the start of c's interaction, then the writes that waited for it.
+func (e *Engine) startInteraction(c *call, in *cti.Interaction) {
+	c.startQueued = true
+	e.writer.put(writeReq{w: cti.InteractionWrite{ID: in.ID, Start: in}})
+	for _, r := range c.unstarted {
+		e.writer.put(r)
+	}
+	c.unstarted = nil
+}
+
+// write queues a change of c's interaction for the interaction writer; the call's telephony never waits for it. then (may be
+// nil) runs on the loop once the change is stored, or with the error that made the store refuse it. A change of an interaction
+// never started (nor rebuilt after a restart) is not written. One whose start waits for the caller lookup waits on the call.
+func (e *Engine) write(c *call, w cti.InteractionWrite, then func(error)) {
 	if !c.started && !c.rebuilt {
+		if then != nil {
+			then(cti.Errorf(cti.ENOTFOUND, "interaction %s was never started", c.id))
+		}
 		return
 	}
-	log, id := e.cfg.Interactions, c.id
-	e.run(c.id, effect{name: "update-interaction", do: func(ctx context.Context) (any, error) {
-		return nil, log.UpdateInteraction(ctx, id, u)
-	}})
+	w.ID = c.id
+	r := writeReq{w: w, then: then}
+	if c.started && !c.rebuilt && !c.startQueued {
+		c.unstarted = append(c.unstarted, r)
+		return
+	}
+	e.writer.put(r)
 }
 
 // recordingDone: a recording is stored on the PBX; it is copied out, linked to the interaction and deleted on the PBX.
@@ -1123,7 +1141,7 @@ func (e *Engine) recordingDone(x cti.RecordingFinished) {
 		done(nil, nil)
 		return
 	}
-	t, store, log, name, id, dur := e.cfg.Telephony, e.cfg.Recordings, e.cfg.Interactions, x.Name, c.id, x.Duration
+	t, store, name, id, dur := e.cfg.Telephony, e.cfg.Recordings, x.Name, c.id, x.Duration
 	e.run(c.id, effect{name: "save-recording", do: func(ctx context.Context) (any, error) {
 		r, err := t.FetchRecording(ctx, name)
 		if err != nil {
@@ -1135,14 +1153,27 @@ func (e *Engine) recordingDone(x cti.RecordingFinished) {
 			return nil, fmt.Errorf("save recording %s: %w", name, err)
 		}
 		ref.Duration = dur
-		if err := log.UpdateInteraction(ctx, id, cti.InteractionUpdate{Recording: &ref}); err != nil {
-			return nil, fmt.Errorf("link recording %s: %w", name, err)
-		}
-		return nil, t.DeleteRecording(ctx, name)
+		return ref, nil
 	}, then: func(res any, err error) {
 		if err != nil {
 			e.log.Error("recording", "call", id, "err", err)
+			done(res, err)
+			return
 		}
-		done(res, err)
+		ref := res.(cti.RecordingRef)
+		// The PBX's copy goes only once the interaction links the saved one.
+		e.write(c, cti.InteractionWrite{Update: &cti.InteractionUpdate{Recording: &ref}}, func(err error) {
+			if err != nil {
+				e.log.Error("recording", "call", id, "err", fmt.Errorf("link recording %s: %w", name, err))
+				done(nil, err)
+				return
+			}
+			key := id
+			if e.calls[id] != c {
+				key = "sys" // forgotten meanwhile: its executor is gone
+			}
+			e.tel(key, "delete-recording", func(ctx context.Context, t cti.Telephony) error { return t.DeleteRecording(ctx, name) }, nil)
+			done(nil, nil)
+		})
 	}})
 }

@@ -288,6 +288,31 @@ func (f *fakeCRM) SetDisposition(_ context.Context, id, agentID, code, notes str
 	f.dispositions[id] = code
 	return nil
 }
+
+// WriteInteractions applies each write through the methods above, reporting the refused ones.
+func (f *fakeCRM) WriteInteractions(ctx context.Context, ws []cti.InteractionWrite) ([]error, error) {
+	var rejected []error
+	for i, w := range ws {
+		var err error
+		switch {
+		case w.Start != nil:
+			err = f.StartInteraction(ctx, w.Start)
+		case w.Update != nil:
+			err = f.UpdateInteraction(ctx, w.ID, *w.Update)
+		case w.Finish != nil:
+			err = f.FinishInteraction(ctx, w.ID, *w.Finish)
+		case w.Disposition != nil:
+			err = f.SetDisposition(ctx, w.ID, w.Disposition.AgentID, w.Disposition.Code, w.Disposition.Notes)
+		}
+		if err != nil {
+			if rejected == nil {
+				rejected = make([]error, len(ws))
+			}
+			rejected[i] = err
+		}
+	}
+	return rejected, nil
+}
 func (f *fakeCRM) LogInteractions(context.Context, []cti.Interaction) error { return nil }
 func (f *fakeCRM) Agents(context.Context) ([]cti.AgentConfig, error)        { return f.agents, nil }
 func (f *fakeCRM) Queues(context.Context) ([]cti.QueueConfig, error)        { return f.queues, nil }
