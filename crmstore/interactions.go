@@ -360,10 +360,9 @@ var interactionEvents = []string{cti.EventInteractionStarted, cti.EventInteracti
 
 // WriteInteractions implements cti.InteractionWriter. Each write is one statement that also returns what its events need (was
 // the row new, unanswered, unrecorded, live?). With no webhook subscription wanting an interaction event — the usual case —
-// the statements go in one pipelined batch: the whole batch costs four round trips (begin, the subscription check, the batch,
-// commit), however many calls it carries. Otherwise they run one by one in the transaction, each followed by its events. A
-// statement the database refuses (a foreign key, a check) aborts the transaction; the writes are then applied one transaction
-// each, so only the refused one is skipped.
+// the statements go in one pipelined batch: one round trip however many calls it carries (see applyWrites). A statement the
+// database refuses (a foreign key, a check) aborts the transaction; the writes are then applied one transaction each, so only
+// the refused one is skipped.
 func (s *Store) WriteInteractions(ctx context.Context, ws []cti.InteractionWrite) ([]error, error) {
 	var rejected []error
 	reject := func(i int, err error) {
@@ -599,27 +598,46 @@ func dispositionStatement(id string, d cti.DispositionWrite) (string, []any, err
 	return dispositionSQL, []any{id, code, d.Notes, d.AgentID}, nil
 }
 
-// applyWrites runs ps in one transaction, with their events.
+// noInteractionSubscribers fails the pipelined batch it opens (SQLSTATE SB001) when a webhook subscription wants an interaction
+// event: the batch has no way to write the events, so it must not commit and the writes go the way that does.
+var noInteractionSubscribers = `do $$ begin
+	if exists (select 1 from webhook_subscriptions where active and events && array['` + strings.Join(interactionEvents, "', '") + `'])
+	then raise exception using errcode = 'SB001', message = 'a webhook subscription wants interaction events';
+	end if;
+end $$`
+
+const errSubscribers = "SB001"
+
+// applyWrites runs ps in one transaction, with their events. Usually no subscription wants them: then the guard and the
+// statements go in one pipeline, one implicit transaction, one round trip. Otherwise, each statement is followed by its
+// events in an explicit transaction.
 func (s *Store) applyWrites(ctx context.Context, ps []*preparedWrite) error {
-	err := pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+	b := &pgx.Batch{}
+	b.Queue(noInteractionSubscribers)
+	for _, p := range ps {
+		b.Queue(p.sql, p.args...)
+	}
+	err := func() error {
+		br := s.db.Pool.SendBatch(ctx, b)
+		defer br.Close()
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
+		for _, p := range ps {
+			if err := p.scan(br.QueryRow()); err != nil {
+				return mapWriteError(p, err)
+			}
+		}
+		return br.Close()
+	}()
+	if code, _ := pgCode(err); code != errSubscribers {
+		return dbError(err, "write interactions")
+	}
+	err = pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
 		var wanted []string
 		if err := tx.QueryRow(ctx, `select array(select distinct e from webhook_subscriptions, unnest(events) e
 			where active and e = any ($1))`, interactionEvents).Scan(&wanted); err != nil {
 			return err
-		}
-		if len(wanted) == 0 {
-			b := &pgx.Batch{}
-			for _, p := range ps {
-				b.Queue(p.sql, p.args...)
-			}
-			br := tx.SendBatch(ctx, b)
-			for _, p := range ps {
-				if err := p.scan(br.QueryRow()); err != nil {
-					br.Close()
-					return mapWriteError(p, err)
-				}
-			}
-			return br.Close()
 		}
 		for _, p := range ps {
 			if err := p.scan(tx.QueryRow(ctx, p.sql, p.args...)); err != nil {

@@ -71,8 +71,8 @@ func TestWriteInteractionsBatch(t *testing.T) {
 	if err != nil || rejected != nil {
 		t.Fatalf("write: %v %v", rejected, err)
 	}
-	if n := statements.Load(); n != 4 {
-		t.Errorf("%d round trips for 50 calls, want 4 (begin, subscriptions, batch, commit)", n)
+	if n := statements.Load(); n != 1 {
+		t.Errorf("%d round trips for 50 calls, want 1 (one pipelined batch)", n)
 	}
 	for _, id := range ids {
 		mustComplete(t, s, id, agent.ID)
