@@ -81,29 +81,26 @@ type monitor struct {
 
 // call is one live interaction.
 type call struct {
-	id       string
-	parent   string
-	dir      cti.Direction
-	channel  cti.Channel
-	state    cti.CallState
-	customer string // the customer's channel id
-	caller   cti.Party
-	dialed   string
-	n        int    // counter for playback ids
-	legN     int    // counter for leg and bridge ids
-	tag      string // prefix of the counters after a restart (restartTag); "" for a call of this process
-	rebuilt  bool
-	started  bool // the interaction is to be started (its start waits for the caller lookup)
-	// startQueued: the start went to the interaction writer; until then the call's writes wait in unstarted, in order.
-	startQueued bool
-	unstarted   []writeReq
-	cust        *cti.Customer
-	timeline    []cti.Interaction
-	lookedUp    bool
-	ivrLookup   bool // the IVR waits for the caller lookup
-	ivr         *ivr.Session
-	ivrTimers   map[string]*timer
-	vars        map[string]string
+	id        string
+	parent    string
+	dir       cti.Direction
+	channel   cti.Channel
+	state     cti.CallState
+	customer  string // the customer's channel id
+	caller    cti.Party
+	dialed    string
+	n         int    // counter for playback ids
+	legN      int    // counter for leg and bridge ids
+	tag       string // prefix of the counters after a restart (restartTag); "" for a call of this process
+	rebuilt   bool
+	started   bool // the interaction is to be started (its start is queued once the caller lookup is done)
+	cust      *cti.Customer
+	timeline  []cti.Interaction
+	lookedUp  bool
+	ivrLookup bool // the IVR waits for the caller lookup
+	ivr       *ivr.Session
+	ivrTimers map[string]*timer
+	vars      map[string]string
 
 	bridge     string
 	bridgeMade bool
@@ -143,6 +140,10 @@ type call struct {
 	outcome                                           cti.Outcome
 	finished                                          bool
 	linger                                            *timer
+
+	// startQueued: the start went to the interaction writer; until then the call's writes wait in unstarted, in order.
+	startQueued bool
+	unstarted   []writeReq
 }
 
 // transfer is a consult transfer or conference in progress.
