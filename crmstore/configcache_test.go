@@ -2,12 +2,9 @@ package crmstore_test
 
 import (
 	"context"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/switchboard-cc/switchboard/crmstore"
-	"github.com/switchboard-cc/switchboard/crmstore/pgtest"
 	"github.com/switchboard-cc/switchboard/cti"
 )
 
@@ -15,17 +12,7 @@ import (
 // very next read.
 func TestConfigCacheNeverStale(t *testing.T) {
 	ctx := context.Background()
-	db, err := crmstore.Open(ctx, pgtest.URL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
-	if _, err := crmstore.Seed(ctx, db, crmstore.SeedOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	s := crmstore.NewStore(db, crmstore.Options{})
-	var statements atomic.Int64
-	db.ObserveQueries(func(string, time.Duration, error) { statements.Add(1) })
+	s, statements := mustCountedStore(t)
 
 	first, err := s.Script(ctx, "sales", cti.TierGold)
 	if err != nil {

@@ -133,8 +133,8 @@ func TestE2ECTIDatabaseOutage(t *testing.T) {
 	time.Sleep(time.Until(down.Add(3 * time.Second)))
 	proxy.restore()
 
-	in := s.waitEnded(id, true)
-	in = s.waitRow(id, func(in *cti.Interaction) error {
+	s.waitEnded(id, true)
+	in := s.waitRow(id, func(in *cti.Interaction) error {
 		if in.Disposition != "resolved" {
 			return errors.New("no disposition yet")
 		}
