@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -20,6 +21,9 @@ import (
 // maxWriteBatch bounds one batch, so one transaction stays short.
 const maxWriteBatch = 1000
 
+// backlogWarn is the queue length past which the writer says, at most every 10 s, that the database falls behind.
+const backlogWarn = 10 * maxWriteBatch
+
 // writeReq is one queued write; then (may be nil) runs on the loop once it is written (err nil) or refused.
 type writeReq struct {
 	w    cti.InteractionWrite
@@ -32,6 +36,7 @@ type interactionWriter struct {
 	obs     Observer
 	timeout time.Duration // per batch
 	done    func(then func(error), err error)
+	warned  time.Time // the last backlog warning; owned by run
 
 	mu      sync.Mutex
 	q       []writeReq
@@ -112,10 +117,12 @@ func (w *interactionWriter) run(ctx context.Context) {
 // write applies one batch, retrying until it is written or ctx ends (false).
 func (w *interactionWriter) write(ctx context.Context, batch []writeReq) bool {
 	ws, owner := fold(batch)
-	backoff := 50 * time.Millisecond
+	// A batch that timed out is given twice the time on its next attempt, so a database slower than the timeout for a batch
+	// this big still takes it in the end.
+	backoff, timeout := 50*time.Millisecond, w.timeout
 	for attempt := 1; ; attempt++ {
 		start := time.Now()
-		wctx, cancel := context.WithTimeout(ctx, w.timeout)
+		wctx, cancel := context.WithTimeout(ctx, timeout)
 		rejected, err := w.store.WriteInteractions(wctx, ws)
 		cancel()
 		if w.obs != nil {
@@ -137,6 +144,11 @@ func (w *interactionWriter) write(ctx context.Context, batch []writeReq) bool {
 					w.done(r.then, errs[j])
 				}
 			}
+			if n := w.pending(); n >= backlogWarn && time.Since(w.warned) >= 10*time.Second {
+				w.warned = time.Now()
+				w.log.Warn("interaction writes queue up behind the database", "writes", n, "last_round", len(ws),
+					"took", time.Since(start))
+			}
 			return true
 		}
 		w.log.Warn("interaction writes not stored yet: retrying", "writes", len(ws), "attempt", attempt, "retry_in", backoff,
@@ -150,6 +162,9 @@ func (w *interactionWriter) write(ctx context.Context, batch []writeReq) bool {
 			return false
 		}
 		backoff = min(2*backoff, 5*time.Second)
+		if cti.ErrorCode(err) == cti.EUNAVAILABLE || errors.Is(err, context.DeadlineExceeded) {
+			timeout = min(2*timeout, time.Minute)
+		}
 	}
 }
 
