@@ -373,7 +373,7 @@ func (s *Store) WriteInteractions(ctx context.Context, ws []cti.InteractionWrite
 	}
 	todo := make([]*preparedWrite, 0, len(ws))
 	for i, w := range ws {
-		p, err := prepareWrite(i, w)
+		p, err := s.prepareWrite(i, w)
 		if err != nil {
 			reject(i, err)
 			continue
@@ -432,6 +432,7 @@ type preparedWrite struct {
 	id    string
 	sql   string
 	args  []any
+	agent agentStateWrite // of an agent-state write
 	// Set by applyWrites: done when the statement ran, changed when it changed a row; a and b are its flags (start: inserted;
 	// update: was unanswered, was unrecorded; finish: was live).
 	done, changed, a, b bool
@@ -439,7 +440,7 @@ type preparedWrite struct {
 
 // prepareWrite validates w and builds its statement; an invalid write is EINVALID (or ENOTFOUND for a malformed id) naming the
 // field.
-func prepareWrite(i int, w cti.InteractionWrite) (*preparedWrite, error) {
+func (s *Store) prepareWrite(i int, w cti.InteractionWrite) (*preparedWrite, error) {
 	p := &preparedWrite{index: i, w: w, id: w.ID}
 	var err error
 	switch {
@@ -452,8 +453,11 @@ func prepareWrite(i int, w cti.InteractionWrite) (*preparedWrite, error) {
 		p.sql, p.args, err = finishStatement(w.ID, *w.Finish)
 	case w.Disposition != nil:
 		p.sql, p.args, err = dispositionStatement(w.ID, *w.Disposition)
+	case w.AgentState != nil:
+		p.agent, err = s.prepareAgentState(*w.AgentState)
+		p.id, p.sql, p.args = w.AgentState.AgentID, agentStateSQL, p.agent.args()
 	default:
-		err = cti.Invalid("write", "one of start, update, finish or disposition is required")
+		err = cti.Invalid("write", "one of start, update, finish, disposition or agent state is required")
 	}
 	return p, err
 }
@@ -606,6 +610,9 @@ var noInteractionSubscribers = `do $$ begin
 	end if;
 end $$`
 
+// noWriteSubscribers is the guard of a batch that also records agent states.
+var noWriteSubscribers = strings.Replace(noInteractionSubscribers, "array['", "array['"+cti.EventAgentStateChanged+"', '", 1)
+
 const errSubscribers = "SB001"
 
 // applyWrites runs ps in one transaction, with their events. Usually no subscription wants them: then the guard and the
@@ -613,7 +620,11 @@ const errSubscribers = "SB001"
 // events in an explicit transaction.
 func (s *Store) applyWrites(ctx context.Context, ps []*preparedWrite) error {
 	b := &pgx.Batch{}
-	b.Queue(noInteractionSubscribers)
+	guard := noInteractionSubscribers
+	if slices.ContainsFunc(ps, func(p *preparedWrite) bool { return p.w.AgentState != nil }) {
+		guard = noWriteSubscribers
+	}
+	b.Queue(guard)
 	for _, p := range ps {
 		b.Queue(p.sql, p.args...)
 	}
@@ -640,6 +651,13 @@ func (s *Store) applyWrites(ctx context.Context, ps []*preparedWrite) error {
 			return err
 		}
 		for _, p := range ps {
+			if p.w.AgentState != nil {
+				p.done, p.changed = true, true // recordAgentState emits its own event and treats a repeat as done
+				if err := s.recordAgentState(ctx, tx, p.agent); err != nil {
+					return err
+				}
+				continue
+			}
 			if err := p.scan(tx.QueryRow(ctx, p.sql, p.args...)); err != nil {
 				return mapWriteError(p, err)
 			}
@@ -665,6 +683,9 @@ func (p *preparedWrite) scan(row pgx.Row) error {
 
 // mapWriteError names the field a refused statement is about.
 func mapWriteError(p *preparedWrite, err error) error {
+	if p.w.AgentState != nil {
+		return agentFKError(p.w.AgentState, err)
+	}
 	if p.w.Finish != nil {
 		if code, _ := pgCode(err); code == pgCheckViolation {
 			return cti.Invalid("ended_at", "before the interaction arrived")
@@ -715,6 +736,9 @@ func (s *Store) emitWrite(ctx context.Context, tx pgx.Tx, p *preparedWrite, want
 // explainNoChange says why a write changed nothing: a start found the interaction already there (a retry, fine, or another
 // content: ECONFLICT), a finish found it ended otherwise (ECONFLICT), or the interaction or the disposition code does not exist.
 func (s *Store) explainNoChange(ctx context.Context, p *preparedWrite) error {
+	if p.w.AgentState != nil {
+		return nil // a repeat of the open state
+	}
 	old, err := s.Interaction(ctx, p.id)
 	if err != nil {
 		return err

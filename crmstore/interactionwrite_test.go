@@ -2,6 +2,7 @@ package crmstore_test
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -173,5 +174,103 @@ func TestWriteInteractionsEmitsEventsInOrder(t *testing.T) {
 		if got[i] != want[i] {
 			t.Fatalf("events %v, want %v", got, want)
 		}
+	}
+}
+
+// agentStateHistory lists an agent's stretches as "state reason call-or-dash started+ms ended+ms", relative to t0.
+func agentStateHistory(tb testing.TB, s *crmstore.Store, agentID string, t0 time.Time) []string {
+	tb.Helper()
+	rows, err := s.DB().Pool.Query(context.Background(), `select state, reason, coalesce(call_id::text, '-'), started_at, ended_at
+		from agent_states where agent_id = $1 order by started_at, id`, agentID)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var state, reason, call string
+		var started time.Time
+		var ended *time.Time
+		if err := rows.Scan(&state, &reason, &call, &started, &ended); err != nil {
+			tb.Fatal(err)
+		}
+		end := "open"
+		if ended != nil {
+			end = ended.Sub(t0).String()
+		}
+		if call != "-" {
+			call = "call"
+		}
+		out = append(out, fmt.Sprintf("%s %s %s %s %s", state, reason, call, started.Sub(t0), end))
+	}
+	return out
+}
+
+// Agent states ride in the interaction batches: the pipelined way (no subscription) and the way with events write the same
+// history, the closed wrap-up adds to its interaction's wrap-up time, a repeat is no change, and a replayed batch changes nothing.
+func TestWriteInteractionsAgentStates(t *testing.T) {
+	for _, subscribed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("subscribed=%v", subscribed), func(t *testing.T) {
+			ctx := context.Background()
+			s := MustStore(t)
+			agent, err := s.AgentByLogin(ctx, "agent1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if subscribed {
+				sub := &cti.WebhookSubscription{URL: "https://example.com/hook", Secret: "0123456789abcdef0123",
+					Events: []string{cti.EventAgentStateChanged}, Active: true}
+				if err := s.CreateSubscription(ctx, sub); err != nil {
+					t.Fatal(err)
+				}
+			}
+			t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+			id := crmstore.NewID()
+			state := func(st cti.AgentState, reason string, call string, at time.Duration) cti.InteractionWrite {
+				return cti.InteractionWrite{AgentState: &cti.AgentStatus{AgentID: agent.ID, State: st, Reason: reason, CallID: call,
+					Since: t0.Add(at)}}
+			}
+			ws := []cti.InteractionWrite{
+				state(cti.AgentReady, "", "", 0),
+				callWrites(id, agent.ID, t0)[0],
+				state(cti.AgentReserved, "", id, time.Second),
+				state(cti.AgentOnCall, "", id, 5*time.Second),
+				state(cti.AgentOnCall, "", id, 6*time.Second), // a repeat
+				state(cti.AgentWrapUp, "", id, time.Minute),
+				state(cti.AgentReady, "", "", time.Minute+1500*time.Millisecond),
+				state(cti.AgentNotReady, "lunch", "", 2*time.Minute),
+				state(cti.AgentLoggedOut, "", "", 3*time.Minute),
+			}
+			for range 2 { // the second time: a replay after a commit the writer did not see acknowledged
+				if rejected, err := s.WriteInteractions(ctx, ws); err != nil || rejected != nil {
+					t.Fatalf("write: %v %v", rejected, err)
+				}
+			}
+			want := []string{"ready  - 0s 1s", "reserved  call 1s 5s", "on-call  call 5s 1m0s", "wrap-up  call 1m0s 1m1.5s",
+				"ready  - 1m1.5s 2m0s", "not-ready lunch - 2m0s 3m0s"}
+			if got := agentStateHistory(t, s, agent.ID, t0); fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("history\n got %q\nwant %q", got, want)
+			}
+			in, err := s.Interaction(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if in.Durations.WrapUp != 1500*time.Millisecond {
+				t.Errorf("wrap-up %v, want 1.5s", in.Durations.WrapUp)
+			}
+			var events int
+			if err := s.DB().Pool.QueryRow(ctx, `select count(*) from outbox where type = $1`, cti.EventAgentStateChanged).Scan(&events); err != nil {
+				t.Fatal(err)
+			}
+			if want := map[bool]int{false: 0, true: 7}[subscribed]; events != want {
+				t.Errorf("%d agent.state_changed events, want %d", events, want)
+			}
+			unknown := state(cti.AgentReady, "", "", 4*time.Minute)
+			unknown.AgentState.AgentID = crmstore.NewID()
+			rejected, err := s.WriteInteractions(ctx, []cti.InteractionWrite{unknown})
+			if err != nil || len(rejected) != 1 || cti.ErrorCode(rejected[0]) != cti.ENOTFOUND {
+				t.Errorf("unknown agent: %v %v, want ENOTFOUND", rejected, err)
+			}
+		})
 	}
 }

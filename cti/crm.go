@@ -241,6 +241,10 @@ type InteractionWrite struct {
 	Update      *InteractionUpdate
 	Finish      *InteractionFinish
 	Disposition *DispositionWrite
+	// AgentState records an agent's state change in the history the reports read (ID is unused). It rides with the
+	// interaction writes so that closing a wrap-up, which adds to its interaction's wrap-up time, comes after that
+	// interaction's start.
+	AgentState *AgentStatus
 }
 
 // DispositionWrite is the wrap-up code and notes an agent chose (see InteractionLog.SetDisposition).
@@ -250,7 +254,7 @@ type DispositionWrite struct {
 	Notes   string
 }
 
-// Kind names the write for logs: start, update, finish or disposition.
+// Kind names the write for logs: start, update, finish, disposition or agent-state.
 func (w InteractionWrite) Kind() string {
 	switch {
 	case w.Start != nil:
@@ -261,6 +265,8 @@ func (w InteractionWrite) Kind() string {
 		return "finish"
 	case w.Disposition != nil:
 		return "disposition"
+	case w.AgentState != nil:
+		return "agent-state"
 	}
 	return "empty"
 }

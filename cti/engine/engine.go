@@ -86,8 +86,9 @@ type Config struct {
 	LingerFor time.Duration
 	Observer  Observer
 
-	// AgentStates keeps the agent-state history the reports read; nil keeps none.
-	AgentStates cti.AgentStateLog
+	// RecordAgentStates keeps the agent-state history the reports read, through the interaction writer (so a wrap-up's length
+	// lands after its interaction's start); false keeps none.
+	RecordAgentStates bool
 }
 
 // Engine owns live calls and agents. Create it with New, drive it with Run, feed it with Post; it implements cti.Desk.

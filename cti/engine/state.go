@@ -307,10 +307,10 @@ func (e *Engine) pushCall(c *call) {
 func (e *Engine) pushAgent(a *agent) {
 	e.seq++
 	e.cfg.Notifier.Agent(a.status)
-	if log := e.cfg.AgentStates; log != nil {
-		// The history the reports read, written in order on the system executor; a repeat of the open state is no change.
+	if e.cfg.RecordAgentStates {
+		// The history the reports read, in order with the calls' interaction writes; a repeat of the open state is no change.
 		st := a.status
-		e.run("sys", effect{name: "agent-state", do: func(ctx context.Context) (any, error) { return nil, log.RecordAgentState(ctx, st) }})
+		e.writer.put(writeReq{w: cti.InteractionWrite{AgentState: &st}})
 	}
 }
 

@@ -134,7 +134,11 @@ func (w *interactionWriter) write(ctx context.Context, batch []writeReq) bool {
 				if r == nil {
 					continue
 				}
-				w.log.Error("interaction write refused: dropped", "interaction", ws[i].ID, "write", ws[i].Kind(), "err", r)
+				if a := ws[i].AgentState; a != nil {
+					w.log.Error("agent state refused: dropped", "agent", a.AgentID, "state", a.State, "err", r)
+				} else {
+					w.log.Error("interaction write refused: dropped", "interaction", ws[i].ID, "write", ws[i].Kind(), "err", r)
+				}
 				for _, j := range owner[i] {
 					errs[j] = r
 				}
