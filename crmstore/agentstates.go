@@ -56,63 +56,63 @@ func (s *Store) prepareAgentState(st cti.AgentStatus) (agentStateWrite, error) {
 // recordAgentState applies a in tx with its event; the way a batch goes when a webhook subscription wants events.
 func (s *Store) recordAgentState(ctx context.Context, tx pgx.Tx, a agentStateWrite) error {
 	st, since, call := a.st, a.since, a.call
-		var id int64
-		var state, reason, openCall string
-		var started time.Time
-		err := tx.QueryRow(ctx, `select id, state, reason, coalesce(call_id::text, ''), started_at from agent_states
+	var id int64
+	var state, reason, openCall string
+	var started time.Time
+	err := tx.QueryRow(ctx, `select id, state, reason, coalesce(call_id::text, ''), started_at from agent_states
 			where agent_id = $1 and ended_at is null for update`, st.AgentID).Scan(&id, &state, &reason, &openCall, &started)
-		open := err == nil
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			return err
-		}
-		if open && state == string(st.State) && reason == st.Reason && openCall == call {
-			return nil
-		}
-		var replayed bool // see agentStateSQL
-		if err := tx.QueryRow(ctx, `select exists (select 1 from agent_states where agent_id = $1 and (started_at > $2 or
+	open := err == nil
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	if open && state == string(st.State) && reason == st.Reason && openCall == call {
+		return nil
+	}
+	var replayed bool // see agentStateSQL
+	if err := tx.QueryRow(ctx, `select exists (select 1 from agent_states where agent_id = $1 and (started_at > $2 or
 			(started_at = $2 and state = $3 and reason = $4 and coalesce(call_id::text, '') = $5)))`,
-			st.AgentID, since, string(st.State), st.Reason, call).Scan(&replayed); err != nil || replayed {
+		st.AgentID, since, string(st.State), st.Reason, call).Scan(&replayed); err != nil || replayed {
+		return err
+	}
+	if !open && st.State == cti.AgentLoggedOut {
+		return nil
+	}
+	if open {
+		end := since
+		if end.Before(started) {
+			end = started
+		}
+		if _, err := tx.Exec(ctx, `update agent_states set ended_at = $2 where id = $1`, id, end); err != nil {
 			return err
 		}
-		if !open && st.State == cti.AgentLoggedOut {
-			return nil
-		}
-		if open {
-			end := since
-			if end.Before(started) {
-				end = started
-			}
-			if _, err := tx.Exec(ctx, `update agent_states set ended_at = $2 where id = $1`, id, end); err != nil {
-				return err
-			}
-			if state == string(cti.AgentWrapUp) && openCall != "" {
-				if _, err := tx.Exec(ctx, `update interactions set wrap_up_ms = wrap_up_ms + $2 where id = $1`, openCall,
-					end.Sub(started).Milliseconds()); err != nil {
-					return err
-				}
-			}
-		}
-		if st.State != cti.AgentLoggedOut {
-			_, err := tx.Exec(ctx, `insert into agent_states (agent_id, state, reason, call_id, started_at) values ($1, $2, $3, $4, $5)`,
-				st.AgentID, string(st.State), st.Reason, nullable(call), since)
-			if code, _ := pgCode(err); code == pgForeignKeyViolation {
-				return cti.Errorf(cti.ENOTFOUND, "agent %s not found", st.AgentID)
-			}
-			if err != nil {
+		if state == string(cti.AgentWrapUp) && openCall != "" {
+			if _, err := tx.Exec(ctx, `update interactions set wrap_up_ms = wrap_up_ms + $2 where id = $1`, openCall,
+				end.Sub(started).Milliseconds()); err != nil {
 				return err
 			}
 		}
-		return s.emit(ctx, tx, cti.EventAgentStateChanged, st.AgentID, since, func() (any, error) {
-			return struct {
-				AgentID string         `json:"agent_id"`
-				Login   string         `json:"login,omitempty"`
-				State   cti.AgentState `json:"state"`
-				Reason  string         `json:"reason,omitempty"`
-				CallID  string         `json:"call_id,omitempty"`
-				Since   time.Time      `json:"since"`
-				Prev    string         `json:"previous_state,omitempty"`
-			}{st.AgentID, st.Login, st.State, st.Reason, call, since, state}, nil
-		})
+	}
+	if st.State != cti.AgentLoggedOut {
+		_, err := tx.Exec(ctx, `insert into agent_states (agent_id, state, reason, call_id, started_at) values ($1, $2, $3, $4, $5)`,
+			st.AgentID, string(st.State), st.Reason, nullable(call), since)
+		if code, _ := pgCode(err); code == pgForeignKeyViolation {
+			return cti.Errorf(cti.ENOTFOUND, "agent %s not found", st.AgentID)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return s.emit(ctx, tx, cti.EventAgentStateChanged, st.AgentID, since, func() (any, error) {
+		return struct {
+			AgentID string         `json:"agent_id"`
+			Login   string         `json:"login,omitempty"`
+			State   cti.AgentState `json:"state"`
+			Reason  string         `json:"reason,omitempty"`
+			CallID  string         `json:"call_id,omitempty"`
+			Since   time.Time      `json:"since"`
+			Prev    string         `json:"previous_state,omitempty"`
+		}{st.AgentID, st.Login, st.State, st.Reason, call, since, state}, nil
+	})
 }
 
 // agentStateSQL is RecordAgentState in one statement, for the pipelined batch of WriteInteractions (no event: that batch runs
