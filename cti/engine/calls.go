@@ -861,6 +861,7 @@ func (e *Engine) connectAgent(c *call, l *leg, o *offer) {
 	e.recordings[rec] = c
 	moh := c.mohOn
 	c.mohOn = false
+	c.connecting, c.leftEarly = true, false
 	e.tel(c.id, "connect-agent", func(ctx context.Context, t cti.Telephony) error {
 		if moh {
 			if err := t.BridgeMOH(ctx, b, ""); err != nil && cti.ErrorCode(err) != cti.ENOTFOUND {
@@ -868,12 +869,23 @@ func (e *Engine) connectAgent(c *call, l *leg, o *offer) {
 			}
 		}
 		if err := t.AddChannel(ctx, b, leg, roleAgent); err != nil {
-			return err
+			return fmt.Errorf("%w: %w", errNotBridged, err)
 		}
 		return t.RecordBridge(ctx, b, rec)
 	}, func(err error) {
+		if c.agentLeg != leg || c.finished {
+			return
+		}
+		c.connecting = false
 		if err != nil {
 			e.log.Warn("connect agent", "call", c.id, "err", err)
+		}
+		if errors.Is(err, errNotBridged) {
+			e.agentLost(c)
+			return
+		}
+		if c.leftEarly {
+			e.agentGone(c)
 		}
 	})
 	agentID, offered, q := o.agentID, c.offered, c.queue
@@ -943,7 +955,32 @@ func (e *Engine) customerGone(c *call) {
 	}
 }
 
+// errNotBridged: the agent's leg could not be put into the call's bridge (it hung up meanwhile, most often).
+var errNotBridged = errors.New("agent leg not bridged")
+
+// agentLost: the agent's leg went, or could not be bridged, before the conversation began. The caller is never dropped for
+// it: the agent is released as after a call, the leg hung up, and the caller waits again in their place (same interaction;
+// a later answer overwrites the agent and answer time).
+func (e *Engine) agentLost(c *call) {
+	e.log.Warn("the agent's leg went before the bridge: the caller waits again", "call", c.id, "agent", c.agentID, "leg", c.agentLeg)
+	if c.agentLeg != "" {
+		e.hangupLeg(c, c.agentLeg, "normal")
+	}
+	e.route(queue.Event{Kind: queue.CallEnded, Call: c.id})
+	if a := e.agents[c.agentID]; a != nil && a.call == c.id {
+		a.call = ""
+	}
+	delete(e.recordings, c.recording)
+	c.recording, c.agentID, c.agentLeg, c.answered = "", "", "", time.Time{}
+	c.connecting, c.leftEarly = false, false
+	e.requeue(c)
+}
+
 func (e *Engine) agentGone(c *call) {
+	if c.connecting {
+		c.leftEarly = true // the bridge request decides: not bridged → agentLost, bridged → a call that ended
+		return
+	}
 	if c.xfer != nil && c.xfer.up && !c.xfer.conf {
 		// The agent left a consult: the target stays with the customer (an implicit complete).
 		e.completeTransfer(c)

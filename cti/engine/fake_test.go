@@ -18,10 +18,11 @@ import (
 
 // fakeTel records every command as one line; its function fields inject failures and snapshots.
 type fakeTel struct {
-	mu        sync.Mutex
-	log       []string
-	originate func(o cti.Originate) error
-	snapshot  func() ([]cti.ChannelInfo, []cti.BridgeInfo, error)
+	mu         sync.Mutex
+	log        []string
+	originate  func(o cti.Originate) error
+	addChannel func(b, ch string) error
+	snapshot   func() ([]cti.ChannelInfo, []cti.BridgeInfo, error)
 }
 
 func (f *fakeTel) rec(format string, args ...any) {
@@ -78,6 +79,9 @@ func (f *fakeTel) CreateBridge(_ context.Context, b string, k cti.BridgeKind) er
 }
 func (f *fakeTel) AddChannel(_ context.Context, b, ch, role string) error {
 	f.rec("AddChannel %s %s %s", b, ch, role)
+	if f.addChannel != nil {
+		return f.addChannel(b, ch)
+	}
 	return nil
 }
 func (f *fakeTel) RemoveChannel(_ context.Context, b, ch string) error {

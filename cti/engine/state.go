@@ -123,6 +123,9 @@ type call struct {
 	adopt    *adoption // a leg found after a restart, for the router's next offer of this call
 	agentID  string    // the connected agent
 	agentLeg string
+	// connecting: the request bridging the agent's answered leg is out; leftEarly: the leg went meanwhile (the request's
+	// answer decides what that means).
+	connecting, leftEarly bool
 	outLeg   string // trunk leg to the customer (outbound, callback, external transfer)
 	xfer     *transfer
 	monitors []*monitor
