@@ -142,7 +142,8 @@ func (e *Engine) lookup(c *call, start bool) {
 	number := c.caller.Number
 	crm := e.cfg.Customers
 	c.started = c.started || start
-	e.run(c.id, effect{name: "lookup", do: func(ctx context.Context) (any, error) {
+	// On an executor of its own: answering, bridging and ringing an agent do not wait for the CRM.
+	e.run(c.id+lookupKey, effect{name: "lookup", do: func(ctx context.Context) (any, error) {
 		var r lookupResult
 		var err error
 		r.cust = preset
@@ -1120,7 +1121,11 @@ func (e *Engine) forget(c *call) {
 		}
 	}
 	e.stopExec(c.id)
+	e.stopExec(c.id + lookupKey)
 }
+
+// lookupKey suffixes a call's id to name the executor of its caller lookup.
+const lookupKey = "/lookup"
 
 func (e *Engine) update(c *call, u cti.InteractionUpdate) {
 	e.write(c, cti.InteractionWrite{Update: &u}, nil)
