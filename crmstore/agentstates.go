@@ -14,15 +14,31 @@ var _ cti.AgentStateLog = (*Store)(nil)
 
 // RecordAgentState closes the agent's open stretch at s.Since and opens one in s.State (none for logged-out), in one transaction
 // with its agent.state_changed event. A repeat of the open state, reason and call is not a change. Closing a wrap-up stretch adds
-// its length to the interaction's wrap_up_ms, so AHT includes the wrap-up the agent really took.
+// its length to the interaction's wrap_up_ms, so AHT includes the wrap-up the agent really took. The engine records states
+// through WriteInteractions (cti.InteractionWrite.AgentState), batched with the calls' interaction writes.
 func (s *Store) RecordAgentState(ctx context.Context, st cti.AgentStatus) error {
-	if _, err := parseID(st.AgentID, "agent"); err != nil {
+	a, err := s.prepareAgentState(st)
+	if err != nil {
 		return err
+	}
+	return s.inTx(ctx, "record agent state", func(tx pgx.Tx) error { return s.recordAgentState(ctx, tx, a) })
+}
+
+// agentStateWrite is a validated agent state: times in the database's precision, a call id only when it is an interaction's.
+type agentStateWrite struct {
+	st    cti.AgentStatus
+	since time.Time
+	call  string
+}
+
+func (s *Store) prepareAgentState(st cti.AgentStatus) (agentStateWrite, error) {
+	if _, err := parseID(st.AgentID, "agent"); err != nil {
+		return agentStateWrite{}, err
 	}
 	switch st.State {
 	case cti.AgentLoggedOut, cti.AgentNotReady, cti.AgentReady, cti.AgentReserved, cti.AgentOnCall, cti.AgentWrapUp:
 	default:
-		return cti.Invalid("state", "unknown agent state %q", st.State)
+		return agentStateWrite{}, cti.Invalid("state", "unknown agent state %q", st.State)
 	}
 	since := st.Since.UTC().Truncate(time.Microsecond)
 	if since.IsZero() {
@@ -34,57 +50,107 @@ func (s *Store) RecordAgentState(ctx context.Context, st cti.AgentStatus) error 
 			call = "" // a call of ours always has a UUID; anything else is not an interaction
 		}
 	}
-	return s.inTx(ctx, "record agent state", func(tx pgx.Tx) error {
-		var id int64
-		var state, reason, openCall string
-		var started time.Time
-		err := tx.QueryRow(ctx, `select id, state, reason, coalesce(call_id::text, ''), started_at from agent_states
+	return agentStateWrite{st: st, since: since, call: call}, nil
+}
+
+// recordAgentState applies a in tx with its event; the way a batch goes when a webhook subscription wants events.
+func (s *Store) recordAgentState(ctx context.Context, tx pgx.Tx, a agentStateWrite) error {
+	st, since, call := a.st, a.since, a.call
+	var id int64
+	var state, reason, openCall string
+	var started time.Time
+	err := tx.QueryRow(ctx, `select id, state, reason, coalesce(call_id::text, ''), started_at from agent_states
 			where agent_id = $1 and ended_at is null for update`, st.AgentID).Scan(&id, &state, &reason, &openCall, &started)
-		open := err == nil
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+	open := err == nil
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	if open && state == string(st.State) && reason == st.Reason && openCall == call {
+		return nil
+	}
+	var replayed bool // see agentStateSQL
+	if err := tx.QueryRow(ctx, `select exists (select 1 from agent_states where agent_id = $1 and (started_at > $2 or
+			(started_at = $2 and state = $3 and reason = $4 and coalesce(call_id::text, '') = $5)))`,
+		st.AgentID, since, string(st.State), st.Reason, call).Scan(&replayed); err != nil || replayed {
+		return err
+	}
+	if !open && st.State == cti.AgentLoggedOut {
+		return nil
+	}
+	if open {
+		end := since
+		if end.Before(started) {
+			end = started
+		}
+		if _, err := tx.Exec(ctx, `update agent_states set ended_at = $2 where id = $1`, id, end); err != nil {
 			return err
 		}
-		if open && state == string(st.State) && reason == st.Reason && openCall == call {
-			return nil
-		}
-		if !open && st.State == cti.AgentLoggedOut {
-			return nil
-		}
-		if open {
-			end := since
-			if end.Before(started) {
-				end = started
-			}
-			if _, err := tx.Exec(ctx, `update agent_states set ended_at = $2 where id = $1`, id, end); err != nil {
-				return err
-			}
-			if state == string(cti.AgentWrapUp) && openCall != "" {
-				if _, err := tx.Exec(ctx, `update interactions set wrap_up_ms = wrap_up_ms + $2 where id = $1`, openCall,
-					end.Sub(started).Milliseconds()); err != nil {
-					return err
-				}
-			}
-		}
-		if st.State != cti.AgentLoggedOut {
-			_, err := tx.Exec(ctx, `insert into agent_states (agent_id, state, reason, call_id, started_at) values ($1, $2, $3, $4, $5)`,
-				st.AgentID, string(st.State), st.Reason, nullable(call), since)
-			if code, _ := pgCode(err); code == pgForeignKeyViolation {
-				return cti.Errorf(cti.ENOTFOUND, "agent %s not found", st.AgentID)
-			}
-			if err != nil {
+		if state == string(cti.AgentWrapUp) && openCall != "" {
+			if _, err := tx.Exec(ctx, `update interactions set wrap_up_ms = wrap_up_ms + $2 where id = $1`, openCall,
+				end.Sub(started).Milliseconds()); err != nil {
 				return err
 			}
 		}
-		return s.emit(ctx, tx, cti.EventAgentStateChanged, st.AgentID, since, func() (any, error) {
-			return struct {
-				AgentID string         `json:"agent_id"`
-				Login   string         `json:"login,omitempty"`
-				State   cti.AgentState `json:"state"`
-				Reason  string         `json:"reason,omitempty"`
-				CallID  string         `json:"call_id,omitempty"`
-				Since   time.Time      `json:"since"`
-				Prev    string         `json:"previous_state,omitempty"`
-			}{st.AgentID, st.Login, st.State, st.Reason, call, since, state}, nil
-		})
+	}
+	if st.State != cti.AgentLoggedOut {
+		_, err := tx.Exec(ctx, `insert into agent_states (agent_id, state, reason, call_id, started_at) values ($1, $2, $3, $4, $5)`,
+			st.AgentID, string(st.State), st.Reason, nullable(call), since)
+		if code, _ := pgCode(err); code == pgForeignKeyViolation {
+			return cti.Errorf(cti.ENOTFOUND, "agent %s not found", st.AgentID)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return s.emit(ctx, tx, cti.EventAgentStateChanged, st.AgentID, since, func() (any, error) {
+		return struct {
+			AgentID string         `json:"agent_id"`
+			Login   string         `json:"login,omitempty"`
+			State   cti.AgentState `json:"state"`
+			Reason  string         `json:"reason,omitempty"`
+			CallID  string         `json:"call_id,omitempty"`
+			Since   time.Time      `json:"since"`
+			Prev    string         `json:"previous_state,omitempty"`
+		}{st.AgentID, st.Login, st.State, st.Reason, call, since, state}, nil
 	})
+}
+
+// agentStateSQL is RecordAgentState in one statement, for the pipelined batch of WriteInteractions (no event: that batch runs
+// only when no subscription wants one). A state older than the agent's latest stretch, or one recorded already, is a batch
+// replayed after its commit went unacknowledged: no change, like a repeat of the open state, so a retry never records a
+// stretch twice.
+const agentStateSQL = `with prev as (
+	select id, state, reason, coalesce(call_id::text, '') as call, started_at from agent_states
+	where agent_id = $1 and ended_at is null for update
+), change as (
+	select not exists (select 1 from prev where state = $2 and reason = $3 and call = $4)
+		and not exists (select 1 from agent_states where agent_id = $1 and (started_at > $5 or (started_at = $5 and state = $2
+			and reason = $3 and coalesce(call_id::text, '') = $4)))
+		and ($2 <> 'logged-out' or exists (select 1 from prev)) as yes
+), closed as (
+	update agent_states a set ended_at = greatest($5, prev.started_at)
+	from prev, change where change.yes and a.id = prev.id
+	returning prev.state, prev.call, prev.started_at, a.ended_at
+), wrapped as (
+	update interactions i set wrap_up_ms = i.wrap_up_ms + floor(extract(epoch from closed.ended_at - closed.started_at) * 1000)::bigint
+	from closed where closed.state = 'wrap-up' and closed.call <> '' and i.id = closed.call::uuid
+	returning 1
+), opened as (
+	insert into agent_states (agent_id, state, reason, call_id, started_at)
+	select $1, $2, $3, nullif($4, '')::uuid, $5 from change
+	where change.yes and $2 <> 'logged-out' and (select count(*) from closed) >= 0 -- after the close: one open stretch per agent
+	returning 1
+)
+select yes, false from change`
+
+func (a agentStateWrite) args() []any {
+	return []any{a.st.AgentID, string(a.st.State), a.st.Reason, a.call, a.since}
+}
+
+// agentFKError maps an agent state naming no agent of ours.
+func agentFKError(st *cti.AgentStatus, err error) error {
+	if code, _ := pgCode(err); code == pgForeignKeyViolation {
+		return cti.Errorf(cti.ENOTFOUND, "agent %s not found", st.AgentID)
+	}
+	return err
 }

@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -114,8 +117,14 @@ func (s *Store) Skills(ctx context.Context) ([]cti.Skill, error) {
 	return out, dbError(err, "read skills")
 }
 
-// Dispositions returns the codes usable in queue (its own, then the global ones); queue "" gives the global ones only.
+// Dispositions returns the codes usable in queue (its own, then the global ones); queue "" gives the global ones only. Cached,
+// see configCache.
 func (s *Store) Dispositions(ctx context.Context, queue string) ([]cti.Disposition, error) {
+	ds, err := cachedRead(s.cache, s.cache.disps, queue, func() ([]cti.Disposition, error) { return s.dispositions(ctx, queue) })
+	return slices.Clone(ds), err
+}
+
+func (s *Store) dispositions(ctx context.Context, queue string) ([]cti.Disposition, error) {
 	if queue != "" {
 		if err := s.queueExists(ctx, queue); err != nil {
 			return nil, err
@@ -153,11 +162,22 @@ func (s *Store) ReasonCodes(ctx context.Context) ([]cti.ReasonCode, error) {
 
 const scriptSelect = `select id::text, queue, coalesce(tier, ''), version, title, body, created_at from scripts`
 
-// Script returns the newest version of queue's script for tier, or of its script for every tier.
+// Script returns the newest version of queue's script for tier, or of its script for every tier. Cached, see configCache.
 func (s *Store) Script(ctx context.Context, queue string, tier cti.Tier) (*cti.Script, error) {
 	if tier != "" && !tier.Valid() {
 		return nil, cti.Invalid("tier", "unknown tier %q", tier)
 	}
+	sc, err := cachedRead(s.cache, s.cache.scripts, scriptKey{queue, tier}, func() (*cti.Script, error) {
+		return s.script(ctx, queue, tier)
+	})
+	if sc != nil {
+		cp := *sc
+		sc = &cp
+	}
+	return sc, err
+}
+
+func (s *Store) script(ctx context.Context, queue string, tier cti.Tier) (*cti.Script, error) {
 	var sc cti.Script
 	var t string
 	err := s.db.Pool.QueryRow(ctx, scriptSelect+` where queue = $1 and (tier = $2 or tier is null)
@@ -166,8 +186,64 @@ func (s *Store) Script(ctx context.Context, queue string, tier cti.Tier) (*cti.S
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, cti.Errorf(cti.ENOTFOUND, "no script for queue %q", queue)
 	}
+	if err != nil {
+		return nil, dbError(err, "read script")
+	}
 	sc.Tier, sc.CreatedAt = cti.Tier(t), sc.CreatedAt.UTC()
-	return &sc, dbError(err, "read script")
+	return &sc, nil
+}
+
+// configCache keeps the configuration every call reads for its screen-pop — the script of its queue and tier, the queue's
+// dispositions (and with them whether the queue exists) — so a call costs no round trip for them. Every configuration write
+// through the Store outdates all entries (gen moves on), so an admin's edit shows on the next call; an entry also expires after
+// configTTL, so a write by another process (switchboard seed, a second controller) shows within seconds. Only answers and
+// "not found" are kept, never a failure to read.
+type configCache struct {
+	gen     atomic.Uint64
+	mu      sync.Mutex
+	scripts map[scriptKey]cached[*cti.Script]
+	disps   map[string]cached[[]cti.Disposition]
+}
+
+// configTTL bounds how long a configuration written by another process can go unseen.
+const configTTL = 10 * time.Second
+
+type scriptKey struct {
+	queue string
+	tier  cti.Tier
+}
+
+type cached[V any] struct {
+	v   V
+	err error
+	gen uint64
+	at  time.Time
+}
+
+func newConfigCache() *configCache {
+	return &configCache{scripts: map[scriptKey]cached[*cti.Script]{}, disps: map[string]cached[[]cti.Disposition]{}}
+}
+
+// changed outdates every entry; configuration writes call it once they are done.
+func (c *configCache) changed() { c.gen.Add(1) }
+
+// cachedRead returns m[k] while it is current, else read's answer, kept with the generation seen before reading: a write that
+// lands during the read outdates it at once.
+func cachedRead[K comparable, V any](c *configCache, m map[K]cached[V], k K, read func() (V, error)) (V, error) {
+	gen, now := c.gen.Load(), time.Now()
+	c.mu.Lock()
+	e, ok := m[k]
+	c.mu.Unlock()
+	if ok && e.gen == gen && now.Sub(e.at) < configTTL {
+		return e.v, e.err
+	}
+	v, err := read()
+	if err == nil || cti.ErrorCode(err) == cti.ENOTFOUND {
+		c.mu.Lock()
+		m[k] = cached[V]{v: v, err: err, gen: gen, at: now}
+		c.mu.Unlock()
+	}
+	return v, err
 }
 
 // Configuration writes. They are not part of the ports yet (the admin UI will need them); seeding and tests use them.
@@ -181,6 +257,7 @@ func (s *Store) PutSkill(ctx context.Context, sk cti.Skill) error {
 
 // PutQueue creates or replaces a queue's configuration.
 func (s *Store) PutQueue(ctx context.Context, q cti.QueueConfig) error {
+	defer s.cache.changed()
 	esc := q.Escalation
 	if len(esc) == 0 {
 		esc = json.RawMessage("[]")
@@ -265,6 +342,7 @@ func (s *Store) PutAgent(ctx context.Context, a *cti.AgentConfig, password strin
 
 // PutDisposition adds or relabels a disposition; an empty Queue makes it global.
 func (s *Store) PutDisposition(ctx context.Context, d cti.Disposition, position int) error {
+	defer s.cache.changed()
 	_, err := s.db.Pool.Exec(ctx, `insert into dispositions (queue, code, label, position) values ($1, $2, $3, $4)
 		on conflict (queue, code) do update set label = excluded.label, position = excluded.position`,
 		nullable(d.Queue), d.Code, d.Label, position)
@@ -281,6 +359,7 @@ func (s *Store) PutReasonCode(ctx context.Context, r cti.ReasonCode, position in
 // PutScript stores a new version of the script of (sc.Queue, sc.Tier) and fills in ID, Version and CreatedAt. Old versions stay, so
 // an interaction can always show the version its agent saw.
 func (s *Store) PutScript(ctx context.Context, sc *cti.Script) error {
+	defer s.cache.changed()
 	if sc.Tier != "" && !sc.Tier.Valid() {
 		return cti.Invalid("tier", "unknown tier %q", sc.Tier)
 	}

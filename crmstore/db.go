@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -23,13 +25,16 @@ type DB struct {
 	observer *atomic.Pointer[QueryObserver] // see ObserveQueries
 }
 
-// Open connects to the database at url and checks that it answers within the context's deadline.
-// Errors never include the password of the URL.
+// Open connects to the database at url and checks that it answers within the context's deadline. The pool holds up to
+// defaultMaxConns connections unless the URL says otherwise (pool_max_conns). Errors never include the password of the URL.
 func Open(ctx context.Context, url string) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// pgx's parse errors may echo the URL; report only the reason.
 		return nil, cti.Invalid("database-url", "cannot parse the PostgreSQL URL")
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = defaultMaxConns()
 	}
 	observer := new(atomic.Pointer[QueryObserver])
 	cfg.ConnConfig.Tracer = queryTracer{observer}
@@ -70,6 +75,12 @@ func pingReason(err error) string {
 		return "cannot connect"
 	}
 }
+
+// defaultMaxConns sizes the pool for a controller: every live call's executor may read (caller lookup, timeline) while the
+// interaction writer, the webhook worker, the agents' browsers and a report share the pool. pgxpool's own default (4 on this
+// 2-CPU machine) made calls' reads queue behind a report or a slow batch under load; more than a few connections per CPU
+// only adds contention inside PostgreSQL, whose CPUs they share. 4 per CPU, at least 16.
+func defaultMaxConns() int32 { return int32(max(16, 4*runtime.NumCPU())) }
 
 // Close closes the pool.
 func (db *DB) Close() { db.Pool.Close() }

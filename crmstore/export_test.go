@@ -2,3 +2,6 @@ package crmstore
 
 // TimelineFirstPage is the query of a timeline's first page, for the test of its plan.
 const TimelineFirstPage = timelineFirstPage
+
+// NewID returns a new UUIDv7 string.
+var NewID = newID

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -324,48 +325,180 @@ func interactionFKError(err error) error {
 
 // StartInteraction stores a new interaction. Starting one again with the same id and content (a retry) is not an error.
 func (s *Store) StartInteraction(ctx context.Context, in *cti.Interaction) error {
-	row, err := interactionRow(in)
-	if err != nil {
-		return err
-	}
-	ph := make([]string, len(interactionColumns))
-	for i := range ph {
-		ph[i] = "$" + strconv.Itoa(i+1)
-	}
-	inserted := false
-	err = s.inTx(ctx, "start interaction", func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `insert into interactions (`+strings.Join(interactionColumns, ", ")+`) values (`+
-			strings.Join(ph, ", ")+`) on conflict (id) do nothing`, row...)
-		if err != nil {
-			return interactionFKError(err)
-		}
-		inserted = tag.RowsAffected() == 1
-		if !inserted {
-			return nil
-		}
-		return s.emit(ctx, tx, cti.EventInteractionStarted, in.ID, in.ArrivedAt, interactionIn(ctx, tx, in.ID))
-	})
-	if err != nil {
-		return err
-	}
-	if inserted {
-		return nil
-	}
-	old, err := s.Interaction(ctx, in.ID)
-	if err != nil {
-		return err
-	}
-	if old.Channel != in.Channel || old.Direction != in.Direction || old.CustomerID != in.CustomerID ||
-		old.CallerNumber != in.CallerNumber || old.DialedNumber != in.DialedNumber || !old.ArrivedAt.Equal(in.ArrivedAt) {
-		return &cti.Error{Code: cti.ECONFLICT, Field: "id", Message: fmt.Sprintf("interaction %s exists with other content", in.ID)}
-	}
-	return nil
+	return s.writeOne(ctx, cti.InteractionWrite{ID: in.ID, Start: in})
 }
 
 // UpdateInteraction applies a partial update; fields left nil keep their value, Inputs are merged.
 func (s *Store) UpdateInteraction(ctx context.Context, id string, u cti.InteractionUpdate) error {
-	if _, err := parseID(id, "interaction"); err != nil {
+	return s.writeOne(ctx, cti.InteractionWrite{ID: id, Update: &u})
+}
+
+// FinishInteraction ends an interaction. A repeat with the same outcome and end time is not an error; a different one is ECONFLICT.
+func (s *Store) FinishInteraction(ctx context.Context, id string, f cti.InteractionFinish) error {
+	return s.writeOne(ctx, cti.InteractionWrite{ID: id, Finish: &f})
+}
+
+// SetDisposition records the agent's wrap-up code and notes. The code must be one of the interaction's queue (or a global one).
+func (s *Store) SetDisposition(ctx context.Context, id, agentID, code, notes string) error {
+	return s.writeOne(ctx, cti.InteractionWrite{ID: id, Disposition: &cti.DispositionWrite{AgentID: agentID, Code: code, Notes: notes}})
+}
+
+func (s *Store) writeOne(ctx context.Context, w cti.InteractionWrite) error {
+	rejected, err := s.WriteInteractions(ctx, []cti.InteractionWrite{w})
+	if err != nil {
 		return err
+	}
+	if rejected != nil {
+		return rejected[0]
+	}
+	return nil
+}
+
+// interactionEvents are the outbox events a write of an interaction may emit.
+var interactionEvents = []string{cti.EventInteractionStarted, cti.EventInteractionAnswered, cti.EventRecordingReady,
+	cti.EventInteractionCompleted, cti.EventCallbackRequested}
+
+// WriteInteractions implements cti.InteractionWriter. Each write is one statement that also returns what its events need (was
+// the row new, unanswered, unrecorded, live?). With no webhook subscription wanting an interaction event — the usual case —
+// the statements go in one pipelined batch: one round trip however many calls it carries (see applyWrites). A statement the
+// database refuses (a foreign key, a check) aborts the transaction; the writes are then applied one transaction each, so only
+// the refused one is skipped.
+func (s *Store) WriteInteractions(ctx context.Context, ws []cti.InteractionWrite) ([]error, error) {
+	var rejected []error
+	reject := func(i int, err error) {
+		if rejected == nil {
+			rejected = make([]error, len(ws))
+		}
+		rejected[i] = err
+	}
+	todo := make([]*preparedWrite, 0, len(ws))
+	for i, w := range ws {
+		p, err := s.prepareWrite(i, w)
+		if err != nil {
+			reject(i, err)
+			continue
+		}
+		todo = append(todo, p)
+	}
+	if len(todo) == 0 {
+		return rejected, nil
+	}
+	err := s.applyWrites(ctx, todo)
+	if err != nil && (len(todo) == 1 || cti.ErrorCode(err) == cti.EUNAVAILABLE) {
+		if len(todo) == 1 && writeRefused(err) {
+			reject(todo[0].index, err)
+			return rejected, nil
+		}
+		return nil, err
+	}
+	if err != nil {
+		// One write was refused: find it by writing them one at a time (each is idempotent, none of the batch committed).
+		for _, p := range todo {
+			p.done = false
+			if err := s.applyWrites(ctx, []*preparedWrite{p}); err != nil {
+				if !writeRefused(err) {
+					return nil, err
+				}
+				reject(p.index, err)
+			}
+		}
+	}
+	for _, p := range todo {
+		if p.done && !p.changed {
+			if err := s.explainNoChange(ctx, p); err != nil {
+				if !writeRefused(err) {
+					return nil, err
+				}
+				reject(p.index, err)
+			}
+		}
+	}
+	return rejected, nil
+}
+
+// writeRefused reports whether err is the store refusing a write (rather than failing to reach the database).
+func writeRefused(err error) bool {
+	switch cti.ErrorCode(err) {
+	case cti.EINVALID, cti.ENOTFOUND, cti.ECONFLICT:
+		return true
+	}
+	return false
+}
+
+// preparedWrite is one validated write: its statement and, once applied, what the statement returned.
+type preparedWrite struct {
+	index int
+	w     cti.InteractionWrite
+	id    string
+	sql   string
+	args  []any
+	agent agentStateWrite // of an agent-state write
+	// Set by applyWrites: done when the statement ran, changed when it changed a row; a and b are its flags (start: inserted;
+	// update: was unanswered, was unrecorded; finish: was live).
+	done, changed, a, b bool
+}
+
+// prepareWrite validates w and builds its statement; an invalid write is EINVALID (or ENOTFOUND for a malformed id) naming the
+// field.
+func (s *Store) prepareWrite(i int, w cti.InteractionWrite) (*preparedWrite, error) {
+	p := &preparedWrite{index: i, w: w, id: w.ID}
+	var err error
+	switch {
+	case w.Start != nil:
+		p.sql, p.args, err = startStatement(w.Start)
+		p.id = w.Start.ID // filled in when empty
+	case w.Update != nil:
+		p.sql, p.args, err = updateStatement(w.ID, *w.Update)
+	case w.Finish != nil:
+		p.sql, p.args, err = finishStatement(w.ID, *w.Finish)
+	case w.Disposition != nil:
+		p.sql, p.args, err = dispositionStatement(w.ID, *w.Disposition)
+	case w.AgentState != nil:
+		p.agent, err = s.prepareAgentState(*w.AgentState)
+		p.id, p.sql, p.args = w.AgentState.AgentID, agentStateSQL, p.agent.args()
+	default:
+		err = cti.Invalid("write", "one of start, update, finish, disposition or agent state is required")
+	}
+	return p, err
+}
+
+var startSQL = func() string {
+	ph := make([]string, len(interactionColumns))
+	for i := range ph {
+		ph[i] = "$" + strconv.Itoa(i+1)
+	}
+	return `insert into interactions (` + strings.Join(interactionColumns, ", ") + `) values (` + strings.Join(ph, ", ") +
+		`) on conflict (id) do nothing returning true, false`
+}()
+
+func startStatement(in *cti.Interaction) (string, []any, error) {
+	row, err := interactionRow(in)
+	return startSQL, row, err
+}
+
+// The update and the finish read the row's state before the change in the same statement (the subquery sees it as it was) and
+// lock it, so the events they emit are exact.
+const updateSQL = `update interactions set
+	overflow_from = case when $3::text is not null and queue is not null and nullif($3::text, '') is distinct from queue
+		then queue else overflow_from end,
+	customer_id = case when $2::text is null then customer_id else nullif($2::text, '')::uuid end,
+	queue = case when $3::text is null then queue else nullif($3::text, '') end,
+	agent_id = case when $4::text is null then agent_id else nullif($4::text, '')::uuid end,
+	queued_at = coalesce($5, queued_at), offered_at = coalesce($6, offered_at), answered_at = coalesce($7, answered_at),
+	ivr_path = coalesce($8::jsonb, ivr_path), inputs = inputs || coalesce($9::jsonb, '{}'),
+	recording_file = coalesce($10, recording_file), recording_size = coalesce($11, recording_size),
+	recording_sha256 = coalesce($12, recording_sha256), recording_ms = coalesce($13, recording_ms),
+	channel_id = coalesce($14, channel_id), bridge_id = coalesce($15, bridge_id),
+	script_id = case when $16::text is null then script_id else nullif($16::text, '')::uuid end,
+	script_version = coalesce($17, script_version)
+from (select id, answered_at is null as unanswered, recording_file is null as unrecorded from interactions where id = $1
+	for update) old
+where interactions.id = old.id
+returning old.unanswered, old.unrecorded`
+
+func updateStatement(id string, u cti.InteractionUpdate) (string, []any, error) {
+	if _, err := parseID(id, "interaction"); err != nil {
+		return "", nil, err
 	}
 	bad := map[string]string{}
 	opt := func(p *string, field string, isUUID bool) any {
@@ -378,12 +511,6 @@ func (s *Store) UpdateInteraction(ctx context.Context, id string, u cti.Interact
 			}
 		}
 		return *p
-	}
-	optT := func(p *time.Time) any {
-		if p == nil || p.IsZero() {
-			return nil
-		}
-		return p.UTC()
 	}
 	customer, queue, agent := opt(u.CustomerID, "customer_id", true), opt(u.Queue, "queue", false), opt(u.AgentID, "agent_id", true)
 	channel, bridge, script := opt(u.ChannelID, "channel_id", false), opt(u.BridgeID, "bridge_id", false), opt(u.ScriptID, "script_id", true)
@@ -408,62 +535,29 @@ func (s *Store) UpdateInteraction(ctx context.Context, id string, u cti.Interact
 		scriptVersion = *u.ScriptVersion
 	}
 	if err := invalidFields("invalid interaction update", bad); err != nil {
-		return err
+		return "", nil, err
 	}
-	// The answer and the recording are events: the update and its events commit together (outbox.go).
-	answered, recorded := false, false
-	err := s.inTx(ctx, "update interaction", func(tx pgx.Tx) error {
-		if u.AnsweredAt != nil || u.Recording != nil {
-			var unanswered, unrecorded bool
-			err := tx.QueryRow(ctx, `select answered_at is null, recording_file is null from interactions where id = $1 for update`,
-				id).Scan(&unanswered, &unrecorded)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return cti.Errorf(cti.ENOTFOUND, "interaction %s not found", id)
-			}
-			if err != nil {
-				return err
-			}
-			answered, recorded = unanswered && optT(u.AnsweredAt) != nil, unrecorded && u.Recording != nil
-		}
-		tag, err := tx.Exec(ctx, `update interactions set
-			overflow_from = case when $3::text is not null and queue is not null and nullif($3::text, '') is distinct from queue
-				then queue else overflow_from end,
-			customer_id = case when $2::text is null then customer_id else nullif($2::text, '')::uuid end,
-			queue = case when $3::text is null then queue else nullif($3::text, '') end,
-			agent_id = case when $4::text is null then agent_id else nullif($4::text, '')::uuid end,
-			queued_at = coalesce($5, queued_at), offered_at = coalesce($6, offered_at), answered_at = coalesce($7, answered_at),
-			ivr_path = coalesce($8::jsonb, ivr_path), inputs = inputs || coalesce($9::jsonb, '{}'),
-			recording_file = coalesce($10, recording_file), recording_size = coalesce($11, recording_size),
-			recording_sha256 = coalesce($12, recording_sha256), recording_ms = coalesce($13, recording_ms),
-			channel_id = coalesce($14, channel_id), bridge_id = coalesce($15, bridge_id),
-			script_id = case when $16::text is null then script_id else nullif($16::text, '')::uuid end,
-			script_version = coalesce($17, script_version)
-		where id = $1`,
-			id, customer, queue, agent, optT(u.QueuedAt), optT(u.OfferedAt), optT(u.AnsweredAt), pathArg, inputsArg,
-			recFile, recSize, recSHA, recMS, channel, bridge, script, scriptVersion)
-		if err != nil {
-			return interactionFKError(err)
-		}
-		if tag.RowsAffected() == 0 {
-			return cti.Errorf(cti.ENOTFOUND, "interaction %s not found", id)
-		}
-		if answered {
-			if err := s.emit(ctx, tx, cti.EventInteractionAnswered, id, u.AnsweredAt.UTC(), interactionIn(ctx, tx, id)); err != nil {
-				return err
-			}
-		}
-		if recorded {
-			return s.emit(ctx, tx, cti.EventRecordingReady, id, s.now(), interactionIn(ctx, tx, id))
-		}
-		return nil
-	})
-	return err
+	return updateSQL, []any{id, customer, queue, agent, optTimeArg(u.QueuedAt), optTimeArg(u.OfferedAt), optTimeArg(u.AnsweredAt),
+		pathArg, inputsArg, recFile, recSize, recSHA, recMS, channel, bridge, script, scriptVersion}, nil
 }
 
-// FinishInteraction ends an interaction. A repeat with the same outcome and end time is not an error; a different one is ECONFLICT.
-func (s *Store) FinishInteraction(ctx context.Context, id string, f cti.InteractionFinish) error {
+func optTimeArg(p *time.Time) any {
+	if p == nil || p.IsZero() {
+		return nil
+	}
+	return p.UTC()
+}
+
+// wrap_up_ms may have been counted already from the agent's wrap-up state (agentstates.go); a finish does not undo it.
+const finishSQL = `update interactions set outcome = $2, ended_at = $3,
+	ivr_ms = $4, wait_ms = $5, talk_ms = $6, hold_ms = $7, wrap_up_ms = greatest(wrap_up_ms, $8)
+from (select id, ended_at is null as live from interactions where id = $1 for update) old
+where interactions.id = old.id and (interactions.ended_at is null or (interactions.ended_at = $3 and interactions.outcome = $2))
+returning old.live, false`
+
+func finishStatement(id string, f cti.InteractionFinish) (string, []any, error) {
 	if _, err := parseID(id, "interaction"); err != nil {
-		return err
+		return "", nil, err
 	}
 	bad := map[string]string{}
 	if !f.Outcome.Valid() {
@@ -477,91 +571,192 @@ func (s *Store) FinishInteraction(ctx context.Context, id string, f cti.Interact
 		bad["durations"] = "durations cannot be negative"
 	}
 	if err := invalidFields("invalid finish", bad); err != nil {
-		return err
+		return "", nil, err
 	}
 	end := f.EndedAt.UTC().Truncate(time.Microsecond)
-	// wrap_up_ms may have been counted already from the agent's wrap-up state (agentstates.go); a finish does not undo it.
-	var affected int64
-	err := s.inTx(ctx, "finish interaction", func(tx pgx.Tx) error {
-		var live bool
-		if err := tx.QueryRow(ctx, `select ended_at is null from interactions where id = $1 for update`, id).Scan(&live); err != nil &&
-			!errors.Is(err, pgx.ErrNoRows) {
+	return finishSQL, []any{id, string(f.Outcome), end, d.IVR.Milliseconds(), d.Wait.Milliseconds(), d.Talk.Milliseconds(),
+		d.Hold.Milliseconds(), d.WrapUp.Milliseconds()}, nil
+}
+
+// The code must belong to the interaction's queue or be global; no row changed means no interaction or a foreign code.
+const dispositionSQL = `update interactions set disposition = $2, notes = $3, agent_id = coalesce(agent_id, nullif($4, '')::uuid)
+where id = $1 and exists (select 1 from dispositions d where d.code = $2 and (d.queue is null or d.queue = interactions.queue))
+returning true, false`
+
+func dispositionStatement(id string, d cti.DispositionWrite) (string, []any, error) {
+	if _, err := parseID(id, "interaction"); err != nil {
+		return "", nil, err
+	}
+	if d.AgentID != "" {
+		if _, err := uuid.Parse(d.AgentID); err != nil {
+			return "", nil, cti.Invalid("agent_id", "not an agent id")
+		}
+	}
+	code := strings.TrimSpace(d.Code)
+	if code == "" {
+		return "", nil, cti.Invalid("code", "a disposition code is required")
+	}
+	if len(d.Notes) > 10000 {
+		return "", nil, cti.Invalid("notes", "at most 10000 characters")
+	}
+	return dispositionSQL, []any{id, code, d.Notes, d.AgentID}, nil
+}
+
+// noInteractionSubscribers fails the pipelined batch it opens (SQLSTATE SB001) when a webhook subscription wants an interaction
+// event: the batch has no way to write the events, so it must not commit and the writes go the way that does.
+var noInteractionSubscribers = `do $$ begin
+	if exists (select 1 from webhook_subscriptions where active and events && array['` + strings.Join(interactionEvents, "', '") + `'])
+	then raise exception using errcode = 'SB001', message = 'a webhook subscription wants interaction events';
+	end if;
+end $$`
+
+// noWriteSubscribers is the guard of a batch that also records agent states.
+var noWriteSubscribers = strings.Replace(noInteractionSubscribers, "array['", "array['"+cti.EventAgentStateChanged+"', '", 1)
+
+const errSubscribers = "SB001"
+
+// applyWrites runs ps in one transaction, with their events. Usually no subscription wants them: then the guard and the
+// statements go in one pipeline, one implicit transaction, one round trip. Otherwise, each statement is followed by its
+// events in an explicit transaction.
+func (s *Store) applyWrites(ctx context.Context, ps []*preparedWrite) error {
+	b := &pgx.Batch{}
+	guard := noInteractionSubscribers
+	if slices.ContainsFunc(ps, func(p *preparedWrite) bool { return p.w.AgentState != nil }) {
+		guard = noWriteSubscribers
+	}
+	b.Queue(guard)
+	for _, p := range ps {
+		b.Queue(p.sql, p.args...)
+	}
+	err := func() error {
+		br := s.db.Pool.SendBatch(ctx, b)
+		defer br.Close()
+		if _, err := br.Exec(); err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `update interactions set outcome = $2, ended_at = $3,
-				ivr_ms = $4, wait_ms = $5, talk_ms = $6, hold_ms = $7, wrap_up_ms = greatest(wrap_up_ms, $8)
-			where id = $1 and (ended_at is null or (ended_at = $3 and outcome = $2))`,
-			id, string(f.Outcome), end, d.IVR.Milliseconds(), d.Wait.Milliseconds(), d.Talk.Milliseconds(), d.Hold.Milliseconds(),
-			d.WrapUp.Milliseconds())
+		for _, p := range ps {
+			if err := p.scan(br.QueryRow()); err != nil {
+				return mapWriteError(p, err)
+			}
+		}
+		return br.Close()
+	}()
+	if code, _ := pgCode(err); code != errSubscribers {
+		return dbError(err, "write interactions")
+	}
+	err = pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+		var wanted []string
+		if err := tx.QueryRow(ctx, `select array(select distinct e from webhook_subscriptions, unnest(events) e
+			where active and e = any ($1))`, interactionEvents).Scan(&wanted); err != nil {
+			return err
+		}
+		for _, p := range ps {
+			if p.w.AgentState != nil {
+				p.done, p.changed = true, true // recordAgentState emits its own event and treats a repeat as done
+				if err := s.recordAgentState(ctx, tx, p.agent); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := p.scan(tx.QueryRow(ctx, p.sql, p.args...)); err != nil {
+				return mapWriteError(p, err)
+			}
+			if err := s.emitWrite(ctx, tx, p, wanted); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return dbError(err, "write interactions")
+}
+
+func (p *preparedWrite) scan(row pgx.Row) error {
+	p.a, p.b = false, false
+	err := row.Scan(&p.a, &p.b)
+	if errors.Is(err, pgx.ErrNoRows) {
+		p.done, p.changed = true, false
+		return nil
+	}
+	p.done, p.changed = err == nil, err == nil
+	return err
+}
+
+// mapWriteError names the field a refused statement is about.
+func mapWriteError(p *preparedWrite, err error) error {
+	if p.w.AgentState != nil {
+		return agentFKError(p.w.AgentState, err)
+	}
+	if p.w.Finish != nil {
 		if code, _ := pgCode(err); code == pgCheckViolation {
 			return cti.Invalid("ended_at", "before the interaction arrived")
 		}
-		if err != nil {
-			return err
-		}
-		affected = tag.RowsAffected()
-		if affected == 0 || !live {
-			return nil
-		}
-		if err := s.emit(ctx, tx, cti.EventInteractionCompleted, id, end, interactionIn(ctx, tx, id)); err != nil {
-			return err
-		}
-		if f.Outcome == cti.OutcomeCallbackRequested {
-			return s.emit(ctx, tx, cti.EventCallbackRequested, id, end, interactionIn(ctx, tx, id))
-		}
-		return nil
-	})
-	if err != nil {
-		return err
 	}
-	if affected == 1 {
-		return nil
-	}
-	old, err := s.Interaction(ctx, id)
-	if err != nil {
-		return err
-	}
-	return cti.Errorf(cti.ECONFLICT, "interaction %s already ended as %s at %s", id, old.Outcome, old.EndedAt.Format(time.RFC3339))
+	return interactionFKError(err)
 }
 
-// SetDisposition records the agent's wrap-up code and notes. The code must be one of the interaction's queue (or a global one).
-func (s *Store) SetDisposition(ctx context.Context, id, agentID, code, notes string) error {
-	if _, err := parseID(id, "interaction"); err != nil {
+// emitWrite writes the events of an applied write that a subscription wants, in the write's transaction.
+func (s *Store) emitWrite(ctx context.Context, tx pgx.Tx, p *preparedWrite, wanted []string) error {
+	if !p.changed {
+		return nil
+	}
+	emit := func(typ string, at time.Time) error {
+		if !slices.Contains(wanted, typ) {
+			return nil
+		}
+		return s.emit(ctx, tx, typ, p.id, at, interactionIn(ctx, tx, p.id))
+	}
+	w := p.w
+	switch {
+	case w.Start != nil:
+		return emit(cti.EventInteractionStarted, w.Start.ArrivedAt)
+	case w.Update != nil:
+		if p.a && optTimeArg(w.Update.AnsweredAt) != nil {
+			if err := emit(cti.EventInteractionAnswered, w.Update.AnsweredAt.UTC()); err != nil {
+				return err
+			}
+		}
+		if p.b && w.Update.Recording != nil {
+			return emit(cti.EventRecordingReady, s.now())
+		}
+	case w.Finish != nil:
+		if !p.a {
+			return nil
+		}
+		end := w.Finish.EndedAt.UTC().Truncate(time.Microsecond)
+		if err := emit(cti.EventInteractionCompleted, end); err != nil {
+			return err
+		}
+		if w.Finish.Outcome == cti.OutcomeCallbackRequested {
+			return emit(cti.EventCallbackRequested, end)
+		}
+	}
+	return nil
+}
+
+// explainNoChange says why a write changed nothing: a start found the interaction already there (a retry, fine, or another
+// content: ECONFLICT), a finish found it ended otherwise (ECONFLICT), or the interaction or the disposition code does not exist.
+func (s *Store) explainNoChange(ctx context.Context, p *preparedWrite) error {
+	if p.w.AgentState != nil {
+		return nil // a repeat of the open state
+	}
+	old, err := s.Interaction(ctx, p.id)
+	if err != nil {
 		return err
 	}
-	if agentID != "" {
-		if _, err := uuid.Parse(agentID); err != nil {
-			return cti.Invalid("agent_id", "not an agent id")
+	switch w := p.w; {
+	case w.Start != nil:
+		in := w.Start
+		if old.Channel != in.Channel || old.Direction != in.Direction || old.CustomerID != in.CustomerID ||
+			old.CallerNumber != in.CallerNumber || old.DialedNumber != in.DialedNumber || !old.ArrivedAt.Equal(in.ArrivedAt) {
+			return &cti.Error{Code: cti.ECONFLICT, Field: "id", Message: fmt.Sprintf("interaction %s exists with other content", in.ID)}
 		}
+		return nil
+	case w.Finish != nil:
+		return cti.Errorf(cti.ECONFLICT, "interaction %s already ended as %s at %s", p.id, old.Outcome, old.EndedAt.Format(time.RFC3339))
+	case w.Disposition != nil:
+		return cti.Invalid("code", "%q is not a disposition of this queue", strings.TrimSpace(w.Disposition.Code))
 	}
-	code = strings.TrimSpace(code)
-	if code == "" {
-		return cti.Invalid("code", "a disposition code is required")
-	}
-	if len(notes) > 10000 {
-		return cti.Invalid("notes", "at most 10000 characters")
-	}
-	return s.inTx(ctx, "set disposition", func(tx pgx.Tx) error {
-		var queue *string
-		err := tx.QueryRow(ctx, `select queue from interactions where id = $1 for update`, id).Scan(&queue)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return cti.Errorf(cti.ENOTFOUND, "interaction %s not found", id)
-		}
-		if err != nil {
-			return err
-		}
-		var ok bool
-		if err := tx.QueryRow(ctx, `select exists (select 1 from dispositions where code = $1 and (queue is null or queue = $2))`,
-			code, queue).Scan(&ok); err != nil {
-			return err
-		}
-		if !ok {
-			return cti.Invalid("code", "%q is not a disposition of this queue", code)
-		}
-		_, err = tx.Exec(ctx, `update interactions set disposition = $2, notes = $3,
-			agent_id = coalesce(agent_id, nullif($4, '')::uuid) where id = $1`, id, code, notes, agentID)
-		return interactionFKError(err)
-	})
+	return cti.Errorf(cti.ENOTFOUND, "interaction %s not found", p.id)
 }
 
 // LogInteractions stores many interactions with one COPY in one transaction: all or none. Missing ids are filled in.

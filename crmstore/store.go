@@ -18,6 +18,7 @@ import (
 type Store struct {
 	db     *DB
 	region string
+	cache  *configCache
 }
 
 // Options configure a Store.
@@ -31,7 +32,7 @@ func NewStore(db *DB, opts Options) *Store {
 	if opts.Region == "" {
 		opts.Region = DefaultRegion
 	}
-	return &Store{db: db, region: strings.ToUpper(opts.Region)}
+	return &Store{db: db, region: strings.ToUpper(opts.Region), cache: newConfigCache()}
 }
 
 // DB returns the store's database.

@@ -3,6 +3,7 @@ package crmstore_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -426,5 +427,23 @@ func TestConfigAndSeedIdempotent(t *testing.T) {
 	log, _ := s.AuditLog(ctx, 10)
 	if len(log) != 1 || log[0].Action != "call.barge" {
 		t.Errorf("audit %+v", log)
+	}
+}
+
+func TestPoolSize(t *testing.T) {
+	ctx := context.Background()
+	u := pgtest.URL(t)
+	for _, c := range []struct {
+		url  string
+		want int32
+	}{{u, max(16, 4*int32(runtime.NumCPU()))}, {u + "&pool_max_conns=3", 3}} {
+		db, err := crmstore.Open(ctx, c.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := db.Pool.Config().MaxConns; got != c.want {
+			t.Errorf("%s: pool of %d connections, want %d", c.url, got, c.want)
+		}
+		db.Close()
 	}
 }

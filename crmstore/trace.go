@@ -9,14 +9,19 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// QueryObserver is told of every statement the pool runs: its kind (select, insert, update, delete, copy, begin, commit,
-// rollback or other — never its text or arguments), its duration and its error. It runs on the query's goroutine: keep it cheap.
+// QueryObserver is told of every statement the pool runs, a pipelined batch once as "batch": its kind (select, insert, update,
+// delete, copy, batch, begin, commit, rollback or other — never its text or arguments), its duration and its error. It runs on the
+// query's goroutine: keep it cheap.
 type QueryObserver func(kind string, d time.Duration, err error)
 
 // ObserveQueries sets the observer of every later query (nil: none). cmd feeds it to a latency histogram.
 func (db *DB) ObserveQueries(f QueryObserver) {
 	if db.observer == nil {
 		return // not opened by Open: no tracer installed
+	}
+	if f == nil {
+		db.observer.Store(nil)
+		return
 	}
 	db.observer.Store(&f)
 }
@@ -81,4 +86,18 @@ func statementKind(sql string) string {
 		return "select"
 	}
 	return "other"
+}
+
+// A pipelined batch is one round trip whatever it holds: it is observed once, as "batch".
+func (t queryTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	if t.observer.Load() == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, traceKey{}, traceStart{kind: "batch", at: time.Now()})
+}
+
+func (t queryTracer) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+
+func (t queryTracer) TraceBatchEnd(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchEndData) {
+	t.TraceQueryEnd(ctx, nil, pgx.TraceQueryEndData{Err: d.Err})
 }

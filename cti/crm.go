@@ -2,6 +2,7 @@ package cti
 
 import (
 	"encoding/json"
+	"maps"
 	"time"
 )
 
@@ -230,6 +231,90 @@ type InteractionFinish struct {
 	Outcome   Outcome
 	EndedAt   time.Time
 	Durations Durations
+}
+
+// InteractionWrite is one change of an interaction as InteractionWriter takes it: exactly one of Start, Update, Finish and
+// Disposition is set; ID names the interaction (Start.ID when Start is set).
+type InteractionWrite struct {
+	ID          string
+	Start       *Interaction
+	Update      *InteractionUpdate
+	Finish      *InteractionFinish
+	Disposition *DispositionWrite
+	// AgentState records an agent's state change in the history the reports read (ID is unused). It rides with the
+	// interaction writes so that closing a wrap-up, which adds to its interaction's wrap-up time, comes after that
+	// interaction's start.
+	AgentState *AgentStatus
+}
+
+// DispositionWrite is the wrap-up code and notes an agent chose (see InteractionLog.SetDisposition).
+type DispositionWrite struct {
+	AgentID string
+	Code    string
+	Notes   string
+}
+
+// Kind names the write for logs: start, update, finish, disposition or agent-state.
+func (w InteractionWrite) Kind() string {
+	switch {
+	case w.Start != nil:
+		return "start"
+	case w.Update != nil:
+		return "update"
+	case w.Finish != nil:
+		return "finish"
+	case w.Disposition != nil:
+		return "disposition"
+	case w.AgentState != nil:
+		return "agent-state"
+	}
+	return "empty"
+}
+
+// Mergeable reports whether u.Merge(v) has the effect of applying u then v. It does not when both move the interaction to
+// different queues: the store keeps the first queue as the one the call overflowed from.
+func (u *InteractionUpdate) Mergeable(v InteractionUpdate) bool {
+	return u.Queue == nil || v.Queue == nil || *u.Queue == *v.Queue
+}
+
+// Merge folds a later update v into u: v's set fields win, IVRPath is replaced when v has one, Inputs are merged.
+func (u *InteractionUpdate) Merge(v InteractionUpdate) {
+	set := func(dst **string, src *string) {
+		if src != nil {
+			*dst = src
+		}
+	}
+	setT := func(dst **time.Time, src *time.Time) {
+		if src != nil {
+			*dst = src
+		}
+	}
+	set(&u.CustomerID, v.CustomerID)
+	set(&u.Queue, v.Queue)
+	set(&u.AgentID, v.AgentID)
+	setT(&u.QueuedAt, v.QueuedAt)
+	setT(&u.OfferedAt, v.OfferedAt)
+	setT(&u.AnsweredAt, v.AnsweredAt)
+	if v.IVRPath != nil {
+		u.IVRPath = v.IVRPath
+	}
+	if v.Inputs != nil {
+		in := maps.Clone(u.Inputs)
+		if in == nil {
+			in = make(map[string]string, len(v.Inputs))
+		}
+		maps.Copy(in, v.Inputs)
+		u.Inputs = in
+	}
+	if v.Recording != nil {
+		u.Recording = v.Recording
+	}
+	set(&u.ChannelID, v.ChannelID)
+	set(&u.BridgeID, v.BridgeID)
+	set(&u.ScriptID, v.ScriptID)
+	if v.ScriptVersion != nil {
+		u.ScriptVersion = v.ScriptVersion
+	}
 }
 
 // Script is a call script: a Markdown template shown to the agent, per queue and optionally per tier. Every edit makes a new version.

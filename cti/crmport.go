@@ -30,6 +30,16 @@ type InteractionLog interface {
 	LogInteractions(ctx context.Context, ins []Interaction) error
 }
 
+// InteractionWriter applies queued changes of interactions in batches, the way the engine records calls: one round trip for
+// many calls, and a retry of a failed batch repeats nothing (every write is idempotent).
+type InteractionWriter interface {
+	// WriteInteractions applies ws in order in one transaction; the changes of one interaction keep their order, and each
+	// change's webhook events commit with it. A write the store refuses (EINVALID, ENOTFOUND, ECONFLICT) is skipped and reported
+	// at its index in rejected (nil when none was), the others are applied. err is set when the batch could not be written
+	// (the database down, a timeout): nothing is known to have committed and the caller retries the whole batch.
+	WriteInteractions(ctx context.Context, ws []InteractionWrite) (rejected []error, err error)
+}
+
 // Config is the contact center's configuration as the engine and the UI read it.
 type Config interface {
 	Agents(ctx context.Context) ([]AgentConfig, error)

@@ -63,6 +63,7 @@ type ctiRequest struct {
 type ctiOptions struct {
 	builtin bool                                               // the built-in emulator instead of the test's own
 	prep    func(ctx context.Context, s *crmstore.Store) error // configuration before the engine reads it
+	dbURL   func(url string) string                            // the URL Main uses instead of the database's (a proxy)
 }
 
 // ctiSys is one running contact center and the emulator it drives.
@@ -169,6 +170,9 @@ func startCTI(t *testing.T, o ctiOptions) *ctiSys {
 	key := fmt.Sprintf("%s#%d", t.Name(), ctiRequests.runs) // unique under -count
 	ctiRequests.mu.Unlock()
 	s := &ctiSys{t: t, key: key, dbURL: ctiDB(t, o.prep), recDir: t.TempDir(), logs: &ctiLog{}}
+	if o.dbURL != nil {
+		s.dbURL = o.dbURL(s.dbURL)
+	}
 	if !o.builtin {
 		s.sim, s.ariURL = ctiEmulator(t, key)
 	}

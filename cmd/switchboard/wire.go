@@ -105,8 +105,8 @@ func (m *Main) startSystem(ctx context.Context) error {
 		Logger: log.With("component", "engine"),
 		App:    cfg.ARIApp, Trunk: cfg.Trunk, Observer: newEngineMetrics(m.registry),
 		// The hub already waits out a short disconnection (a page reload) before it reports an agent absent.
-		GraceDisconnect: time.Millisecond,
-		AgentStates:     s.store,
+		GraceDisconnect:   time.Millisecond,
+		RecordAgentStates: true,
 	})
 	if err != nil {
 		return err

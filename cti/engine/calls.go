@@ -127,8 +127,8 @@ type lookupResult struct {
 	timeline []cti.Interaction
 }
 
-// lookup finds the caller, their latest interactions and, when start is set, stores the interaction (after the lookup, so
-// the row carries the customer; on the call's executor, so before any update or finish).
+// lookup finds the caller and their latest interactions and, when start is set, queues the interaction's start (after the
+// lookup, so the row carries the customer; the call's other writes wait for it, see write).
 func (e *Engine) lookup(c *call, start bool) {
 	in := cti.Interaction{ID: c.id, Channel: c.channel, Direction: c.dir, CallerNumber: c.caller.Number,
 		DialedNumber: c.dialed, ArrivedAt: c.arrived, ChannelID: c.customer, ParentID: c.parent}
@@ -137,9 +137,10 @@ func (e *Engine) lookup(c *call, start bool) {
 	}
 	preset := c.cust
 	number := c.caller.Number
-	crm, log := e.cfg.Customers, e.cfg.Interactions
+	crm := e.cfg.Customers
 	c.started = c.started || start
-	e.run(c.id, effect{name: "lookup", do: func(ctx context.Context) (any, error) {
+	// On an executor of its own: answering, bridging and ringing an agent do not wait for the CRM.
+	e.run(c.id+lookupKey, effect{name: "lookup", do: func(ctx context.Context) (any, error) {
 		var r lookupResult
 		var err error
 		r.cust = preset
@@ -155,14 +156,8 @@ func (e *Engine) lookup(c *call, start bool) {
 			}
 		}
 		if r.cust != nil {
-			in.CustomerID = r.cust.ID
 			if items, _, terr := crm.Timeline(ctx, r.cust.ID, "", 10); terr == nil {
 				r.timeline = items
-			}
-		}
-		if start {
-			if serr := log.StartInteraction(ctx, &in); serr != nil {
-				err = errors.Join(err, fmt.Errorf("start interaction: %w", serr))
 			}
 		}
 		return r, err
@@ -171,6 +166,12 @@ func (e *Engine) lookup(c *call, start bool) {
 			e.log.Warn("caller lookup", "call", c.id, "err", err)
 		}
 		r, _ := res.(lookupResult)
+		if start {
+			if r.cust != nil {
+				in.CustomerID = r.cust.ID
+			}
+			e.startInteraction(c, &in)
+		}
 		c.cust, c.timeline, c.lookedUp = r.cust, r.timeline, true
 		if c.pop != nil {
 			c.pop.Customer, c.pop.Timeline = c.cust, c.timeline
@@ -858,6 +859,7 @@ func (e *Engine) connectAgent(c *call, l *leg, o *offer) {
 	e.recordings[rec] = c
 	moh := c.mohOn
 	c.mohOn = false
+	c.connecting, c.leftEarly = true, false
 	e.tel(c.id, "connect-agent", func(ctx context.Context, t cti.Telephony) error {
 		if moh {
 			if err := t.BridgeMOH(ctx, b, ""); err != nil && cti.ErrorCode(err) != cti.ENOTFOUND {
@@ -865,12 +867,23 @@ func (e *Engine) connectAgent(c *call, l *leg, o *offer) {
 			}
 		}
 		if err := t.AddChannel(ctx, b, leg, roleAgent); err != nil {
-			return err
+			return fmt.Errorf("%w: %w", errNotBridged, err)
 		}
 		return t.RecordBridge(ctx, b, rec)
 	}, func(err error) {
+		if c.agentLeg != leg || c.finished {
+			return
+		}
+		c.connecting = false
 		if err != nil {
 			e.log.Warn("connect agent", "call", c.id, "err", err)
+		}
+		if errors.Is(err, errNotBridged) {
+			e.agentLost(c)
+			return
+		}
+		if c.leftEarly {
+			e.agentGone(c)
 		}
 	})
 	agentID, offered, q := o.agentID, c.offered, c.queue
@@ -940,7 +953,32 @@ func (e *Engine) customerGone(c *call) {
 	}
 }
 
+// errNotBridged: the agent's leg could not be put into the call's bridge (it hung up meanwhile, most often).
+var errNotBridged = errors.New("agent leg not bridged")
+
+// agentLost: the agent's leg went, or could not be bridged, before the conversation began. The caller is never dropped for
+// it: the agent is released as after a call, the leg hung up, and the caller waits again in their place (same interaction;
+// a later answer overwrites the agent and answer time).
+func (e *Engine) agentLost(c *call) {
+	e.log.Warn("the agent's leg went before the bridge: the caller waits again", "call", c.id, "agent", c.agentID, "leg", c.agentLeg)
+	if c.agentLeg != "" {
+		e.hangupLeg(c, c.agentLeg, "normal")
+	}
+	e.route(queue.Event{Kind: queue.CallEnded, Call: c.id})
+	if a := e.agents[c.agentID]; a != nil && a.call == c.id {
+		a.call = ""
+	}
+	delete(e.recordings, c.recording)
+	c.recording, c.agentID, c.agentLeg, c.answered = "", "", "", time.Time{}
+	c.connecting, c.leftEarly = false, false
+	e.requeue(c)
+}
+
 func (e *Engine) agentGone(c *call) {
+	if c.connecting {
+		c.leftEarly = true // the bridge request decides: not bridged → agentLost, bridged → a call that ended
+		return
+	}
 	if c.xfer != nil && c.xfer.up && !c.xfer.conf {
 		// The agent left a consult: the target stays with the customer (an implicit complete).
 		e.completeTransfer(c)
@@ -1021,12 +1059,7 @@ func (e *Engine) teardown(c *call, outcome cti.Outcome) {
 		a.status.CallID = c.id // kept through wrap-up for the disposition
 	}
 	f := cti.InteractionFinish{Outcome: outcome, EndedAt: now, Durations: c.durations()}
-	if c.started || c.rebuilt {
-		log := e.cfg.Interactions
-		e.run(c.id, effect{name: "finish-interaction", do: func(ctx context.Context) (any, error) {
-			return nil, log.FinishInteraction(ctx, c.id, f)
-		}})
-	}
+	e.write(c, cti.InteractionWrite{Finish: &f}, nil)
 	if o := e.cfg.Observer; o != nil {
 		o.CallEnded(c.queue, outcome)
 	}
@@ -1085,16 +1118,43 @@ func (e *Engine) forget(c *call) {
 		}
 	}
 	e.stopExec(c.id)
+	e.stopExec(c.id + lookupKey)
 }
 
+// lookupKey suffixes a call's id to name the executor of its caller lookup.
+const lookupKey = "/lookup"
+
 func (e *Engine) update(c *call, u cti.InteractionUpdate) {
+	e.write(c, cti.InteractionWrite{Update: &u}, nil)
+}
+
+// startInteraction queues the start of c's interaction, then the writes that waited for it.
+func (e *Engine) startInteraction(c *call, in *cti.Interaction) {
+	c.startQueued = true
+	e.writer.put(writeReq{w: cti.InteractionWrite{ID: in.ID, Start: in}})
+	for _, r := range c.unstarted {
+		e.writer.put(r)
+	}
+	c.unstarted = nil
+}
+
+// write queues a change of c's interaction for the interaction writer; the call's telephony never waits for it. then (may be
+// nil) runs on the loop once the change is stored, or with the error that made the store refuse it. A change of an interaction
+// never started (nor rebuilt after a restart) is not written. One whose start waits for the caller lookup waits on the call.
+func (e *Engine) write(c *call, w cti.InteractionWrite, then func(error)) {
 	if !c.started && !c.rebuilt {
+		if then != nil {
+			then(cti.Errorf(cti.ENOTFOUND, "interaction %s was never started", c.id))
+		}
 		return
 	}
-	log, id := e.cfg.Interactions, c.id
-	e.run(c.id, effect{name: "update-interaction", do: func(ctx context.Context) (any, error) {
-		return nil, log.UpdateInteraction(ctx, id, u)
-	}})
+	w.ID = c.id
+	r := writeReq{w: w, then: then}
+	if c.started && !c.rebuilt && !c.startQueued {
+		c.unstarted = append(c.unstarted, r)
+		return
+	}
+	e.writer.put(r)
 }
 
 // recordingDone: a recording is stored on the PBX; it is copied out, linked to the interaction and deleted on the PBX.
@@ -1120,7 +1180,7 @@ func (e *Engine) recordingDone(x cti.RecordingFinished) {
 		done(nil, nil)
 		return
 	}
-	t, store, log, name, id, dur := e.cfg.Telephony, e.cfg.Recordings, e.cfg.Interactions, x.Name, c.id, x.Duration
+	t, store, name, id, dur := e.cfg.Telephony, e.cfg.Recordings, x.Name, c.id, x.Duration
 	e.run(c.id, effect{name: "save-recording", do: func(ctx context.Context) (any, error) {
 		r, err := t.FetchRecording(ctx, name)
 		if err != nil {
@@ -1132,14 +1192,27 @@ func (e *Engine) recordingDone(x cti.RecordingFinished) {
 			return nil, fmt.Errorf("save recording %s: %w", name, err)
 		}
 		ref.Duration = dur
-		if err := log.UpdateInteraction(ctx, id, cti.InteractionUpdate{Recording: &ref}); err != nil {
-			return nil, fmt.Errorf("link recording %s: %w", name, err)
-		}
-		return nil, t.DeleteRecording(ctx, name)
+		return ref, nil
 	}, then: func(res any, err error) {
 		if err != nil {
 			e.log.Error("recording", "call", id, "err", err)
+			done(res, err)
+			return
 		}
-		done(res, err)
+		ref := res.(cti.RecordingRef)
+		// The PBX's copy goes only once the interaction links the saved one.
+		e.write(c, cti.InteractionWrite{Update: &cti.InteractionUpdate{Recording: &ref}}, func(err error) {
+			if err != nil {
+				e.log.Error("recording", "call", id, "err", fmt.Errorf("link recording %s: %w", name, err))
+				done(nil, err)
+				return
+			}
+			key := id
+			if e.calls[id] != c {
+				key = "sys" // forgotten meanwhile: its executor is gone
+			}
+			e.tel(key, "delete-recording", func(ctx context.Context, t cti.Telephony) error { return t.DeleteRecording(ctx, name) }, nil)
+			done(nil, nil)
+		})
 	}})
 }

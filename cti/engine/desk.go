@@ -326,21 +326,17 @@ func (e *Engine) WrapUp(ctx context.Context, agentID string, w cti.WrapUpRequest
 		}
 		id, queueName := a.wrapCall, a.wrapQueue
 		if w.Disposition != "" || w.Notes != "" {
-			log, code, notes := e.cfg.Interactions, w.Disposition, w.Notes
-			a.disposed = a.disposed || code != ""
-			key := id
-			if e.calls[id] == nil {
-				key = "agent-" + agentID
-			}
-			e.run(key, effect{name: "disposition", do: func(ctx context.Context) (any, error) {
-				return nil, log.SetDisposition(ctx, id, agentID, code, notes)
-			}, then: func(_ any, err error) {
+			a.disposed = a.disposed || w.Disposition != ""
+			dw := cti.InteractionWrite{ID: id, Disposition: &cti.DispositionWrite{AgentID: agentID, Code: w.Disposition, Notes: w.Notes}}
+			then := func(err error) {
 				if err != nil {
 					e.log.Warn("disposition", "call", id, "queue", queueName, "err", err)
 				}
-			}})
-			if key != id {
-				e.stopExec(key)
+			}
+			if c := e.calls[id]; c != nil {
+				e.write(c, dw, then)
+			} else {
+				e.writer.put(writeReq{w: dw, then: then})
 			}
 		}
 		if w.Done {

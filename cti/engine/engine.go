@@ -44,7 +44,7 @@ type Observer interface {
 type Config struct {
 	Telephony    cti.Telephony
 	Customers    cti.CustomerLookup
-	Interactions cti.InteractionLog
+	Interactions cti.InteractionWriter
 	Settings     cti.Config
 	Auditor      cti.Auditor // nil: monitoring is not audited (tests only)
 	Notifier     cti.Notifier
@@ -71,8 +71,11 @@ type Config struct {
 	CallerID string
 	// GraceDisconnect is how long a closed desktop keeps its agent's state (15 s).
 	GraceDisconnect time.Duration
-	// EffectTimeout bounds each effect (5 s).
+	// EffectTimeout bounds each effect, and each round of interaction writes (5 s).
 	EffectTimeout time.Duration
+	// DrainFor is how long Run keeps writing queued interaction writes after its context ended (30 s); what is left then is
+	// logged as lost.
+	DrainFor time.Duration
 	// TickEvery is the router tick and the statistics period (1 s).
 	TickEvery time.Duration
 	// AnnounceEvery repeats position and wait announcements to waiting callers (0: on arrival only).
@@ -83,8 +86,9 @@ type Config struct {
 	LingerFor time.Duration
 	Observer  Observer
 
-	// AgentStates keeps the agent-state history the reports read; nil keeps none.
-	AgentStates cti.AgentStateLog
+	// RecordAgentStates keeps the agent-state history the reports read, through the interaction writer (so a wrap-up's length
+	// lands after its interaction's start); false keeps none.
+	RecordAgentStates bool
 }
 
 // Engine owns live calls and agents. Create it with New, drive it with Run, feed it with Post; it implements cti.Desk.
@@ -98,6 +102,7 @@ type Engine struct {
 	done    chan struct{} // closed when Run returns
 	runCtx  context.Context
 	execWG  sync.WaitGroup
+	writer  *interactionWriter
 
 	// Owned by the loop.
 	router     *queue.Router
@@ -166,6 +171,9 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.EffectTimeout <= 0 {
 		cfg.EffectTimeout = 5 * time.Second
 	}
+	if cfg.DrainFor <= 0 {
+		cfg.DrainFor = 30 * time.Second
+	}
 	if cfg.TickEvery <= 0 {
 		cfg.TickEvery = time.Second
 	}
@@ -183,6 +191,9 @@ func New(cfg Config) (*Engine, error) {
 	}
 	e.in.wake = make(chan struct{}, 1)
 	e.flows.p.Store(cfg.Flows)
+	e.writer = newInteractionWriter(cfg.Interactions, cfg.Logger, cfg.Observer, cfg.EffectTimeout, func(then func(error), err error) {
+		e.in.put(effectDone{key: "writer", name: "write-interactions", then: func(any, error) { then(err) }})
+	})
 	return e, nil
 }
 
@@ -190,12 +201,28 @@ func New(cfg Config) (*Engine, error) {
 func (e *Engine) Post(ev cti.Event) { e.in.put(ev) }
 
 // Run loads the configuration, then runs the loop until ctx ends (nil error) or the PBX was taken over by another
-// controller (an error: the process must stop). It waits for every executor before returning.
+// controller (an error: the process must stop). It waits for every executor, and drains the interaction writer, before
+// returning.
 func (e *Engine) Run(ctx context.Context) error {
 	if !e.running.CompareAndSwap(false, true) {
 		return errors.New("engine: Run called twice")
 	}
 	defer close(e.done)
+	// The writer outlives ctx: it drains after the loop stopped, until DrainFor has passed.
+	wctx, wcancel := context.WithCancel(context.WithoutCancel(ctx))
+	var writerDone sync.WaitGroup
+	writerDone.Go(func() { e.writer.run(wctx) })
+	defer func() {
+		e.writer.stop()
+		drain := time.AfterFunc(e.cfg.DrainFor, wcancel)
+		writerDone.Wait()
+		drain.Stop()
+		wcancel()
+		if n := e.writer.pending(); n > 0 {
+			e.log.Error("interaction writes lost: the database did not take them before the engine stopped", "writes", n,
+				"waited", e.cfg.DrainFor)
+		}
+	}()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	e.runCtx = ctx

@@ -241,3 +241,50 @@ func TestDisconnectedNoOriginate(t *testing.T) {
 		}
 	})
 }
+
+// An agent's leg that answers but is gone before it can be bridged (the phone hung up meanwhile) does not drop the caller: the
+// agent is released, the caller waits again in the same interaction and the next agent is rung; the row shows that agent.
+func TestAgentLegLostBeforeBridge(t *testing.T) {
+	for _, eventFirst := range []bool{false, true} {
+		t.Run(map[bool]string{false: "bridge request fails first", true: "hang-up reported first"}[eventFirst], func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h := start(t, nil)
+				h.ready("a1")
+				id := h.inbound("100.1", "+15551230001")
+				h.contains("Originate sb-agent-" + id + "-1 PJSIP/1001 agent," + id)
+				h.tel.addChannel = func(b, ch string) error {
+					if ch == "sb-agent-"+id+"-1" {
+						if eventFirst {
+							h.e.Post(cti.ChannelLeft{ChannelID: ch}) // the hang-up arrives while the request is out
+						}
+						return cti.Errorf(cti.EINVALID, "add channel %s to bridge %s: Channel not found", ch, b)
+					}
+					return nil
+				}
+				h.post(entered("sb-agent-"+id+"-1", "", "agent", id))
+				synctest.Wait()
+				h.ready("a2")
+				if eventFirst {
+					h.contains("Originate sb-agent-" + id + "-2 PJSIP/1002 agent," + id) // the leg is gone: nothing to hang up
+				} else {
+					h.contains("Hangup sb-agent-"+id+"-1", "Originate sb-agent-"+id+"-2 PJSIP/1002 agent,"+id)
+				}
+				if c, ok := h.call(id); !ok || c.finished {
+					t.Fatalf("the call ended: %+v", c)
+				}
+				h.post(entered("sb-agent-"+id+"-2", "", "agent", id))
+				h.contains("AddChannel sb-"+id+" sb-agent-"+id+"-2 agent", "RecordBridge sb-"+id+" interaction-"+id)
+				time.Sleep(10 * time.Second)
+				h.post(cti.ChannelHangupRequested{ChannelID: "100.1"})
+				h.post(cti.RecordingFinished{Name: "interaction-" + id, Duration: 10 * time.Second})
+				in := h.crm.interaction(id)
+				if in.Outcome != cti.OutcomeAnswered || in.AgentID != "a2" || in.Durations.Talk != 10*time.Second {
+					t.Fatalf("interaction = %+v", in)
+				}
+				if s := h.n.lastAgent("a1"); s.State == cti.AgentOnCall || s.State == cti.AgentReserved {
+					t.Fatalf("the first agent is still held: %+v", s)
+				}
+			})
+		})
+	}
+}

@@ -18,10 +18,11 @@ import (
 
 // fakeTel records every command as one line; its function fields inject failures and snapshots.
 type fakeTel struct {
-	mu        sync.Mutex
-	log       []string
-	originate func(o cti.Originate) error
-	snapshot  func() ([]cti.ChannelInfo, []cti.BridgeInfo, error)
+	mu         sync.Mutex
+	log        []string
+	originate  func(o cti.Originate) error
+	addChannel func(b, ch string) error
+	snapshot   func() ([]cti.ChannelInfo, []cti.BridgeInfo, error)
 }
 
 func (f *fakeTel) rec(format string, args ...any) {
@@ -78,6 +79,9 @@ func (f *fakeTel) CreateBridge(_ context.Context, b string, k cti.BridgeKind) er
 }
 func (f *fakeTel) AddChannel(_ context.Context, b, ch, role string) error {
 	f.rec("AddChannel %s %s %s", b, ch, role)
+	if f.addChannel != nil {
+		return f.addChannel(b, ch)
+	}
 	return nil
 }
 func (f *fakeTel) RemoveChannel(_ context.Context, b, ch string) error {
@@ -293,6 +297,31 @@ func (f *fakeCRM) SetDisposition(_ context.Context, id, agentID, code, notes str
 	defer f.mu.Unlock()
 	f.dispositions[id] = code
 	return nil
+}
+
+// WriteInteractions applies each write through the methods above, reporting the refused ones.
+func (f *fakeCRM) WriteInteractions(ctx context.Context, ws []cti.InteractionWrite) ([]error, error) {
+	var rejected []error
+	for i, w := range ws {
+		var err error
+		switch {
+		case w.Start != nil:
+			err = f.StartInteraction(ctx, w.Start)
+		case w.Update != nil:
+			err = f.UpdateInteraction(ctx, w.ID, *w.Update)
+		case w.Finish != nil:
+			err = f.FinishInteraction(ctx, w.ID, *w.Finish)
+		case w.Disposition != nil:
+			err = f.SetDisposition(ctx, w.ID, w.Disposition.AgentID, w.Disposition.Code, w.Disposition.Notes)
+		}
+		if err != nil {
+			if rejected == nil {
+				rejected = make([]error, len(ws))
+			}
+			rejected[i] = err
+		}
+	}
+	return rejected, nil
 }
 func (f *fakeCRM) LogInteractions(context.Context, []cti.Interaction) error { return nil }
 func (f *fakeCRM) Agents(context.Context) ([]cti.AgentConfig, error)        { return f.agents, nil }

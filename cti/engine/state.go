@@ -93,7 +93,7 @@ type call struct {
 	legN      int    // counter for leg and bridge ids
 	tag       string // prefix of the counters after a restart (restartTag); "" for a call of this process
 	rebuilt   bool
-	started   bool // StartInteraction was queued
+	started   bool // the interaction is to be started (its start is queued once the caller lookup is done)
 	cust      *cti.Customer
 	timeline  []cti.Interaction
 	lookedUp  bool
@@ -123,6 +123,9 @@ type call struct {
 	adopt    *adoption // a leg found after a restart, for the router's next offer of this call
 	agentID  string    // the connected agent
 	agentLeg string
+	// connecting: the request bridging the agent's answered leg is out; leftEarly: the leg went meanwhile (the request's
+	// answer decides what that means).
+	connecting, leftEarly bool
 	outLeg   string // trunk leg to the customer (outbound, callback, external transfer)
 	xfer     *transfer
 	monitors []*monitor
@@ -140,6 +143,10 @@ type call struct {
 	outcome                                           cti.Outcome
 	finished                                          bool
 	linger                                            *timer
+
+	// startQueued: the start went to the interaction writer; until then the call's writes wait in unstarted, in order.
+	startQueued bool
+	unstarted   []writeReq
 }
 
 // transfer is a consult transfer or conference in progress.
@@ -303,10 +310,10 @@ func (e *Engine) pushCall(c *call) {
 func (e *Engine) pushAgent(a *agent) {
 	e.seq++
 	e.cfg.Notifier.Agent(a.status)
-	if log := e.cfg.AgentStates; log != nil {
-		// The history the reports read, written in order on the system executor; a repeat of the open state is no change.
+	if e.cfg.RecordAgentStates {
+		// The history the reports read, in order with the calls' interaction writes; a repeat of the open state is no change.
 		st := a.status
-		e.run("sys", effect{name: "agent-state", do: func(ctx context.Context) (any, error) { return nil, log.RecordAgentState(ctx, st) }})
+		e.writer.put(writeReq{w: cti.InteractionWrite{AgentState: &st}})
 	}
 }
 

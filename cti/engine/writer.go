@@ -1,0 +1,202 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/switchboard-cc/switchboard/cti"
+)
+
+// The interaction writer records every call's CRM interaction off the telephony path. The loop queues writes (start, updates,
+// finish, recording, disposition) and never waits; one goroutine, owned by Run, takes whatever is queued, folds consecutive
+// updates of one interaction, and hands the lot to cti.InteractionWriter as one batch: while a batch is in flight the next one
+// gathers, so under load a round carries many calls and at rest a write goes out at once. A batch that fails (the database down,
+// a timeout) is retried with backoff until it is written — writes are idempotent, so a retry repeats nothing; only a write the
+// store refuses as invalid is dropped, logged as an error with its interaction. After Run's context ends the writer drains what
+// is queued for up to Config.DrainFor.
+
+// maxWriteBatch bounds one batch, so one transaction stays short.
+const maxWriteBatch = 1000
+
+// backlogWarn is the queue length past which the writer says, at most every 10 s, that the database falls behind.
+const backlogWarn = 10 * maxWriteBatch
+
+// writeReq is one queued write; then (may be nil) runs on the loop once it is written (err nil) or refused.
+type writeReq struct {
+	w    cti.InteractionWrite
+	then func(err error)
+}
+
+type interactionWriter struct {
+	store   cti.InteractionWriter
+	log     *slog.Logger
+	obs     Observer
+	timeout time.Duration // per batch
+	done    func(then func(error), err error)
+	warned  time.Time // the last backlog warning; owned by run
+
+	mu      sync.Mutex
+	q       []writeReq
+	stopped bool
+	wake    chan struct{}
+}
+
+func newInteractionWriter(store cti.InteractionWriter, log *slog.Logger, obs Observer, timeout time.Duration,
+	done func(then func(error), err error)) *interactionWriter {
+	return &interactionWriter{store: store, log: log, obs: obs, timeout: timeout, done: done, wake: make(chan struct{}, 1)}
+}
+
+// put queues a write; it never blocks.
+func (w *interactionWriter) put(r writeReq) {
+	w.mu.Lock()
+	w.q = append(w.q, r)
+	w.mu.Unlock()
+	w.signal()
+}
+
+func (w *interactionWriter) signal() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// stop makes run return once the queue is empty.
+func (w *interactionWriter) stop() {
+	w.mu.Lock()
+	w.stopped = true
+	w.mu.Unlock()
+	w.signal()
+}
+
+// take removes up to maxWriteBatch queued writes.
+func (w *interactionWriter) take() (batch []writeReq, stopped bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := min(len(w.q), maxWriteBatch)
+	batch = w.q[:n:n]
+	w.q = w.q[n:]
+	if len(w.q) == 0 {
+		w.q = nil
+	}
+	return batch, w.stopped
+}
+
+// pending counts the queued writes.
+func (w *interactionWriter) pending() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.q)
+}
+
+// run writes batches until stop was called and the queue is empty, or ctx ends (the writes still queued are then lost: the
+// caller logs them).
+func (w *interactionWriter) run(ctx context.Context) {
+	for {
+		batch, stopped := w.take()
+		if len(batch) == 0 {
+			if stopped {
+				return
+			}
+			select {
+			case <-w.wake:
+				continue
+			case <-ctx.Done():
+				return
+			}
+		}
+		if !w.write(ctx, batch) {
+			return
+		}
+	}
+}
+
+// write applies one batch, retrying until it is written or ctx ends (false).
+func (w *interactionWriter) write(ctx context.Context, batch []writeReq) bool {
+	ws, owner := fold(batch)
+	// A batch that timed out is given twice the time on its next attempt, so a database slower than the timeout for a batch
+	// this big still takes it in the end.
+	backoff, timeout := 50*time.Millisecond, w.timeout
+	for attempt := 1; ; attempt++ {
+		start := time.Now()
+		wctx, cancel := context.WithTimeout(ctx, timeout)
+		rejected, err := w.store.WriteInteractions(wctx, ws)
+		cancel()
+		if w.obs != nil {
+			w.obs.Effect("write-interactions", time.Since(start), err)
+		}
+		if err == nil {
+			errs := make([]error, len(batch))
+			for i, r := range rejected {
+				if r == nil {
+					continue
+				}
+				if a := ws[i].AgentState; a != nil {
+					w.log.Error("agent state refused: dropped", "agent", a.AgentID, "state", a.State, "err", r)
+				} else {
+					w.log.Error("interaction write refused: dropped", "interaction", ws[i].ID, "write", ws[i].Kind(), "err", r)
+				}
+				for _, j := range owner[i] {
+					errs[j] = r
+				}
+			}
+			for j, r := range batch {
+				if r.then != nil {
+					w.done(r.then, errs[j])
+				}
+			}
+			if n := w.pending(); n >= backlogWarn && time.Since(w.warned) >= 10*time.Second {
+				w.warned = time.Now()
+				w.log.Warn("interaction writes queue up behind the database", "writes", n, "last_round", len(ws),
+					"took", time.Since(start))
+			}
+			return true
+		}
+		w.log.Warn("interaction writes not stored yet: retrying", "writes", len(ws), "attempt", attempt, "retry_in", backoff,
+			"err", err)
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			w.mu.Lock()
+			w.q = append(batch, w.q...) // still queued: counted as lost by the caller
+			w.mu.Unlock()
+			return false
+		}
+		backoff = min(2*backoff, 5*time.Second)
+		if cti.ErrorCode(err) == cti.EUNAVAILABLE || errors.Is(err, context.DeadlineExceeded) {
+			timeout = min(2*timeout, time.Minute)
+		}
+	}
+}
+
+// fold turns queued writes into a batch, merging each update into the previous write of its interaction when that is an update
+// too (nothing of that interaction in between, so the order of its writes is kept). owner[i] lists the queued writes that
+// batch write i carries.
+func fold(batch []writeReq) (ws []cti.InteractionWrite, owner [][]int) {
+	last := make(map[string]int, len(batch))
+	merged := make(map[int]bool)
+	ws = make([]cti.InteractionWrite, 0, len(batch))
+	owner = make([][]int, 0, len(batch))
+	for j, r := range batch {
+		w := r.w
+		if u := w.Update; u != nil {
+			if i, ok := last[w.ID]; ok && ws[i].Update != nil && ws[i].Update.Mergeable(*u) {
+				if !merged[i] {
+					cp := *ws[i].Update // the first update stays the caller's; the merge works on a copy
+					ws[i].Update = &cp
+					merged[i] = true
+				}
+				ws[i].Update.Merge(*u)
+				owner[i] = append(owner[i], j)
+				continue
+			}
+		}
+		last[w.ID] = len(ws)
+		ws = append(ws, w)
+		owner = append(owner, []int{j})
+	}
+	return ws, owner
+}
