@@ -455,40 +455,6 @@ func (s *Server) channelsRecord(q *request) response {
 	return response{status: http.StatusCreated, body: snapshot, location: "/recordings/live/" + urlEscape(r.name)}
 }
 
-func (s *Server) channelsGetVar(q *request) response {
-	c := s.channels[q.str("channelId")]
-	if c == nil {
-		return errMsg(http.StatusNotFound, "Provided channel was not found")
-	}
-	name := q.str("variable")
-	if strings.HasSuffix(name, ")") {
-		v, known := s.readFunction(c, name)
-		if !known {
-			return errMsg(http.StatusInternalServerError, "Unable to read provided function")
-		}
-		return ok(variableJSON{v})
-	}
-	switch name {
-	case "EXTEN":
-		return ok(variableJSON{c.dp.exten})
-	case "CONTEXT":
-		return ok(variableJSON{c.dp.context})
-	case "PRIORITY":
-		return ok(variableJSON{strconv.Itoa(c.dp.priority)})
-	case "UNIQUEID":
-		return ok(variableJSON{c.id})
-	case "CHANNEL":
-		return ok(variableJSON{c.name})
-	}
-	v, found := c.vars[name]
-	if !found {
-		if v, found = s.globals[name]; !found {
-			return errMsg(http.StatusNotFound, "Provided variable was not found")
-		}
-	}
-	return ok(variableJSON{v})
-}
-
 // readFunction evaluates the dialplan functions the transcripts use.
 func (s *Server) readFunction(c *channel, expr string) (string, bool) {
 	fn, arg, _ := strings.Cut(strings.TrimSuffix(expr, ")"), "(")
@@ -557,34 +523,6 @@ func (s *Server) readFunction(c *channel, expr string) (string, bool) {
 		return "", true
 	}
 	return "", false
-}
-
-func (s *Server) channelsSetVar(q *request) response {
-	c, resp, good := s.findControl(q.str("channelId"))
-	if !good {
-		return resp
-	}
-	name, value := q.str("variable"), q.str("value")
-	if strings.HasSuffix(name, ")") {
-		fn, arg, _ := strings.Cut(strings.TrimSuffix(name, ")"), "(")
-		if strings.ToUpper(fn) != "CALLERID" {
-			return errMsg(http.StatusBadRequest, "Failed to execute function")
-		}
-		switch strings.ToLower(arg) {
-		case "name":
-			c.caller.name = value
-		case "num", "number":
-			c.caller.number = value
-		case "all":
-			c.caller = parseCallerID(value)
-		default:
-			return errMsg(http.StatusBadRequest, "Failed to execute function")
-		}
-		s.chanEvent("ChannelCallerId", c, kv{"caller_presentation", 0}, kv{"caller_presentation_txt", "Presentation Allowed, Not Screened"})
-		return noContent()
-	}
-	s.emitVarset(c, name, value)
-	return noContent()
 }
 
 func (s *Server) channelsSnoop(q *request) response {

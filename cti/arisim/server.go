@@ -760,6 +760,7 @@ var paramMessages = map[string]string{
 	"channels.sendDTMF:dtmf":              "DTMF is required",
 	"channels.getChannelVar:variable":     "Variable name is required",
 	"channels.setChannelVar:variable":     "Variable name is required",
+	"channels.getChannelVars:variables":   "Missing variables parameter.",
 	"asterisk.getGlobalVar:variable":      "Variable name is required",
 	"asterisk.setGlobalVar:variable":      "Variable name is required",
 	"channels.snoopChannel:spy":           "Invalid direction specified for spy",
