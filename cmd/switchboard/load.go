@@ -69,6 +69,8 @@ type loadOptions struct {
 	Talk        time.Duration
 	DatabaseURL string
 	CPUProfile  string
+	// EmulatorCPUProfile is where the emulator process writes its CPU profile over the run ("" for none).
+	EmulatorCPUProfile string
 }
 
 // loadSetup is what the controller sends the emulator first; loadCommand then starts and ends the run.
@@ -77,6 +79,8 @@ type loadSetup struct {
 	Endpoints []string      `json:"endpoints"`
 	Answer    time.Duration `json:"answer"`
 	Talk      time.Duration `json:"talk"`
+	// CPUProfile, if set, is the file the emulator writes its CPU profile to, from the start of the calls to the report.
+	CPUProfile string `json:"cpuprofile,omitempty"`
 }
 
 type loadCommand struct {
@@ -114,6 +118,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	c := Config{DatabaseURL: o.DatabaseURL}
 	c.bindDatabaseFlags(fs)
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write the controller's CPU profile over the run to this `file`")
+	fs.StringVar(&o.EmulatorCPUProfile, "emulator-cpuprofile", "", "write the emulator process's CPU profile over the run to this `file`")
 	if err := parseCommandFlags(fs, args, stdout); err != nil {
 		return err
 	}
@@ -130,6 +135,14 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if err := validateDatabaseURL(o.DatabaseURL); err != nil {
 		return errUsage{err}
+	}
+	if o.EmulatorCPUProfile != "" {
+		// The child's working directory is ours, but an absolute path leaves no doubt where the profile lands.
+		abs, err := filepath.Abs(o.EmulatorCPUProfile)
+		if err != nil {
+			return errUsage{fmt.Errorf("invalid -emulator-cpuprofile %q: %w", o.EmulatorCPUProfile, err)}
+		}
+		o.EmulatorCPUProfile = abs
 	}
 	if o.Agents == 0 {
 		// Each agent is busy for the ring and the talk; half as many again absorbs the jitter of a busy machine.
@@ -212,7 +225,8 @@ func loadRun(ctx context.Context, o loadOptions, stderr io.Writer) (*loadReport,
 
 	// The emulator, in its own process.
 	password := randomToken()
-	sim, err := startLoadEmulator(ctx, stderr, loadSetup{Password: password, Endpoints: endpoints, Answer: o.Answer, Talk: o.Talk})
+	sim, err := startLoadEmulator(ctx, stderr, loadSetup{Password: password, Endpoints: endpoints, Answer: o.Answer, Talk: o.Talk,
+		CPUProfile: o.EmulatorCPUProfile})
 	if err != nil {
 		return nil, err
 	}
@@ -655,6 +669,17 @@ func runLoadEmulator(ctx context.Context, stdin io.Reader, stdout, stderr io.Wri
 		return err
 	}
 	var cpu0 time.Duration
+	var profile *os.File
+	stopProfile := func() error {
+		if profile == nil {
+			return nil
+		}
+		pprof.StopCPUProfile()
+		err := profile.Close()
+		profile = nil
+		return err
+	}
+	defer stopProfile() //nolint:errcheck // a failed run reports its own error
 	for in.Scan() {
 		var c loadCommand
 		if err := json.Unmarshal(in.Bytes(), &c); err != nil {
@@ -662,6 +687,17 @@ func runLoadEmulator(ctx context.Context, stdin io.Reader, stdout, stderr io.Wri
 		}
 		switch c.Cmd {
 		case "load":
+			if setup.CPUProfile != "" && profile == nil {
+				f, err := os.Create(setup.CPUProfile)
+				if err != nil {
+					return err
+				}
+				if err := pprof.StartCPUProfile(f); err != nil {
+					f.Close()
+					return err
+				}
+				profile = f
+			}
 			u, s := processCPU()
 			cpu0 = u + s
 			res, err := sim.Load(ctx, c.Rate, c.Duration, arisim.CallSpec{HangupAfter: c.Patience})
@@ -673,6 +709,9 @@ func runLoadEmulator(ctx context.Context, stdin io.Reader, stdout, stderr io.Wri
 				return err
 			}
 		case "report":
+			if err := stopProfile(); err != nil {
+				return err
+			}
 			u, s := processCPU()
 			rep := t.report()
 			rep.Stats, rep.CPU = sim.Stats(), u+s-cpu0

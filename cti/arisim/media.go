@@ -3,6 +3,7 @@ package arisim
 import (
 	"encoding/binary"
 	"math"
+	"slices"
 	"strings"
 	"time"
 )
@@ -188,10 +189,8 @@ func (s *Server) stopChannelMedia(c *channel) {
 	for _, p := range append([]*playback(nil), c.playQueue...) {
 		s.finishPlayback(p, "done")
 	}
-	for _, name := range sortedKeys(s.liveRecs) {
-		if r := s.liveRecs[name]; r.ch == c {
-			s.finishRecording(r, "done")
-		}
+	for _, r := range s.recordingsOf(c, nil) {
+		s.finishRecording(r, "done")
 	}
 }
 
@@ -276,9 +275,45 @@ func wavFile(d time.Duration) []byte {
 	binary.LittleEndian.PutUint16(b[34:], 16)
 	copy(b[36:], "data")
 	binary.LittleEndian.PutUint32(b[40:], uint32(data))
-	for i := range n {
-		v := int16(1000 * math.Sin(2*math.Pi*440*float64(i)/8000))
-		binary.LittleEndian.PutUint16(b[44+2*i:], uint16(v))
+	// The tone repeats every 200 samples (11 cycles of 440 Hz at 8 kHz);
+	// copying that period is the same bytes as computing each sample, for
+	// the first hour, which TestWavTone checks. Past it the samples are
+	// computed, so no rounding drift can ever change a file.
+	pcm := b[44:]
+	tiled := min(n, wavExactSamples)
+	for i := 0; i < 2*tiled; i += len(tonePeriod) {
+		copy(pcm[i:2*tiled], tonePeriod[:])
+	}
+	for i := tiled; i < n; i++ {
+		binary.LittleEndian.PutUint16(pcm[2*i:], uint16(toneSample(i)))
 	}
 	return b
+}
+
+// wavExactSamples is how far tiling tonePeriod is known to match toneSample.
+const wavExactSamples = 8000 * 3600
+
+func toneSample(i int) int16 {
+	return int16(1000 * math.Sin(2*math.Pi*440*float64(i)/8000))
+}
+
+// tonePeriod is one period of the recordings' tone, little-endian PCM.
+var tonePeriod = func() (p [400]byte) {
+	for i := range 200 {
+		binary.LittleEndian.PutUint16(p[2*i:], uint16(toneSample(i)))
+	}
+	return p
+}()
+
+// recordingsOf returns the live recordings of channel c or bridge b in name
+// order, without sorting every live recording of every call.
+func (s *Server) recordingsOf(c *channel, b *bridge) []*liveRecording {
+	var out []*liveRecording
+	for _, r := range s.liveRecs {
+		if c != nil && r.ch == c || b != nil && r.br == b {
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, func(x, y *liveRecording) int { return strings.Compare(x.name, y.name) })
+	return out
 }
