@@ -109,6 +109,7 @@ type Server struct {
 	snoopSeq    int
 	unrealSeq   int // Announcer/Recorder unreal channels
 	rng         *rand.Rand
+	eventBuf    []byte // scratch for encoding events (publish)
 
 	httpSrv  *http.Server
 	listener net.Listener
