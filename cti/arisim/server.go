@@ -524,6 +524,8 @@ type response struct {
 	status      int
 	body        any // JSON-encoded unless raw is set
 	raw         []byte
+	stream      func(io.Writer) error // instead of raw: writes size bytes
+	size        int
 	contentType string
 	location    string
 }
@@ -863,6 +865,13 @@ func writeResponse(w http.ResponseWriter, r *http.Request, resp response) {
 		w.Header().Set("Location", resp.location)
 	}
 	switch {
+	case resp.stream != nil:
+		w.Header().Set("Content-Type", resp.contentType)
+		w.Header().Set("Content-Length", strconv.Itoa(resp.size))
+		w.WriteHeader(resp.status)
+		if r.Method != http.MethodHead {
+			resp.stream(w) //nolint:errcheck // the client went away
+		}
 	case resp.raw != nil:
 		w.Header().Set("Content-Type", resp.contentType)
 		w.Header().Set("Content-Length", strconv.Itoa(len(resp.raw)))
