@@ -100,10 +100,13 @@ type Server struct {
 	devices     map[string]string
 	globals     map[string]string
 	sounds      map[string]time.Duration
-	timers      map[*timer]struct{}
 	soonQ       []*timer // zero-delay work, run in order by soonLoop
 	soonWake    chan struct{}
 	soonStarted bool
+	timerQ      timerHeap // delayed work, run by timerLoop when due
+	timerWake   chan struct{}
+	timerSeq    uint64 // orders timers due at the same instant
+	timerLoopOn bool
 	seq         int // unique id counter (<epoch>.<seq>)
 	pjsipSeq    int // PJSIP/xxx-%08x
 	snoopSeq    int
@@ -179,9 +182,9 @@ func New(cfg Config) *Server {
 		devices:   map[string]string{},
 		globals:   map[string]string{},
 		sounds:    defaultSounds(cfg.DefaultSoundDuration),
-		timers:    map[*timer]struct{}{},
 		done:      make(chan struct{}),
 		soonWake:  make(chan struct{}, 1),
+		timerWake: make(chan struct{}, 1),
 		rng:       rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)),
 	}
 	s.start = s.now()
@@ -296,9 +299,10 @@ func (s *Server) shutdown() {
 	}
 	s.closed = true
 	close(s.done)
-	for t := range s.timers {
-		t.stopLocked(s)
+	for _, t := range s.timerQ {
+		t.cancelled, t.index = true, -1
 	}
+	s.timerQ = nil
 	for c := range s.conns {
 		c.closeLocked()
 	}
@@ -322,89 +326,6 @@ func (s *Server) now() time.Time { return s.cfg.Now() }
 // scaled converts a simulated duration into wall-clock time.
 func (s *Server) scaled(d time.Duration) time.Duration {
 	return time.Duration(float64(d) * s.cfg.TimeScale)
-}
-
-// timer is a pending simulated action. Its callback runs with s.mu held.
-type timer struct {
-	t         *time.Timer // nil for work queued with zero delay
-	fn        func()
-	cancelled bool
-}
-
-// after schedules fn after the simulated duration d. Zero-delay work goes
-// through one FIFO queue so that actions a REST call defers (joining a
-// bridge, starting a playback) happen in request order, as on a channel's
-// control queue in Asterisk. Caller holds s.mu.
-func (s *Server) after(d time.Duration, fn func()) *timer {
-	t := &timer{fn: fn}
-	if s.closed {
-		t.cancelled = true
-		return t
-	}
-	if d <= 0 {
-		s.soonQ = append(s.soonQ, t)
-		if !s.soonStarted {
-			s.soonStarted = true
-			s.wg.Add(1)
-			go s.soonLoop()
-		}
-		select {
-		case s.soonWake <- struct{}{}:
-		default:
-		}
-		return t
-	}
-	s.timers[t] = struct{}{}
-	s.wg.Add(1)
-	t.t = time.AfterFunc(s.scaled(d), func() {
-		defer s.wg.Done()
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if t.cancelled || s.closed {
-			return
-		}
-		t.cancelled = true
-		delete(s.timers, t)
-		fn()
-	})
-	return t
-}
-
-func (s *Server) soonLoop() {
-	defer s.wg.Done()
-	for {
-		select {
-		case <-s.done:
-			return
-		case <-s.soonWake:
-		}
-		s.mu.Lock()
-		for len(s.soonQ) > 0 && !s.closed {
-			t := s.soonQ[0]
-			s.soonQ = s.soonQ[1:]
-			if t.cancelled {
-				continue
-			}
-			t.cancelled = true
-			t.fn()
-		}
-		s.mu.Unlock()
-	}
-}
-
-// stopLocked cancels t. Caller holds s.mu.
-func (t *timer) stopLocked(s *Server) {
-	if t == nil || t.cancelled {
-		return
-	}
-	t.cancelled = true
-	if t.t == nil {
-		return
-	}
-	delete(s.timers, t)
-	if t.t.Stop() {
-		s.wg.Done()
-	}
 }
 
 // ---- HTTP front: auth, routing, parameters ----
