@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -759,9 +760,23 @@ func (t *loadTimer) request(r arisim.RequestRecord) {
 			return
 		}
 		ch := strings.TrimSuffix(strings.TrimPrefix(r.Path, "/channels/"), "/variable")
-		t.mu.Lock()
-		t.callOf[q.Get("value")] = ch
-		t.mu.Unlock()
+		t.tag(q.Get("value"), ch)
+	case r.Operation == "channels.setChannelVars" && bytes.Contains(r.Body, []byte(engine.VarCall)):
+		// The same tag set with the bulk endpoint: {"variables": {"SB_CALL": "<call>" or {"value": "<call>", ...}}}.
+		var body struct {
+			Variables map[string]json.RawMessage `json:"variables"`
+		}
+		if json.Unmarshal(r.Body, &body) != nil {
+			return
+		}
+		var v struct {
+			Value string `json:"value"`
+		}
+		raw := body.Variables[engine.VarCall]
+		if json.Unmarshal(raw, &v.Value) != nil && json.Unmarshal(raw, &v) != nil || v.Value == "" {
+			return
+		}
+		t.tag(v.Value, strings.TrimSuffix(strings.TrimPrefix(r.Path, "/channels/"), "/variables"))
 	case r.Operation == "channels.originate" || r.Operation == "channels.originateWithId":
 		q, _ := url.ParseQuery(r.Query)
 		role, call, _ := strings.Cut(q.Get("appArgs"), ",")
@@ -779,6 +794,13 @@ func (t *loadTimer) request(r arisim.RequestRecord) {
 			t.latency = append(t.latency, at.Sub(st))
 		}
 	}
+}
+
+// tag notes that the controller named inbound channel ch's call.
+func (t *loadTimer) tag(call, ch string) {
+	t.mu.Lock()
+	t.callOf[call] = ch
+	t.mu.Unlock()
 }
 
 func (t *loadTimer) report() loadEmulatorReport {

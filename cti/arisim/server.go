@@ -75,6 +75,9 @@ type RequestRecord struct {
 	Query        string // raw query string
 	Operation    string // spec operation, e.g. "channels.answer"; "" if none matched
 	Status       int
+	// Body is the request body as sent (e.g. setChannelVars' JSON); nil
+	// for none. It must not be modified.
+	Body []byte
 }
 
 // Server is one emulated Asterisk. Create it with New, serve Handler() under
@@ -470,7 +473,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if rec.op == "" && rec.status == http.StatusSwitchingProtocols {
 		return
 	}
-	s.cfg.OnRequest(RequestRecord{Method: r.Method, Path: strings.TrimPrefix(r.URL.Path, "/ari"), Query: r.URL.RawQuery, Operation: rec.op, Status: rec.status})
+	s.cfg.OnRequest(RequestRecord{Method: r.Method, Path: strings.TrimPrefix(r.URL.Path, "/ari"), Query: r.URL.RawQuery,
+		Operation: rec.op, Status: rec.status, Body: rec.body})
 }
 
 // recorder captures the status of a response for Config.OnRequest.
@@ -478,6 +482,7 @@ type recorder struct {
 	http.ResponseWriter
 	status int
 	op     string
+	body   []byte
 }
 
 func (r *recorder) WriteHeader(code int) {
@@ -510,7 +515,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	vals, body, perr := readParams(r)
+	vals, body, raw, perr := readParams(r)
+	if rec, isRec := w.(*recorder); isRec {
+		rec.body = raw
+	}
 	if !s.authorized(r, vals) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="Asterisk REST Interface"`)
 		writeResponse(w, r, errMsg(http.StatusUnauthorized, "Authentication required"))
@@ -622,36 +630,38 @@ func (s *Server) authorized(r *http.Request, vals map[string][]string) bool {
 
 // readParams merges query parameters, a form body and the members of a JSON
 // body (Asterisk reads operation parameters from all three).
-func readParams(r *http.Request) (map[string][]string, map[string]json.RawMessage, error) {
-	vals := map[string][]string{}
+func readParams(r *http.Request) (vals map[string][]string, body map[string]json.RawMessage, raw []byte, err error) {
+	vals = map[string][]string{}
 	for k, v := range r.URL.Query() {
 		vals[k] = append(vals[k], v...)
 	}
 	if r.Body == nil || r.Method == http.MethodGet {
-		return vals, nil, nil
+		return vals, nil, nil, nil
 	}
-	raw, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	raw, err = io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {
-		return vals, nil, err
+		return vals, nil, nil, err
+	}
+	if len(raw) == 0 {
+		raw = nil
 	}
 	if len(strings.TrimSpace(string(raw))) == 0 {
-		return vals, nil, nil
+		return vals, nil, raw, nil
 	}
 	ct := r.Header.Get("Content-Type")
 	switch {
 	case strings.HasPrefix(ct, "application/x-www-form-urlencoded"):
 		form, err := url.ParseQuery(string(raw))
 		if err != nil {
-			return vals, nil, err
+			return vals, nil, raw, err
 		}
 		for k, v := range form {
 			vals[k] = append(v, vals[k]...)
 		}
-		return vals, nil, nil
+		return vals, nil, raw, nil
 	case strings.HasPrefix(ct, "application/json"), ct == "":
-		var body map[string]json.RawMessage
 		if err := json.Unmarshal(raw, &body); err != nil {
-			return vals, nil, err
+			return vals, nil, raw, err
 		}
 		for k, v := range body {
 			var str string
@@ -668,9 +678,9 @@ func readParams(r *http.Request) (map[string][]string, map[string]json.RawMessag
 				vals[k] = append(vals[k], string(v))
 			}
 		}
-		return vals, body, nil
+		return vals, body, raw, nil
 	}
-	return vals, nil, nil
+	return vals, nil, raw, nil
 }
 
 // paramMessages holds Asterisk's own wording for a missing or invalid

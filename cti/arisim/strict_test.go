@@ -293,6 +293,12 @@ func TestOnRequest(t *testing.T) {
 	if len(recs) < 3 || !reflect.DeepEqual(recs[len(recs)-3:], want) {
 		t.Errorf("records %+v", recs)
 	}
+	mu.Unlock()
+	h.doJSON("POST", "/channels/nope/variables", map[string]any{"variables": map[string]string{"A": "1"}})
+	mu.Lock()
+	if last := recs[len(recs)-1]; last.Operation != "channels.setChannelVars" || string(last.Body) != `{"variables":{"A":"1"}}` {
+		t.Errorf("JSON request recorded as %+v (body %s)", last, last.Body)
+	}
 }
 
 // TestOnEvent: the hook sees each channel event with the channel's id, in the order the websocket gets them, timed by the
