@@ -631,10 +631,7 @@ func (s *Server) authorized(r *http.Request, vals map[string][]string) bool {
 // readParams merges query parameters, a form body and the members of a JSON
 // body (Asterisk reads operation parameters from all three).
 func readParams(r *http.Request) (vals map[string][]string, body map[string]json.RawMessage, raw []byte, err error) {
-	vals = map[string][]string{}
-	for k, v := range r.URL.Query() {
-		vals[k] = append(vals[k], v...)
-	}
+	vals = r.URL.Query() // a fresh map on each call: ours to change
 	if r.Body == nil || r.Method == http.MethodGet {
 		return vals, nil, nil, nil
 	}
@@ -791,6 +788,9 @@ func contains(list []string, v string) bool {
 	return false
 }
 
+// jsonContentType is shared by every JSON response: net/http only reads it.
+var jsonContentType = []string{"application/json"}
+
 func writeResponse(w http.ResponseWriter, r *http.Request, resp response) {
 	if resp.location != "" {
 		w.Header().Set("Location", resp.location)
@@ -816,7 +816,7 @@ func writeResponse(w http.ResponseWriter, r *http.Request, resp response) {
 			w.WriteHeader(http.StatusInternalServerError)
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
+		w.Header()["Content-Type"] = jsonContentType
 		w.WriteHeader(resp.status)
 		w.Write(b)
 	default:
