@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -69,6 +70,8 @@ type loadOptions struct {
 	Talk        time.Duration
 	DatabaseURL string
 	CPUProfile  string
+	// EmulatorCPUProfile is where the emulator process writes its CPU profile over the run ("" for none).
+	EmulatorCPUProfile string
 }
 
 // loadSetup is what the controller sends the emulator first; loadCommand then starts and ends the run.
@@ -77,6 +80,8 @@ type loadSetup struct {
 	Endpoints []string      `json:"endpoints"`
 	Answer    time.Duration `json:"answer"`
 	Talk      time.Duration `json:"talk"`
+	// CPUProfile, if set, is the file the emulator writes its CPU profile to, from the start of the calls to the report.
+	CPUProfile string `json:"cpuprofile,omitempty"`
 }
 
 type loadCommand struct {
@@ -128,6 +133,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	c := Config{DatabaseURL: o.DatabaseURL}
 	c.bindDatabaseFlags(fs)
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write the controller's CPU profile over the run to this `file`")
+	fs.StringVar(&o.EmulatorCPUProfile, "emulator-cpuprofile", "", "write the emulator process's CPU profile over the run to this `file`")
 	if err := parseCommandFlags(fs, args, stdout); err != nil {
 		return err
 	}
@@ -144,6 +150,14 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if err := validateDatabaseURL(o.DatabaseURL); err != nil {
 		return errUsage{err}
+	}
+	if o.EmulatorCPUProfile != "" {
+		// The child's working directory is ours, but an absolute path leaves no doubt where the profile lands.
+		abs, err := filepath.Abs(o.EmulatorCPUProfile)
+		if err != nil {
+			return errUsage{fmt.Errorf("invalid -emulator-cpuprofile %q: %w", o.EmulatorCPUProfile, err)}
+		}
+		o.EmulatorCPUProfile = abs
 	}
 	if o.Agents == 0 {
 		// Each agent is busy for the ring and the talk; half as many again absorbs the jitter of a busy machine.
@@ -226,7 +240,8 @@ func loadRun(ctx context.Context, o loadOptions, stderr io.Writer) (*loadReport,
 
 	// The emulator, in its own process.
 	password := randomToken()
-	sim, err := startLoadEmulator(ctx, stderr, loadSetup{Password: password, Endpoints: endpoints, Answer: o.Answer, Talk: o.Talk})
+	sim, err := startLoadEmulator(ctx, stderr, loadSetup{Password: password, Endpoints: endpoints, Answer: o.Answer, Talk: o.Talk,
+		CPUProfile: o.EmulatorCPUProfile})
 	if err != nil {
 		return nil, err
 	}
@@ -669,6 +684,17 @@ func runLoadEmulator(ctx context.Context, stdin io.Reader, stdout, stderr io.Wri
 		return err
 	}
 	var cpu0 time.Duration
+	var profile *os.File
+	stopProfile := func() error {
+		if profile == nil {
+			return nil
+		}
+		pprof.StopCPUProfile()
+		err := profile.Close()
+		profile = nil
+		return err
+	}
+	defer stopProfile() //nolint:errcheck // a failed run reports its own error
 	for in.Scan() {
 		var c loadCommand
 		if err := json.Unmarshal(in.Bytes(), &c); err != nil {
@@ -676,6 +702,17 @@ func runLoadEmulator(ctx context.Context, stdin io.Reader, stdout, stderr io.Wri
 		}
 		switch c.Cmd {
 		case "load":
+			if setup.CPUProfile != "" && profile == nil {
+				f, err := os.Create(setup.CPUProfile)
+				if err != nil {
+					return err
+				}
+				if err := pprof.StartCPUProfile(f); err != nil {
+					f.Close()
+					return err
+				}
+				profile = f
+			}
 			u, s := processCPU()
 			cpu0 = u + s
 			res, err := sim.Load(ctx, c.Rate, c.Duration, arisim.CallSpec{HangupAfter: c.Patience})
@@ -687,6 +724,9 @@ func runLoadEmulator(ctx context.Context, stdin io.Reader, stdout, stderr io.Wri
 				return err
 			}
 		case "report":
+			if err := stopProfile(); err != nil {
+				return err
+			}
 			u, s := processCPU()
 			rep := t.report()
 			rep.Stats, rep.CPU = sim.Stats(), u+s-cpu0
@@ -700,9 +740,8 @@ func runLoadEmulator(ctx context.Context, stdin io.Reader, stdout, stderr io.Wri
 	return in.Err()
 }
 
-// loadTimer matches each inbound call's StasisStart with the first originate of an agent leg for it. The engine puts the
-// caller's channel into the call's bridge (sb-<call>, role customer) before it rings an agent, and names the call in the
-// originate's appArgs (agent,<call>).
+// loadTimer matches each inbound call's StasisStart with the first originate of an agent leg for it. The engine tags the
+// inbound channel with its call id (SB_CALL) before anything else and names the call in the originate's appArgs (agent,<call>).
 type loadTimer struct {
 	mu      sync.Mutex
 	started map[string]time.Time // inbound channel → StasisStart
@@ -729,17 +768,29 @@ func (t *loadTimer) event(typ, channelID string, at time.Time) {
 func (t *loadTimer) request(r arisim.RequestRecord) {
 	at := time.Now()
 	switch {
-	case r.Operation == "bridges.addChannel" && strings.HasPrefix(r.Path, "/bridges/sb-"):
+	case r.Operation == "channels.setChannelVar" && strings.Contains(r.Query, engine.VarCall):
 		q, _ := url.ParseQuery(r.Query)
-		if q.Get("role") != "customer" || r.Status >= 300 {
+		if q.Get("variable") != engine.VarCall {
 			return
 		}
-		call := strings.TrimSuffix(strings.TrimPrefix(r.Path, "/bridges/sb-"), "/addChannel")
-		t.mu.Lock()
-		if _, ok := t.callOf[call]; !ok {
-			t.callOf[call] = q.Get("channel")
+		ch := strings.TrimSuffix(strings.TrimPrefix(r.Path, "/channels/"), "/variable")
+		t.tag(q.Get("value"), ch)
+	case r.Operation == "channels.setChannelVars" && bytes.Contains(r.Body, []byte(engine.VarCall)):
+		// The same tag set with the bulk endpoint: {"variables": {"SB_CALL": "<call>" or {"value": "<call>", ...}}}.
+		var body struct {
+			Variables map[string]json.RawMessage `json:"variables"`
 		}
-		t.mu.Unlock()
+		if json.Unmarshal(r.Body, &body) != nil {
+			return
+		}
+		var v struct {
+			Value string `json:"value"`
+		}
+		raw := body.Variables[engine.VarCall]
+		if json.Unmarshal(raw, &v.Value) != nil && json.Unmarshal(raw, &v) != nil || v.Value == "" {
+			return
+		}
+		t.tag(v.Value, strings.TrimSuffix(strings.TrimPrefix(r.Path, "/channels/"), "/variables"))
 	case r.Operation == "channels.originate" || r.Operation == "channels.originateWithId":
 		q, _ := url.ParseQuery(r.Query)
 		role, call, _ := strings.Cut(q.Get("appArgs"), ",")
@@ -757,6 +808,13 @@ func (t *loadTimer) request(r arisim.RequestRecord) {
 			t.latency = append(t.latency, at.Sub(st))
 		}
 	}
+}
+
+// tag notes that the controller named inbound channel ch's call.
+func (t *loadTimer) tag(call, ch string) {
+	t.mu.Lock()
+	t.callOf[call] = ch
+	t.mu.Unlock()
 }
 
 func (t *loadTimer) report() loadEmulatorReport {

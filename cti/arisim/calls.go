@@ -297,10 +297,8 @@ func (s *Server) destroyBridge(b *bridge) {
 	for _, p := range append([]*playback(nil), b.playQueue...) {
 		s.finishPlayback(p, "done")
 	}
-	for _, name := range sortedKeys(s.liveRecs) {
-		if r := s.liveRecs[name]; r.br == b {
-			s.finishRecording(r, "done")
-		}
+	for _, r := range s.recordingsOf(nil, b) {
+		s.finishRecording(r, "done")
 	}
 	for _, c := range append([]*channel(nil), b.channels...) {
 		s.leaveBridge(c)

@@ -1,6 +1,7 @@
 package arisim
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 )
@@ -51,5 +52,56 @@ func waitApp(t *testing.T, h *harness, status int) {
 			t.Fatalf("GET /applications/contact-center = %d, want %d", r.status, status)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestEventBurstArrivesWhole: a burst of events, written in batches, still
+// arrives as one websocket message per event, every one, in order.
+func TestEventBurstArrivesWhole(t *testing.T) {
+	h := newHarness(t, testConfig())
+	ws := h.dial("contact-center", "")
+	waitRegistered(t, h, "contact-center")
+	var ids []string
+	for range 100 {
+		id, err := h.srv.Call(CallSpec{CallerNumber: "15551230001"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	for _, id := range ids {
+		h.srv.Hangup(id)
+	}
+	want := h.srv.Stats().EventsSent
+	if !ws.waitCount(want, 10*time.Second) {
+		t.Fatalf("got %d events, sent %d", ws.count(), want)
+	}
+	seen := map[string]string{} // channel → last event type
+	for i, raw := range ws.all() {
+		var ev struct {
+			Type    string `json:"type"`
+			Channel struct {
+				ID string `json:"id"`
+			} `json:"channel"`
+		}
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			t.Fatalf("message %d is not one event: %v: %.200s", i, err, raw)
+		}
+		switch ev.Type {
+		case "StasisStart":
+			if seen[ev.Channel.ID] != "" {
+				t.Errorf("message %d: StasisStart after %s for %s", i, seen[ev.Channel.ID], ev.Channel.ID)
+			}
+		case "StasisEnd":
+			if seen[ev.Channel.ID] == "" || seen[ev.Channel.ID] == "StasisEnd" {
+				t.Errorf("message %d: StasisEnd after %q for %s", i, seen[ev.Channel.ID], ev.Channel.ID)
+			}
+		}
+		seen[ev.Channel.ID] = ev.Type
+	}
+	for _, id := range ids {
+		if seen[id] != "StasisEnd" {
+			t.Errorf("channel %s ended with %q, want StasisEnd", id, seen[id])
+		}
 	}
 }

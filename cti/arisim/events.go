@@ -1,6 +1,7 @@
 package arisim
 
 import (
+	"bytes"
 	"time"
 )
 
@@ -75,11 +76,15 @@ func (s *Server) publish(e *event, apps []string) {
 			s.stats.EventsDropped++
 			continue
 		}
-		b, err := marshal(e.render(name, s.cfg.AsteriskID))
+		// Encode into a buffer reused under s.mu, then copy out exactly
+		// what the websocket keeps: one allocation per event and app.
+		buf, err := appendJSON(s.eventBuf[:0], e.render(name, s.cfg.AsteriskID))
 		if err != nil {
 			s.log.Error("arisim: encode event", "type", e.typ, "err", err)
 			continue
 		}
+		s.eventBuf = buf
+		b := bytes.Clone(buf)
 		if reg.conn.enqueue(b) {
 			s.stats.EventsSent++
 		} else {

@@ -3,6 +3,9 @@ package arisim
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
+	"slices"
+	"strconv"
 	"time"
 )
 
@@ -16,35 +19,183 @@ type kv struct {
 // event JSON has a stable field order that controllers and tests may rely on.
 type obj []kv
 
-func (o obj) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, m := range o {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		k, _ := marshal(m.K)
-		b.Write(k)
-		b.WriteByte(':')
-		v, err := marshal(m.V)
-		if err != nil {
-			return nil, err
-		}
-		b.Write(v)
-	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
-}
+func (o obj) MarshalJSON() ([]byte, error) { return appendJSON(nil, o) }
 
 // marshal encodes compactly without HTML escaping, as jansson does.
-func marshal(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
+func marshal(v any) ([]byte, error) { return appendJSON(nil, v) }
+
+// appendJSON appends the JSON of v to b, byte for byte what encoding/json
+// (compact, SetEscapeHTML(false)) produces. The types every event and most
+// responses are made of are written directly, because reflection and the
+// re-validation of nested MarshalJSON output were most of the emulator's
+// CPU time under load; anything else goes through encoding/json.
+func appendJSON(b []byte, v any) ([]byte, error) {
+	switch v := v.(type) {
+	case obj:
+		b = append(b, '{')
+		for i, m := range v {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, m.K)
+			b = append(b, ':')
+			var err error
+			if b, err = appendJSON(b, m.V); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, '}'), nil
+	case string:
+		return appendString(b, v), nil
+	case int:
+		return strconv.AppendInt(b, int64(v), 10), nil
+	case bool:
+		return strconv.AppendBool(b, v), nil
+	case []string:
+		return appendStrings(b, v), nil
+	case channelJSON:
+		return appendChannel(b, &v), nil
+	case []channelJSON:
+		if v == nil {
+			return append(b, "null"...), nil
+		}
+		b = append(b, '[')
+		for i := range v {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendChannel(b, &v[i])
+		}
+		return append(b, ']'), nil
+	case bridgeJSON:
+		b = appendField(b, '{', "id", v.ID)
+		b = appendField(b, ',', "technology", v.Technology)
+		b = appendField(b, ',', "bridge_type", v.BridgeType)
+		b = appendField(b, ',', "bridge_class", v.BridgeClass)
+		b = appendField(b, ',', "creator", v.Creator)
+		b = appendField(b, ',', "name", v.Name)
+		b = appendKey(b, ',', "channels")
+		b = appendStrings(b, v.Channels)
+		b = appendField(b, ',', "creationtime", v.Creationtime)
+		b = appendField(b, ',', "video_mode", v.VideoMode)
+		return append(b, '}'), nil
+	case playbackJSON:
+		b = appendField(b, '{', "id", v.ID)
+		b = appendField(b, ',', "media_uri", v.MediaURI)
+		if v.NextMediaURI != "" {
+			b = appendField(b, ',', "next_media_uri", v.NextMediaURI)
+		}
+		b = appendField(b, ',', "target_uri", v.TargetURI)
+		b = appendField(b, ',', "language", v.Language)
+		b = appendField(b, ',', "state", v.State)
+		return append(b, '}'), nil
+	case liveRecordingJSON:
+		b = appendField(b, '{', "name", v.Name)
+		b = appendField(b, ',', "format", v.Format)
+		b = appendField(b, ',', "state", v.State)
+		b = appendField(b, ',', "target_uri", v.TargetURI)
+		if v.Duration != nil {
+			b = appendKey(b, ',', "duration")
+			b = strconv.AppendInt(b, int64(*v.Duration), 10)
+		}
+		return append(b, '}'), nil
+	case variableJSON:
+		b = appendField(b, '{', "value", v.Value)
+		return append(b, '}'), nil
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		return nil, err
 	}
-	return bytes.TrimRight(b.Bytes(), "\n"), nil
+	return append(b, bytes.TrimRight(buf.Bytes(), "\n")...), nil
+}
+
+// appendChannel writes the Channel model in Asterisk's member order.
+func appendChannel(b []byte, c *channelJSON) []byte {
+	b = appendField(b, '{', "id", c.ID)
+	b = appendField(b, ',', "name", c.Name)
+	b = appendField(b, ',', "state", c.State)
+	b = appendField(b, ',', "protocol_id", c.ProtocolID)
+	b = appendKey(b, ',', "caller")
+	b = appendParty(b, c.Caller)
+	b = appendKey(b, ',', "connected")
+	b = appendParty(b, c.Connected)
+	b = appendField(b, ',', "accountcode", c.Accountcode)
+	b = appendKey(b, ',', "dialplan")
+	b = appendField(b, '{', "context", c.Dialplan.Context)
+	b = appendField(b, ',', "exten", c.Dialplan.Exten)
+	b = appendKey(b, ',', "priority")
+	b = strconv.AppendInt(b, int64(c.Dialplan.Priority), 10)
+	b = appendField(b, ',', "app_name", c.Dialplan.AppName)
+	b = appendField(b, ',', "app_data", c.Dialplan.AppData)
+	b = append(b, '}')
+	b = appendField(b, ',', "creationtime", c.Creationtime)
+	b = appendField(b, ',', "language", c.Language)
+	if len(c.Channelvars) > 0 {
+		b = append(appendKey(b, ',', "channelvars"), '{')
+		for i, k := range slices.Sorted(maps.Keys(c.Channelvars)) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, k)
+			b = append(b, ':')
+			b = appendString(b, c.Channelvars[k])
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}
+
+func appendParty(b []byte, p partyJSON) []byte {
+	b = appendField(b, '{', "name", p.Name)
+	b = appendField(b, ',', "number", p.Number)
+	return append(b, '}')
+}
+
+// appendKey writes sep, then "key":. Keys are plain ASCII.
+func appendKey(b []byte, sep byte, key string) []byte {
+	b = append(b, sep, '"')
+	b = append(b, key...)
+	return append(b, '"', ':')
+}
+
+// appendField writes sep, then "key":"value".
+func appendField(b []byte, sep byte, key, value string) []byte {
+	return appendString(appendKey(b, sep, key), value)
+}
+
+func appendStrings(b []byte, list []string) []byte {
+	if list == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i, s := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, s)
+	}
+	return append(b, ']')
+}
+
+// appendString quotes s. Printable ASCII without quote or backslash, which
+// is nearly every string the emulator sends, is copied as it is; anything
+// else is left to encoding/json so escaping stays exactly its own.
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			var buf bytes.Buffer
+			enc := json.NewEncoder(&buf)
+			enc.SetEscapeHTML(false)
+			enc.Encode(s) //nolint:errcheck // a string always encodes
+			return append(b, bytes.TrimRight(buf.Bytes(), "\n")...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // astTime formats t as Asterisk does in ARI: 2026-11-22T12:41:41.292+0000.

@@ -1,8 +1,11 @@
 package arisim
 
 import (
+	"bytes"
 	"encoding/binary"
+	"io"
 	"math"
+	"slices"
 	"strings"
 	"time"
 )
@@ -188,10 +191,8 @@ func (s *Server) stopChannelMedia(c *channel) {
 	for _, p := range append([]*playback(nil), c.playQueue...) {
 		s.finishPlayback(p, "done")
 	}
-	for _, name := range sortedKeys(s.liveRecs) {
-		if r := s.liveRecs[name]; r.ch == c {
-			s.finishRecording(r, "done")
-		}
+	for _, r := range s.recordingsOf(c, nil) {
+		s.finishRecording(r, "done")
 	}
 }
 
@@ -261,24 +262,83 @@ func (s *Server) finishRecording(r *liveRecording, state string) {
 
 // wavFile renders d of 8 kHz mono 16-bit PCM: a quiet 440 Hz tone.
 func wavFile(d time.Duration) []byte {
+	var b bytes.Buffer
+	b.Grow(wavSize(d))
+	writeWAV(&b, d) //nolint:errcheck // a bytes.Buffer does not fail
+	return b.Bytes()
+}
+
+func wavSize(d time.Duration) int { return 44 + 2*int(d.Seconds()*8000) }
+
+// writeWAV writes wavFile(d) to w without holding the file in memory.
+func writeWAV(w io.Writer, d time.Duration) error {
 	n := int(d.Seconds() * 8000)
 	data := n * 2
-	b := make([]byte, 44+data)
-	copy(b[0:], "RIFF")
-	binary.LittleEndian.PutUint32(b[4:], uint32(36+data))
-	copy(b[8:], "WAVEfmt ")
-	binary.LittleEndian.PutUint32(b[16:], 16)
-	binary.LittleEndian.PutUint16(b[20:], 1)
-	binary.LittleEndian.PutUint16(b[22:], 1)
-	binary.LittleEndian.PutUint32(b[24:], 8000)
-	binary.LittleEndian.PutUint32(b[28:], 16000)
-	binary.LittleEndian.PutUint16(b[32:], 2)
-	binary.LittleEndian.PutUint16(b[34:], 16)
-	copy(b[36:], "data")
-	binary.LittleEndian.PutUint32(b[40:], uint32(data))
-	for i := range n {
-		v := int16(1000 * math.Sin(2*math.Pi*440*float64(i)/8000))
-		binary.LittleEndian.PutUint16(b[44+2*i:], uint16(v))
+	var h [44]byte
+	copy(h[0:], "RIFF")
+	binary.LittleEndian.PutUint32(h[4:], uint32(36+data))
+	copy(h[8:], "WAVEfmt ")
+	binary.LittleEndian.PutUint32(h[16:], 16)
+	binary.LittleEndian.PutUint16(h[20:], 1)
+	binary.LittleEndian.PutUint16(h[22:], 1)
+	binary.LittleEndian.PutUint32(h[24:], 8000)
+	binary.LittleEndian.PutUint32(h[28:], 16000)
+	binary.LittleEndian.PutUint16(h[32:], 2)
+	binary.LittleEndian.PutUint16(h[34:], 16)
+	copy(h[36:], "data")
+	binary.LittleEndian.PutUint32(h[40:], uint32(data))
+	if _, err := w.Write(h[:]); err != nil {
+		return err
 	}
-	return b
+	// The tone repeats every 200 samples (11 cycles of 440 Hz at 8 kHz);
+	// copying that period is the same bytes as computing each sample, for
+	// the first hour, which TestWavTone checks. Past it the samples are
+	// computed, so no rounding drift can ever change a file.
+	tiled := min(n, wavExactSamples)
+	for left := 2 * tiled; left > 0; {
+		chunk := toneSecond[:min(left, len(toneSecond))]
+		if _, err := w.Write(chunk); err != nil {
+			return err
+		}
+		left -= len(chunk)
+	}
+	var sample [2]byte
+	for i := tiled; i < n; i++ {
+		binary.LittleEndian.PutUint16(sample[:], uint16(toneSample(i)))
+		if _, err := w.Write(sample[:]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// wavExactSamples is how far tiling tonePeriod is known to match toneSample.
+const wavExactSamples = 8000 * 3600
+
+func toneSample(i int) int16 {
+	return int16(1000 * math.Sin(2*math.Pi*440*float64(i)/8000))
+}
+
+// tonePeriod is one period of the recordings' tone, little-endian PCM.
+var tonePeriod = func() (p [400]byte) {
+	for i := range 200 {
+		binary.LittleEndian.PutUint16(p[2*i:], uint16(toneSample(i)))
+	}
+	return p
+}()
+
+// toneSecond is one second of the tone (40 periods), written in chunks.
+var toneSecond = bytes.Repeat(tonePeriod[:], 40)
+
+// recordingsOf returns the live recordings of channel c or bridge b in name
+// order, without sorting every live recording of every call.
+func (s *Server) recordingsOf(c *channel, b *bridge) []*liveRecording {
+	var out []*liveRecording
+	for _, r := range s.liveRecs {
+		if c != nil && r.ch == c || b != nil && r.br == b {
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, func(x, y *liveRecording) int { return strings.Compare(x.name, y.name) })
+	return out
 }

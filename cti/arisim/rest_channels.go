@@ -1,7 +1,6 @@
 package arisim
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -114,22 +113,21 @@ func (s *Server) endpointFor(tech, resource string) *endpoint {
 	return ep
 }
 
+// bodyVariables reads the "variables" of an originate, create or
+// externalMedia body. Since 22.10 a value may be a string or an object
+// {"value", "report_events"}, as for setChannelVars.
 func bodyVariables(q *request) (map[string]string, response, bool) {
 	raw, found := q.body["variables"]
-	if !found {
+	if !found || string(raw) == "null" { // null was, and stays, no variables
 		return nil, response{}, true
 	}
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
+	assigns, valid := parseVarAssigns(raw)
+	if !valid {
 		return nil, errMsg(http.StatusBadRequest, "Only string values in the 'variables' object allowed"), false
 	}
-	out := map[string]string{}
-	for k, v := range m {
-		str, isStr := v.(string)
-		if !isStr {
-			return nil, errMsg(http.StatusBadRequest, "Only string values in the 'variables' object allowed"), false
-		}
-		out[k] = str
+	out := make(map[string]string, len(assigns))
+	for _, a := range assigns {
+		out[a.name] = a.value
 	}
 	return out, response{}, true
 }

@@ -1,6 +1,7 @@
 package arisim
 
 import (
+	"io"
 	"net/http"
 	"sort"
 	"strings"
@@ -115,7 +116,10 @@ func (s *Server) recordingsGetStoredFile(q *request) response {
 	if r == nil {
 		return errMsg(http.StatusNotFound, "Recording not found")
 	}
-	return response{status: http.StatusOK, raw: wavFile(r.length), contentType: "audio/wav"}
+	// Streamed after the lock is released, not rendered under it.
+	length := r.length
+	return response{status: http.StatusOK, contentType: "audio/wav", size: wavSize(length),
+		stream: func(w io.Writer) error { return writeWAV(w, length) }}
 }
 
 // recordingsCopyStored copies a stored recording. Asterisk treats the text

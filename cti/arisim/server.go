@@ -75,6 +75,9 @@ type RequestRecord struct {
 	Query        string // raw query string
 	Operation    string // spec operation, e.g. "channels.answer"; "" if none matched
 	Status       int
+	// Body is the request body as sent (e.g. setChannelVars' JSON); nil
+	// for none. It must not be modified.
+	Body []byte
 }
 
 // Server is one emulated Asterisk. Create it with New, serve Handler() under
@@ -100,15 +103,19 @@ type Server struct {
 	devices     map[string]string
 	globals     map[string]string
 	sounds      map[string]time.Duration
-	timers      map[*timer]struct{}
 	soonQ       []*timer // zero-delay work, run in order by soonLoop
 	soonWake    chan struct{}
 	soonStarted bool
+	timerQ      timerHeap // delayed work, run by timerLoop when due
+	timerWake   chan struct{}
+	timerSeq    uint64 // orders timers due at the same instant
+	timerLoopOn bool
 	seq         int // unique id counter (<epoch>.<seq>)
 	pjsipSeq    int // PJSIP/xxx-%08x
 	snoopSeq    int
 	unrealSeq   int // Announcer/Recorder unreal channels
 	rng         *rand.Rand
+	eventBuf    []byte // scratch for encoding events (publish)
 
 	httpSrv  *http.Server
 	listener net.Listener
@@ -178,9 +185,9 @@ func New(cfg Config) *Server {
 		devices:   map[string]string{},
 		globals:   map[string]string{},
 		sounds:    defaultSounds(cfg.DefaultSoundDuration),
-		timers:    map[*timer]struct{}{},
 		done:      make(chan struct{}),
 		soonWake:  make(chan struct{}, 1),
+		timerWake: make(chan struct{}, 1),
 		rng:       rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)),
 	}
 	s.start = s.now()
@@ -295,9 +302,10 @@ func (s *Server) shutdown() {
 	}
 	s.closed = true
 	close(s.done)
-	for t := range s.timers {
-		t.stopLocked(s)
+	for _, t := range s.timerQ {
+		t.cancelled, t.index = true, -1
 	}
+	s.timerQ = nil
 	for c := range s.conns {
 		c.closeLocked()
 	}
@@ -321,89 +329,6 @@ func (s *Server) now() time.Time { return s.cfg.Now() }
 // scaled converts a simulated duration into wall-clock time.
 func (s *Server) scaled(d time.Duration) time.Duration {
 	return time.Duration(float64(d) * s.cfg.TimeScale)
-}
-
-// timer is a pending simulated action. Its callback runs with s.mu held.
-type timer struct {
-	t         *time.Timer // nil for work queued with zero delay
-	fn        func()
-	cancelled bool
-}
-
-// after schedules fn after the simulated duration d. Zero-delay work goes
-// through one FIFO queue so that actions a REST call defers (joining a
-// bridge, starting a playback) happen in request order, as on a channel's
-// control queue in Asterisk. Caller holds s.mu.
-func (s *Server) after(d time.Duration, fn func()) *timer {
-	t := &timer{fn: fn}
-	if s.closed {
-		t.cancelled = true
-		return t
-	}
-	if d <= 0 {
-		s.soonQ = append(s.soonQ, t)
-		if !s.soonStarted {
-			s.soonStarted = true
-			s.wg.Add(1)
-			go s.soonLoop()
-		}
-		select {
-		case s.soonWake <- struct{}{}:
-		default:
-		}
-		return t
-	}
-	s.timers[t] = struct{}{}
-	s.wg.Add(1)
-	t.t = time.AfterFunc(s.scaled(d), func() {
-		defer s.wg.Done()
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if t.cancelled || s.closed {
-			return
-		}
-		t.cancelled = true
-		delete(s.timers, t)
-		fn()
-	})
-	return t
-}
-
-func (s *Server) soonLoop() {
-	defer s.wg.Done()
-	for {
-		select {
-		case <-s.done:
-			return
-		case <-s.soonWake:
-		}
-		s.mu.Lock()
-		for len(s.soonQ) > 0 && !s.closed {
-			t := s.soonQ[0]
-			s.soonQ = s.soonQ[1:]
-			if t.cancelled {
-				continue
-			}
-			t.cancelled = true
-			t.fn()
-		}
-		s.mu.Unlock()
-	}
-}
-
-// stopLocked cancels t. Caller holds s.mu.
-func (t *timer) stopLocked(s *Server) {
-	if t == nil || t.cancelled {
-		return
-	}
-	t.cancelled = true
-	if t.t == nil {
-		return
-	}
-	delete(s.timers, t)
-	if t.t.Stop() {
-		s.wg.Done()
-	}
 }
 
 // ---- HTTP front: auth, routing, parameters ----
@@ -523,6 +448,8 @@ type response struct {
 	status      int
 	body        any // JSON-encoded unless raw is set
 	raw         []byte
+	stream      func(io.Writer) error // instead of raw: writes size bytes
+	size        int
 	contentType string
 	location    string
 }
@@ -546,7 +473,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if rec.op == "" && rec.status == http.StatusSwitchingProtocols {
 		return
 	}
-	s.cfg.OnRequest(RequestRecord{Method: r.Method, Path: strings.TrimPrefix(r.URL.Path, "/ari"), Query: r.URL.RawQuery, Operation: rec.op, Status: rec.status})
+	s.cfg.OnRequest(RequestRecord{Method: r.Method, Path: strings.TrimPrefix(r.URL.Path, "/ari"), Query: r.URL.RawQuery,
+		Operation: rec.op, Status: rec.status, Body: rec.body})
 }
 
 // recorder captures the status of a response for Config.OnRequest.
@@ -554,6 +482,7 @@ type recorder struct {
 	http.ResponseWriter
 	status int
 	op     string
+	body   []byte
 }
 
 func (r *recorder) WriteHeader(code int) {
@@ -586,7 +515,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	vals, body, perr := readParams(r)
+	vals, body, raw, perr := readParams(r)
+	if rec, isRec := w.(*recorder); isRec {
+		rec.body = raw
+	}
 	if !s.authorized(r, vals) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="Asterisk REST Interface"`)
 		writeResponse(w, r, errMsg(http.StatusUnauthorized, "Authentication required"))
@@ -698,36 +630,35 @@ func (s *Server) authorized(r *http.Request, vals map[string][]string) bool {
 
 // readParams merges query parameters, a form body and the members of a JSON
 // body (Asterisk reads operation parameters from all three).
-func readParams(r *http.Request) (map[string][]string, map[string]json.RawMessage, error) {
-	vals := map[string][]string{}
-	for k, v := range r.URL.Query() {
-		vals[k] = append(vals[k], v...)
-	}
+func readParams(r *http.Request) (vals map[string][]string, body map[string]json.RawMessage, raw []byte, err error) {
+	vals = r.URL.Query() // a fresh map on each call: ours to change
 	if r.Body == nil || r.Method == http.MethodGet {
-		return vals, nil, nil
+		return vals, nil, nil, nil
 	}
-	raw, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	raw, err = io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {
-		return vals, nil, err
+		return vals, nil, nil, err
+	}
+	if len(raw) == 0 {
+		raw = nil
 	}
 	if len(strings.TrimSpace(string(raw))) == 0 {
-		return vals, nil, nil
+		return vals, nil, raw, nil
 	}
 	ct := r.Header.Get("Content-Type")
 	switch {
 	case strings.HasPrefix(ct, "application/x-www-form-urlencoded"):
 		form, err := url.ParseQuery(string(raw))
 		if err != nil {
-			return vals, nil, err
+			return vals, nil, raw, err
 		}
 		for k, v := range form {
 			vals[k] = append(v, vals[k]...)
 		}
-		return vals, nil, nil
+		return vals, nil, raw, nil
 	case strings.HasPrefix(ct, "application/json"), ct == "":
-		var body map[string]json.RawMessage
 		if err := json.Unmarshal(raw, &body); err != nil {
-			return vals, nil, err
+			return vals, nil, raw, err
 		}
 		for k, v := range body {
 			var str string
@@ -744,9 +675,9 @@ func readParams(r *http.Request) (map[string][]string, map[string]json.RawMessag
 				vals[k] = append(vals[k], string(v))
 			}
 		}
-		return vals, body, nil
+		return vals, body, raw, nil
 	}
-	return vals, nil, nil
+	return vals, nil, raw, nil
 }
 
 // paramMessages holds Asterisk's own wording for a missing or invalid
@@ -857,11 +788,21 @@ func contains(list []string, v string) bool {
 	return false
 }
 
+// jsonContentType is shared by every JSON response: net/http only reads it.
+var jsonContentType = []string{"application/json"}
+
 func writeResponse(w http.ResponseWriter, r *http.Request, resp response) {
 	if resp.location != "" {
 		w.Header().Set("Location", resp.location)
 	}
 	switch {
+	case resp.stream != nil:
+		w.Header().Set("Content-Type", resp.contentType)
+		w.Header().Set("Content-Length", strconv.Itoa(resp.size))
+		w.WriteHeader(resp.status)
+		if r.Method != http.MethodHead {
+			resp.stream(w) //nolint:errcheck // the client went away
+		}
 	case resp.raw != nil:
 		w.Header().Set("Content-Type", resp.contentType)
 		w.Header().Set("Content-Length", strconv.Itoa(len(resp.raw)))
@@ -875,7 +816,7 @@ func writeResponse(w http.ResponseWriter, r *http.Request, resp response) {
 			w.WriteHeader(http.StatusInternalServerError)
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
+		w.Header()["Content-Type"] = jsonContentType
 		w.WriteHeader(resp.status)
 		w.Write(b)
 	default:

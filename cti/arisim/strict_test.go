@@ -252,6 +252,15 @@ func TestJSONBodyParameters(t *testing.T) {
 	if r := h.do("GET", "/channels/json-leg/variable", "variable=CC_CALL"); string(r.body) != `{"value":"42"}` {
 		t.Errorf("variable: %d %s", r.status, r.body)
 	}
+	// Since 22.10 a variable may also be {"value", "report_events"}.
+	r = h.doJSON("POST", "/channels", map[string]any{"endpoint": "PJSIP/1001", "app": "contact-center", "channelId": "json-leg-2",
+		"variables": map[string]any{"CC_ROLE": map[string]any{"value": "agent", "report_events": true}}})
+	if r.status != 200 {
+		t.Fatalf("originate with an object variable: %d %s", r.status, r.body)
+	}
+	if r := h.do("GET", "/channels/json-leg-2/variable", "variable=CC_ROLE"); string(r.body) != `{"value":"agent"}` {
+		t.Errorf("object variable: %d %s", r.status, r.body)
+	}
 	r = h.doJSON("POST", "/channels", map[string]any{"endpoint": "PJSIP/1001", "app": "contact-center", "variables": map[string]any{"N": 1}})
 	if r.status != 400 || string(r.body) != `{"message":"Only string values in the 'variables' object allowed"}` {
 		t.Errorf("non-string variable: %d %s", r.status, r.body)
@@ -292,6 +301,12 @@ func TestOnRequest(t *testing.T) {
 	}
 	if len(recs) < 3 || !reflect.DeepEqual(recs[len(recs)-3:], want) {
 		t.Errorf("records %+v", recs)
+	}
+	mu.Unlock()
+	h.doJSON("POST", "/channels/nope/variables", map[string]any{"variables": map[string]string{"A": "1"}})
+	mu.Lock()
+	if last := recs[len(recs)-1]; last.Operation != "channels.setChannelVars" || string(last.Body) != `{"variables":{"A":"1"}}` {
+		t.Errorf("JSON request recorded as %+v (body %s)", last, last.Body)
 	}
 }
 

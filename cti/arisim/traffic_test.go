@@ -197,3 +197,27 @@ func TestAnswerRingingPhone(t *testing.T) {
 		t.Errorf("unknown channel: %v, want ErrNoChannel", err)
 	}
 }
+
+// TestLoadKeepsRateWhenStalled: ticks missed while the emulator is busy
+// (here its lock held for 150 ms) are made up in a burst, so a run places
+// exactly rate × duration calls.
+func TestLoadKeepsRateWhenStalled(t *testing.T) {
+	srv := New(Config{})
+	defer srv.Close()
+	stalled := make(chan struct{})
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		srv.mu.Lock()
+		time.Sleep(150 * time.Millisecond)
+		srv.mu.Unlock()
+		close(stalled)
+	}()
+	res, err := srv.Load(context.Background(), 200, 500*time.Millisecond, CallSpec{})
+	<-stalled
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Offered + res.Rejected; got != 100 {
+		t.Errorf("placed %d calls, want 200/s × 0.5 s = 100 (%+v)", got, res)
+	}
+}

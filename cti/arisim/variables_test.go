@@ -58,7 +58,11 @@ func TestBulkVariables(t *testing.T) {
 
 	// The bulk GET reads what either endpoint wrote, functions with commas
 	// inside their parentheses included, in the order asked.
+	n := ws.count()
 	h.do("POST", "/channels/"+id+"/variable", "variable=SINGLE&value=one")
+	if !ws.waitCount(n+1, 5*time.Second) {
+		t.Fatal("no ChannelVarset for SINGLE")
+	}
 	q := "variables=" + url.QueryEscape("SINGLE,Call_State,CALLERID(all),PJSIP_HEADER(read,X-Customer-Id),EXTEN,CC_QUEUE")
 	r = h.do("GET", path, q)
 	want := `{"variables":{"SINGLE":"one","Call_State":"WaitingForAgent","CALLERID(all)":"\"Frank (VIP)\" <15551230006>","PJSIP_HEADER(read,X-Customer-Id)":"C-6006","EXTEN":"5556000","CC_QUEUE":"support"}}`

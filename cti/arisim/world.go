@@ -39,6 +39,7 @@ type channel struct {
 	caller, connected    party
 	dp                   dialplan
 	created              time.Time
+	createdText          string // astTime(created), formatted once for every snapshot
 	language             string
 	pickup               func() // answers a ringing outbound channel; nil when not ringing
 	vars                 map[string]string
@@ -74,7 +75,7 @@ func (c *channel) json() channelJSON {
 		Caller:       partyJSON{c.caller.name, c.caller.number},
 		Connected:    partyJSON{c.connected.name, c.connected.number},
 		Dialplan:     dialplanJSON{c.dp.context, c.dp.exten, c.dp.priority, c.dp.appName, c.dp.appData},
-		Creationtime: astTime(c.created),
+		Creationtime: creationText(&c.createdText, c.created),
 		Language:     c.language,
 	}
 }
@@ -89,6 +90,7 @@ type bridge struct {
 	creator       string
 	app           string
 	created       time.Time
+	createdText   string // astTime(created), formatted once
 	channels      []*channel
 	softmix       bool
 	playQueue     []*playback
@@ -128,7 +130,7 @@ func (b *bridge) json() bridgeJSON {
 	}
 	return bridgeJSON{
 		ID: b.id, Technology: b.technology(), BridgeType: b.typ, BridgeClass: "stasis",
-		Creator: b.creator, Name: b.name, Channels: ids, Creationtime: astTime(b.created), VideoMode: "talker",
+		Creator: b.creator, Name: b.name, Channels: ids, Creationtime: creationText(&b.createdText, b.created), VideoMode: "talker",
 	}
 }
 
@@ -283,4 +285,13 @@ func parseCallerID(s string) party {
 		return party{number: s}
 	}
 	return party{name: strings.Trim(s, `"`)}
+}
+
+// creationText formats a creation time once: every event carries the
+// snapshot of its channel, so it is asked for on each one.
+func creationText(cache *string, t time.Time) string {
+	if *cache == "" {
+		*cache = astTime(t)
+	}
+	return *cache
 }

@@ -1,6 +1,8 @@
 package arisim
 
 import (
+	"bufio"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -21,6 +23,7 @@ var upgrader = websocket.Upgrader{
 type wsConn struct {
 	s         *Server
 	ws        *websocket.Conn
+	out       *batchConn // under ws: lets the writer send queued frames in one write
 	send      chan []byte
 	done      chan struct{}
 	closeOnce sync.Once
@@ -59,11 +62,12 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request, q *request)
 		http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
 		return
 	}
-	ws, err := upgrader.Upgrade(w, r, nil)
+	hj := &batchHijacker{ResponseWriter: w}
+	ws, err := upgrader.Upgrade(hj, r, nil)
 	if err != nil {
 		return
 	}
-	c := &wsConn{s: s, ws: ws, send: make(chan []byte, s.cfg.EventQueue), done: make(chan struct{})}
+	c := &wsConn{s: s, ws: ws, out: hj.conn, send: make(chan []byte, s.cfg.EventQueue), done: make(chan struct{})}
 	apps := q.list("app")
 	s.mu.Lock()
 	if s.closed {
@@ -129,8 +133,7 @@ func (c *wsConn) writeLoop() {
 	for {
 		select {
 		case b := <-c.send:
-			c.ws.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
-			if err := c.ws.WriteMessage(websocket.TextMessage, b); err != nil {
+			if err := c.writeBatch(b); err != nil {
 				c.s.mu.Lock()
 				c.s.dropConnLocked(c)
 				c.s.mu.Unlock()
@@ -138,23 +141,116 @@ func (c *wsConn) writeLoop() {
 			}
 		case <-c.done:
 			// Flush what is queued (e.g. ApplicationReplaced, MissingParams), then close.
-		flush:
 			for {
 				select {
 				case b := <-c.send:
-					c.ws.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
-					if c.ws.WriteMessage(websocket.TextMessage, b) != nil {
+					if c.writeBatch(b) != nil {
 						return
 					}
+					continue
 				default:
-					break flush
 				}
+				break
 			}
 			c.ws.SetWriteDeadline(time.Now().Add(time.Second))
 			c.ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
 			return
 		}
 	}
+}
+
+// maxBatch bounds how much the writer collects before a write(2).
+const maxBatch = 64 << 10
+
+// writeBatch writes b and whatever else is already queued as separate
+// frames (each event stays one message, as Asterisk sends them) but with
+// as few socket writes as the queue allows: under load one write carries
+// many events instead of one each.
+func (c *wsConn) writeBatch(b []byte) error {
+	c.ws.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
+	c.out.begin()
+	err := c.ws.WriteMessage(websocket.TextMessage, b)
+	for err == nil && c.out.pending() < maxBatch {
+		var more bool
+		select {
+		case b, more = <-c.send:
+		default:
+		}
+		if !more {
+			break
+		}
+		err = c.ws.WriteMessage(websocket.TextMessage, b)
+	}
+	if ferr := c.out.end(); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+// batchHijacker hands the websocket library a batchConn instead of the
+// bare connection.
+type batchHijacker struct {
+	http.ResponseWriter
+	conn *batchConn
+}
+
+func (h *batchHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	nc, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	h.conn = &batchConn{Conn: nc}
+	return h.conn, brw, nil
+}
+
+// batchConn passes writes straight through, except between begin and end,
+// when it collects them and end sends them in one write. The mutex keeps
+// the library's control frames (pong, close), written from the reader
+// goroutine, from interleaving with a batch being sent.
+type batchConn struct {
+	net.Conn
+	mu       sync.Mutex
+	batching bool
+	buf      []byte
+}
+
+func (c *batchConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.batching {
+		c.buf = append(c.buf, p...)
+		return len(p), nil
+	}
+	return c.Conn.Write(p)
+}
+
+func (c *batchConn) begin() {
+	c.mu.Lock()
+	c.batching = true
+	c.mu.Unlock()
+}
+
+func (c *batchConn) pending() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.buf)
+}
+
+// end sends what was collected and returns to writing through.
+func (c *batchConn) end() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.batching = false
+	if len(c.buf) == 0 {
+		return nil
+	}
+	_, err := c.Conn.Write(c.buf)
+	if cap(c.buf) > 4*maxBatch {
+		c.buf = nil // don't keep a burst's buffer for the connection's life
+	} else {
+		c.buf = c.buf[:0]
+	}
+	return err
 }
 
 func (c *wsConn) readLoop() {

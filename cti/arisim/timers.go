@@ -1,0 +1,155 @@
+package arisim
+
+import (
+	"container/heap"
+	"time"
+)
+
+// timer is a pending simulated action. Its callback runs with s.mu held.
+type timer struct {
+	fn        func()
+	at        time.Time // wall-clock deadline; zero for work queued with zero delay
+	seq       uint64
+	index     int // in s.timerQ; -1 when not there
+	cancelled bool
+}
+
+// after schedules fn after the simulated duration d. Zero-delay work goes
+// through one FIFO queue so that actions a REST call defers (joining a
+// bridge, starting a playback) happen in request order, as on a channel's
+// control queue in Asterisk. Delayed work goes into one heap served by one
+// goroutine, which runs everything due under a single hold of the lock
+// instead of a goroutine and a lock hand-off per timer. Caller holds s.mu.
+func (s *Server) after(d time.Duration, fn func()) *timer {
+	t := &timer{fn: fn, index: -1}
+	if s.closed {
+		t.cancelled = true
+		return t
+	}
+	if d <= 0 {
+		s.soonQ = append(s.soonQ, t)
+		if !s.soonStarted {
+			s.soonStarted = true
+			s.wg.Add(1)
+			go s.soonLoop()
+		}
+		wake(s.soonWake)
+		return t
+	}
+	t.at = time.Now().Add(s.scaled(d))
+	t.seq = s.timerSeq
+	s.timerSeq++
+	heap.Push(&s.timerQ, t)
+	if !s.timerLoopOn {
+		s.timerLoopOn = true
+		s.wg.Add(1)
+		go s.timerLoop()
+	}
+	if s.timerQ[0] == t {
+		wake(s.timerWake) // a new earliest deadline
+	}
+	return t
+}
+
+func wake(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Server) soonLoop() {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-s.soonWake:
+		}
+		s.mu.Lock()
+		for len(s.soonQ) > 0 && !s.closed {
+			t := s.soonQ[0]
+			s.soonQ = s.soonQ[1:]
+			if t.cancelled {
+				continue
+			}
+			t.cancelled = true
+			t.fn()
+		}
+		s.mu.Unlock()
+	}
+}
+
+// timerLoop runs delayed work when it is due, in deadline order (request
+// order for equal deadlines), until the server closes.
+func (s *Server) timerLoop() {
+	defer s.wg.Done()
+	clock := time.NewTimer(time.Hour)
+	defer clock.Stop()
+	for {
+		s.mu.Lock()
+		now := time.Now()
+		for len(s.timerQ) > 0 && !s.closed {
+			t := s.timerQ[0]
+			if t.at.After(now) {
+				break
+			}
+			heap.Pop(&s.timerQ)
+			t.cancelled = true
+			t.fn()
+		}
+		next := time.Hour
+		if len(s.timerQ) > 0 {
+			next = time.Until(s.timerQ[0].at)
+		}
+		s.mu.Unlock()
+		clock.Reset(next)
+		select {
+		case <-s.done:
+			return
+		case <-s.timerWake:
+		case <-clock.C:
+		}
+	}
+}
+
+// stopLocked cancels t. Caller holds s.mu.
+func (t *timer) stopLocked(s *Server) {
+	if t == nil || t.cancelled {
+		return
+	}
+	t.cancelled = true
+	if t.index >= 0 {
+		heap.Remove(&s.timerQ, t.index)
+	}
+}
+
+// timerHeap orders timers by deadline, then by the order they were set.
+type timerHeap []*timer
+
+func (h timerHeap) Len() int { return len(h) }
+func (h timerHeap) Less(i, j int) bool {
+	if h[i].at.Equal(h[j].at) {
+		return h[i].seq < h[j].seq
+	}
+	return h[i].at.Before(h[j].at)
+}
+func (h timerHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+
+func (h *timerHeap) Push(x any) {
+	t := x.(*timer)
+	t.index = len(*h)
+	*h = append(*h, t)
+}
+
+func (h *timerHeap) Pop() any {
+	old := *h
+	t := old[len(old)-1]
+	old[len(old)-1] = nil
+	t.index = -1
+	*h = old[:len(old)-1]
+	return t
+}
