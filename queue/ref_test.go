@@ -17,7 +17,7 @@ func (naive) agentFor(r *Router, c *call) *agent {
 	req := r.bucketOf(c).req
 	var best *member
 	for _, a := range r.agents {
-		if a.state != Ready || !a.meets(req) {
+		if a.state != Ready || !naiveMeets(a, req) {
 			continue
 		}
 		m := a.member(r.queueOf(c))
@@ -36,7 +36,7 @@ func (naive) agentFor(r *Router, c *call) *agent {
 
 func naiveAgentLess(q *queueState, req []SkillReq, a, b *member) bool {
 	if q.cfg.Strategy == BestProficiency && len(req) > 0 {
-		la, lb := a.a.level[req[0].Skill], b.a.level[req[0].Skill]
+		la, lb := a.a.cfg.Skills[req[0].Skill], b.a.cfg.Skills[req[0].Skill]
 		if la != lb {
 			return la > lb
 		}
@@ -66,9 +66,19 @@ func naiveEligible(r *Router, a *agent, c *call, b *bucket) bool {
 		return false
 	}
 	if b != nil {
-		return a.meets(b.req)
+		return naiveMeets(a, b.req)
 	}
-	return a.meets(reqFor(r.queueOf(c), c.step, r.skillsOf(c)))
+	return naiveMeets(a, reqFor(r.queueOf(c), c.step, r.skillsOf(c)))
+}
+
+// naiveMeets checks eligibility on the agent's configuration, by skill name.
+func naiveMeets(a *agent, req []SkillReq) bool {
+	for _, s := range req {
+		if a.cfg.Skills[s.Skill] < s.Min {
+			return false
+		}
+	}
+	return true
 }
 
 // checkInvariants verifies the guarantees that must hold after every event.

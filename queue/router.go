@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -38,7 +39,10 @@ type Router struct {
 	sigs   []sigInfo
 	sigIdx map[string]uint32
 	sigBuf []byte
-	timers timerHeap
+	// Skill names interned to small integers, so eligibility compares
+	// integers instead of looking names up in maps.
+	skillIx map[string]int32
+	timers  timerHeap
 
 	traces     []Trace
 	traceNext  int
@@ -63,7 +67,7 @@ type queueState struct {
 	buckets   map[bucketKey]*bucket
 	bkts      []*bucket // by bucket.ix
 	r         *Router
-	heads     btree[*bucket]                 // non-empty buckets by their head call's key
+	heads     btree[head]                    // non-empty buckets by their head call's key
 	order     btree[uint32]                  // all waiting calls (slots) by key: position in line
 	ready     map[string]*[11]*tree[*member] // skill → level → Ready members holding it
 	any       *tree[*member]                 // all Ready members
@@ -96,10 +100,20 @@ type bucket struct {
 	ix    int32 // in its queue's bkts
 	key   bucketKey
 	req   []SkillReq            // empty: any agent of the queue
+	need  []level               // req interned, parallel to it
+	mask  uint64                // skillMask of need
 	sets  []*[11]*tree[*member] // parallel to req: q's Ready sets of the skill by level
 	calls btree[uint32]         // slots by key
 	head  *call                 // calls' minimum; its key is the bucket's key in the queue's heads tree
 	up    *bucket               // where calls of this bucket went at their last step change (unused for "*")
+}
+
+// head is a bucket's entry in its queue's heads tree. It carries the
+// bucket's skill mask so a freed agent passes over most buckets it cannot
+// serve without reading them.
+type head struct {
+	b    *bucket
+	mask uint64
 }
 
 // add and remove keep the bucket's place in its queue's heads tree, so a freed
@@ -112,7 +126,7 @@ func (b *bucket) add(q *queueState, c *call) {
 			q.heads.Delete(b.head.key())
 		}
 		b.head = c
-		q.heads.Insert(k, b)
+		q.heads.Insert(k, head{b, b.mask})
 	}
 }
 
@@ -126,7 +140,7 @@ func (b *bucket) remove(q *queueState, c *call) {
 	b.head = nil
 	if hk, h, ok := b.calls.Min(); ok {
 		b.head = q.r.callAt(h)
-		q.heads.Insert(hk, b)
+		q.heads.Insert(hk, head{b, b.mask})
 	}
 }
 
@@ -135,8 +149,9 @@ type agent struct {
 	id         string
 	cfg        AgentConfig
 	skills     []SkillReq // sorted by skill; Min is the agent's level
-	level      map[string]int
-	members    []*member // sorted by queue name
+	levels     []level    // skills interned, sorted by skill id
+	mask       uint64     // skillMask of levels
+	members    []*member  // sorted by queue name
 	state      State
 	reason     string
 	hasPending bool
@@ -327,6 +342,7 @@ func New(cfg Config) (*Router, error) {
 		calls:      map[string]uint32{},
 		extra:      map[uint32]*callExtra{},
 		sigIdx:     map[string]uint32{},
+		skillIx:    map[string]int32{},
 		traceLimit: cfg.TraceLimit,
 	}
 	r.timers.owners = r
@@ -423,7 +439,7 @@ func (r *Router) SetQueue(cfg QueueConfig) error {
 	q.cfg = cfg
 	q.buckets = map[bucketKey]*bucket{}
 	q.bkts = nil
-	q.heads = btree[*bucket]{}
+	q.heads = btree[head]{}
 	for _, a := range readyAgents {
 		r.readyAgent(a)
 	}
@@ -481,10 +497,9 @@ func (r *Router) SetAgent(cfg AgentConfig) error {
 	}
 	a.cfg = cfg
 	a.skills = reqs
-	a.level = make(map[string]int, len(reqs))
-	for _, s := range reqs {
-		a.level[s.Skill] = s.Min
-	}
+	a.levels = r.intern(reqs)
+	slices.SortFunc(a.levels, func(x, y level) int { return cmp.Compare(x.skill, y.skill) })
+	a.mask = skillMask(a.levels)
 	a.members = a.members[:0]
 	for _, name := range qs {
 		q := r.queues[name]
@@ -519,9 +534,54 @@ func (a *agent) member(q *queueState) *member {
 	return nil
 }
 
-func (a *agent) meets(req []SkillReq) bool {
-	for _, s := range req {
-		if a.level[s.Skill] < s.Min {
+// level is a skill interned (Router.skillIx) with a proficiency: an agent's
+// level, or a requirement's minimum.
+type level struct {
+	skill int32
+	lvl   int32
+}
+
+// intern returns reqs with their skills interned, in the same order.
+func (r *Router) intern(reqs []SkillReq) []level {
+	out := make([]level, len(reqs))
+	for i, s := range reqs {
+		ix, ok := r.skillIx[s.Skill]
+		if !ok {
+			ix = int32(len(r.skillIx))
+			r.skillIx[s.Skill] = ix
+		}
+		out[i] = level{ix, int32(s.Min)}
+	}
+	return out
+}
+
+// skillMask sets bit skill%64 for each skill: if a requirement's mask has a
+// bit the agent's lacks, the agent lacks one of its skills.
+func skillMask(ls []level) uint64 {
+	var m uint64
+	for _, l := range ls {
+		m |= 1 << (uint(l.skill) & 63)
+	}
+	return m
+}
+
+// level returns the agent's level in skill, 0 if it has not the skill.
+func (a *agent) level(skill int32) int32 {
+	for _, l := range a.levels {
+		if l.skill >= skill {
+			if l.skill == skill {
+				return l.lvl
+			}
+			break
+		}
+	}
+	return 0
+}
+
+// meets reports whether the agent holds every skill of need at its minimum.
+func (a *agent) meets(need []level) bool {
+	for _, n := range need {
+		if a.level(n.skill) < n.lvl {
 			return false
 		}
 	}
@@ -851,6 +911,8 @@ func (r *Router) bucketFor(q *queueState, step int, c *call) *bucket {
 		return b
 	}
 	b := &bucket{key: k, req: reqFor(q, step, r.skillsOf(c)), ix: int32(len(q.bkts))}
+	b.need = r.intern(b.req)
+	b.mask = skillMask(b.need)
 	q.bkts = append(q.bkts, b)
 	b.sets = make([]*[11]*tree[*member], len(b.req))
 	for i, s := range b.req {
@@ -1092,7 +1154,7 @@ func addSkip(ex []Skip, s Skip) []Skip {
 }
 
 func (r *Router) findAgent(q *queueState, b *bucket, ex *[]Skip) *agent {
-	req := b.req
+	req, need := b.req, b.need
 	if len(req) == 0 {
 		m, ok := q.any.Min()
 		if !ok {
@@ -1126,12 +1188,12 @@ func (r *Router) findAgent(q *queueState, b *bucket, ex *[]Skip) *agent {
 				if best != nil && q.cfg.Strategy != BestProficiency && !memberLess(m, best) {
 					return false
 				}
-				if m.a.meets(req) {
+				if m.a.mask&b.mask == b.mask && m.a.meets(need) {
 					cand = m
 					return false
 				}
 				if len(*ex) < maxExamples {
-					*ex = addSkip(*ex, Skip{Agent: m.a.id, Reason: skipReason(m.a, req)})
+					*ex = addSkip(*ex, Skip{Agent: m.a.id, Reason: skipReason(m.a, need)})
 				}
 				return true
 			})
@@ -1152,13 +1214,13 @@ func (r *Router) findAgent(q *queueState, b *bucket, ex *[]Skip) *agent {
 	return best.a
 }
 
-func skipReason(a *agent, req []SkillReq) SkipReason {
-	for _, s := range req {
-		l := a.level[s.Skill]
+func skipReason(a *agent, need []level) SkipReason {
+	for _, s := range need {
+		l := a.level(s.skill)
 		if l == 0 {
 			return SkipLacksSkill
 		}
-		if l < s.Min {
+		if l < s.lvl {
 			return SkipBelowProficiency
 		}
 	}
@@ -1192,17 +1254,17 @@ func (r *Router) matchAgent(a *agent) {
 	}
 	var ex []Skip
 	for _, m := range a.members {
-		m.q.heads.Ascend(func(k uint64, b *bucket) bool {
+		m.q.heads.Ascend(func(k uint64, h head) bool {
 			if best != nil && k >= best.key() {
 				return false
 			}
-			if !a.meets(b.req) {
+			if h.mask&^a.mask != 0 || !a.meets(h.b.need) {
 				if len(ex) < maxExamples {
-					ex = addSkip(ex, Skip{Call: r.callID(b.head), Reason: skipReason(a, b.req)})
+					ex = addSkip(ex, Skip{Call: r.callID(h.b.head), Reason: skipReason(a, h.b.need)})
 				}
 				return true
 			}
-			best = b.head
+			best = h.b.head
 			return false
 		})
 	}
