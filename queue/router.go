@@ -47,6 +47,10 @@ type Router struct {
 	traces     []Trace
 	traceNext  int
 	traceLimit int
+	// Every offer carries its own trace; they and their examples are cut
+	// from slabs so an offer does not cost two allocations.
+	traceSlab []Trace
+	skipSlab  []Skip
 
 	out      []Decision // decisions of the Apply in progress: a window on slab past used, or the caller's buffer
 	toCaller bool       // out is ApplyTo's dst
@@ -289,7 +293,11 @@ func (r *Router) timerID(kind uint8, own uint32) string {
 }
 
 // internSig returns the index of skills' interned copy, adding it if new.
+// Most calls have no skills of their own: they share index 0, interned by New.
 func (r *Router) internSig(skills []SkillReq) uint32 {
+	if len(skills) == 0 && len(r.sigs) > 0 {
+		return 0
+	}
 	b := r.sigBuf[:0]
 	for _, s := range skills {
 		b = strconv.AppendInt(b, int64(len(s.Skill)), 10)
@@ -346,6 +354,7 @@ func New(cfg Config) (*Router, error) {
 		traceLimit: cfg.TraceLimit,
 	}
 	r.timers.owners = r
+	r.internSig(nil)
 	if r.loc == nil {
 		r.loc = time.UTC
 	}
@@ -1129,7 +1138,9 @@ func (r *Router) matchCall(c *call, trigger string) bool {
 	}
 	if r.naive != nil {
 		if a := r.naive.agentFor(r, c); a != nil {
-			r.offer(c, a, &Trace{Trigger: trigger})
+			tr := r.newTrace()
+			tr.Trigger = trigger
+			r.offer(c, a, tr)
 			return true
 		}
 		return false
@@ -1145,10 +1156,15 @@ func (r *Router) matchCall(c *call, trigger string) bool {
 
 const maxExamples = 5
 
-// addSkip appends an example to a trace's list, allocated once at its full size.
-func addSkip(ex []Skip, s Skip) []Skip {
+// addSkip appends an example to a trace's list, taken at its full size from
+// a slab shared by many traces (one allocation per many offers).
+func (r *Router) addSkip(ex []Skip, s Skip) []Skip {
 	if ex == nil {
-		ex = make([]Skip, 0, maxExamples)
+		if len(r.skipSlab) < maxExamples {
+			r.skipSlab = make([]Skip, maxExamples*slabSize)
+		}
+		ex = r.skipSlab[:0:maxExamples]
+		r.skipSlab = r.skipSlab[maxExamples:]
 	}
 	return append(ex, s)
 }
@@ -1193,7 +1209,7 @@ func (r *Router) findAgent(q *queueState, b *bucket, ex *[]Skip) *agent {
 					return false
 				}
 				if len(*ex) < maxExamples {
-					*ex = addSkip(*ex, Skip{Agent: m.a.id, Reason: skipReason(m.a, need)})
+					*ex = r.addSkip(*ex, Skip{Agent: m.a.id, Reason: skipReason(m.a, need)})
 				}
 				return true
 			})
@@ -1244,7 +1260,9 @@ func readyCount(sets *[11]*tree[*member], lo, hi int) int {
 func (r *Router) matchAgent(a *agent) {
 	if r.naive != nil {
 		if c := r.naive.callFor(r, a); c != nil {
-			r.offer(c, a, &Trace{Trigger: "agent"})
+			tr := r.newTrace()
+			tr.Trigger = "agent"
+			r.offer(c, a, tr)
 		}
 		return
 	}
@@ -1260,7 +1278,7 @@ func (r *Router) matchAgent(a *agent) {
 			}
 			if h.mask&^a.mask != 0 || !a.meets(h.b.need) {
 				if len(ex) < maxExamples {
-					ex = addSkip(ex, Skip{Call: r.callID(h.b.head), Reason: skipReason(a, h.b.need)})
+					ex = r.addSkip(ex, Skip{Call: r.callID(h.b.head), Reason: skipReason(a, h.b.need)})
 				}
 				return true
 			}
