@@ -846,7 +846,8 @@ func (r *Router) callEvent(ev Event) error {
 
 // newCall gives a new call with id in q a slot: one freed by an earlier
 // Apply if any, so a steady line allocates nothing. Its timer keeps its
-// generation, so heap entries left from the slot's former call stay stale.
+// generation (timerHeap.gens), so heap entries left from the slot's former
+// call stay stale.
 func (r *Router) newCall(id string, q *queueState, skills []SkillReq, preferred string, attrs map[string]string) *call {
 	var s uint32
 	if n := len(r.free); n > 0 {
@@ -861,7 +862,7 @@ func (r *Router) newCall(id string, q *queueState, skills []SkillReq, preferred 
 		r.ids = append(r.ids, "")
 	}
 	c := r.callAt(s)
-	*c = call{tm: timer{kind: 1, own: s, gen: c.tm.gen}, qix: q.ix, bix: -1, slot: s, live: true, sig: r.internSig(skills)}
+	*c = call{tm: timer{kind: 1, own: s}, qix: q.ix, bix: -1, slot: s, live: true, sig: r.internSig(skills)}
 	r.ids[s] = id
 	r.calls[id] = s
 	if preferred != "" || attrs != nil {
