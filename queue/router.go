@@ -157,6 +157,7 @@ type agent struct {
 	mask       uint64     // skillMask of levels
 	members    []*member  // sorted by queue name
 	state      State
+	linked     bool // in the Ready sets of its queues (Ready, unless being offered a call)
 	reason     string
 	hasPending bool
 	pendState  State // NotReady or LoggedOut
