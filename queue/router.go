@@ -106,6 +106,7 @@ type bucket struct {
 	req   []SkillReq            // empty: any agent of the queue
 	need  []level               // req interned, parallel to it
 	mask  uint64                // skillMask of need
+	rule  string                // req as a trace shows it, made once
 	sets  []*[11]*tree[*member] // parallel to req: q's Ready sets of the skill by level
 	calls btree[uint32]         // slots by key
 	head  *call                 // calls' minimum; its key is the bucket's key in the queue's heads tree
@@ -924,6 +925,7 @@ func (r *Router) bucketFor(q *queueState, step int, c *call) *bucket {
 	b := &bucket{key: k, req: reqFor(q, step, r.skillsOf(c)), ix: int32(len(q.bkts))}
 	b.need = r.intern(b.req)
 	b.mask = skillMask(b.need)
+	b.rule = ruleString(b.req)
 	q.bkts = append(q.bkts, b)
 	b.sets = make([]*[11]*tree[*member], len(b.req))
 	for i, s := range b.req {
@@ -1298,7 +1300,7 @@ func (r *Router) offer(c *call, a *agent, tr *Trace) {
 	tr.At, tr.Queue, tr.Call, tr.Agent, tr.Step = ts(r.now), q.cfg.Name, r.callID(c), a.id, c.step
 	tr.Rule = "preferred agent"
 	if r.prefOf(c) == nil {
-		tr.Rule = ruleString(r.bucketOf(c).req)
+		tr.Rule = r.bucketOf(c).rule
 	}
 	r.leaveLine(c)
 	c.st, c.agentIx, c.prefIx = offered, a.ix+1, 0
