@@ -109,6 +109,11 @@ func checkInvariants(tb testing.TB, r *Router) {
 			tb.Fatalf("agent %s Ready with a pending state", id)
 		}
 	}
+	for _, q := range r.qs {
+		if q.w15OK && q.w15 != q.st.window(q.w15Min*minute, 15) {
+			tb.Fatalf("queue %s: cached 15-minute window %+v, summed %+v", q.cfg.Name, q.w15, q.st.window(q.w15Min*minute, 15))
+		}
+	}
 	perQueue := map[*queueState]int{}
 	for id, s := range r.calls {
 		c := r.callAt(s)

@@ -85,7 +85,7 @@ type queueState struct {
 	ewtAt          int64
 	ewtOK          bool
 	ewtNum, ewtDen int64
-	// The last-15-minutes window as of minute w15Min, until the next record.
+	// The last-15-minutes window as of minute w15Min, kept up to date by record.
 	w15    counters
 	w15Min int64
 	w15OK  bool
