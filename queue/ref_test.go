@@ -68,7 +68,7 @@ func naiveEligible(r *Router, a *agent, c *call, b *bucket) bool {
 	if b != nil {
 		return naiveMeets(a, b.req)
 	}
-	return naiveMeets(a, reqFor(r.queueOf(c), c.step, r.skillsOf(c)))
+	return naiveMeets(a, reqFor(r.queueOf(c), int(c.step), r.skillsOf(c)))
 }
 
 // naiveMeets checks eligibility on the agent's configuration, by skill name.
@@ -125,7 +125,7 @@ func checkInvariants(tb testing.TB, r *Router) {
 			}
 			wait := r.now - c.enq
 			step, over := stepAt(r.queueOf(c).cfg.Steps, wait, c.callback)
-			if over >= 0 || step != c.step {
+			if over >= 0 || step != int(c.step) {
 				tb.Fatalf("call %s: step %d in force, want %d (overflow %d) after %s", id, c.step, step, over, time.Duration(wait))
 			}
 			if !c.callback && r.queueOf(c).cfg.MaxWait > 0 && wait >= int64(r.queueOf(c).cfg.MaxWait) {

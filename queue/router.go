@@ -192,29 +192,35 @@ const (
 	connected
 )
 
-// call is laid out for the timer path: the fields a due timer reads come
-// first. It holds no pointer (queue, bucket and agents by index, id and skills
-// apart), so the pages of calls are not scanned by the GC.
+// call is laid out for the timer path: what a due timer reads (announcement,
+// escalation step) fills its first 64 bytes, the rest the next 64, and the
+// struct is 128 bytes so that in its page (a large allocation, page-aligned)
+// each call sits on exactly two cache lines and a timer touches one. A due
+// timer is most of the work per event, and the call it reads was last
+// touched a minute earlier: a cache miss per line. TestCallLayout holds the
+// layout. It holds no pointer (queue, bucket and agents by index, id and
+// skills apart), so the pages of calls are not scanned by the GC.
 type call struct {
 	tm       timer
-	qix      uint32 // r.qs
-	bix      int32  // q.bkts, -1 none
-	prefIx   uint32 // r.as+1 while waiting for the preferred agent only, 0 none
 	enq      int64
 	seq      uint64
 	nextAnn  int64
-	lastEWT  int64
-	step     int
-	lastPos  int
-	slot     uint32
+	qix      uint32 // r.qs
+	bix      int32  // q.bkts, -1 none
+	prefIx   uint32 // r.as+1 while waiting for the preferred agent only, 0 none
+	lastPos  int32
+	lastEWT  int32 // the last EWT announced, in ewtGrain: only that is compared
+	step     int16 // ValidateSteps bounds the number of steps
 	prio     int8
-	st       callState
 	callback bool
-	live     bool
-	// colder
+	// second cache line
+	st        callState
+	live      bool
 	agentIx   uint32 // r.as+1 of the agent offered or connected, 0 none
 	sig       uint32 // r.sigs: the call's own skills
+	slot      uint32
 	prefUntil int64
+	_         [40]byte // to 128 bytes
 }
 
 // callExtra holds what few calls have.
@@ -969,7 +975,7 @@ func (r *Router) enterLine(c *call, arriving bool) {
 		r.overflowed(q, r.callID(c), q.cfg.Overflow, "max wait")
 		return
 	}
-	c.step = step
+	c.step = int16(step)
 	c.prefIx = 0
 	if c.prefUntil > r.now {
 		if a := r.agents[r.preferredOf(c)]; a != nil {
@@ -1078,11 +1084,11 @@ func (r *Router) callTimer(c *call) {
 		if c.st != waiting || !c.live {
 			return
 		}
-	case step != c.step && r.prefOf(c) == nil:
+	case step != int(c.step) && r.prefOf(c) == nil:
 		// Only the requirement changed: move buckets, keep the place in line.
 		from := r.bucketOf(c)
 		from.remove(q, c)
-		c.step = step
+		c.step = int16(step)
 		to := from.up
 		if to == nil || to.key.step != step {
 			to = r.bucketFor(q, step, c)
@@ -1095,8 +1101,8 @@ func (r *Router) callTimer(c *call) {
 		if r.matchCall(c, "step") {
 			return
 		}
-	case step != c.step:
-		c.step = step
+	case step != int(c.step):
+		c.step = int16(step)
 	}
 	if !c.callback && q.cfg.AnnounceEvery > 0 && c.nextAnn <= r.now {
 		r.announce(c, false)
@@ -1109,11 +1115,11 @@ const ewtGrain = int64(10 * time.Second)
 func (r *Router) announce(c *call, force bool) {
 	pos := r.queueOf(c).order.Rank(c.key()) + 1
 	ewt := r.ewt(r.queueOf(c), pos)
-	if force || pos != c.lastPos || ewt/ewtGrain != c.lastEWT/ewtGrain {
+	if force || int32(pos) != c.lastPos || int32(ewt/ewtGrain) != c.lastEWT {
 		d := r.decision()
 		d.Kind, d.Call, d.Queue, d.Position, d.EWT = Announce, r.callID(c), r.queueOf(c).cfg.Name, pos, time.Duration(ewt)
 	}
-	c.lastPos, c.lastEWT = pos, ewt
+	c.lastPos, c.lastEWT = int32(pos), int32(ewt/ewtGrain)
 	if e := r.queueOf(c).cfg.AnnounceEvery; e > 0 {
 		c.nextAnn = r.now + int64(e)
 	}
@@ -1297,7 +1303,7 @@ func (r *Router) matchAgent(a *agent) {
 
 func (r *Router) offer(c *call, a *agent, tr *Trace) {
 	q := r.queueOf(c)
-	tr.At, tr.Queue, tr.Call, tr.Agent, tr.Step = ts(r.now), q.cfg.Name, r.callID(c), a.id, c.step
+	tr.At, tr.Queue, tr.Call, tr.Agent, tr.Step = ts(r.now), q.cfg.Name, r.callID(c), a.id, int(c.step)
 	tr.Rule = "preferred agent"
 	if r.prefOf(c) == nil {
 		tr.Rule = r.bucketOf(c).rule

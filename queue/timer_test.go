@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"unsafe"
 )
 
 // TestTimerHeapRuns checks the timer heap, runs included, against a plain
@@ -91,4 +92,35 @@ func (ts testTimers) timer(_ uint8, own uint32) *timer { return ts[own] }
 
 func (ts testTimers) timerID(kind uint8, own uint32) string {
 	return fmt.Sprintf("%c%03d", "ac"[kind], own)
+}
+
+// TestCallLayout holds the layout the timer path relies on (see call): 128
+// bytes a call, what a due timer reads within the first 64.
+func TestCallLayout(t *testing.T) {
+	var c call
+	if s := unsafe.Sizeof(c); s != 128 {
+		t.Errorf("call is %d bytes, want 128: adjust its padding", s)
+	}
+	hot := []struct {
+		name string
+		end  uintptr
+	}{
+		{"tm", unsafe.Offsetof(c.tm) + unsafe.Sizeof(c.tm)},
+		{"enq", unsafe.Offsetof(c.enq) + unsafe.Sizeof(c.enq)},
+		{"seq", unsafe.Offsetof(c.seq) + unsafe.Sizeof(c.seq)},
+		{"nextAnn", unsafe.Offsetof(c.nextAnn) + unsafe.Sizeof(c.nextAnn)},
+		{"qix", unsafe.Offsetof(c.qix) + unsafe.Sizeof(c.qix)},
+		{"bix", unsafe.Offsetof(c.bix) + unsafe.Sizeof(c.bix)},
+		{"prefIx", unsafe.Offsetof(c.prefIx) + unsafe.Sizeof(c.prefIx)},
+		{"lastPos", unsafe.Offsetof(c.lastPos) + unsafe.Sizeof(c.lastPos)},
+		{"lastEWT", unsafe.Offsetof(c.lastEWT) + unsafe.Sizeof(c.lastEWT)},
+		{"step", unsafe.Offsetof(c.step) + unsafe.Sizeof(c.step)},
+		{"prio", unsafe.Offsetof(c.prio) + unsafe.Sizeof(c.prio)},
+		{"callback", unsafe.Offsetof(c.callback) + unsafe.Sizeof(c.callback)},
+	}
+	for _, f := range hot {
+		if f.end > 64 {
+			t.Errorf("call.%s ends at byte %d, past the first cache line", f.name, f.end)
+		}
+	}
 }
