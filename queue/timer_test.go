@@ -4,9 +4,9 @@ import (
 	"cmp"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
-	"unsafe"
 )
 
 // TestTimerHeapRuns checks the timer heap, runs included, against a plain
@@ -95,32 +95,20 @@ func (ts testTimers) timerID(kind uint8, own uint32) string {
 }
 
 // TestCallLayout holds the layout the timer path relies on (see call): 128
-// bytes a call, what a due timer reads within the first 64.
+// bytes a call, and every field declared before st, the first of its second
+// cache line, within the first 64.
 func TestCallLayout(t *testing.T) {
-	var c call
-	if s := unsafe.Sizeof(c); s != 128 {
-		t.Errorf("call is %d bytes, want 128: adjust its padding", s)
+	ct := reflect.TypeFor[call]()
+	if ct.Size() != 128 {
+		t.Errorf("call is %d bytes, want 128: adjust its padding", ct.Size())
 	}
-	hot := []struct {
-		name string
-		end  uintptr
-	}{
-		{"tm", unsafe.Offsetof(c.tm) + unsafe.Sizeof(c.tm)},
-		{"enq", unsafe.Offsetof(c.enq) + unsafe.Sizeof(c.enq)},
-		{"seq", unsafe.Offsetof(c.seq) + unsafe.Sizeof(c.seq)},
-		{"nextAnn", unsafe.Offsetof(c.nextAnn) + unsafe.Sizeof(c.nextAnn)},
-		{"qix", unsafe.Offsetof(c.qix) + unsafe.Sizeof(c.qix)},
-		{"bix", unsafe.Offsetof(c.bix) + unsafe.Sizeof(c.bix)},
-		{"prefIx", unsafe.Offsetof(c.prefIx) + unsafe.Sizeof(c.prefIx)},
-		{"lastPos", unsafe.Offsetof(c.lastPos) + unsafe.Sizeof(c.lastPos)},
-		{"lastEWT", unsafe.Offsetof(c.lastEWT) + unsafe.Sizeof(c.lastEWT)},
-		{"step", unsafe.Offsetof(c.step) + unsafe.Sizeof(c.step)},
-		{"prio", unsafe.Offsetof(c.prio) + unsafe.Sizeof(c.prio)},
-		{"callback", unsafe.Offsetof(c.callback) + unsafe.Sizeof(c.callback)},
-	}
-	for _, f := range hot {
-		if f.end > 64 {
-			t.Errorf("call.%s ends at byte %d, past the first cache line", f.name, f.end)
+	for i := range ct.NumField() {
+		f := ct.Field(i)
+		if f.Name == "st" {
+			break
+		}
+		if end := f.Offset + f.Type.Size(); end > 64 {
+			t.Errorf("call.%s ends at byte %d, past the first cache line", f.Name, end)
 		}
 	}
 }
