@@ -54,8 +54,7 @@ func (r *Router) agentEvent(a *agent, ev Event) error {
 			return conflict("log in first")
 		case NotReady:
 			if ev.Ready {
-				r.setAgentState(a, Ready, "", 0)
-				r.matchAgent(a)
+				r.ready(a)
 			} else if ev.Reason != a.reason {
 				r.setAgentState(a, NotReady, ev.Reason, 0)
 			}
@@ -73,8 +72,7 @@ func (r *Router) agentEvent(a *agent, ev Event) error {
 			r.recordHandle(a)
 			a.hasPending = false
 			if ev.Ready {
-				r.setAgentState(a, Ready, "", 0)
-				r.matchAgent(a)
+				r.ready(a)
 			} else {
 				r.setAgentState(a, NotReady, ev.Reason, 0)
 			}
@@ -169,8 +167,19 @@ func (r *Router) available(a *agent) {
 		r.applyPending(a)
 		return
 	}
+	r.ready(a)
+}
+
+// ready makes a Ready and gives them the best call eligible for them. An
+// agent who takes a call at once is never linked into the Ready sets (one
+// per queue and skill it has), which saves linking and unlinking them there
+// on almost every call in a busy center; one still Ready after is linked.
+func (r *Router) ready(a *agent) {
 	r.setAgentState(a, Ready, "", 0)
 	r.matchAgent(a)
+	if a.state == Ready {
+		r.readyAgent(a)
+	}
 }
 
 func (r *Router) applyPending(a *agent) {
@@ -213,12 +222,11 @@ func (r *Router) countCall(a *agent) {
 	a.callsToday++
 }
 
-// setAgentState moves a to s, keeping the per-queue counts and Ready sets in
-// step, schedules its deadline, and tells the engine.
+// setAgentState moves a to s, keeping the per-queue counts in step and
+// taking a out of the Ready sets, schedules its deadline, and tells the
+// engine. Linking a Ready agent into the sets is the caller's (see ready).
 func (r *Router) setAgentState(a *agent, s State, reason string, deadline int64) {
-	if a.state == Ready {
-		r.unreadyAgent(a)
-	}
+	r.unreadyAgent(a)
 	for _, m := range a.members {
 		m.q.byState[a.state]--
 		m.q.byState[s]++
@@ -227,7 +235,6 @@ func (r *Router) setAgentState(a *agent, s State, reason string, deadline int64)
 	a.state, a.reason, a.deadline = s, reason, deadline
 	if s == Ready {
 		a.readySince = r.now
-		r.readyAgent(a)
 	}
 	switch {
 	case s == Reserved && a.call != nil:
@@ -265,6 +272,7 @@ func (r *Router) readyAgent(a *agent) {
 
 // insertReady links a into the Ready sets under the keys already in its members.
 func (r *Router) insertReady(a *agent) {
+	a.linked = true
 	for _, m := range a.members {
 		q := m.q
 		q.any.Insert(&m.anyN, m)
@@ -301,7 +309,12 @@ func (q *queueState) readySet(skill string, level int) *tree[*member] {
 	return sets[level]
 }
 
+// unreadyAgent unlinks a from the Ready sets, if it is in them.
 func (r *Router) unreadyAgent(a *agent) {
+	if !a.linked {
+		return
+	}
+	a.linked = false
 	for _, m := range a.members {
 		q := m.q
 		q.any.Delete(m)

@@ -194,3 +194,17 @@ func TestStepJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateStepsBound(t *testing.T) {
+	steps := make([]Step, MaxSteps+1)
+	for i := range steps {
+		steps[i] = Step{After: time.Duration(i) * time.Second, Any: true}
+	}
+	err := ValidateSteps(steps)
+	if err == nil || !strings.Contains(err.Error(), "steps: at most") {
+		t.Fatalf("%d steps: got %v, want an error naming steps", len(steps), err)
+	}
+	if err := ValidateSteps(steps[:MaxSteps]); err != nil {
+		t.Fatalf("%d steps: %v", MaxSteps, err)
+	}
+}

@@ -17,7 +17,7 @@ func (naive) agentFor(r *Router, c *call) *agent {
 	req := r.bucketOf(c).req
 	var best *member
 	for _, a := range r.agents {
-		if a.state != Ready || !a.meets(req) {
+		if a.state != Ready || !naiveMeets(a, req) {
 			continue
 		}
 		m := a.member(r.queueOf(c))
@@ -36,7 +36,7 @@ func (naive) agentFor(r *Router, c *call) *agent {
 
 func naiveAgentLess(q *queueState, req []SkillReq, a, b *member) bool {
 	if q.cfg.Strategy == BestProficiency && len(req) > 0 {
-		la, lb := a.a.level[req[0].Skill], b.a.level[req[0].Skill]
+		la, lb := a.a.cfg.Skills[req[0].Skill], b.a.cfg.Skills[req[0].Skill]
 		if la != lb {
 			return la > lb
 		}
@@ -66,9 +66,19 @@ func naiveEligible(r *Router, a *agent, c *call, b *bucket) bool {
 		return false
 	}
 	if b != nil {
-		return a.meets(b.req)
+		return naiveMeets(a, b.req)
 	}
-	return a.meets(reqFor(r.queueOf(c), c.step, r.skillsOf(c)))
+	return naiveMeets(a, reqFor(r.queueOf(c), int(c.step), r.skillsOf(c)))
+}
+
+// naiveMeets checks eligibility on the agent's configuration, by skill name.
+func naiveMeets(a *agent, req []SkillReq) bool {
+	for _, s := range req {
+		if a.cfg.Skills[s.Skill] < s.Min {
+			return false
+		}
+	}
+	return true
 }
 
 // checkInvariants verifies the guarantees that must hold after every event.
@@ -99,6 +109,11 @@ func checkInvariants(tb testing.TB, r *Router) {
 			tb.Fatalf("agent %s Ready with a pending state", id)
 		}
 	}
+	for _, q := range r.qs {
+		if q.w15OK && q.w15 != q.st.window(q.w15Min*minute, 15) {
+			tb.Fatalf("queue %s: cached 15-minute window %+v, summed %+v", q.cfg.Name, q.w15, q.st.window(q.w15Min*minute, 15))
+		}
+	}
 	perQueue := map[*queueState]int{}
 	for id, s := range r.calls {
 		c := r.callAt(s)
@@ -110,7 +125,7 @@ func checkInvariants(tb testing.TB, r *Router) {
 			}
 			wait := r.now - c.enq
 			step, over := stepAt(r.queueOf(c).cfg.Steps, wait, c.callback)
-			if over >= 0 || step != c.step {
+			if over >= 0 || step != int(c.step) {
 				tb.Fatalf("call %s: step %d in force, want %d (overflow %d) after %s", id, c.step, step, over, time.Duration(wait))
 			}
 			if !c.callback && r.queueOf(c).cfg.MaxWait > 0 && wait >= int64(r.queueOf(c).cfg.MaxWait) {

@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -38,11 +39,18 @@ type Router struct {
 	sigs   []sigInfo
 	sigIdx map[string]uint32
 	sigBuf []byte
-	timers timerHeap
+	// Skill names interned to small integers, so eligibility compares
+	// integers instead of looking names up in maps.
+	skillIx map[string]int32
+	timers  timerHeap
 
 	traces     []Trace
 	traceNext  int
 	traceLimit int
+	// Every offer carries its own trace; they and their examples are cut
+	// from slabs so an offer does not cost two allocations.
+	traceSlab []Trace
+	skipSlab  []Skip
 
 	out      []Decision // decisions of the Apply in progress: a window on slab past used, or the caller's buffer
 	toCaller bool       // out is ApplyTo's dst
@@ -63,7 +71,7 @@ type queueState struct {
 	buckets   map[bucketKey]*bucket
 	bkts      []*bucket // by bucket.ix
 	r         *Router
-	heads     btree[*bucket]                 // non-empty buckets by their head call's key
+	heads     btree[head]                    // non-empty buckets by their head call's key
 	order     btree[uint32]                  // all waiting calls (slots) by key: position in line
 	ready     map[string]*[11]*tree[*member] // skill → level → Ready members holding it
 	any       *tree[*member]                 // all Ready members
@@ -77,7 +85,7 @@ type queueState struct {
 	ewtAt          int64
 	ewtOK          bool
 	ewtNum, ewtDen int64
-	// The last-15-minutes window as of minute w15Min, until the next record.
+	// The last-15-minutes window as of minute w15Min, kept up to date by record.
 	w15    counters
 	w15Min int64
 	w15OK  bool
@@ -96,10 +104,21 @@ type bucket struct {
 	ix    int32 // in its queue's bkts
 	key   bucketKey
 	req   []SkillReq            // empty: any agent of the queue
+	need  []level               // req interned, parallel to it
+	mask  uint64                // skillMask of need
+	rule  string                // req as a trace shows it, made once
 	sets  []*[11]*tree[*member] // parallel to req: q's Ready sets of the skill by level
 	calls btree[uint32]         // slots by key
 	head  *call                 // calls' minimum; its key is the bucket's key in the queue's heads tree
 	up    *bucket               // where calls of this bucket went at their last step change (unused for "*")
+}
+
+// head is a bucket's entry in its queue's heads tree. It carries the
+// bucket's skill mask so a freed agent passes over most buckets it cannot
+// serve without reading them.
+type head struct {
+	b    *bucket
+	mask uint64
 }
 
 // add and remove keep the bucket's place in its queue's heads tree, so a freed
@@ -112,7 +131,7 @@ func (b *bucket) add(q *queueState, c *call) {
 			q.heads.Delete(b.head.key())
 		}
 		b.head = c
-		q.heads.Insert(k, b)
+		q.heads.Insert(k, head{b, b.mask})
 	}
 }
 
@@ -126,7 +145,7 @@ func (b *bucket) remove(q *queueState, c *call) {
 	b.head = nil
 	if hk, h, ok := b.calls.Min(); ok {
 		b.head = q.r.callAt(h)
-		q.heads.Insert(hk, b)
+		q.heads.Insert(hk, head{b, b.mask})
 	}
 }
 
@@ -135,9 +154,11 @@ type agent struct {
 	id         string
 	cfg        AgentConfig
 	skills     []SkillReq // sorted by skill; Min is the agent's level
-	level      map[string]int
-	members    []*member // sorted by queue name
+	levels     []level    // skills interned, sorted by skill id
+	mask       uint64     // skillMask of levels
+	members    []*member  // sorted by queue name
 	state      State
+	linked     bool // in the Ready sets of its queues (Ready, unless being offered a call)
 	reason     string
 	hasPending bool
 	pendState  State // NotReady or LoggedOut
@@ -171,29 +192,35 @@ const (
 	connected
 )
 
-// call is laid out for the timer path: the fields a due timer reads come
-// first. It holds no pointer (queue, bucket and agents by index, id and skills
-// apart), so the pages of calls are not scanned by the GC.
+// call is laid out for the timer path: what a due timer reads (announcement,
+// escalation step) fills its first 64 bytes, the rest the next 64, and the
+// struct is 128 bytes so that in its page (a large allocation, page-aligned)
+// each call sits on exactly two cache lines and a timer touches one. A due
+// timer is most of the work per event, and the call it reads was last
+// touched a minute earlier: a cache miss per line. TestCallLayout holds the
+// layout. It holds no pointer (queue, bucket and agents by index, id and
+// skills apart), so the pages of calls are not scanned by the GC.
 type call struct {
 	tm       timer
-	qix      uint32 // r.qs
-	bix      int32  // q.bkts, -1 none
-	prefIx   uint32 // r.as+1 while waiting for the preferred agent only, 0 none
 	enq      int64
 	seq      uint64
 	nextAnn  int64
-	lastEWT  int64
-	step     int
-	lastPos  int
-	slot     uint32
+	qix      uint32 // r.qs
+	bix      int32  // q.bkts, -1 none
+	prefIx   uint32 // r.as+1 while waiting for the preferred agent only, 0 none
+	lastPos  int32
+	lastEWT  int32 // the last EWT announced, in ewtGrain: only that is compared
+	step     int16 // ValidateSteps bounds the number of steps
 	prio     int8
-	st       callState
 	callback bool
-	live     bool
-	// colder
+	// second cache line
+	st        callState
+	live      bool
 	agentIx   uint32 // r.as+1 of the agent offered or connected, 0 none
 	sig       uint32 // r.sigs: the call's own skills
+	slot      uint32
 	prefUntil int64
+	_         [40]byte // to 128 bytes
 }
 
 // callExtra holds what few calls have.
@@ -274,7 +301,11 @@ func (r *Router) timerID(kind uint8, own uint32) string {
 }
 
 // internSig returns the index of skills' interned copy, adding it if new.
+// Most calls have no skills of their own: they share index 0, interned by New.
 func (r *Router) internSig(skills []SkillReq) uint32 {
+	if len(skills) == 0 && len(r.sigs) > 0 {
+		return 0
+	}
 	b := r.sigBuf[:0]
 	for _, s := range skills {
 		b = strconv.AppendInt(b, int64(len(s.Skill)), 10)
@@ -327,9 +358,11 @@ func New(cfg Config) (*Router, error) {
 		calls:      map[string]uint32{},
 		extra:      map[uint32]*callExtra{},
 		sigIdx:     map[string]uint32{},
+		skillIx:    map[string]int32{},
 		traceLimit: cfg.TraceLimit,
 	}
 	r.timers.owners = r
+	r.internSig(nil)
 	if r.loc == nil {
 		r.loc = time.UTC
 	}
@@ -423,7 +456,7 @@ func (r *Router) SetQueue(cfg QueueConfig) error {
 	q.cfg = cfg
 	q.buckets = map[bucketKey]*bucket{}
 	q.bkts = nil
-	q.heads = btree[*bucket]{}
+	q.heads = btree[head]{}
 	for _, a := range readyAgents {
 		r.readyAgent(a)
 	}
@@ -481,10 +514,9 @@ func (r *Router) SetAgent(cfg AgentConfig) error {
 	}
 	a.cfg = cfg
 	a.skills = reqs
-	a.level = make(map[string]int, len(reqs))
-	for _, s := range reqs {
-		a.level[s.Skill] = s.Min
-	}
+	a.levels = r.intern(reqs)
+	slices.SortFunc(a.levels, func(x, y level) int { return cmp.Compare(x.skill, y.skill) })
+	a.mask = skillMask(a.levels)
 	a.members = a.members[:0]
 	for _, name := range qs {
 		q := r.queues[name]
@@ -519,9 +551,54 @@ func (a *agent) member(q *queueState) *member {
 	return nil
 }
 
-func (a *agent) meets(req []SkillReq) bool {
-	for _, s := range req {
-		if a.level[s.Skill] < s.Min {
+// level is a skill interned (Router.skillIx) with a proficiency: an agent's
+// level, or a requirement's minimum.
+type level struct {
+	skill int32
+	lvl   int32
+}
+
+// intern returns reqs with their skills interned, in the same order.
+func (r *Router) intern(reqs []SkillReq) []level {
+	out := make([]level, len(reqs))
+	for i, s := range reqs {
+		ix, ok := r.skillIx[s.Skill]
+		if !ok {
+			ix = int32(len(r.skillIx))
+			r.skillIx[s.Skill] = ix
+		}
+		out[i] = level{ix, int32(s.Min)}
+	}
+	return out
+}
+
+// skillMask sets bit skill%64 for each skill: if a requirement's mask has a
+// bit the agent's lacks, the agent lacks one of its skills.
+func skillMask(ls []level) uint64 {
+	var m uint64
+	for _, l := range ls {
+		m |= 1 << (uint(l.skill) & 63)
+	}
+	return m
+}
+
+// level returns the agent's level in skill, 0 if it has not the skill.
+func (a *agent) level(skill int32) int32 {
+	for _, l := range a.levels {
+		if l.skill >= skill {
+			if l.skill == skill {
+				return l.lvl
+			}
+			break
+		}
+	}
+	return 0
+}
+
+// meets reports whether the agent holds every skill of need at its minimum.
+func (a *agent) meets(need []level) bool {
+	for _, n := range need {
+		if a.level(n.skill) < n.lvl {
 			return false
 		}
 	}
@@ -777,7 +854,8 @@ func (r *Router) callEvent(ev Event) error {
 
 // newCall gives a new call with id in q a slot: one freed by an earlier
 // Apply if any, so a steady line allocates nothing. Its timer keeps its
-// generation, so heap entries left from the slot's former call stay stale.
+// generation (timerHeap.gens), so heap entries left from the slot's former
+// call stay stale.
 func (r *Router) newCall(id string, q *queueState, skills []SkillReq, preferred string, attrs map[string]string) *call {
 	var s uint32
 	if n := len(r.free); n > 0 {
@@ -792,7 +870,7 @@ func (r *Router) newCall(id string, q *queueState, skills []SkillReq, preferred 
 		r.ids = append(r.ids, "")
 	}
 	c := r.callAt(s)
-	*c = call{tm: timer{kind: 1, own: s, gen: c.tm.gen}, qix: q.ix, bix: -1, slot: s, live: true, sig: r.internSig(skills)}
+	*c = call{tm: timer{kind: 1, own: s}, qix: q.ix, bix: -1, slot: s, live: true, sig: r.internSig(skills)}
 	r.ids[s] = id
 	r.calls[id] = s
 	if preferred != "" || attrs != nil {
@@ -851,6 +929,9 @@ func (r *Router) bucketFor(q *queueState, step int, c *call) *bucket {
 		return b
 	}
 	b := &bucket{key: k, req: reqFor(q, step, r.skillsOf(c)), ix: int32(len(q.bkts))}
+	b.need = r.intern(b.req)
+	b.mask = skillMask(b.need)
+	b.rule = ruleString(b.req)
 	q.bkts = append(q.bkts, b)
 	b.sets = make([]*[11]*tree[*member], len(b.req))
 	for i, s := range b.req {
@@ -894,7 +975,7 @@ func (r *Router) enterLine(c *call, arriving bool) {
 		r.overflowed(q, r.callID(c), q.cfg.Overflow, "max wait")
 		return
 	}
-	c.step = step
+	c.step = int16(step)
 	c.prefIx = 0
 	if c.prefUntil > r.now {
 		if a := r.agents[r.preferredOf(c)]; a != nil {
@@ -1003,11 +1084,11 @@ func (r *Router) callTimer(c *call) {
 		if c.st != waiting || !c.live {
 			return
 		}
-	case step != c.step && r.prefOf(c) == nil:
+	case step != int(c.step) && r.prefOf(c) == nil:
 		// Only the requirement changed: move buckets, keep the place in line.
 		from := r.bucketOf(c)
 		from.remove(q, c)
-		c.step = step
+		c.step = int16(step)
 		to := from.up
 		if to == nil || to.key.step != step {
 			to = r.bucketFor(q, step, c)
@@ -1020,8 +1101,8 @@ func (r *Router) callTimer(c *call) {
 		if r.matchCall(c, "step") {
 			return
 		}
-	case step != c.step:
-		c.step = step
+	case step != int(c.step):
+		c.step = int16(step)
 	}
 	if !c.callback && q.cfg.AnnounceEvery > 0 && c.nextAnn <= r.now {
 		r.announce(c, false)
@@ -1034,11 +1115,11 @@ const ewtGrain = int64(10 * time.Second)
 func (r *Router) announce(c *call, force bool) {
 	pos := r.queueOf(c).order.Rank(c.key()) + 1
 	ewt := r.ewt(r.queueOf(c), pos)
-	if force || pos != c.lastPos || ewt/ewtGrain != c.lastEWT/ewtGrain {
+	if force || int32(pos) != c.lastPos || int32(ewt/ewtGrain) != c.lastEWT {
 		d := r.decision()
 		d.Kind, d.Call, d.Queue, d.Position, d.EWT = Announce, r.callID(c), r.queueOf(c).cfg.Name, pos, time.Duration(ewt)
 	}
-	c.lastPos, c.lastEWT = pos, ewt
+	c.lastPos, c.lastEWT = int32(pos), int32(ewt/ewtGrain)
 	if e := r.queueOf(c).cfg.AnnounceEvery; e > 0 {
 		c.nextAnn = r.now + int64(e)
 	}
@@ -1067,7 +1148,9 @@ func (r *Router) matchCall(c *call, trigger string) bool {
 	}
 	if r.naive != nil {
 		if a := r.naive.agentFor(r, c); a != nil {
-			r.offer(c, a, &Trace{Trigger: trigger})
+			tr := r.newTrace()
+			tr.Trigger = trigger
+			r.offer(c, a, tr)
 			return true
 		}
 		return false
@@ -1083,16 +1166,21 @@ func (r *Router) matchCall(c *call, trigger string) bool {
 
 const maxExamples = 5
 
-// addSkip appends an example to a trace's list, allocated once at its full size.
-func addSkip(ex []Skip, s Skip) []Skip {
+// addSkip appends an example to a trace's list, taken at its full size from
+// a slab shared by many traces (one allocation per many offers).
+func (r *Router) addSkip(ex []Skip, s Skip) []Skip {
 	if ex == nil {
-		ex = make([]Skip, 0, maxExamples)
+		if len(r.skipSlab) < maxExamples {
+			r.skipSlab = make([]Skip, maxExamples*slabSize)
+		}
+		ex = r.skipSlab[:0:maxExamples]
+		r.skipSlab = r.skipSlab[maxExamples:]
 	}
 	return append(ex, s)
 }
 
 func (r *Router) findAgent(q *queueState, b *bucket, ex *[]Skip) *agent {
-	req := b.req
+	req, need := b.req, b.need
 	if len(req) == 0 {
 		m, ok := q.any.Min()
 		if !ok {
@@ -1126,12 +1214,12 @@ func (r *Router) findAgent(q *queueState, b *bucket, ex *[]Skip) *agent {
 				if best != nil && q.cfg.Strategy != BestProficiency && !memberLess(m, best) {
 					return false
 				}
-				if m.a.meets(req) {
+				if m.a.mask&b.mask == b.mask && m.a.meets(need) {
 					cand = m
 					return false
 				}
 				if len(*ex) < maxExamples {
-					*ex = addSkip(*ex, Skip{Agent: m.a.id, Reason: skipReason(m.a, req)})
+					*ex = r.addSkip(*ex, Skip{Agent: m.a.id, Reason: skipReason(m.a, need)})
 				}
 				return true
 			})
@@ -1152,13 +1240,13 @@ func (r *Router) findAgent(q *queueState, b *bucket, ex *[]Skip) *agent {
 	return best.a
 }
 
-func skipReason(a *agent, req []SkillReq) SkipReason {
-	for _, s := range req {
-		l := a.level[s.Skill]
+func skipReason(a *agent, need []level) SkipReason {
+	for _, s := range need {
+		l := a.level(s.skill)
 		if l == 0 {
 			return SkipLacksSkill
 		}
-		if l < s.Min {
+		if l < s.lvl {
 			return SkipBelowProficiency
 		}
 	}
@@ -1182,7 +1270,9 @@ func readyCount(sets *[11]*tree[*member], lo, hi int) int {
 func (r *Router) matchAgent(a *agent) {
 	if r.naive != nil {
 		if c := r.naive.callFor(r, a); c != nil {
-			r.offer(c, a, &Trace{Trigger: "agent"})
+			tr := r.newTrace()
+			tr.Trigger = "agent"
+			r.offer(c, a, tr)
 		}
 		return
 	}
@@ -1192,17 +1282,17 @@ func (r *Router) matchAgent(a *agent) {
 	}
 	var ex []Skip
 	for _, m := range a.members {
-		m.q.heads.Ascend(func(k uint64, b *bucket) bool {
+		m.q.heads.Ascend(func(k uint64, h head) bool {
 			if best != nil && k >= best.key() {
 				return false
 			}
-			if !a.meets(b.req) {
+			if h.mask&^a.mask != 0 || !a.meets(h.b.need) {
 				if len(ex) < maxExamples {
-					ex = addSkip(ex, Skip{Call: r.callID(b.head), Reason: skipReason(a, b.req)})
+					ex = r.addSkip(ex, Skip{Call: r.callID(h.b.head), Reason: skipReason(a, h.b.need)})
 				}
 				return true
 			}
-			best = b.head
+			best = h.b.head
 			return false
 		})
 	}
@@ -1213,10 +1303,10 @@ func (r *Router) matchAgent(a *agent) {
 
 func (r *Router) offer(c *call, a *agent, tr *Trace) {
 	q := r.queueOf(c)
-	tr.At, tr.Queue, tr.Call, tr.Agent, tr.Step = ts(r.now), q.cfg.Name, r.callID(c), a.id, c.step
+	tr.At, tr.Queue, tr.Call, tr.Agent, tr.Step = ts(r.now), q.cfg.Name, r.callID(c), a.id, int(c.step)
 	tr.Rule = "preferred agent"
 	if r.prefOf(c) == nil {
-		tr.Rule = ruleString(r.bucketOf(c).req)
+		tr.Rule = r.bucketOf(c).rule
 	}
 	r.leaveLine(c)
 	c.st, c.agentIx, c.prefIx = offered, a.ix+1, 0

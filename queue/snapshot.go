@@ -101,7 +101,8 @@ func (r *Router) Snapshot() ([]byte, error) {
 		c := r.callAt(r.calls[id])
 		sc := snapCall{ID: r.callID(c), Queue: r.queueOf(c).cfg.Name, Priority: int(c.prio), Skills: r.skillsOf(c), Preferred: r.preferredOf(c),
 			PrefUntil: c.prefUntil, InPref: r.prefOf(c) != nil, Enqueued: c.enq, Seq: c.seq, Attrs: r.attrsOf(c), State: c.st,
-			Callback: c.callback, Step: c.step, LastPos: c.lastPos, LastEWT: c.lastEWT, NextAnn: c.nextAnn}
+			Callback: c.callback, Step: int(c.step), LastPos: int(c.lastPos),
+			LastEWT: int64(c.lastEWT) * ewtGrain, NextAnn: c.nextAnn}
 		if r.agentOf(c) != nil {
 			sc.Agent = r.agentOf(c).id
 		}
@@ -197,7 +198,7 @@ func Restore(data []byte, locate func(name string) (*time.Location, error)) (*Ro
 		}
 		c := r.newCall(sc.ID, q, sc.Skills, sc.Preferred, sc.Attrs)
 		c.prio, c.prefUntil, c.enq, c.seq, c.st, c.callback = int8(sc.Priority), sc.PrefUntil, sc.Enqueued, sc.Seq, sc.State, sc.Callback
-		c.step, c.lastPos, c.lastEWT, c.nextAnn = sc.Step, sc.LastPos, sc.LastEWT, sc.NextAnn
+		c.step, c.lastPos, c.lastEWT, c.nextAnn = int16(sc.Step), int32(sc.LastPos), int32(sc.LastEWT/ewtGrain), sc.NextAnn
 		if c.callback {
 			q.callbacks++
 		}
@@ -211,7 +212,7 @@ func Restore(data []byte, locate func(name string) (*time.Location, error)) (*Ro
 			if a := r.prefOf(c); a != nil {
 				a.preferred.Insert(c.key(), c.slot)
 			} else {
-				b := r.bucketFor(q, c.step, c)
+				b := r.bucketFor(q, int(c.step), c)
 				c.bix = b.ix
 				b.add(q, c)
 			}

@@ -49,9 +49,14 @@ type stats struct {
 }
 
 func (r *Router) record(q *queueState, d counters) {
-	q.ewtOK, q.w15OK = false, false
+	q.ewtOK = false
 	st := &q.st
 	m := r.now / minute
+	if q.w15OK && q.w15Min == m {
+		// The record lands in minute m, inside the cached window: keep it
+		// exact without summing the window again on the next announcement.
+		q.w15.add(d)
+	}
 	s := &st.Slots[m%60]
 	if s.Minute != m {
 		*s = slot{Minute: m}

@@ -93,8 +93,16 @@ func validateSkills(field string, reqs []SkillReq) error {
 	return nil
 }
 
-// ValidateSteps checks a queue's steps: each valid and After strictly increasing.
+// MaxSteps bounds a queue's escalation steps (a call keeps its step in a
+// small integer); real queues have a handful.
+const MaxSteps = 1000
+
+// ValidateSteps checks a queue's steps: at most MaxSteps, each valid and After
+// strictly increasing.
 func ValidateSteps(steps []Step) error {
+	if len(steps) > MaxSteps {
+		return fmt.Errorf("steps: at most %d, got %d", MaxSteps, len(steps))
+	}
 	for i, s := range steps {
 		if err := s.validate(); err != nil {
 			return fmt.Errorf("steps[%d].%w", i, err)

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
 )
@@ -91,4 +92,23 @@ func (ts testTimers) timer(_ uint8, own uint32) *timer { return ts[own] }
 
 func (ts testTimers) timerID(kind uint8, own uint32) string {
 	return fmt.Sprintf("%c%03d", "ac"[kind], own)
+}
+
+// TestCallLayout holds the layout the timer path relies on (see call): 128
+// bytes a call, and every field declared before st, the first of its second
+// cache line, within the first 64.
+func TestCallLayout(t *testing.T) {
+	ct := reflect.TypeFor[call]()
+	if ct.Size() != 128 {
+		t.Errorf("call is %d bytes, want 128: adjust its padding", ct.Size())
+	}
+	for i := range ct.NumField() {
+		f := ct.Field(i)
+		if f.Name == "st" {
+			break
+		}
+		if end := f.Offset + f.Type.Size(); end > 64 {
+			t.Errorf("call.%s ends at byte %d, past the first cache line", f.Name, end)
+		}
+	}
 }

@@ -70,8 +70,9 @@ type Trace struct {
 
 func (r *Router) callTrace(c *call, a *agent, trigger string, ex []Skip) *Trace {
 	q := r.queueOf(c)
-	tr := &Trace{Trigger: trigger, Ready: q.byState[Ready], LoggedOut: q.byState[LoggedOut],
-		NotReady: q.byState[NotReady], Busy: q.byState[Reserved] + q.byState[OnCall] + q.byState[WrapUp], Skipped: ex}
+	tr := r.newTrace()
+	tr.Trigger, tr.Ready, tr.LoggedOut, tr.Skipped = trigger, q.byState[Ready], q.byState[LoggedOut], ex
+	tr.NotReady, tr.Busy = q.byState[NotReady], q.byState[Reserved]+q.byState[OnCall]+q.byState[WrapUp]
 	if r.prefOf(c) == nil && len(r.bucketOf(c).req) > 0 {
 		s := r.bucketOf(c).req[0]
 		has := readyCount(r.bucketOf(c).sets[0], 1, 10)
@@ -82,7 +83,20 @@ func (r *Router) callTrace(c *call, a *agent, trigger string, ex []Skip) *Trace 
 }
 
 func (r *Router) agentTrace(c *call, a *agent, ex []Skip) *Trace {
-	return &Trace{Trigger: "agent", Ready: 1, Skipped: ex}
+	tr := r.newTrace()
+	tr.Trigger, tr.Ready, tr.Skipped = "agent", 1, ex
+	return tr
+}
+
+// newTrace returns a zeroed trace cut from a slab. The caller owns it, as it
+// owns the decision that points to it; the slab is never reused.
+func (r *Router) newTrace() *Trace {
+	if len(r.traceSlab) == 0 {
+		r.traceSlab = make([]Trace, slabSize)
+	}
+	tr := &r.traceSlab[0]
+	r.traceSlab = r.traceSlab[1:]
+	return tr
 }
 
 func (r *Router) addTrace(t Trace) {
