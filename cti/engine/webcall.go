@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"maps"
 	"time"
 
@@ -79,17 +78,13 @@ func (e *Engine) StartWebCall(ctx context.Context, wc cti.WebCall) (string, erro
 		cid, ch, addr, page := c.id, c.customer, wc.MediaAddr, wc.Page
 		e.run(cid, effect{name: "web-media", do: func(ctx context.Context) (any, error) {
 			t := e.cfg.Telephony
-			pbx, err := t.ExternalMedia(ctx, ch, addr, "ulaw", []string{roleWebCall, cid})
+			// The variables a restarted engine adopts the call by, set at creation: the channel is not in the application yet.
+			pbx, err := t.ExternalMedia(ctx, ch, addr, "ulaw", []string{roleWebCall, cid},
+				map[string]string{VarCall: cid, VarRole: roleCustomer})
 			if err != nil {
 				return nil, err
 			}
-			if err := page.Connect(pbx); err != nil {
-				return nil, err
-			}
-			if err := t.SetVar(ctx, ch, VarCall, cid); err != nil {
-				return nil, err
-			}
-			return nil, t.SetVar(ctx, ch, VarRole, roleCustomer)
+			return nil, page.Connect(pbx)
 		}, then: func(_ any, err error) {
 			if err != nil && !c.finished {
 				e.log.Warn("web call media", "call", cid, "err", err)
@@ -307,14 +302,12 @@ func (e *Engine) acceptWeb(ctx context.Context, agentID, legID, callID string) e
 		return err
 	}
 	t := e.cfg.Telephony
-	pbx, err := t.ExternalMedia(ctx, legID, addr, "ulaw", []string{roleAgent, callID})
+	// The variables an originated leg carries, so a restarted engine adopts the call; set at creation, as the channel is not in
+	// the application yet.
+	pbx, err := t.ExternalMedia(ctx, legID, addr, "ulaw", []string{roleAgent, callID},
+		map[string]string{VarCall: callID, VarRole: roleAgent, VarAgent: agentID})
 	if err != nil {
 		return err
 	}
-	if err := am.Connect(agentID, pbx); err != nil {
-		return err
-	}
-	// The variables an originated leg carries, so a restarted engine adopts the call.
-	return errors.Join(t.SetVar(ctx, legID, VarCall, callID), t.SetVar(ctx, legID, VarRole, roleAgent),
-		t.SetVar(ctx, legID, VarAgent, agentID))
+	return am.Connect(agentID, pbx)
 }
