@@ -290,6 +290,21 @@ func webLoadRun(ctx context.Context, o webLoadOptions, stderr io.Writer) (*webLo
 	if rep.Browsers, err = browsers.send(webLoadMsg{Cmd: "report"}); err != nil {
 		return rep, err
 	}
+	// Drain: on a starved machine packets may still be queued seconds after the window; wait until every measured packet
+	// arrived or the count stood still for two seconds.
+	for last, still := int64(-1), time.Now(); ; {
+		n, err := emu.send(webLoadMsg{Cmd: "count"})
+		if err != nil {
+			return rep, err
+		}
+		if n.Received != last {
+			last, still = n.Received, time.Now()
+		}
+		if n.Received >= rep.Browsers.Sent || time.Since(still) > 2*time.Second {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	if rep.Emulator, err = emu.send(webLoadMsg{Cmd: "report"}); err != nil {
 		return rep, err
 	}
@@ -458,6 +473,10 @@ func runWebLoadEmulator(ctx context.Context, stdin io.Reader, stdout, stderr io.
 		case "stop":
 			u, s := processCPU()
 			cpu = u + s - cpu0
+		case "count":
+			sink.mu.Lock()
+			defer sink.mu.Unlock()
+			return webLoadMsg{Received: sink.received}
 		case "report":
 			sink.mu.Lock()
 			defer sink.mu.Unlock()
