@@ -582,7 +582,7 @@ func (p *webPhones) agentLegEvent(agentID string, a *agentPhone, ev webrtcgw.Eve
 }
 
 // startWebRTC builds the media gateway and its signalling for the system.
-func startWebRTC(cfg Config, log *slog.Logger) (*webPhones, error) {
+func startWebRTC(cfg Config, log *slog.Logger, window time.Duration) (*webPhones, error) {
 	wc := cfg.WebRTC
 	wc.loopback = wc.loopback || loopbackHTTP(cfg.HTTPAddr)
 	gcfg, err := wc.gateway()
@@ -594,5 +594,9 @@ func startWebRTC(cfg Config, log *slog.Logger) (*webPhones, error) {
 	if err != nil {
 		return nil, errors.Join(errors.New("media gateway"), err)
 	}
-	return newWebPhones(gw, log), nil
+	p := newWebPhones(gw, log)
+	if window > 0 {
+		p.window = window
+	}
+	return p, nil
 }

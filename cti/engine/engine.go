@@ -71,6 +71,8 @@ type Config struct {
 	CallerID string
 	// GraceDisconnect is how long a closed desktop keeps its agent's state (15 s).
 	GraceDisconnect time.Duration
+	// ReconnectWindow is how long a browser agent's call may go without media before it goes back to its queue (ReconnectWindow).
+	ReconnectWindow time.Duration
 	// EffectTimeout bounds each effect (5 s).
 	EffectTimeout time.Duration
 	// TickEvery is the router tick and the statistics period (1 s).

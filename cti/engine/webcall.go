@@ -57,6 +57,13 @@ var _ cti.WebCalls = (*Engine)(nil)
 
 func isWebRTC(endpoint string) bool { return endpoint == cti.EndpointWebRTC }
 
+func (e *Engine) reconnectWindow() time.Duration {
+	if e.cfg.ReconnectWindow > 0 {
+		return e.cfg.ReconnectWindow
+	}
+	return ReconnectWindow
+}
+
 // StartWebCall implements cti.WebCalls.
 func (e *Engine) StartWebCall(ctx context.Context, wc cti.WebCall) (string, error) {
 	if wc.Page == nil || wc.MediaAddr == "" {
@@ -268,7 +275,7 @@ func (e *Engine) AgentMedia(agentID string, ok bool, reason string) {
 			if c.state == cti.CallConnected {
 				e.moh(c, true)
 			}
-			w.window = e.after(ReconnectWindow, func() {
+			w.window = e.after(e.reconnectWindow(), func() {
 				w.window, w.lost = nil, false
 				if c.finished || c.agentID != agentID {
 					return
@@ -278,8 +285,10 @@ func (e *Engine) AgentMedia(agentID string, ok bool, reason string) {
 				if q == "" {
 					q = e.cfg.DefaultQueue
 				}
-				e.blindToQueue(c, q, "")
+				// Not Ready first (pending until the call ends): otherwise the agent is free again the moment the call leaves
+				// and the router offers it straight back to the agent whose media is gone.
 				e.route(queue.Event{Kind: queue.SetState, Agent: agentID, Reason: reasonMediaFailure})
+				e.blindToQueue(c, q, "")
 			})
 		case !ok:
 			if v, found := e.router.Agent(agentID); found && v.State == queue.Ready {
