@@ -166,9 +166,12 @@ func (p *Peer) talk() {
 		case <-t.C:
 		}
 		measured := p.b.measuring.Load()
+		if measured {
+			p.b.sent.Add(1) // before the write: the far end can never count a packet not yet counted here
+		}
 		Stamp(pkt.Payload, measured, time.Now())
-		if err := p.track.WriteRTP(pkt); err == nil && measured {
-			p.b.sent.Add(1)
+		if err := p.track.WriteRTP(pkt); err != nil && measured {
+			p.b.sent.Add(-1)
 		}
 		pkt.SequenceNumber++
 		pkt.Timestamp += PayloadSize
