@@ -711,3 +711,93 @@ func TestE2EBrowserAgentMediaLost(t *testing.T) {
 		return nil
 	})
 }
+
+// TestE2EWebCallerControllerRestart: a web caller talks with agent1 (a desk phone) when the controller stops. The page's
+// PeerConnection and websocket end with the process, and the restarted controller does not re-attach them (docs/webrtc.md):
+// it ends the call cleanly instead of leaving a ghost. The web caller's externalMedia channel and the agent's leg are hung up,
+// the interaction row is finished (answered: agent1 had talked), and the page that comes back with its resume id is told the
+// call was cut off.
+func TestE2EWebCallerControllerRestart(t *testing.T) {
+	s := startCTI(t, ctiOptions{})
+	s.ready("agent1")
+	page := newPionPage(t, s.m.URL(), "201", nil)
+	st := page.await(10*time.Second, func(m webrtcgw.Message) bool { return m.Type == webrtcgw.MsgState && m.Resume != "" })
+	leg := s.accept("agent1")
+	var id, web string
+	checkFor(t, 10*time.Second, func() error {
+		snap, err := s.m.sys.engine.Snapshot(context.Background())
+		if err != nil {
+			return err
+		}
+		for _, c := range snap.Calls {
+			if c.Channel == cti.ChannelWebRTC && c.State == cti.CallConnected {
+				id, web = c.ID, "sb-web-"+c.ID
+				return nil
+			}
+		}
+		return errors.New("the web call is not connected")
+	})
+	s.waitBridged(id, web, leg)
+
+	if err := s.m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s.m = s.runMain()
+	s.store = s.m.sys.store
+	s.waitGone(web, leg)
+	in := s.waitRow(id, func(in *cti.Interaction) error {
+		if in.Outcome != cti.OutcomeAnswered || in.EndedAt.IsZero() {
+			return fmt.Errorf("outcome %q, ended %v; want answered and ended", in.Outcome, in.EndedAt)
+		}
+		return nil
+	})
+	if in.AgentID != s.ids["agent1"] {
+		t.Errorf("row's agent %s, want agent1", in.AgentID)
+	}
+
+	// The page comes back, as the widget does within its 30 s, with a fresh token and its resume id.
+	base := s.m.URL()
+	req, _ := http.NewRequest("GET", base+"/api/v1/webcall/token?site=201", nil)
+	req.Header.Set("Origin", base)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		Token string `json:"token"`
+	}
+	json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(base, "http")+"/ws/call?"+url.Values{"token": {tok.Token}}.Encode(),
+		http.Header{"Origin": {base}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	// A new PeerConnection, as the widget makes on a reconnect (the old one was closed with the old process's leg).
+	bs, err := browsersim.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer, offer, err := bs.NewPeer(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	if err := ws.WriteJSON(webrtcgw.Message{Type: webrtcgw.MsgOffer, SDP: offer, Resume: st.Resume}); err != nil {
+		t.Fatal(err)
+	}
+	ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		var m webrtcgw.Message
+		if err := ws.ReadJSON(&m); err != nil {
+			t.Fatalf("no hang-up for the resumed page: %v", err)
+		}
+		if m.Type == webrtcgw.MsgHangup {
+			if m.Reason != webrtcgw.ReasonMediaLost {
+				t.Errorf("hang-up reason %q, want %q", m.Reason, webrtcgw.ReasonMediaLost)
+			}
+			break
+		}
+	}
+}

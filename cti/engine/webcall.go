@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"maps"
+	"strings"
 	"time"
 
 	"github.com/switchboard-cc/switchboard/cti"
@@ -148,6 +149,32 @@ func (e *Engine) webEntered(l *leg) bool {
 		Attributes: c.web.attrs, Vars: vars}, e.now()))
 	e.pushCall(c)
 	return true
+}
+
+// isOrphanWebCall reports whether ch is a web caller's channel (found by reconcile among the channels of no live call).
+func isOrphanWebCall(ch cti.ChannelInfo) bool {
+	return strings.HasPrefix(ch.ID, "sb-web-") && ch.Vars[VarRole] == roleCustomer && ch.Vars[VarCall] != ""
+}
+
+// endOrphanWebCall finishes the interaction of a web caller's channel that a restarted engine finds. The page's
+// PeerConnection (ICE, DTLS-SRTP keys) and signalling ended with the old process and are not re-attached (docs/webrtc.md),
+// so the call ends: reconcile hangs the channel and its agent's leg up with the other strays, the page is told when it
+// comes back with its resume id, and the row is finished here (answered if an agent was talking, else failed) instead of
+// being left open.
+func (e *Engine) endOrphanWebCall(ch cti.ChannelInfo, answered bool) {
+	id, outcome, now := ch.Vars[VarCall], cti.OutcomeFailed, e.now()
+	if answered {
+		outcome = cti.OutcomeAnswered
+	}
+	e.log.Info("a web call did not survive the restart: it ends", "call", id, "channel", ch.ID, "outcome", outcome)
+	log := e.cfg.Interactions
+	e.run(id, effect{name: "finish-orphan-web", do: func(ctx context.Context) (any, error) {
+		return nil, log.FinishInteraction(ctx, id, cti.InteractionFinish{Outcome: outcome, EndedAt: now})
+	}, then: func(_ any, err error) {
+		if err != nil {
+			e.log.Warn("finish a web call cut by the restart", "call", id, "err", err)
+		}
+	}})
 }
 
 // WebDTMF implements cti.WebCalls: the digit reaches the IVR as the caller's DTMF on the call's channel.
