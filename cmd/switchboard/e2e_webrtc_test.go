@@ -801,3 +801,114 @@ func TestE2EWebCallerControllerRestart(t *testing.T) {
 		}
 	}
 }
+
+// TestE2EBrowserSupervisor: a supervisor whose endpoint is webrtc listens to and barges into agent1's call through the gateway.
+// Without a tested phone the monitor ends at once; once the supervisor's phone passed its audio test the supervisor's leg is an externalMedia
+// channel toward their standing gateway leg (nothing is originated to a SIP endpoint): for listen it shares a bridge with the
+// snoop on agent1's leg, for barge it joins the call's bridge, and audio flows both ways between the emulator and the
+// supervisor's browser.
+func TestE2EBrowserSupervisor(t *testing.T) {
+	m := startWebRTCSystem(t)
+	ctx := context.Background()
+	base, sim, eng, store := m.URL(), m.sys.sim, m.sys.engine, m.sys.store
+	agent1, _ := store.AgentByLogin(ctx, "agent1")
+	sup, _ := store.AgentByLogin(ctx, "supervisor")
+
+	desk1 := signIn(t, base, "agent1", crmstore.DemoAgentPassword)
+	desk1.await("snapshot", 5*time.Second)
+	supDesk := signIn(t, base, "supervisor", crmstore.DemoSupervisorPassword)
+	desk1.post("/api/v1/desk/state", cti.StateRequest{Ready: true})
+	caller, err := sim.Call(arisim.CallSpec{CallerNumber: "+8613900000079", CallerName: "Phone Caller", Dialed: "+18005550100",
+		HangupAfter: time.Hour, DTMF: []arisim.Step{{Digits: "1", After: 100 * time.Millisecond, OnMedia: "sound:sb/main-menu"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	desk1.await("offer", 15*time.Second)
+	desk1.post("/api/v1/desk/accept", nil)
+	checkFor(t, 10*time.Second, func() error {
+		if a, err := m.sys.ari.GetVar(ctx, caller, "BRIDGEPEER"); err != nil || !strings.Contains(a, "PJSIP/1001") {
+			return fmt.Errorf("the caller's bridge peers are %q (%v), want agent1's phone", a, err)
+		}
+		return nil
+	})
+
+	// Before the supervisor's phone passed its audio test the leg cannot be made: the monitor ends, nothing is left behind.
+	if err := eng.Monitor(ctx, sup.ID, agent1.ID, cti.MonitorListen); err != nil {
+		t.Fatal(err)
+	}
+	checkFor(t, 10*time.Second, func() error {
+		snap, err := eng.Snapshot(ctx)
+		if err != nil {
+			return err
+		}
+		for _, c := range snap.Calls {
+			if len(c.Monitors) > 0 {
+				return fmt.Errorf("call %s still has monitors %+v", c.ID, c.Monitors)
+			}
+		}
+		for _, c := range sim.Channels() {
+			if strings.HasPrefix(c.ID, "sb-sup-") || strings.HasPrefix(c.ID, "sb-snoop-") {
+				return fmt.Errorf("%s outlived the failed monitor", c.ID)
+			}
+		}
+		return nil
+	})
+	phone := newPionPhone(t, supDesk)
+
+	// supLeg finds the supervisor's externalMedia channel in a bridge with want's channel, and checks RTP both ways.
+	supLeg := func(with string) {
+		t.Helper()
+		var leg string
+		checkFor(t, 10*time.Second, func() error {
+			chans := sim.Channels()
+			bridgeOf := map[string]string{}
+			for _, c := range chans {
+				bridgeOf[c.ID] = c.BridgeID
+			}
+			for _, c := range chans {
+				if strings.HasPrefix(c.ID, "sb-sup-") && strings.HasPrefix(c.Name, "UnicastRTP/") && c.BridgeID != "" {
+					for _, o := range chans {
+						if strings.HasPrefix(o.ID, with) && o.BridgeID == c.BridgeID {
+							leg = c.ID
+							return nil
+						}
+					}
+				}
+			}
+			return fmt.Errorf("no supervisor externalMedia channel bridged with %s* in %+v", with, chans)
+		})
+		heard := phone.peer.Packets()
+		checkFor(t, 10*time.Second, func() error {
+			sent, recv, err := sim.RTPStats(leg)
+			if err != nil || sent < 10 || recv < 10 || phone.peer.Packets()-heard < 10 {
+				return fmt.Errorf("emulator sent %d received %d (%v) on %s; the supervisor's browser heard %d more",
+					sent, recv, err, leg, phone.peer.Packets()-heard)
+			}
+			return nil
+		})
+	}
+	if err := eng.Monitor(ctx, sup.ID, agent1.ID, cti.MonitorListen); err != nil {
+		t.Fatal(err)
+	}
+	supLeg("sb-snoop-")
+	for _, c := range sim.Channels() {
+		if strings.HasPrefix(c.ID, "sb-sup-") && !strings.HasPrefix(c.Name, "UnicastRTP/") {
+			t.Fatalf("a browser supervisor's leg was originated: %+v", c)
+		}
+	}
+	if err := eng.Monitor(ctx, sup.ID, agent1.ID, cti.MonitorStop); err != nil {
+		t.Fatal(err)
+	}
+	checkFor(t, 10*time.Second, func() error {
+		for _, c := range sim.Channels() {
+			if strings.HasPrefix(c.ID, "sb-sup-") || strings.HasPrefix(c.ID, "sb-snoop-") {
+				return fmt.Errorf("%s outlived the monitoring", c.ID)
+			}
+		}
+		return nil
+	})
+	if err := eng.Monitor(ctx, sup.ID, agent1.ID, cti.MonitorBarge); err != nil {
+		t.Fatal(err)
+	}
+	supLeg(caller)
+}

@@ -347,3 +347,29 @@ func (e *Engine) acceptWeb(ctx context.Context, agentID, legID, callID string) e
 	}
 	return am.Connect(agentID, pbx)
 }
+
+// --- browser supervisors ---
+
+// supervisorLeg brings a supervisor's leg into the application (off the loop): an originate to a desk phone, or for a browser
+// supervisor an externalMedia channel toward their standing gateway leg, carrying the originate's id, args and variables. It
+// enters like an answered phone, so listen, whisper and barge bridge it on the usual path: the snoop's audio reaches the
+// supervisor's browser through the gateway. Without a connected, tested phone it fails as an unanswered originate does
+// (the monitor ends); Monitor does not refuse up front because the wallboard does not carry the phone yet.
+func (e *Engine) supervisorLeg(ctx context.Context, t cti.Telephony, supervisorID, endpoint string, org cti.Originate) error {
+	if !isWebRTC(endpoint) {
+		return t.Originate(ctx, org)
+	}
+	am := e.cfg.AgentMedia
+	if am == nil {
+		return cti.Errorf(cti.EUNAVAILABLE, "browser phones are not enabled")
+	}
+	addr, err := am.Addr(supervisorID)
+	if err != nil {
+		return err
+	}
+	pbx, err := t.ExternalMedia(ctx, org.ChannelID, addr, "ulaw", org.Args, org.Vars)
+	if err != nil {
+		return err
+	}
+	return am.Connect(supervisorID, pbx)
+}

@@ -95,6 +95,8 @@ type Peer struct {
 	once  sync.Once
 	wg    sync.WaitGroup
 
+	packets atomic.Int64 // every packet heard
+
 	mu                      sync.Mutex
 	started                 bool
 	first, last, heardCount int64 // extended sequence numbers heard while measuring, and how many
@@ -186,6 +188,7 @@ func (p *Peer) hear(tr *webrtc.TrackRemote) {
 		if err != nil {
 			return
 		}
+		p.packets.Add(1)
 		if !p.b.measuring.Load() {
 			continue
 		}
@@ -213,6 +216,9 @@ func (p *Peer) Heard() (expected, received int64) {
 	}
 	return p.last - p.first + 1, p.heardCount
 }
+
+// Packets is the number of packets heard since the peer started, measured or not.
+func (p *Peer) Packets() int64 { return p.packets.Load() }
 
 // Connected reports whether ICE and DTLS are up.
 func (p *Peer) Connected() bool { return p.pc.ConnectionState() == webrtc.PeerConnectionStateConnected }
