@@ -51,3 +51,37 @@ func TestAgentMediaLostRequeues(t *testing.T) {
 		}
 	})
 }
+
+// A restarted engine finds web callers' externalMedia channels whose pages died with the old process: it hangs them and
+// their agent's leg up and finishes their rows — answered when an agent's leg shared the caller's bridge, else failed.
+func TestReconcileEndsOrphanWebCalls(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := start(t, func(c *Config, crm *fakeCRM) {
+			crm.interactions["web1"] = &cti.Interaction{ID: "web1"}
+			crm.interactions["web2"] = &cti.Interaction{ID: "web2"}
+			c.Telephony.(*fakeTel).snapshot = func() ([]cti.ChannelInfo, []cti.BridgeInfo, error) {
+				return []cti.ChannelInfo{
+						{ID: "sb-web-web1", State: "Up", Vars: vars("web1", "customer")},
+						{ID: "sb-agent-web1-1", State: "Up", Vars: vars("web1", "agent", VarAgent, "a1")},
+						{ID: "sb-web-web2", State: "Up", Vars: vars("web2", "customer", VarQueue, "general")},
+					}, []cti.BridgeInfo{
+						{ID: "sb-web1", Channels: []string{"sb-web-web1", "sb-agent-web1-1"}},
+						{ID: "sb-web2", Channels: []string{"sb-web-web2"}},
+					}, nil
+			}
+		})
+		synctest.Wait()
+		joined := strings.Join(append(h.started, h.tel.take()...), "\n")
+		for _, want := range []string{"Hangup sb-web-web1", "Hangup sb-agent-web1-1", "Hangup sb-web-web2"} {
+			if !strings.Contains(joined, want) {
+				t.Errorf("reconcile commands lack %q:\n%s", want, joined)
+			}
+		}
+		if in := h.crm.interaction("web1"); in.Outcome != cti.OutcomeAnswered || in.EndedAt.IsZero() {
+			t.Errorf("web1 = %+v, want answered and ended", in)
+		}
+		if in := h.crm.interaction("web2"); in.Outcome != cti.OutcomeFailed || in.EndedAt.IsZero() {
+			t.Errorf("web2 = %+v, want failed and ended", in)
+		}
+	})
+}
