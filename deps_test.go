@@ -51,6 +51,7 @@ func rules() []rule {
 		{pkg: "cti/arisim", allow: []string{"github.com/gorilla/websocket"}},
 		{pkg: "cti/recdir", allow: []string{"cti"}},
 		{pkg: "cti/webhook", allow: []string{"cti"}},
+		{pkg: "cti/webrtcgw/browsersim", allow: []string{"github.com/pion/"}},
 		{pkg: "cti/webrtcgw", allow: []string{"cti", "github.com/pion/", "github.com/gorilla/websocket"}},
 		{pkg: "crmstore", allow: []string{"cti", "github.com/jackc/", "github.com/nyaruka/phonenumbers", "github.com/google/uuid", "golang.org/x/"}},
 		{pkg: "agent-ui/uitest", allow: []string{"github.com/chromedp/"}},

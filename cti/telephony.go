@@ -39,9 +39,9 @@ type Telephony interface {
 	Originate(ctx context.Context, o Originate) error
 	// Snoop creates a channel that listens to and/or whispers into a channel, entering our application with s.Args.
 	Snoop(ctx context.Context, s Snoop) error
-	// ExternalMedia creates a channel that exchanges RTP with host:port, entering our application with args; it returns the PBX's
-	// local RTP address.
-	ExternalMedia(ctx context.Context, channelID, hostPort, format string, args []string) (localAddr string, err error)
+	// ExternalMedia creates a channel that exchanges RTP with host:port, entering our application with args and carrying vars
+	// from its creation (it cannot take SetVar before it is in the application); it returns the PBX's local RTP address.
+	ExternalMedia(ctx context.Context, channelID, hostPort, format string, args []string, vars map[string]string) (localAddr string, err error)
 
 	// RecordBridge starts recording a bridge into the stored recording name (format "wav").
 	RecordBridge(ctx context.Context, bridgeID, name string) error

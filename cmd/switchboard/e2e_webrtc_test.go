@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -29,12 +30,20 @@ import (
 	"github.com/switchboard-cc/switchboard/cti"
 	"github.com/switchboard-cc/switchboard/cti/arisim"
 	"github.com/switchboard-cc/switchboard/cti/webrtcgw"
+	"github.com/switchboard-cc/switchboard/cti/webrtcgw/browsersim"
 )
 
 // startWebRTCSystem runs the whole contact center with the sample IVR and the media gateway on loopback.
 func startWebRTCSystem(t *testing.T, extra ...string) *Main {
 	t.Helper()
+	return startWebRTCSystemWith(t, func(*Main) {}, extra...)
+}
+
+// startWebRTCSystemWith is startWebRTCSystem with set applied to the program before it runs (test hooks).
+func startWebRTCSystemWith(t *testing.T, set func(*Main), extra ...string) *Main {
+	t.Helper()
 	m := NewMain()
+	set(m)
 	m.simTimeScale = 0.05
 	m.Stdout, m.Stderr = io.Discard, io.Discard
 	m.Logger = failureLog(t)
@@ -396,6 +405,32 @@ func webAgentDB(t *testing.T) string {
 	return u
 }
 
+// setSkill gives login the skill at level in the database at u.
+func setSkill(t *testing.T, u, login, skill string, level int) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := crmstore.Open(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	store := crmstore.NewStore(db, crmstore.Options{Region: "CN"})
+	agents, err := store.Agents(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(agents, func(a cti.AgentConfig) bool { return a.Login == login })
+	if i < 0 {
+		t.Fatalf("no %s", login)
+	}
+	a := agents[i]
+	a.Skills = slices.DeleteFunc(a.Skills, func(s cti.AgentSkill) bool { return s.Skill == skill })
+	a.Skills = append(a.Skills, cti.AgentSkill{Skill: skill, Proficiency: level})
+	if err := store.PutAgent(ctx, &a, ""); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestE2EBrowserAgent: agent1 works with nothing but Chromium (fake microphone). Going Ready is refused until the desk's loop
 // test through the gateway passed, which the desk runs by itself; an emulated phone caller picks sales in the IVR; the offer
 // rings in the page only; accepting bridges an externalMedia channel toward the agent's standing gateway leg, and audio flows
@@ -485,4 +520,400 @@ func failureLog(t *testing.T) *slog.Logger {
 		}
 	})
 	return slog.New(slog.NewTextHandler(lockedWriter{&mu, &buf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// pionPhone is a browser agent's desk phone played by a pion peer: /ws/media with the desk's session cookie, the offer, and
+// the media-verified Ready test the desk runs.
+type pionPhone struct {
+	peer *browsersim.Peer
+	ws   *websocket.Conn
+	msgs chan webrtcgw.Message
+	done chan struct{}
+	once sync.Once
+}
+
+func newPionPhone(t *testing.T, d *desktop) *pionPhone {
+	t.Helper()
+	u, _ := url.Parse(d.base)
+	hdr := http.Header{"Origin": {d.base}}
+	for _, c := range d.http.Jar.Cookies(u) {
+		hdr.Add("Cookie", c.Name+"="+c.Value)
+	}
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(d.base, "http")+"/ws/media", hdr)
+	if err != nil {
+		t.Fatalf("/ws/media: %v", err)
+	}
+	bs, err := browsersim.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer, offer, err := bs.NewPeer(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &pionPhone{peer: peer, ws: ws, msgs: make(chan webrtcgw.Message, 64), done: make(chan struct{})}
+	go func() { // ends when close closes the websocket
+		defer close(p.done)
+		for {
+			var m webrtcgw.Message
+			if err := ws.ReadJSON(&m); err != nil {
+				return
+			}
+			select {
+			case p.msgs <- m:
+			default: // the test reads only what it awaits
+			}
+		}
+	}()
+	t.Cleanup(p.close)
+	p.send(t, webrtcgw.Message{Type: webrtcgw.MsgOffer, SDP: offer})
+	if err := peer.Accept(p.await(t, webrtcgw.MsgAnswer).SDP); err != nil {
+		t.Fatal(err)
+	}
+	checkFor(t, 10*time.Second, func() error {
+		if !peer.Connected() {
+			return errors.New("the agent's phone is not connected")
+		}
+		return nil
+	})
+	// The loop test, as the desk runs it: 1.5 s of the microphone through the gateway and back.
+	p.send(t, webrtcgw.Message{Type: webrtcgw.MsgLoopStart})
+	<-time.After(1500 * time.Millisecond)
+	p.send(t, webrtcgw.Message{Type: webrtcgw.MsgLoopStop})
+	if r := p.await(t, webrtcgw.MsgLoopResult).Loop; r == nil || !r.OK {
+		t.Fatalf("the loop test failed: %+v", r)
+	}
+	return p
+}
+
+func (p *pionPhone) send(t *testing.T, m webrtcgw.Message) {
+	t.Helper()
+	if err := p.ws.WriteJSON(m); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (p *pionPhone) await(t *testing.T, typ webrtcgw.MessageType) webrtcgw.Message {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case m := <-p.msgs:
+			if m.Type == webrtcgw.MsgError {
+				t.Fatalf("server error: %s %s", m.Code, m.Text)
+			}
+			if m.Type == typ {
+				return m
+			}
+		case <-p.done:
+			t.Fatalf("the phone's websocket closed while waiting for %s", typ)
+		case <-timeout:
+			t.Fatalf("no %s within 10 s", typ)
+		}
+	}
+}
+
+// close is the desk's tab going away: the websocket and the PeerConnection end.
+func (p *pionPhone) close() {
+	p.once.Do(func() {
+		p.ws.Close()
+		<-p.done
+		_ = p.peer.Close()
+	})
+}
+
+// TestE2EBrowserAgentMediaLost is rule 3 of the re-offer / reconnect rule: a browser agent's media dies in a call (the desk's
+// tab closes); the customer hears music on hold at once, and when the reconnect window passes without media the call goes
+// back to its queue and reaches another agent. The first interaction ends answered by agent1; the rest of the call is a
+// child interaction linked by parent_id (reports keep each agent's part), answered by agent3.
+func TestE2EBrowserAgentMediaLost(t *testing.T) {
+	const window = 3 * time.Second
+	db := webAgentDB(t)
+	// agent3 meets sales' first escalation step (sales ≥ 7), so the requeued call need not wait for the 30 s step.
+	setSkill(t, db, "agent3", "sales", 8)
+	m := startWebRTCSystemWith(t, func(m *Main) { m.reconnectWindow = window }, "--database-url", db, "--seed=false")
+	ctx := context.Background()
+	base, sim, store := m.URL(), m.sys.sim, m.sys.store
+
+	desk1 := signIn(t, base, "agent1", crmstore.DemoAgentPassword)
+	desk1.await("snapshot", 5*time.Second)
+	phone := newPionPhone(t, desk1)
+	desk1.post("/api/v1/desk/state", cti.StateRequest{Ready: true})
+	desk3 := signIn(t, base, "agent3", crmstore.DemoAgentPassword)
+	desk3.await("snapshot", 5*time.Second)
+
+	caller, err := sim.Call(arisim.CallSpec{CallerNumber: "+8613900000078", CallerName: "Phone Caller", Dialed: "+18005550100",
+		HangupAfter: time.Hour, DTMF: []arisim.Step{{Digits: "1", After: 100 * time.Millisecond, OnMedia: "sound:sb/main-menu"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := desk1.await("offer", 15*time.Second)["offer"].(map[string]any)["interaction_id"].(string)
+	desk1.post("/api/v1/desk/accept", nil)
+	checkFor(t, 10*time.Second, func() error {
+		for _, c := range sim.Channels() {
+			if strings.HasPrefix(c.ID, "sb-agent-") && c.BridgeID != "" {
+				return nil
+			}
+		}
+		return errors.New("the agent's externalMedia channel is not bridged")
+	})
+
+	lost := time.Now()
+	phone.close()
+	// Music on hold at once: the caller's bridge peers include the MOH announcer.
+	checkFor(t, 5*time.Second, func() error {
+		peer, err := m.sys.ari.GetVar(ctx, caller, "BRIDGEPEER")
+		if err != nil || !strings.Contains(peer, "Announcer/ARI_MOH") {
+			return fmt.Errorf("the caller's bridge peers are %q (%v), want the MOH announcer", peer, err)
+		}
+		return nil
+	})
+	if time.Since(lost) >= window {
+		t.Fatalf("music on hold came only after %s", time.Since(lost))
+	}
+
+	desk3.post("/api/v1/desk/state", cti.StateRequest{Ready: true})
+	second := desk3.await("offer", 15*time.Second)["offer"].(map[string]any)["interaction_id"].(string)
+	if took := time.Since(lost); took < window {
+		t.Errorf("requeued after %s, before the %s reconnect window", took, window)
+	}
+	desk3.post("/api/v1/desk/accept", nil)
+	checkFor(t, 10*time.Second, func() error {
+		peer, err := m.sys.ari.GetVar(ctx, caller, "BRIDGEPEER")
+		if err != nil || strings.Contains(peer, "Announcer/ARI_MOH") || !strings.Contains(peer, "PJSIP/1003") {
+			return fmt.Errorf("the caller's bridge peers are %q (%v), want agent3's phone without MOH", peer, err)
+		}
+		return nil
+	})
+
+	agent1, _ := store.AgentByLogin(ctx, "agent1")
+	agent3, _ := store.AgentByLogin(ctx, "agent3")
+	checkFor(t, 5*time.Second, func() error {
+		in1, err := store.Interaction(ctx, first)
+		if err != nil {
+			return err
+		}
+		if in1.Outcome != cti.OutcomeAnswered || in1.EndedAt.IsZero() || in1.AgentID != agent1.ID {
+			return fmt.Errorf("first interaction: outcome %q, ended %v, agent %s; want answered and ended by agent1",
+				in1.Outcome, in1.EndedAt, in1.AgentID)
+		}
+		return nil
+	})
+	checkFor(t, 5*time.Second, func() error {
+		in2, err := store.Interaction(ctx, second)
+		if err != nil {
+			return err
+		}
+		if second == first || in2.ParentID != first || in2.AgentID != agent3.ID {
+			return fmt.Errorf("requeued interaction %s: parent %q, agent %s; want a child of %s answered by agent3", second,
+				in2.ParentID, in2.AgentID, first)
+		}
+		return nil
+	})
+}
+
+// TestE2EWebCallerControllerRestart: a web caller talks with agent1 (a desk phone) when the controller stops. The page's
+// PeerConnection and websocket end with the process, and the restarted controller does not re-attach them (docs/webrtc.md):
+// it ends the call cleanly instead of leaving a ghost. The web caller's externalMedia channel and the agent's leg are hung up,
+// the interaction row is finished (answered: agent1 had talked), and the page that comes back with its resume id is told the
+// call was cut off.
+func TestE2EWebCallerControllerRestart(t *testing.T) {
+	s := startCTI(t, ctiOptions{})
+	s.ready("agent1")
+	page := newPionPage(t, s.m.URL(), "201", nil)
+	st := page.await(10*time.Second, func(m webrtcgw.Message) bool { return m.Type == webrtcgw.MsgState && m.Resume != "" })
+	leg := s.accept("agent1")
+	var id, web string
+	checkFor(t, 10*time.Second, func() error {
+		snap, err := s.m.sys.engine.Snapshot(context.Background())
+		if err != nil {
+			return err
+		}
+		for _, c := range snap.Calls {
+			if c.Channel == cti.ChannelWebRTC && c.State == cti.CallConnected {
+				id, web = c.ID, "sb-web-"+c.ID
+				return nil
+			}
+		}
+		return errors.New("the web call is not connected")
+	})
+	s.waitBridged(id, web, leg)
+	// The answer is written (agent_id) before the stop: this test is about what the next controller does, not about a write
+	// in flight when the first one stops.
+	s.waitRow(id, func(in *cti.Interaction) error {
+		if in.AgentID != s.ids["agent1"] {
+			return fmt.Errorf("row's agent %q, want agent1", in.AgentID)
+		}
+		return nil
+	})
+
+	if err := s.m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s.m = s.runMain()
+	s.store = s.m.sys.store
+	s.waitGone(web, leg)
+	s.waitRow(id, func(in *cti.Interaction) error {
+		if in.Outcome != cti.OutcomeAnswered || in.EndedAt.IsZero() || in.AgentID != s.ids["agent1"] {
+			return fmt.Errorf("outcome %q, ended %v, agent %q; want answered and ended by agent1", in.Outcome, in.EndedAt, in.AgentID)
+		}
+		return nil
+	})
+
+	// The page comes back, as the widget does within its 30 s, with a fresh token and its resume id.
+	base := s.m.URL()
+	req, _ := http.NewRequest("GET", base+"/api/v1/webcall/token?site=201", nil)
+	req.Header.Set("Origin", base)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		Token string `json:"token"`
+	}
+	json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(base, "http")+"/ws/call?"+url.Values{"token": {tok.Token}}.Encode(),
+		http.Header{"Origin": {base}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	// A new PeerConnection, as the widget makes on a reconnect (the old one was closed with the old process's leg).
+	bs, err := browsersim.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer, offer, err := bs.NewPeer(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	if err := ws.WriteJSON(webrtcgw.Message{Type: webrtcgw.MsgOffer, SDP: offer, Resume: st.Resume}); err != nil {
+		t.Fatal(err)
+	}
+	ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		var m webrtcgw.Message
+		if err := ws.ReadJSON(&m); err != nil {
+			t.Fatalf("no hang-up for the resumed page: %v", err)
+		}
+		if m.Type == webrtcgw.MsgHangup {
+			if m.Reason != webrtcgw.ReasonMediaLost {
+				t.Errorf("hang-up reason %q, want %q", m.Reason, webrtcgw.ReasonMediaLost)
+			}
+			break
+		}
+	}
+}
+
+// TestE2EBrowserSupervisor: a supervisor whose endpoint is webrtc listens to and barges into agent1's call through the gateway.
+// Without a tested phone the monitor ends at once; once the supervisor's phone passed its audio test the supervisor's leg is an externalMedia
+// channel toward their standing gateway leg (nothing is originated to a SIP endpoint): for listen it shares a bridge with the
+// snoop on agent1's leg, for barge it joins the call's bridge, and audio flows both ways between the emulator and the
+// supervisor's browser.
+func TestE2EBrowserSupervisor(t *testing.T) {
+	m := startWebRTCSystem(t)
+	ctx := context.Background()
+	base, sim, eng, store := m.URL(), m.sys.sim, m.sys.engine, m.sys.store
+	agent1, _ := store.AgentByLogin(ctx, "agent1")
+	sup, _ := store.AgentByLogin(ctx, "supervisor")
+
+	desk1 := signIn(t, base, "agent1", crmstore.DemoAgentPassword)
+	desk1.await("snapshot", 5*time.Second)
+	supDesk := signIn(t, base, "supervisor", crmstore.DemoSupervisorPassword)
+	desk1.post("/api/v1/desk/state", cti.StateRequest{Ready: true})
+	caller, err := sim.Call(arisim.CallSpec{CallerNumber: "+8613900000079", CallerName: "Phone Caller", Dialed: "+18005550100",
+		HangupAfter: time.Hour, DTMF: []arisim.Step{{Digits: "1", After: 100 * time.Millisecond, OnMedia: "sound:sb/main-menu"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	desk1.await("offer", 15*time.Second)
+	desk1.post("/api/v1/desk/accept", nil)
+	checkFor(t, 10*time.Second, func() error {
+		if a, err := m.sys.ari.GetVar(ctx, caller, "BRIDGEPEER"); err != nil || !strings.Contains(a, "PJSIP/1001") {
+			return fmt.Errorf("the caller's bridge peers are %q (%v), want agent1's phone", a, err)
+		}
+		return nil
+	})
+
+	// Before the supervisor's phone passed its audio test the leg cannot be made: the monitor ends, nothing is left behind.
+	if err := eng.Monitor(ctx, sup.ID, agent1.ID, cti.MonitorListen); err != nil {
+		t.Fatal(err)
+	}
+	checkFor(t, 10*time.Second, func() error {
+		snap, err := eng.Snapshot(ctx)
+		if err != nil {
+			return err
+		}
+		for _, c := range snap.Calls {
+			if len(c.Monitors) > 0 {
+				return fmt.Errorf("call %s still has monitors %+v", c.ID, c.Monitors)
+			}
+		}
+		for _, c := range sim.Channels() {
+			if strings.HasPrefix(c.ID, "sb-sup-") || strings.HasPrefix(c.ID, "sb-snoop-") {
+				return fmt.Errorf("%s outlived the failed monitor", c.ID)
+			}
+		}
+		return nil
+	})
+	phone := newPionPhone(t, supDesk)
+
+	// supLeg finds the supervisor's externalMedia channel in a bridge with want's channel, and checks RTP both ways.
+	supLeg := func(with string) {
+		t.Helper()
+		var leg string
+		checkFor(t, 10*time.Second, func() error {
+			chans := sim.Channels()
+			bridgeOf := map[string]string{}
+			for _, c := range chans {
+				bridgeOf[c.ID] = c.BridgeID
+			}
+			for _, c := range chans {
+				if strings.HasPrefix(c.ID, "sb-sup-") && strings.HasPrefix(c.Name, "UnicastRTP/") && c.BridgeID != "" {
+					for _, o := range chans {
+						if strings.HasPrefix(o.ID, with) && o.BridgeID == c.BridgeID {
+							leg = c.ID
+							return nil
+						}
+					}
+				}
+			}
+			return fmt.Errorf("no supervisor externalMedia channel bridged with %s* in %+v", with, chans)
+		})
+		heard := phone.peer.Packets()
+		checkFor(t, 10*time.Second, func() error {
+			sent, recv, err := sim.RTPStats(leg)
+			if err != nil || sent < 10 || recv < 10 || phone.peer.Packets()-heard < 10 {
+				return fmt.Errorf("emulator sent %d received %d (%v) on %s; the supervisor's browser heard %d more",
+					sent, recv, err, leg, phone.peer.Packets()-heard)
+			}
+			return nil
+		})
+	}
+	if err := eng.Monitor(ctx, sup.ID, agent1.ID, cti.MonitorListen); err != nil {
+		t.Fatal(err)
+	}
+	supLeg("sb-snoop-")
+	for _, c := range sim.Channels() {
+		if strings.HasPrefix(c.ID, "sb-sup-") && !strings.HasPrefix(c.Name, "UnicastRTP/") {
+			t.Fatalf("a browser supervisor's leg was originated: %+v", c)
+		}
+	}
+	if err := eng.Monitor(ctx, sup.ID, agent1.ID, cti.MonitorStop); err != nil {
+		t.Fatal(err)
+	}
+	checkFor(t, 10*time.Second, func() error {
+		for _, c := range sim.Channels() {
+			if strings.HasPrefix(c.ID, "sb-sup-") || strings.HasPrefix(c.ID, "sb-snoop-") {
+				return fmt.Errorf("%s outlived the monitoring", c.ID)
+			}
+		}
+		return nil
+	})
+	if err := eng.Monitor(ctx, sup.ID, agent1.ID, cti.MonitorBarge); err != nil {
+		t.Fatal(err)
+	}
+	supLeg(caller)
 }

@@ -108,21 +108,8 @@ type loadEmulatorReport struct {
 	CPU         time.Duration   `json:"cpu"`     // the emulator's own CPU time from the start of the calls
 }
 
-// lockedWriter serialises writes from several goroutines to one writer (the controller's log and the emulator child's
-// stderr copy share the command's stderr).
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  io.Writer
-}
-
-func (l lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
 func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	stderr = lockedWriter{new(sync.Mutex), stderr}
+	stderr = lockedWriter{new(sync.Mutex), stderr} // the controller's log and the emulator child's stderr copy share it
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	o := loadOptions{DatabaseURL: DefaultDatabaseURL}
 	fs.Float64Var(&o.Rate, "rate", 500, "new calls a `second`, offered at a steady pace")

@@ -15,7 +15,7 @@ import (
 // TestMain lets the test binary stand in for the switchboard binary when the load command starts its emulator process (the
 // command re-executes os.Executable, which is this binary in a test).
 func TestMain(m *testing.M) {
-	if os.Getenv(loadRoleEnv) == "emulator" {
+	if os.Getenv(loadRoleEnv) == "emulator" || os.Getenv(loadWebRTCRoleEnv) != "" {
 		os.Exit(runCommand(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())

@@ -65,6 +65,8 @@ type Main struct {
 
 	// simTimeScale speeds the built-in emulator up (tests); 0 is real time.
 	simTimeScale float64
+	// reconnectWindow shortens the WebRTC reconnect windows (tests); 0 is engine.ReconnectWindow.
+	reconnectWindow time.Duration
 
 	checksMu sync.Mutex
 	checks   map[string]func(context.Context) error // readiness checks by name

@@ -30,6 +30,9 @@ type WebRTCConfig struct {
 	Secret   string // HMAC secret of customer tokens minted by the company's site
 	// loopback includes loopback candidates: tests, and a demo whose web server listens on loopback only.
 	loopback bool
+	// callsPerMinute, when set, replaces the per-address limit of page tokens and web calls (the load command's simulated
+	// browsers all come from one address).
+	callsPerMinute float64
 }
 
 func (c *WebRTCConfig) bindFlags(fs *flag.FlagSet) {
@@ -91,6 +94,9 @@ func (c WebRTCConfig) gateway() (webrtcgw.Config, error) {
 // webCall is the widget's configuration for the web layer.
 func (c WebRTCConfig) webCall() agentui.WebCallConfig {
 	wc := agentui.WebCallConfig{Origins: splitList(c.Origins)}
+	if c.callsPerMinute > 0 {
+		wc.PerMinute, wc.Burst = c.callsPerMinute, int(c.callsPerMinute)
+	}
 	if c.Secret != "" {
 		wc.CustomerSecret = []byte(c.Secret)
 	}
@@ -371,6 +377,22 @@ func (p *webPhones) resumeCall(id string, sig *webrtcgw.Signaller) (*webSession,
 	return w, old
 }
 
+// webLegStats sums the traffic of the web callers' legs (the load command's breakdown of where packets went).
+func (p *webPhones) webLegStats() (sum webrtcgw.Stats) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, w := range p.resumes {
+		s := w.leg.Stats()
+		sum.FromBrowser.Packets += s.FromBrowser.Packets
+		sum.FromBrowser.Lost += s.FromBrowser.Lost
+		sum.FromPBX.Packets += s.FromPBX.Packets
+		sum.FromPBX.Lost += s.FromPBX.Lost
+		sum.ToPBX += s.ToPBX
+		sum.ToBrowser += s.ToBrowser
+	}
+	return sum
+}
+
 // webLegEvent applies the reconnect rule to a web caller's leg: a failed connection that does not recover within the window
 // ends the call ("media lost").
 func (p *webPhones) webLegEvent(w *webSession, ev webrtcgw.Event) {
@@ -560,7 +582,7 @@ func (p *webPhones) agentLegEvent(agentID string, a *agentPhone, ev webrtcgw.Eve
 }
 
 // startWebRTC builds the media gateway and its signalling for the system.
-func startWebRTC(cfg Config, log *slog.Logger) (*webPhones, error) {
+func startWebRTC(cfg Config, log *slog.Logger, window time.Duration) (*webPhones, error) {
 	wc := cfg.WebRTC
 	wc.loopback = wc.loopback || loopbackHTTP(cfg.HTTPAddr)
 	gcfg, err := wc.gateway()
@@ -572,5 +594,9 @@ func startWebRTC(cfg Config, log *slog.Logger) (*webPhones, error) {
 	if err != nil {
 		return nil, errors.Join(errors.New("media gateway"), err)
 	}
-	return newWebPhones(gw, log), nil
+	p := newWebPhones(gw, log)
+	if window > 0 {
+		p.window = window
+	}
+	return p, nil
 }

@@ -90,7 +90,7 @@ func (m *Main) startSystem(ctx context.Context) error {
 		log.Info("no -ari-url: using the built-in ARI emulator", "url", ariURL)
 	}
 
-	if s.web, err = startWebRTC(cfg, log.With("component", "webrtc")); err != nil {
+	if s.web, err = startWebRTC(cfg, log.With("component", "webrtc"), m.reconnectWindow); err != nil {
 		return err
 	}
 	hub := &notifierRef{}
@@ -106,6 +106,7 @@ func (m *Main) startSystem(ctx context.Context) error {
 		App:    cfg.ARIApp, Trunk: cfg.Trunk, Observer: newEngineMetrics(m.registry),
 		// The hub already waits out a short disconnection (a page reload) before it reports an agent absent.
 		GraceDisconnect:   time.Millisecond,
+		ReconnectWindow:   m.reconnectWindow,
 		RecordAgentStates: true,
 	})
 	if err != nil {

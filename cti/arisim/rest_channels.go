@@ -600,7 +600,7 @@ func (s *Server) channelsExternalMedia(q *request) response {
 	if id == "" {
 		id = s.nextUniqueID()
 	}
-	rtp, err := s.startRTP(host)
+	rtp, err := s.startRTP(host, id)
 	if err != nil {
 		return allocFailed()
 	}

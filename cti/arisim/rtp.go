@@ -28,9 +28,10 @@ type rtpSession struct {
 	recv     atomic.Int64
 	done     chan struct{}
 	stopOnce sync.Once
+	onPacket func(packet []byte, at time.Time) // Config.OnRTP for this channel
 }
 
-func (s *Server) startRTP(remote string) (*rtpSession, error) {
+func (s *Server) startRTP(remote, channelID string) (*rtpSession, error) {
 	raddr, err := net.ResolveUDPAddr("udp", remote)
 	if err != nil {
 		return nil, err
@@ -40,6 +41,9 @@ func (s *Server) startRTP(remote string) (*rtpSession, error) {
 		return nil, err
 	}
 	r := &rtpSession{conn: conn, remote: raddr, done: make(chan struct{})}
+	if on := s.cfg.OnRTP; on != nil {
+		r.onPacket = func(b []byte, at time.Time) { on(channelID, b, at) }
+	}
 	s.wg.Add(2)
 	go r.sendLoop(s)
 	go r.recvLoop(s)
@@ -109,6 +113,9 @@ func (r *rtpSession) recvLoop(s *Server) {
 		}
 		if n >= 12 && buf[0]>>6 == 2 {
 			r.recv.Add(1)
+			if r.onPacket != nil {
+				r.onPacket(buf[:n], time.Now())
+			}
 		}
 	}
 }

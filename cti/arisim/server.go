@@ -61,6 +61,11 @@ type Config struct {
 	// asked and answered; conformance tests use it to check that a
 	// controller only sends requests the spec (and so Asterisk) accepts.
 	OnRequest func(RequestRecord)
+	// OnRTP, if set, is called on the receiving goroutine of an
+	// externalMedia channel for every RTP packet the external side sends it,
+	// with the arrival time; load tests read their own timestamps from the
+	// payload. packet is reused after the call returns.
+	OnRTP func(channelID string, packet []byte, at time.Time)
 	// OnEvent, if set, is called for every event about a channel as it is
 	// queued to the applications' websockets, with the event type, the
 	// channel's id and the wall-clock time; load tests time the controller

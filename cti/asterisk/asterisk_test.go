@@ -241,7 +241,7 @@ func TestSnoopAndExternalMedia(t *testing.T) {
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	must(t, err)
 	defer pc.Close()
-	addr, err := a.ExternalMedia(ctx, "media-1", pc.LocalAddr().String(), "ulaw", []string{"webcaller", id})
+	addr, err := a.ExternalMedia(ctx, "media-1", pc.LocalAddr().String(), "ulaw", []string{"webcaller", id}, map[string]string{"SB_CALL": id})
 	must(t, err)
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil || host == "" || port == "" || port == "0" {
@@ -249,6 +249,9 @@ func TestSnoopAndExternalMedia(t *testing.T) {
 	}
 	em := next(t, a.ev, func(e cti.ChannelEntered) bool { return e.Channel.ID == "media-1" })
 	equal(t, "media args", em.Args, []string{"webcaller", id})
+	v, err := a.GetVar(ctx, "media-1", "SB_CALL")
+	must(t, err)
+	equal(t, "media variable from creation", v, id)
 	must(t, a.Hangup(ctx, "media-1", ""))
 	next(t, a.ev, func(e cti.ChannelDestroyed) bool { return e.ChannelID == "media-1" })
 	must(t, a.Hangup(ctx, "snoop-1", ""))

@@ -180,15 +180,19 @@ func (c *Client) Snoop(ctx context.Context, s cti.Snoop) error {
 
 // ExternalMedia creates an RTP channel towards hostPort (UDP, RTP encapsulation, format e.g. "ulaw") that enters our
 // application with args (ARI's data parameter), and returns Asterisk's local RTP address (UNICASTRTP_LOCAL_ADDRESS:PORT).
-func (c *Client) ExternalMedia(ctx context.Context, channelID, hostPort, format string, args []string) (string, error) {
+func (c *Client) ExternalMedia(ctx context.Context, channelID, hostPort, format string, args []string, vars map[string]string) (string, error) {
 	if format == "" {
 		format = "ulaw"
 	}
 	var ch ari.ChannelData
-	err := c.do(ctx, call{method: http.MethodPost, path: []string{"channels", "externalMedia"},
+	r := call{method: http.MethodPost, path: []string{"channels", "externalMedia"},
 		query: q("channelId", channelID, "app", c.cfg.App, "external_host", hostPort, "format", format,
 			"encapsulation", "rtp", "transport", "udp", "data", strings.Join(args, ",")),
-		out: &ch, what: "external media to " + hostPort})
+		out: &ch, what: "external media to " + hostPort}
+	if len(vars) > 0 {
+		r.body = map[string]any{"variables": vars}
+	}
+	err := c.do(ctx, r)
 	if err != nil {
 		return "", err
 	}

@@ -71,6 +71,8 @@ type Config struct {
 	CallerID string
 	// GraceDisconnect is how long a closed desktop keeps its agent's state (15 s).
 	GraceDisconnect time.Duration
+	// ReconnectWindow is how long a browser agent's call may go without media before it goes back to its queue (ReconnectWindow).
+	ReconnectWindow time.Duration
 	// EffectTimeout bounds each effect, and each round of interaction writes (5 s).
 	EffectTimeout time.Duration
 	// DrainFor is how long Run keeps writing queued interaction writes after its context ended (30 s); what is left then is

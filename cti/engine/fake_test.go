@@ -103,7 +103,7 @@ func (f *fakeTel) Snoop(_ context.Context, s cti.Snoop) error {
 	f.rec("Snoop %s %s spy=%s whisper=%s", s.ChannelID, s.SnoopID, s.Spy, s.Whisper)
 	return nil
 }
-func (f *fakeTel) ExternalMedia(context.Context, string, string, string, []string) (string, error) {
+func (f *fakeTel) ExternalMedia(context.Context, string, string, string, []string, map[string]string) (string, error) {
 	return "", cti.Errorf(cti.ENOTIMPLEMENTED, "no")
 }
 func (f *fakeTel) RecordBridge(_ context.Context, b, name string) error {

@@ -648,6 +648,7 @@ func (e *Engine) Monitor(ctx context.Context, supervisorID, agentID string, mode
 		if !e.connected {
 			return cti.Errorf(cti.EUNAVAILABLE, "the phone system is not reachable")
 		}
+		endpoint := sup.cfg.Endpoint
 		m := &monitor{supervisor: supervisorID, mode: mode}
 		supLeg := c.nextID("sb-sup")
 		m.legs = append(m.legs, supLeg)
@@ -672,7 +673,7 @@ func (e *Engine) Monitor(ctx context.Context, supervisorID, agentID string, mode
 				if err := t.Snoop(ctx, sn); err != nil {
 					return err
 				}
-				return t.Originate(ctx, org)
+				return e.supervisorLeg(ctx, t, supervisorID, endpoint, org)
 			}, func(err error) {
 				if err != nil {
 					e.log.Warn("monitor", "call", c.id, "err", err)
@@ -680,8 +681,11 @@ func (e *Engine) Monitor(ctx context.Context, supervisorID, agentID string, mode
 				}
 			})
 		} else {
-			e.tel(c.id, "barge", func(ctx context.Context, t cti.Telephony) error { return t.Originate(ctx, org) }, func(err error) {
+			e.tel(c.id, "barge", func(ctx context.Context, t cti.Telephony) error {
+				return e.supervisorLeg(ctx, t, supervisorID, endpoint, org)
+			}, func(err error) {
 				if err != nil {
+					e.log.Warn("monitor", "call", c.id, "err", err)
 					e.stopMonitor(c, m)
 				}
 			})

@@ -180,6 +180,9 @@ func (e *Engine) reconcile(chans []cti.ChannelInfo, bridges []cti.BridgeInfo) {
 		if c := e.calls[l.Vars[VarCall]]; c != nil && !c.finished && (c.offer != nil && c.offer.leg == id) {
 			continue
 		}
+		if isOrphanWebCall(l) && e.calls[l.Vars[VarCall]] == nil {
+			e.endOrphanWebCall(l, e.connectedLeg(l, agentLegs, bridgeOf) != "")
+		}
 		e.log.Info("hanging up a leg of no live call", "channel", id)
 		e.tel("sys", "hangup-stray", func(ctx context.Context, t cti.Telephony) error { return t.Hangup(ctx, id, "normal") }, nil)
 	}

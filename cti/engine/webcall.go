@@ -2,8 +2,8 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"maps"
+	"strings"
 	"time"
 
 	"github.com/switchboard-cc/switchboard/cti"
@@ -58,6 +58,13 @@ var _ cti.WebCalls = (*Engine)(nil)
 
 func isWebRTC(endpoint string) bool { return endpoint == cti.EndpointWebRTC }
 
+func (e *Engine) reconnectWindow() time.Duration {
+	if e.cfg.ReconnectWindow > 0 {
+		return e.cfg.ReconnectWindow
+	}
+	return ReconnectWindow
+}
+
 // StartWebCall implements cti.WebCalls.
 func (e *Engine) StartWebCall(ctx context.Context, wc cti.WebCall) (string, error) {
 	if wc.Page == nil || wc.MediaAddr == "" {
@@ -79,17 +86,13 @@ func (e *Engine) StartWebCall(ctx context.Context, wc cti.WebCall) (string, erro
 		cid, ch, addr, page := c.id, c.customer, wc.MediaAddr, wc.Page
 		e.run(cid, effect{name: "web-media", do: func(ctx context.Context) (any, error) {
 			t := e.cfg.Telephony
-			pbx, err := t.ExternalMedia(ctx, ch, addr, "ulaw", []string{roleWebCall, cid})
+			// The variables a restarted engine adopts the call by, set at creation: the channel is not in the application yet.
+			pbx, err := t.ExternalMedia(ctx, ch, addr, "ulaw", []string{roleWebCall, cid},
+				map[string]string{VarCall: cid, VarRole: roleCustomer})
 			if err != nil {
 				return nil, err
 			}
-			if err := page.Connect(pbx); err != nil {
-				return nil, err
-			}
-			if err := t.SetVar(ctx, ch, VarCall, cid); err != nil {
-				return nil, err
-			}
-			return nil, t.SetVar(ctx, ch, VarRole, roleCustomer)
+			return nil, page.Connect(pbx)
 		}, then: func(_ any, err error) {
 			if err != nil && !c.finished {
 				e.log.Warn("web call media", "call", cid, "err", err)
@@ -146,6 +149,30 @@ func (e *Engine) webEntered(l *leg) bool {
 		Attributes: c.web.attrs, Vars: vars}, e.now()))
 	e.pushCall(c)
 	return true
+}
+
+// isOrphanWebCall reports whether ch is a web caller's channel (found by reconcile among the channels of no live call).
+func isOrphanWebCall(ch cti.ChannelInfo) bool {
+	return strings.HasPrefix(ch.ID, "sb-web-") && ch.Vars[VarRole] == roleCustomer && ch.Vars[VarCall] != ""
+}
+
+// endOrphanWebCall finishes the interaction of a web caller's channel that a restarted engine finds. The page's
+// PeerConnection (ICE, DTLS-SRTP keys) and signalling ended with the old process and are not re-attached (docs/webrtc.md),
+// so the call ends: reconcile hangs the channel and its agent's leg up with the other strays, the page is told when it
+// comes back with its resume id, and the row is finished here (answered if an agent was talking, else failed) instead of
+// being left open.
+func (e *Engine) endOrphanWebCall(ch cti.ChannelInfo, answered bool) {
+	id, outcome, now := ch.Vars[VarCall], cti.OutcomeFailed, e.now()
+	if answered {
+		outcome = cti.OutcomeAnswered
+	}
+	e.log.Info("a web call did not survive the restart: it ends", "call", id, "channel", ch.ID, "outcome", outcome)
+	e.writer.put(writeReq{w: cti.InteractionWrite{ID: id, Finish: &cti.InteractionFinish{Outcome: outcome, EndedAt: now}},
+		then: func(err error) {
+			if err != nil {
+				e.log.Warn("finish a web call cut by the restart", "call", id, "err", err)
+			}
+		}})
 }
 
 // WebDTMF implements cti.WebCalls: the digit reaches the IVR as the caller's DTMF on the call's channel.
@@ -273,7 +300,7 @@ func (e *Engine) AgentMedia(agentID string, ok bool, reason string) {
 			if c.state == cti.CallConnected {
 				e.moh(c, true)
 			}
-			w.window = e.after(ReconnectWindow, func() {
+			w.window = e.after(e.reconnectWindow(), func() {
 				w.window, w.lost = nil, false
 				if c.finished || c.agentID != agentID {
 					return
@@ -283,8 +310,10 @@ func (e *Engine) AgentMedia(agentID string, ok bool, reason string) {
 				if q == "" {
 					q = e.cfg.DefaultQueue
 				}
-				e.blindToQueue(c, q, "")
+				// Not Ready first (pending until the call ends): otherwise the agent is free again the moment the call leaves
+				// and the router offers it straight back to the agent whose media is gone.
 				e.route(queue.Event{Kind: queue.SetState, Agent: agentID, Reason: reasonMediaFailure})
+				e.blindToQueue(c, q, "")
 			})
 		case !ok:
 			if v, found := e.router.Agent(agentID); found && v.State == queue.Ready {
@@ -307,14 +336,38 @@ func (e *Engine) acceptWeb(ctx context.Context, agentID, legID, callID string) e
 		return err
 	}
 	t := e.cfg.Telephony
-	pbx, err := t.ExternalMedia(ctx, legID, addr, "ulaw", []string{roleAgent, callID})
+	// The variables an originated leg carries, so a restarted engine adopts the call; set at creation, as the channel is not in
+	// the application yet.
+	pbx, err := t.ExternalMedia(ctx, legID, addr, "ulaw", []string{roleAgent, callID},
+		map[string]string{VarCall: callID, VarRole: roleAgent, VarAgent: agentID})
 	if err != nil {
 		return err
 	}
-	if err := am.Connect(agentID, pbx); err != nil {
+	return am.Connect(agentID, pbx)
+}
+
+// --- browser supervisors ---
+
+// supervisorLeg brings a supervisor's leg into the application (off the loop): an originate to a desk phone, or for a browser
+// supervisor an externalMedia channel toward their standing gateway leg, carrying the originate's id, args and variables. It
+// enters like an answered phone, so listen, whisper and barge bridge it on the usual path: the snoop's audio reaches the
+// supervisor's browser through the gateway. Without a connected, tested phone it fails as an unanswered originate does
+// (the monitor ends); Monitor does not refuse up front because the wallboard does not carry the phone yet.
+func (e *Engine) supervisorLeg(ctx context.Context, t cti.Telephony, supervisorID, endpoint string, org cti.Originate) error {
+	if !isWebRTC(endpoint) {
+		return t.Originate(ctx, org)
+	}
+	am := e.cfg.AgentMedia
+	if am == nil {
+		return cti.Errorf(cti.EUNAVAILABLE, "browser phones are not enabled")
+	}
+	addr, err := am.Addr(supervisorID)
+	if err != nil {
 		return err
 	}
-	// The variables an originated leg carries, so a restarted engine adopts the call.
-	return errors.Join(t.SetVar(ctx, legID, VarCall, callID), t.SetVar(ctx, legID, VarRole, roleAgent),
-		t.SetVar(ctx, legID, VarAgent, agentID))
+	pbx, err := t.ExternalMedia(ctx, org.ChannelID, addr, "ulaw", org.Args, org.Vars)
+	if err != nil {
+		return err
+	}
+	return am.Connect(supervisorID, pbx)
 }

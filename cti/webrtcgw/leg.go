@@ -81,6 +81,9 @@ func (g *Gateway) NewLeg(o LegOptions) (*Leg, error) {
 	if err != nil {
 		return nil, cti.Errorf(cti.EUNAVAILABLE, "RTP socket on %s: %v", g.cfg.RTPHost, err)
 	}
+	// Room for a few seconds of a stalled reader (a busy machine, a GC) at 50 packets a second: the kernel's default buffer
+	// holds little more than a hundred small datagrams. Best effort: the kernel caps it at net.core.rmem_max.
+	_ = conn.SetReadBuffer(rtpReadBuffer)
 	track, err := webrtc.NewTrackLocalStaticRTP(PCMU.RTPCodecCapability, "audio", "switchboard")
 	if err != nil {
 		conn.Close()
@@ -586,6 +589,7 @@ func (r *rewriter) rewrite(b []byte, now time.Time) uint16 {
 }
 
 const (
+	rtpReadBuffer  = 1 << 20
 	maxSDP         = 64 << 10
 	maxLoopSamples = 3000
 )

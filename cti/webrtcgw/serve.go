@@ -2,7 +2,6 @@ package webrtcgw
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 
@@ -105,37 +104,54 @@ func (s *Signaller) Run(ctx context.Context, handle func(Message)) error {
 	}
 }
 
-// Close ends the connection; Run returns.
+// Close ends the connection once what was sent before it is written (a hang-up's reason must reach the page), bounded by
+// closeFlush; it does not wait. Run returns.
 func (s *Signaller) Close() {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.closed {
-		s.mu.Unlock()
 		return
 	}
 	s.closed = true
-	close(s.done)
-	s.mu.Unlock()
-	_ = s.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""),
-		time.Now().Add(time.Second))
-	_ = s.ws.Close()
+	close(s.out) // the writer writes what is queued, then the close frame
 }
+
+// closeFlush bounds how long a closing signaller spends writing what was queued before it.
+const closeFlush = time.Second
 
 func (s *Signaller) writer() {
 	ping := time.NewTicker(s.cfg.PingInterval)
 	defer ping.Stop()
+	var flushBy time.Time // set once Close was called
+	defer func() {
+		_ = s.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""),
+			time.Now().Add(time.Second))
+		close(s.done) // before the reader sees the closed socket: Run then returns nil
+		_ = s.ws.Close()
+	}()
 	for {
 		var err error
 		select {
-		case <-s.done:
-			return
-		case m := <-s.out:
-			_ = s.ws.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+		case m, open := <-s.out:
+			if !open {
+				return
+			}
+			deadline := time.Now().Add(s.cfg.WriteTimeout)
+			s.mu.Lock()
+			if s.closed {
+				if flushBy.IsZero() {
+					flushBy = time.Now().Add(closeFlush)
+				}
+				deadline = flushBy
+			}
+			s.mu.Unlock()
+			_ = s.ws.SetWriteDeadline(deadline)
 			err = s.ws.WriteJSON(m)
 		case <-ping.C:
 			err = s.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(s.cfg.WriteTimeout))
 		}
-		if err != nil && !errors.Is(err, websocket.ErrCloseSent) {
-			s.Close()
+		if err != nil {
+			s.Close() // a dead page: what is still queued is dropped
 			return
 		}
 	}

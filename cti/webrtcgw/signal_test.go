@@ -142,3 +142,34 @@ func read(t *testing.T, ws *websocket.Conn) webrtcgw.Message {
 	}
 	return m
 }
+
+// What is sent just before Close reaches the page before the close frame: a hang-up's reason is not lost.
+func TestSignallerCloseFlushes(t *testing.T) {
+	done := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer close(done)
+		ws, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		s := webrtcgw.NewSignaller(ws, webrtcgw.SignalConfig{})
+		s.Run(context.Background(), func(m webrtcgw.Message) {
+			s.Send(webrtcgw.Message{Type: webrtcgw.MsgHangup, Reason: webrtcgw.ReasonMediaLost})
+			s.Close()
+		})
+	}))
+	defer srv.Close()
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	must(t, ws.WriteJSON(webrtcgw.Message{Type: webrtcgw.MsgDTMF, Digit: "1"}))
+	if m := read(t, ws); m.Type != webrtcgw.MsgHangup || m.Reason != webrtcgw.ReasonMediaLost {
+		t.Fatalf("got %+v before the close, want the hang-up", m)
+	}
+	if _, _, err := ws.ReadMessage(); !websocket.IsCloseError(err, websocket.CloseNormalClosure) {
+		t.Errorf("after the hang-up: %v, want a normal close", err)
+	}
+	<-done
+}

@@ -22,7 +22,7 @@ const texts = {
     closed: 'Sorry, we cannot take your call right now. Please try again later.', rejected: 'This call could not be started. Reload the page and try again.',
     ivr: 'Connected — follow the menu', queued: 'You are number {pos} in line', ewt: 'Estimated wait: {min} min',
     ringing: 'An agent is being connected…', connected: 'Talking with an agent', held: 'On hold — please wait',
-    ended: 'Call ended', endedAgent: 'The agent ended the call. Thank you!', hangup: 'Hang up', keypad: 'Keypad', close: 'Close',
+    ended: 'Call ended', endedAgent: 'The agent ended the call. Thank you!', cutOff: 'Your call was cut off. Please call us again.', hangup: 'Hang up', keypad: 'Keypad', close: 'Close',
   },
   'zh-CN': {
     call: '联系我们', calling: '正在连接…', mic: '请允许使用麦克风', micDenied: '麦克风被阻止。请在浏览器中允许后再拨打。',
@@ -30,7 +30,7 @@ const texts = {
     closed: '抱歉，我们现在无法接听您的来电，请稍后再试。', rejected: '无法发起通话，请刷新页面后重试。',
     ivr: '已接通，请按语音提示操作', queued: '您前面还有 {pos} 位（含您）', ewt: '预计等待：{min} 分钟',
     ringing: '正在为您转接客服…', connected: '正在与客服通话', held: '通话保持中，请稍候',
-    ended: '通话已结束', endedAgent: '客服已结束通话，谢谢！', hangup: '挂断', keypad: '拨号键盘', close: '关闭',
+    ended: '通话已结束', endedAgent: '客服已结束通话，谢谢！', cutOff: '通话已中断，请重新拨打。', hangup: '挂断', keypad: '拨号键盘', close: '关闭',
   },
 };
 
@@ -198,7 +198,8 @@ function onMessage(m) {
       onState(m);
       break;
     case 'hangup':
-      end(m.reason === 'closed' || m.reason === 'rejected' ? t(m.reason) : m.reason === 'agent' ? t('endedAgent') : t('ended'));
+      end(m.reason === 'closed' || m.reason === 'rejected' ? t(m.reason) : m.reason === 'agent' ? t('endedAgent')
+        : m.reason === 'media_lost' ? t('cutOff') : t('ended'));
       break;
     case 'error':
       if (host.dataset.state === 'starting') fail(m.code === 'unavailable' ? t('closed') : t('rejected'), m.code);
