@@ -126,9 +126,9 @@ type call struct {
 	// connecting: the request bridging the agent's answered leg is out; leftEarly: the leg went meanwhile (the request's
 	// answer decides what that means).
 	connecting, leftEarly bool
-	outLeg   string // trunk leg to the customer (outbound, callback, external transfer)
-	xfer     *transfer
-	monitors []*monitor
+	outLeg                string // trunk leg to the customer (outbound, callback, external transfer)
+	xfer                  *transfer
+	monitors              []*monitor
 
 	pop       *cti.ScreenPop // prepared at enqueue
 	popReady  bool
