@@ -83,7 +83,8 @@ func wall(t time.Time) pgtype.Timestamp {
 
 const localFormat = "2006-01-02T15:04"
 
-// QueueReport returns one row per queue and interval that had traffic, in queue then time order.
+// QueueReport returns one row per queue and interval that had traffic, in queue then time order. It sums the rollup's
+// 15-minute buckets and, where a bucket cannot be used (rawBuckets), the raw rows (docs/reports.md, "Rollups").
 func (s *Store) QueueReport(ctx context.Context, q cti.ReportQuery) ([]cti.QueueReportRow, error) {
 	if err := s.checkReport(&q); err != nil {
 		return nil, err
@@ -93,45 +94,33 @@ func (s *Store) QueueReport(ctx context.Context, q cti.ReportQuery) ([]cti.Queue
 			return nil, err
 		}
 	}
-	b, _ := bucketSQL(q.Interval, "(x.arrived_at at time zone x.tz)")
-	pb, _ := bucketSQL(q.Interval, "(p.arrived_at at time zone f.tz)")
+	b, _ := bucketSQL(q.Interval, "(t.at at time zone t.tz)")
 	sql := fmt.Sprintf(`with f as (
-			select name, time_zone as tz, sl_threshold_ms as sl, ($2::timestamp at time zone time_zone) as lo,
-				($3::timestamp at time zone time_zone) as hi
+			select name as key, time_zone as tz, ($2::timestamp at time zone time_zone) as lo, ($3::timestamp at time zone time_zone) as hi
 			from queues where $1 = '' or name = $1),
-		x as (
-			select f.name as queue, f.tz, f.sl, i.arrived_at, i.answered_at, i.ended_at, i.outcome, i.wait_ms, i.talk_ms, i.hold_ms,
-				i.wrap_up_ms, false as moved
-			from f join interactions i on i.queue = f.name and i.arrived_at >= f.lo and i.arrived_at < f.hi
-			union all
-			select f.name, f.tz, f.sl, i.arrived_at, null, null, null, 0, 0, 0, 0, true
-			from f join interactions i on i.overflow_from = f.name and i.arrived_at >= f.lo and i.arrived_at < f.hi),
-		agg as (
-			select queue, tz, %[1]s as b,
-				count(*) as offered,
-				count(*) filter (where answered_at is not null) as answered,
-				count(*) filter (where answered_at is not null and wait_ms <= sl) as in_sl,
-				count(*) filter (where outcome = 'abandoned') as abandoned,
-				count(*) filter (where outcome = 'abandoned' and wait_ms < $4) as short_abandoned,
-				count(*) filter (where outcome = 'overflowed' or moved) as overflowed,
-				count(*) filter (where answered_at is not null and ended_at is not null) as handled,
-				count(*) filter (where outcome = 'callback-requested') as callbacks,
-				coalesce(sum(wait_ms) filter (where answered_at is not null), 0) as wait_ms,
-				coalesce(sum(talk_ms) filter (where answered_at is not null and ended_at is not null), 0) as talk_ms,
-				coalesce(sum(hold_ms) filter (where answered_at is not null and ended_at is not null), 0) as hold_ms,
-				coalesce(sum(wrap_up_ms) filter (where answered_at is not null and ended_at is not null), 0) as wrap_ms
-			from x group by queue, tz, b),
+		%[1]s,
 		t as (
-			select f.name as queue, %[2]s as b, count(distinct p.id) as transfers
-			from interactions c join interactions p on p.id = c.parent_id
-				join f on p.queue = f.name and p.arrived_at >= f.lo and p.arrived_at < f.hi
-			where c.parent_id is not null
-			group by 1, 2)
-		select agg.queue, agg.b, agg.b at time zone agg.tz, offered, answered, in_sl, abandoned, short_abandoned, overflowed, handled,
-			callbacks, coalesce(t.transfers, 0), wait_ms, talk_ms, hold_ms, wrap_ms
-		from agg left join t on t.queue = agg.queue and t.b = agg.b
-		order by agg.queue, agg.b
-		limit %[3]d`, b, pb, maxReportRows)
+			select f.key as queue, f.tz, x.arrived_at as at, x.offered, x.answered, x.in_sl, x.abandoned, x.short_abandoned,
+				x.overflowed, x.handled, x.callbacks, x.transfers, x.wait_ms, x.talk_ms, x.hold_ms, x.wrap_ms
+			from rb join f on f.key = rb.key,
+				lateral report_queue_facts(f.key, greatest(rb.u, f.lo), least(rb.u + interval '15 minutes', f.hi), $4) x
+			union all
+			select f.key, f.tz, r.bucket, r.offered, r.answered, r.in_sl, r.abandoned, r.short_abandoned, r.overflowed, r.handled,
+				r.callbacks, r.transfers, r.wait_ms, r.talk_ms, r.hold_ms, r.wrap_ms
+			from f join report_queue_15m r on r.queue = f.key and r.bucket >= f.lo and r.bucket + interval '15 minutes' <= f.hi
+			where not exists (select 1 from rb where rb.key = r.queue and rb.u = r.bucket)),
+		agg as (
+			select queue, tz, %[2]s as b, sum(offered)::bigint as offered, sum(answered)::bigint as answered,
+				sum(in_sl)::bigint as in_sl, sum(abandoned)::bigint as abandoned, sum(short_abandoned)::bigint as short_abandoned,
+				sum(overflowed)::bigint as overflowed, sum(handled)::bigint as handled, sum(callbacks)::bigint as callbacks,
+				sum(transfers)::bigint as transfers, sum(wait_ms)::bigint as wait_ms, sum(talk_ms)::bigint as talk_ms,
+				sum(hold_ms)::bigint as hold_ms, sum(wrap_ms)::bigint as wrap_ms
+			from t group by queue, tz, b)
+		select queue, b, b at time zone tz, offered, answered, in_sl, abandoned, short_abandoned, overflowed, handled,
+			callbacks, transfers, wait_ms, talk_ms, hold_ms, wrap_ms
+		from agg
+		order by queue, b
+		limit %[3]d`, rawBuckets("q", "report_queue_15m", "queue"), b, maxReportRows)
 	out := []cti.QueueReportRow{}
 	err := s.readReport(ctx, "queue report", func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, sql, q.Queue, wall(q.From), wall(q.To), cti.ShortAbandon.Milliseconds())
@@ -142,6 +131,22 @@ func (s *Store) QueueReport(ctx context.Context, q cti.ReportQuery) ([]cti.Queue
 		return err
 	})
 	return out, err
+}
+
+// rawBuckets returns the CTE rb (key, u): the 15-minute UTC buckets of the keys of f (key, tz, lo, hi) whose raw rows a report
+// reads instead of the rollup table's row: the period's partial first and last buckets, buckets marked in report_dirty (changed
+// since the rollup job last computed them), and buckets that do not fall in one interval of the zone (report_aligned).
+func rawBuckets(kind, table, keyCol string) string {
+	return fmt.Sprintf(`rb as (
+			select f.key, report_bucket(f.lo) as u from f where report_bucket(f.lo) <> f.lo
+			union
+			select f.key, report_bucket(f.hi) from f where report_bucket(f.hi) <> f.hi
+			union
+			select f.key, d.bucket from f join report_dirty d on d.kind = '%[1]s' and d.key = f.key::text
+				and d.bucket >= report_bucket(f.lo) and d.bucket < f.hi
+			union
+			select f.key, r.bucket from f join %[2]s r on r.%[3]s = f.key and r.bucket >= f.lo and r.bucket < f.hi
+			where not report_aligned(r.bucket, f.tz))`, kind, table, keyCol)
 }
 
 func scanQueueReport(rows pgx.Rows) ([]cti.QueueReportRow, error) {
@@ -207,30 +212,28 @@ func (s *Store) AgentReport(ctx context.Context, q cti.ReportQuery) ([]cti.Agent
 	if err != nil {
 		return nil, err
 	}
-	b, step := bucketSQL(q.Interval, "(i.arrived_at at time zone $5)")
-	pb, _ := bucketSQL(q.Interval, "(p.arrived_at at time zone $5)")
+	b, step := bucketSQL(q.Interval, "(t.at at time zone $5)")
 	gb, _ := bucketSQL(q.Interval, "(sp.s at time zone $5)")
 	now := s.now()
 	sql := fmt.Sprintf(`with ag as (
 			select id, login from agents a
 			where ($1 = '' or a.id = nullif($1, '')::uuid)
 				and ($4 = '' or exists (select 1 from queue_members m where m.agent_id = a.id and m.queue = $4))),
+		f as (select id as key, $5::text as tz, $2::timestamp at time zone $5 as lo, $3::timestamp at time zone $5 as hi from ag),
+		%[5]s,
+		t as (
+			select f.key as agent_id, x.arrived_at as at, x.calls, x.answered, x.handled, x.transfers, x.talk_ms, x.hold_ms, x.wrap_ms
+			from rb join f on f.key = rb.key,
+				lateral report_agent_facts(f.key, greatest(rb.u, f.lo), least(rb.u + interval '15 minutes', f.hi)) x
+			union all
+			select r.agent_id, r.bucket, r.calls, r.answered, r.handled, r.transfers, r.talk_ms, r.hold_ms, r.wrap_ms
+			from f join report_agent_15m r on r.agent_id = f.key and r.bucket >= f.lo and r.bucket + interval '15 minutes' <= f.hi
+			where not exists (select 1 from rb where rb.key = r.agent_id and rb.u = r.bucket)),
 		calls as (
-			select i.agent_id, %[1]s as b,
-				count(*) filter (where i.answered_at is not null) as answered,
-				count(*) filter (where i.answered_at is not null and i.ended_at is not null) as handled,
-				coalesce(sum(i.talk_ms) filter (where i.answered_at is not null and i.ended_at is not null), 0) as talk_ms,
-				coalesce(sum(i.hold_ms) filter (where i.answered_at is not null and i.ended_at is not null), 0) as hold_ms,
-				coalesce(sum(i.wrap_up_ms) filter (where i.answered_at is not null and i.ended_at is not null), 0) as wrap_ms
-			from ag join interactions i on i.agent_id = ag.id
-				and i.arrived_at >= ($2::timestamp at time zone $5) and i.arrived_at < ($3::timestamp at time zone $5)
-			group by 1, 2),
-		xfer as (
-			select p.agent_id, %[2]s as b, count(distinct p.id) as transfers
-			from interactions c join interactions p on p.id = c.parent_id join ag on ag.id = p.agent_id
-			where c.parent_id is not null
-				and p.arrived_at >= ($2::timestamp at time zone $5) and p.arrived_at < ($3::timestamp at time zone $5)
-			group by 1, 2),
+			select agent_id, %[1]s as b, sum(answered)::bigint as answered, sum(handled)::bigint as handled,
+				sum(transfers)::bigint as transfers, sum(talk_ms)::bigint as talk_ms, sum(hold_ms)::bigint as hold_ms,
+				sum(wrap_ms)::bigint as wrap_ms
+			from t group by 1, 2 having sum(calls) > 0),
 		sp as (
 			select a.agent_id, a.state, a.reason,
 				greatest(a.started_at, $2::timestamp at time zone $5) as s,
@@ -239,22 +242,21 @@ func (s *Store) AgentReport(ctx context.Context, q cti.ReportQuery) ([]cti.Agent
 			where a.started_at < ($3::timestamp at time zone $5) and coalesce(a.ended_at, $6) > ($2::timestamp at time zone $5)),
 		st as (
 			select sp.agent_id, g as b, sp.state, sp.reason,
-				sum(extract(epoch from least(sp.e, (g + interval '%[4]s') at time zone $5) - greatest(sp.s, g at time zone $5))) as secs
-			from sp, lateral generate_series(%[3]s, (sp.e at time zone $5) - interval '1 microsecond', interval '%[4]s') g
+				sum(extract(epoch from least(sp.e, (g + interval '%[3]s') at time zone $5) - greatest(sp.s, g at time zone $5))) as secs
+			from sp, lateral generate_series(%[2]s, (sp.e at time zone $5) - interval '1 microsecond', interval '%[3]s') g
 			where sp.e > sp.s
 			group by 1, 2, 3, 4),
 		sj as (select agent_id, b, jsonb_object_agg(state || ':' || reason, secs) as j from st group by 1, 2),
 		keys as (select agent_id, b from calls union select agent_id, b from sj)
 		select ag.id::text, ag.login, k.b, k.b at time zone $5,
-			coalesce(c.answered, 0), coalesce(c.handled, 0), coalesce(x.transfers, 0),
+			coalesce(c.answered, 0), coalesce(c.handled, 0), coalesce(c.transfers, 0),
 			coalesce(c.talk_ms, 0), coalesce(c.hold_ms, 0), coalesce(c.wrap_ms, 0),
 			coalesce(sj.j, '{}')
 		from keys k join ag on ag.id = k.agent_id
 			left join calls c on c.agent_id = k.agent_id and c.b = k.b
-			left join xfer x on x.agent_id = k.agent_id and x.b = k.b
 			left join sj on sj.agent_id = k.agent_id and sj.b = k.b
 		order by ag.login, k.b
-		limit %[5]d`, b, pb, gb, step, maxReportRows)
+		limit %[4]d`, b, gb, step, maxReportRows, rawBuckets("a", "report_agent_15m", "agent_id"))
 	out := []cti.AgentReportRow{}
 	err = s.readReport(ctx, "agent report", func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, sql, q.AgentID, wall(q.From), wall(q.To), q.Queue, tz, now)

@@ -1,0 +1,146 @@
+package crmstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/switchboard-cc/switchboard/cti"
+)
+
+// QueueReportRaw is QueueReport as it was before the rollups: SQL over the raw rows only. It is the reference the rollup is
+// checked against.
+func (s *Store) QueueReportRaw(ctx context.Context, q cti.ReportQuery) ([]cti.QueueReportRow, error) {
+	if err := s.checkReport(&q); err != nil {
+		return nil, err
+	}
+	if q.Queue != "" {
+		if err := s.queueExists(ctx, q.Queue); err != nil {
+			return nil, err
+		}
+	}
+	b, _ := bucketSQL(q.Interval, "(x.arrived_at at time zone x.tz)")
+	pb, _ := bucketSQL(q.Interval, "(p.arrived_at at time zone f.tz)")
+	sql := fmt.Sprintf(`with f as (
+			select name, time_zone as tz, sl_threshold_ms as sl, ($2::timestamp at time zone time_zone) as lo,
+				($3::timestamp at time zone time_zone) as hi
+			from queues where $1 = '' or name = $1),
+		x as (
+			select f.name as queue, f.tz, f.sl, i.arrived_at, i.answered_at, i.ended_at, i.outcome, i.wait_ms, i.talk_ms, i.hold_ms,
+				i.wrap_up_ms, false as moved
+			from f join interactions i on i.queue = f.name and i.arrived_at >= f.lo and i.arrived_at < f.hi
+			union all
+			select f.name, f.tz, f.sl, i.arrived_at, null, null, null, 0, 0, 0, 0, true
+			from f join interactions i on i.overflow_from = f.name and i.arrived_at >= f.lo and i.arrived_at < f.hi),
+		agg as (
+			select queue, tz, %[1]s as b,
+				count(*) as offered,
+				count(*) filter (where answered_at is not null) as answered,
+				count(*) filter (where answered_at is not null and wait_ms <= sl) as in_sl,
+				count(*) filter (where outcome = 'abandoned') as abandoned,
+				count(*) filter (where outcome = 'abandoned' and wait_ms < $4) as short_abandoned,
+				count(*) filter (where outcome = 'overflowed' or moved) as overflowed,
+				count(*) filter (where answered_at is not null and ended_at is not null) as handled,
+				count(*) filter (where outcome = 'callback-requested') as callbacks,
+				coalesce(sum(wait_ms) filter (where answered_at is not null), 0) as wait_ms,
+				coalesce(sum(talk_ms) filter (where answered_at is not null and ended_at is not null), 0) as talk_ms,
+				coalesce(sum(hold_ms) filter (where answered_at is not null and ended_at is not null), 0) as hold_ms,
+				coalesce(sum(wrap_up_ms) filter (where answered_at is not null and ended_at is not null), 0) as wrap_ms
+			from x group by queue, tz, b),
+		t as (
+			select f.name as queue, %[2]s as b, count(distinct p.id) as transfers
+			from interactions c join interactions p on p.id = c.parent_id
+				join f on p.queue = f.name and p.arrived_at >= f.lo and p.arrived_at < f.hi
+			where c.parent_id is not null
+			group by 1, 2)
+		select agg.queue, agg.b, agg.b at time zone agg.tz, offered, answered, in_sl, abandoned, short_abandoned, overflowed, handled,
+			callbacks, coalesce(t.transfers, 0), wait_ms, talk_ms, hold_ms, wrap_ms
+		from agg left join t on t.queue = agg.queue and t.b = agg.b
+		order by agg.queue, agg.b
+		limit %[3]d`, b, pb, maxReportRows)
+	out := []cti.QueueReportRow{}
+	err := s.readReport(ctx, "queue report", func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, sql, q.Queue, wall(q.From), wall(q.To), cti.ShortAbandon.Milliseconds())
+		if err != nil {
+			return err
+		}
+		out, err = scanQueueReport(rows)
+		return err
+	})
+	return out, err
+}
+
+// AgentReportRaw is AgentReport over the raw rows only, the reference for the rollup.
+func (s *Store) AgentReportRaw(ctx context.Context, q cti.ReportQuery) ([]cti.AgentReportRow, error) {
+	if err := s.checkReport(&q); err != nil {
+		return nil, err
+	}
+	if q.Queue != "" {
+		if err := s.queueExists(ctx, q.Queue); err != nil {
+			return nil, err
+		}
+	}
+	tz, err := s.reportZone(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	b, step := bucketSQL(q.Interval, "(i.arrived_at at time zone $5)")
+	pb, _ := bucketSQL(q.Interval, "(p.arrived_at at time zone $5)")
+	gb, _ := bucketSQL(q.Interval, "(sp.s at time zone $5)")
+	now := s.now()
+	sql := fmt.Sprintf(`with ag as (
+			select id, login from agents a
+			where ($1 = '' or a.id = nullif($1, '')::uuid)
+				and ($4 = '' or exists (select 1 from queue_members m where m.agent_id = a.id and m.queue = $4))),
+		calls as (
+			select i.agent_id, %[1]s as b,
+				count(*) filter (where i.answered_at is not null) as answered,
+				count(*) filter (where i.answered_at is not null and i.ended_at is not null) as handled,
+				coalesce(sum(i.talk_ms) filter (where i.answered_at is not null and i.ended_at is not null), 0) as talk_ms,
+				coalesce(sum(i.hold_ms) filter (where i.answered_at is not null and i.ended_at is not null), 0) as hold_ms,
+				coalesce(sum(i.wrap_up_ms) filter (where i.answered_at is not null and i.ended_at is not null), 0) as wrap_ms
+			from ag join interactions i on i.agent_id = ag.id
+				and i.arrived_at >= ($2::timestamp at time zone $5) and i.arrived_at < ($3::timestamp at time zone $5)
+			group by 1, 2),
+		xfer as (
+			select p.agent_id, %[2]s as b, count(distinct p.id) as transfers
+			from interactions c join interactions p on p.id = c.parent_id join ag on ag.id = p.agent_id
+			where c.parent_id is not null
+				and p.arrived_at >= ($2::timestamp at time zone $5) and p.arrived_at < ($3::timestamp at time zone $5)
+			group by 1, 2),
+		sp as (
+			select a.agent_id, a.state, a.reason,
+				greatest(a.started_at, $2::timestamp at time zone $5) as s,
+				least(coalesce(a.ended_at, $6), $3::timestamp at time zone $5) as e
+			from ag join agent_states a on a.agent_id = ag.id
+			where a.started_at < ($3::timestamp at time zone $5) and coalesce(a.ended_at, $6) > ($2::timestamp at time zone $5)),
+		st as (
+			select sp.agent_id, g as b, sp.state, sp.reason,
+				sum(extract(epoch from least(sp.e, (g + interval '%[4]s') at time zone $5) - greatest(sp.s, g at time zone $5))) as secs
+			from sp, lateral generate_series(%[3]s, (sp.e at time zone $5) - interval '1 microsecond', interval '%[4]s') g
+			where sp.e > sp.s
+			group by 1, 2, 3, 4),
+		sj as (select agent_id, b, jsonb_object_agg(state || ':' || reason, secs) as j from st group by 1, 2),
+		keys as (select agent_id, b from calls union select agent_id, b from sj)
+		select ag.id::text, ag.login, k.b, k.b at time zone $5,
+			coalesce(c.answered, 0), coalesce(c.handled, 0), coalesce(x.transfers, 0),
+			coalesce(c.talk_ms, 0), coalesce(c.hold_ms, 0), coalesce(c.wrap_ms, 0),
+			coalesce(sj.j, '{}')
+		from keys k join ag on ag.id = k.agent_id
+			left join calls c on c.agent_id = k.agent_id and c.b = k.b
+			left join xfer x on x.agent_id = k.agent_id and x.b = k.b
+			left join sj on sj.agent_id = k.agent_id and sj.b = k.b
+		order by ag.login, k.b
+		limit %[5]d`, b, pb, gb, step, maxReportRows)
+	out := []cti.AgentReportRow{}
+	err = s.readReport(ctx, "agent report", func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, sql, q.AgentID, wall(q.From), wall(q.To), q.Queue, tz, now)
+		if err != nil {
+			return err
+		}
+		out, err = scanAgentReport(rows)
+		return err
+	})
+	return out, err
+}
