@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/switchboard-cc/switchboard/crmstore"
 	"github.com/switchboard-cc/switchboard/cti"
@@ -109,5 +110,78 @@ func TestCustomerWritesEmitEvents(t *testing.T) {
 	if len(evs) != 1 || evs[0].Type != cti.EventCustomerUpdated || evs[0].Payload["id"] != c.ID || evs[0].Payload["deleted_at"] == nil ||
 		evs[0].Payload["version"] != float64(cur.Version+1) {
 		t.Fatalf("soft delete: events %+v", evs)
+	}
+}
+
+// PruneOutbox deletes delivered events older than the cutoff, in batches, and keeps dead letters, pending deliveries and
+// recent events.
+func TestPruneOutbox(t *testing.T) {
+	ctx := context.Background()
+	s := MustStore(t)
+	pool := s.DB().Pool
+	subs := make([]*cti.WebhookSubscription, 2)
+	for i := range subs {
+		subs[i] = &cti.WebhookSubscription{URL: "http://127.0.0.1:1/hooks", Secret: "0123456789abcdef",
+			Events: []string{cti.EventCustomerCreated}, Active: true}
+		if err := s.CreateSubscription(ctx, subs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ids []string
+	for range 7 {
+		ids = append(ids, mustCreate(t, s, &cti.Customer{Name: "Prune"}).ID)
+	}
+	old := time.Now().Add(-10 * 24 * time.Hour)
+	// Events 0–3 old and delivered to both; 4 old, dead for one subscription; 5 old, pending for one; 6 recent and delivered.
+	for i, id := range ids {
+		at := old
+		if i == 6 {
+			at = time.Now()
+		}
+		if _, err := pool.Exec(ctx, `update outbox set occurred_at = $2 where key = $1`, id, at); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pool.Exec(ctx, `update webhook_deliveries d set state = 'delivered', delivered_at = $2
+			from outbox o where o.id = d.event_id and o.key = $1`, id, at.Add(time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, state := range map[int]string{4: "dead", 5: "pending"} {
+		if _, err := pool.Exec(ctx, `update webhook_deliveries d set state = $3, delivered_at = null
+			from outbox o where o.id = d.event_id and o.key = $1 and d.subscription_id = $2`, ids[i], subs[0].ID, state); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cutoff := time.Now().Add(-7 * 24 * time.Hour)
+	if n, err := s.PruneOutbox(ctx, cutoff, 3); err != nil || n != 3 {
+		t.Fatalf("first batch: %d, %v", n, err)
+	}
+	if n, err := s.PruneOutbox(ctx, cutoff, 3); err != nil || n != 1 {
+		t.Fatalf("second batch: %d, %v", n, err)
+	}
+	if n, err := s.PruneOutbox(ctx, cutoff, 3); err != nil || n != 0 {
+		t.Fatalf("nothing left: %d, %v", n, err)
+	}
+	var left []string
+	rows, err := pool.Query(ctx, `select key from outbox order by seq`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var k string
+		rows.Scan(&k)
+		left = append(left, k)
+	}
+	if len(left) != 3 || left[0] != ids[4] || left[1] != ids[5] || left[2] != ids[6] {
+		t.Fatalf("left %v, want events 4, 5 and 6", left)
+	}
+	var deliveries int
+	pool.QueryRow(ctx, `select count(*) from webhook_deliveries`).Scan(&deliveries)
+	if deliveries != 6 {
+		t.Errorf("%d deliveries left, want the 6 of the kept events", deliveries)
+	}
+	dead, err := s.DeadLetters(ctx, 10)
+	if err != nil || len(dead) != 1 || dead[0].Event.Key != ids[4] {
+		t.Errorf("dead letters %+v, %v", dead, err)
 	}
 }

@@ -125,7 +125,7 @@ func (m *Main) startSystem(ctx context.Context) error {
 	hub.Notifier = newLiveMetrics(m.registry, s.ui.Notifier())
 	m.db.ObserveQueries(newDBMetrics(m.registry))
 	hooks, err := webhook.New(webhook.Config{Outbox: s.store, Logger: log.With("component", "webhooks"),
-		Observe: newWebhookMetrics(m.registry)})
+		Observe: newWebhookMetrics(m.registry), Retention: cfg.WebhookRetention})
 	if err != nil {
 		return err
 	}

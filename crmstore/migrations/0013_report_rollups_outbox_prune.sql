@@ -1,4 +1,4 @@
--- Report rollups: per queue and per agent, per 15 minutes of UTC (docs/reports.md, "Rollups").
+-- Report rollups: per queue and per agent, per 15 minutes of UTC (docs/reports.md, "Rollups"); and an index to prune the outbox.
 --
 -- A 15-minute UTC bucket lies inside one 15-minute, hour, day or week interval of any zone whose offset is a multiple of 15 minutes
 -- (every zone in use today: whole hours, India's :30, Nepal's and Chatham's :45), so the buckets add up exactly to any report
@@ -178,3 +178,6 @@ insert into report_queue_15m
 select b.* from queues q, lateral report_queue_buckets(q.name, '-infinity', 'infinity', 5000) b;
 insert into report_agent_15m
 select b.* from agents a, lateral report_agent_buckets(a.id, '-infinity', 'infinity') b;
+
+-- Pruning the outbox deletes events with their deliveries (PruneOutbox): the deliveries of an event are found by its id.
+create index webhook_deliveries_event on webhook_deliveries (event_id);
