@@ -212,15 +212,14 @@ func (s *Store) AgentReport(ctx context.Context, q cti.ReportQuery) ([]cti.Agent
 	if err != nil {
 		return nil, err
 	}
-	b, step := bucketSQL(q.Interval, "(t.at at time zone $5)")
-	gb, _ := bucketSQL(q.Interval, "(sp.s at time zone $5)")
+	b, _ := bucketSQL(q.Interval, "(t.at at time zone $5)")
 	now := s.now()
 	sql := fmt.Sprintf(`with ag as (
 			select id, login from agents a
 			where ($1 = '' or a.id = nullif($1, '')::uuid)
 				and ($4 = '' or exists (select 1 from queue_members m where m.agent_id = a.id and m.queue = $4))),
 		f as (select id as key, $5::text as tz, $2::timestamp at time zone $5 as lo, $3::timestamp at time zone $5 as hi from ag),
-		%[5]s,
+		%[4]s,
 		t as (
 			select f.key as agent_id, x.arrived_at as at, x.calls, x.answered, x.handled, x.transfers, x.talk_ms, x.hold_ms, x.wrap_ms
 			from rb join f on f.key = rb.key,
@@ -234,19 +233,7 @@ func (s *Store) AgentReport(ctx context.Context, q cti.ReportQuery) ([]cti.Agent
 				sum(transfers)::bigint as transfers, sum(talk_ms)::bigint as talk_ms, sum(hold_ms)::bigint as hold_ms,
 				sum(wrap_ms)::bigint as wrap_ms
 			from t group by 1, 2 having sum(calls) > 0),
-		sp as (
-			select a.agent_id, a.state, a.reason,
-				greatest(a.started_at, $2::timestamp at time zone $5) as s,
-				least(coalesce(a.ended_at, $6), $3::timestamp at time zone $5) as e
-			from ag join agent_states a on a.agent_id = ag.id
-			where a.started_at < ($3::timestamp at time zone $5) and coalesce(a.ended_at, $6) > ($2::timestamp at time zone $5)),
-		st as (
-			select sp.agent_id, g as b, sp.state, sp.reason,
-				sum(extract(epoch from least(sp.e, (g + interval '%[3]s') at time zone $5) - greatest(sp.s, g at time zone $5))) as secs
-			from sp, lateral generate_series(%[2]s, (sp.e at time zone $5) - interval '1 microsecond', interval '%[3]s') g
-			where sp.e > sp.s
-			group by 1, 2, 3, 4),
-		sj as (select agent_id, b, jsonb_object_agg(state || ':' || reason, secs) as j from st group by 1, 2),
+		%[2]s,
 		keys as (select agent_id, b from calls union select agent_id, b from sj)
 		select ag.id::text, ag.login, k.b, k.b at time zone $5,
 			coalesce(c.answered, 0), coalesce(c.handled, 0), coalesce(c.transfers, 0),
@@ -256,7 +243,7 @@ func (s *Store) AgentReport(ctx context.Context, q cti.ReportQuery) ([]cti.Agent
 			left join calls c on c.agent_id = k.agent_id and c.b = k.b
 			left join sj on sj.agent_id = k.agent_id and sj.b = k.b
 		order by ag.login, k.b
-		limit %[4]d`, b, gb, step, maxReportRows, rawBuckets("a", "report_agent_15m", "agent_id"))
+		limit %[3]d`, b, agentStatesSQL(q.Interval), maxReportRows, rawBuckets("a", "report_agent_15m", "agent_id"))
 	out := []cti.AgentReportRow{}
 	err = s.readReport(ctx, "agent report", func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, sql, q.AgentID, wall(q.From), wall(q.To), q.Queue, tz, now)
@@ -267,6 +254,26 @@ func (s *Store) AgentReport(ctx context.Context, q cti.ReportQuery) ([]cti.Agent
 		return err
 	})
 	return out, err
+}
+
+// agentStatesSQL returns the CTEs sp, st and sj of an agent report: the agents' (ag) state stretches cut at the period's and
+// the intervals' edges, and the seconds per interval in each state and reason as JSON. Parameters: $2 and $3 the period
+// (wall clock in zone $5), $6 the end of the open stretches.
+func agentStatesSQL(iv cti.ReportInterval) string {
+	gb, step := bucketSQL(iv, "(sp.s at time zone $5)")
+	return fmt.Sprintf(`sp as (
+			select a.agent_id, a.state, a.reason,
+				greatest(a.started_at, $2::timestamp at time zone $5) as s,
+				least(coalesce(a.ended_at, $6), $3::timestamp at time zone $5) as e
+			from ag join agent_states a on a.agent_id = ag.id
+			where a.started_at < ($3::timestamp at time zone $5) and coalesce(a.ended_at, $6) > ($2::timestamp at time zone $5)),
+		st as (
+			select sp.agent_id, g as b, sp.state, sp.reason,
+				sum(extract(epoch from least(sp.e, (g + interval '%[2]s') at time zone $5) - greatest(sp.s, g at time zone $5))) as secs
+			from sp, lateral generate_series(%[1]s, (sp.e at time zone $5) - interval '1 microsecond', interval '%[2]s') g
+			where sp.e > sp.s
+			group by 1, 2, 3, 4),
+		sj as (select agent_id, b, jsonb_object_agg(state || ':' || reason, secs) as j from st group by 1, 2)`, gb, step)
 }
 
 func scanAgentReport(rows pgx.Rows) ([]cti.AgentReportRow, error) {

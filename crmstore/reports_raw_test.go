@@ -85,9 +85,8 @@ func (s *Store) AgentReportRaw(ctx context.Context, q cti.ReportQuery) ([]cti.Ag
 	if err != nil {
 		return nil, err
 	}
-	b, step := bucketSQL(q.Interval, "(i.arrived_at at time zone $5)")
+	b, _ := bucketSQL(q.Interval, "(i.arrived_at at time zone $5)")
 	pb, _ := bucketSQL(q.Interval, "(p.arrived_at at time zone $5)")
-	gb, _ := bucketSQL(q.Interval, "(sp.s at time zone $5)")
 	now := s.now()
 	sql := fmt.Sprintf(`with ag as (
 			select id, login from agents a
@@ -109,19 +108,7 @@ func (s *Store) AgentReportRaw(ctx context.Context, q cti.ReportQuery) ([]cti.Ag
 			where c.parent_id is not null
 				and p.arrived_at >= ($2::timestamp at time zone $5) and p.arrived_at < ($3::timestamp at time zone $5)
 			group by 1, 2),
-		sp as (
-			select a.agent_id, a.state, a.reason,
-				greatest(a.started_at, $2::timestamp at time zone $5) as s,
-				least(coalesce(a.ended_at, $6), $3::timestamp at time zone $5) as e
-			from ag join agent_states a on a.agent_id = ag.id
-			where a.started_at < ($3::timestamp at time zone $5) and coalesce(a.ended_at, $6) > ($2::timestamp at time zone $5)),
-		st as (
-			select sp.agent_id, g as b, sp.state, sp.reason,
-				sum(extract(epoch from least(sp.e, (g + interval '%[4]s') at time zone $5) - greatest(sp.s, g at time zone $5))) as secs
-			from sp, lateral generate_series(%[3]s, (sp.e at time zone $5) - interval '1 microsecond', interval '%[4]s') g
-			where sp.e > sp.s
-			group by 1, 2, 3, 4),
-		sj as (select agent_id, b, jsonb_object_agg(state || ':' || reason, secs) as j from st group by 1, 2),
+		%[3]s,
 		keys as (select agent_id, b from calls union select agent_id, b from sj)
 		select ag.id::text, ag.login, k.b, k.b at time zone $5,
 			coalesce(c.answered, 0), coalesce(c.handled, 0), coalesce(x.transfers, 0),
@@ -132,7 +119,7 @@ func (s *Store) AgentReportRaw(ctx context.Context, q cti.ReportQuery) ([]cti.Ag
 			left join xfer x on x.agent_id = k.agent_id and x.b = k.b
 			left join sj on sj.agent_id = k.agent_id and sj.b = k.b
 		order by ag.login, k.b
-		limit %[5]d`, b, pb, gb, step, maxReportRows)
+		limit %[4]d`, b, pb, agentStatesSQL(q.Interval), maxReportRows)
 	out := []cti.AgentReportRow{}
 	err = s.readReport(ctx, "agent report", func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, sql, q.AgentID, wall(q.From), wall(q.To), q.Queue, tz, now)
