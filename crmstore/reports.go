@@ -83,8 +83,8 @@ func wall(t time.Time) pgtype.Timestamp {
 
 const localFormat = "2006-01-02T15:04"
 
-// QueueReport returns one row per queue and interval that had traffic, in queue then time order. It sums the rollup's
-// 15-minute buckets and, where a bucket cannot be used (rawBuckets), the raw rows (docs/reports.md, "Rollups").
+// QueueReport returns one row per queue and interval that had traffic, in queue then time order. It sums the rollup's days
+// and 15-minute buckets and, where they cannot be used, the raw rows (rollupCTEs; docs/reports.md, "Rollups").
 func (s *Store) QueueReport(ctx context.Context, q cti.ReportQuery) ([]cti.QueueReportRow, error) {
 	if err := s.checkReport(&q); err != nil {
 		return nil, err
@@ -100,15 +100,19 @@ func (s *Store) QueueReport(ctx context.Context, q cti.ReportQuery) ([]cti.Queue
 			from queues where $1 = '' or name = $1),
 		%[1]s,
 		t as (
-			select f.key as queue, f.tz, x.arrived_at as at, x.offered, x.answered, x.in_sl, x.abandoned, x.short_abandoned,
+			select rb.key as queue, rb.tz, x.arrived_at as at, x.offered, x.answered, x.in_sl, x.abandoned, x.short_abandoned,
 				x.overflowed, x.handled, x.callbacks, x.transfers, x.wait_ms, x.talk_ms, x.hold_ms, x.wrap_ms
-			from rb join f on f.key = rb.key,
-				lateral report_queue_facts(f.key, greatest(rb.u, f.lo), least(rb.u + interval '15 minutes', f.hi), $4) x
+			from rb, lateral report_queue_facts(rb.key, greatest(rb.u, rb.lo), least(rb.u + interval '15 minutes', rb.hi), $4) x
 			union all
-			select f.key, f.tz, r.bucket, r.offered, r.answered, r.in_sl, r.abandoned, r.short_abandoned, r.overflowed, r.handled,
+			select g.key, g.tz, r.bucket, r.offered, r.answered, r.in_sl, r.abandoned, r.short_abandoned, r.overflowed, r.handled,
 				r.callbacks, r.transfers, r.wait_ms, r.talk_ms, r.hold_ms, r.wrap_ms
-			from f join report_queue_15m r on r.queue = f.key and r.bucket >= f.lo and r.bucket + interval '15 minutes' <= f.hi
-			where not exists (select 1 from rb where rb.key = r.queue and rb.u = r.bucket)),
+			from g cross join lateral (select * from report_queue_15m r
+				where r.queue = g.key and r.bucket >= g.lo and r.bucket + interval '15 minutes' <= g.hi) r
+			where not exists (select 1 from rb where rb.key = r.queue and rb.u = r.bucket)
+			union all
+			select d.queue, d.tz, d.day, d.offered, d.answered, d.in_sl, d.abandoned, d.short_abandoned, d.overflowed, d.handled,
+				d.callbacks, d.transfers, d.wait_ms, d.talk_ms, d.hold_ms, d.wrap_ms
+			from dy d),
 		agg as (
 			select queue, tz, %[2]s as b, sum(offered)::bigint as offered, sum(answered)::bigint as answered,
 				sum(in_sl)::bigint as in_sl, sum(abandoned)::bigint as abandoned, sum(short_abandoned)::bigint as short_abandoned,
@@ -120,7 +124,7 @@ func (s *Store) QueueReport(ctx context.Context, q cti.ReportQuery) ([]cti.Queue
 			callbacks, transfers, wait_ms, talk_ms, hold_ms, wrap_ms
 		from agg
 		order by queue, b
-		limit %[3]d`, rawBuckets("q", "report_queue_15m", "queue"), b, maxReportRows)
+		limit %[3]d`, rollupCTEs("q", q.Interval), b, maxReportRows)
 	out := []cti.QueueReportRow{}
 	err := s.readReport(ctx, "queue report", func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, sql, q.Queue, wall(q.From), wall(q.To), cti.ShortAbandon.Milliseconds())
@@ -133,20 +137,43 @@ func (s *Store) QueueReport(ctx context.Context, q cti.ReportQuery) ([]cti.Queue
 	return out, err
 }
 
-// rawBuckets returns the CTE rb (key, u): the 15-minute UTC buckets of the keys of f (key, tz, lo, hi) whose raw rows a report
-// reads instead of the rollup table's row: the period's partial first and last buckets, buckets marked in report_dirty (changed
-// since the rollup job last computed them), and buckets that do not fall in one interval of the zone (report_aligned).
-func rawBuckets(kind, table, keyCol string) string {
-	return fmt.Sprintf(`rb as (
-			select f.key, report_bucket(f.lo) as u from f where report_bucket(f.lo) <> f.lo
+// rollupCTEs returns the CTEs that split a report's period, for each key of f (key, tz, lo, hi: a queue or an agent, its
+// zone, the period as instants), into what is read where (docs/reports.md, "Rollups"):
+//
+//   - dy: whole local days of the period read from the day table (day and week reports only), none of whose buckets is marked;
+//   - g (key, tz, lo, hi): the rest of the period, as ranges;
+//   - rb (key, tz, lo, hi, u): the 15-minute buckets of g read raw: partial buckets at a range's edges, buckets marked in
+//     report_dirty (changed since the rollup job last computed them), and buckets that do not fall in one quarter hour of the
+//     zone (report_aligned). The other buckets of g are read from the 15-minute table.
+//
+// Every CTE is materialized and every table read through a lateral join on its key, so each is an index range scan per key.
+func rollupCTEs(kind string, iv cti.ReportInterval) string {
+	bucketTable, dayTable, keyCol := "report_queue_15m", "report_queue_day", "queue"
+	if kind == "a" {
+		bucketTable, dayTable, keyCol = "report_agent_15m", "report_agent_day", "agent_id"
+	}
+	days := iv == cti.IntervalDay || iv == cti.IntervalWeek
+	return fmt.Sprintf(`dy as materialized (
+			select d.* from f cross join lateral (
+				select d.* from %[3]s d
+				where %[5]t and d.%[4]s = f.key and d.tz = f.tz and d.day >= f.lo and d.day_end <= f.hi
+					and not exists (select 1 from report_dirty m
+						where m.kind = '%[1]s' and m.key = d.%[4]s::text and m.bucket >= d.day and m.bucket < d.day_end)) d),
+		g as materialized (
+			select f.key, f.tz, lower(u) as lo, upper(u) as hi
+			from f cross join lateral (select range_agg(tstzrange(dy.day, dy.day_end)) as cov from dy where dy.%[4]s = f.key) c
+				cross join lateral unnest(tstzmultirange(tstzrange(f.lo, f.hi)) - coalesce(c.cov, '{}')) u),
+		rb as materialized (
+			select g.*, report_bucket(g.lo) as u from g where report_bucket(g.lo) <> g.lo
 			union
-			select f.key, report_bucket(f.hi) from f where report_bucket(f.hi) <> f.hi
+			select g.*, report_bucket(g.hi) from g where report_bucket(g.hi) <> g.hi
 			union
-			select f.key, d.bucket from f join report_dirty d on d.kind = '%[1]s' and d.key = f.key::text
-				and d.bucket >= report_bucket(f.lo) and d.bucket < f.hi
+			select g.*, d.bucket from g cross join lateral (select d.bucket from report_dirty d
+				where d.kind = '%[1]s' and d.key = g.key::text and d.bucket >= report_bucket(g.lo) and d.bucket < g.hi) d
 			union
-			select f.key, r.bucket from f join %[2]s r on r.%[3]s = f.key and r.bucket >= f.lo and r.bucket < f.hi
-			where not report_aligned(r.bucket, f.tz))`, kind, table, keyCol)
+			select g.*, r.bucket from g cross join lateral (select r.bucket from %[2]s r
+				where r.%[4]s = g.key and r.bucket >= g.lo and r.bucket < g.hi and not report_aligned(r.bucket, g.tz)) r)`,
+		kind, bucketTable, dayTable, keyCol, days)
 }
 
 func scanQueueReport(rows pgx.Rows) ([]cti.QueueReportRow, error) {
@@ -221,13 +248,15 @@ func (s *Store) AgentReport(ctx context.Context, q cti.ReportQuery) ([]cti.Agent
 		f as (select id as key, $5::text as tz, $2::timestamp at time zone $5 as lo, $3::timestamp at time zone $5 as hi from ag),
 		%[4]s,
 		t as (
-			select f.key as agent_id, x.arrived_at as at, x.calls, x.answered, x.handled, x.transfers, x.talk_ms, x.hold_ms, x.wrap_ms
-			from rb join f on f.key = rb.key,
-				lateral report_agent_facts(f.key, greatest(rb.u, f.lo), least(rb.u + interval '15 minutes', f.hi)) x
+			select rb.key as agent_id, x.arrived_at as at, x.calls, x.answered, x.handled, x.transfers, x.talk_ms, x.hold_ms, x.wrap_ms
+			from rb, lateral report_agent_facts(rb.key, greatest(rb.u, rb.lo), least(rb.u + interval '15 minutes', rb.hi)) x
 			union all
 			select r.agent_id, r.bucket, r.calls, r.answered, r.handled, r.transfers, r.talk_ms, r.hold_ms, r.wrap_ms
-			from f join report_agent_15m r on r.agent_id = f.key and r.bucket >= f.lo and r.bucket + interval '15 minutes' <= f.hi
-			where not exists (select 1 from rb where rb.key = r.agent_id and rb.u = r.bucket)),
+			from g cross join lateral (select * from report_agent_15m r
+				where r.agent_id = g.key and r.bucket >= g.lo and r.bucket + interval '15 minutes' <= g.hi) r
+			where not exists (select 1 from rb where rb.key = r.agent_id and rb.u = r.bucket)
+			union all
+			select d.agent_id, d.day, d.calls, d.answered, d.handled, d.transfers, d.talk_ms, d.hold_ms, d.wrap_ms from dy d),
 		calls as (
 			select agent_id, %[1]s as b, sum(answered)::bigint as answered, sum(handled)::bigint as handled,
 				sum(transfers)::bigint as transfers, sum(talk_ms)::bigint as talk_ms, sum(hold_ms)::bigint as hold_ms,
@@ -243,7 +272,7 @@ func (s *Store) AgentReport(ctx context.Context, q cti.ReportQuery) ([]cti.Agent
 			left join calls c on c.agent_id = k.agent_id and c.b = k.b
 			left join sj on sj.agent_id = k.agent_id and sj.b = k.b
 		order by ag.login, k.b
-		limit %[3]d`, b, agentStatesSQL(q.Interval), maxReportRows, rawBuckets("a", "report_agent_15m", "agent_id"))
+		limit %[3]d`, b, agentStatesSQL(q.Interval), maxReportRows, rollupCTEs("a", q.Interval))
 	out := []cti.AgentReportRow{}
 	err = s.readReport(ctx, "agent report", func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, sql, q.AgentID, wall(q.From), wall(q.To), q.Queue, tz, now)

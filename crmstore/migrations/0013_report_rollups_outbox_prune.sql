@@ -103,13 +103,42 @@ create trigger interactions_report_update after update on interactions
 	execute function report_touch();
 
 -- In service level depends on the queue's threshold: a new threshold marks every bucket of the queue.
+-- A new time zone does too, so the queue's days are computed again in the new zone.
 create function report_touch_queue() returns trigger language plpgsql as $$
 begin
 	insert into report_dirty (kind, key, bucket) select 'q', queue, bucket from report_queue_15m where queue = new.name;
 	return null;
 end $$;
-create trigger queues_report_threshold after update of sl_threshold_ms on queues
-	for each row when (old.sl_threshold_ms is distinct from new.sl_threshold_ms) execute function report_touch_queue();
+create trigger queues_report_threshold after update of sl_threshold_ms, time_zone on queues
+	for each row when ((old.sl_threshold_ms, old.time_zone) is distinct from (new.sl_threshold_ms, new.time_zone))
+	execute function report_touch_queue();
+
+-- Days: the buckets of a local day summed, per queue in the queue's zone and per agent in every zone a queue uses, so a day or
+-- week report over years reads one row a day. A day is kept only when every bucket in it lies in one quarter hour of that local
+-- date (report_day_ok); a report uses a day only when none of its buckets is marked. day_end is the next local midnight.
+create table report_queue_day (
+	tz               text not null,
+	day              timestamptz not null,
+	day_end          timestamptz not null,
+	like report_queue_15m,
+	primary key (queue, tz, day)
+);
+alter table report_queue_day drop column bucket;
+
+create table report_agent_day (
+	tz       text not null,
+	day      timestamptz not null,
+	day_end  timestamptz not null,
+	like report_agent_15m,
+	primary key (agent_id, tz, day)
+);
+alter table report_agent_day drop column bucket;
+
+create function report_day_ok(day timestamptz, day_end timestamptz, tz text) returns boolean
+	language sql stable parallel safe
+	return report_bucket(day) = day and report_bucket(day_end) = day_end and day < day_end
+		and (select bool_and(report_aligned(b, tz) and date_trunc('day', b at time zone tz) = date_trunc('day', day at time zone tz))
+			from generate_series(day, day_end - interval '15 minutes', interval '15 minutes') b);
 
 -- report_queue_facts returns what each interaction of queue q that arrived in [lo, hi) adds to a queue report, every count 0 or 1
 -- (docs/reports.md, "Counts"): the queue's own interactions, and those that overflowed from it. The rollup and the raw part of a
@@ -173,11 +202,14 @@ create function report_agent_buckets(a uuid, lo timestamptz, hi timestamptz) ret
 	group by 2
 $$;
 
--- Backfill: the rollups of every existing interaction (5000: cti.ShortAbandon in milliseconds).
+-- Backfill: the rollups of every existing interaction (5000: cti.ShortAbandon in milliseconds); the days follow from the
+-- buckets, as Store.RefreshReports computes them.
 insert into report_queue_15m
 select b.* from queues q, lateral report_queue_buckets(q.name, '-infinity', 'infinity', 5000) b;
 insert into report_agent_15m
 select b.* from agents a, lateral report_agent_buckets(a.id, '-infinity', 'infinity') b;
+insert into report_dirty (kind, key, bucket)
+select 'q', queue, bucket from report_queue_15m union all select 'a', agent_id::text, bucket from report_agent_15m;
 
 -- Pruning the outbox deletes events with their deliveries (PruneOutbox): the deliveries of an event are found by its id.
 create index webhook_deliveries_event on webhook_deliveries (event_id);
