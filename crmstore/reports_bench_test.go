@@ -149,3 +149,49 @@ func TestBenchmarkReportsRuns(t *testing.T) {
 		t.Fatalf("BenchmarkReports: %s", msg)
 	}
 }
+
+// BenchmarkReportMarks measures what the rollup's triggers add to an interaction's writes: a call's life as the engine writes
+// it (start, queued, answered, finished: four statements), one call at a time, with the triggers on ("marks") and off ("none").
+// ns/op is the client's wall clock per call; run the two side by side, several times:
+//
+//	go test ./crmstore/ -run '^$' -bench ReportMarks -benchtime 2000x -count 5 -cpu 1
+func BenchmarkReportMarks(b *testing.B) {
+	ctx := context.Background()
+	s := MustStore(b)
+	a1, err := s.AgentByLogin(ctx, "agent1")
+	if err != nil {
+		benchFatal(b, err)
+	}
+	for _, mode := range []string{"marks", "none"} {
+		b.Run(mode, func(b *testing.B) {
+			enable := "enable"
+			if mode == "none" {
+				enable = "disable"
+			}
+			if _, err := s.DB().Pool.Exec(ctx, `alter table interactions `+enable+` trigger interactions_report_insert;
+				alter table interactions `+enable+` trigger interactions_report_update`); err != nil {
+				benchFatal(b, err)
+			}
+			queue := "sales"
+			at := time.Date(2025, 3, 3, 9, 0, 0, 0, time.UTC)
+			for b.Loop() {
+				in := cti.Interaction{Channel: cti.ChannelPhone, Direction: cti.Inbound, ArrivedAt: at}
+				if err := s.StartInteraction(ctx, &in); err != nil {
+					benchFatal(b, err)
+				}
+				q, ans := at.Add(5*time.Second), at.Add(20*time.Second)
+				if err := s.UpdateInteraction(ctx, in.ID, cti.InteractionUpdate{Queue: &queue, QueuedAt: &q}); err != nil {
+					benchFatal(b, err)
+				}
+				if err := s.UpdateInteraction(ctx, in.ID, cti.InteractionUpdate{AgentID: &a1.ID, AnsweredAt: &ans}); err != nil {
+					benchFatal(b, err)
+				}
+				if err := s.FinishInteraction(ctx, in.ID, cti.InteractionFinish{Outcome: cti.OutcomeAnswered, EndedAt: ans.Add(time.Minute),
+					Durations: cti.Durations{Wait: 15 * time.Second, Talk: time.Minute}}); err != nil {
+					benchFatal(b, err)
+				}
+				at = at.Add(time.Second)
+			}
+		})
+	}
+}

@@ -75,7 +75,7 @@ const refreshSQL = `with d as (
 		on conflict (agent_id, bucket) do update set (calls, answered, handled, transfers, talk_ms, hold_ms, wrap_ms) =
 			(excluded.calls, excluded.answered, excluded.handled, excluded.transfers, excluded.talk_ms, excluded.hold_ms,
 			excluded.wrap_ms))
-	select count(*), coalesce(array_agg(kind), '{}'), coalesce(array_agg(key), '{}'), coalesce(array_agg(bucket), '{}')
+	select (select count(*) from d), coalesce(array_agg(kind), '{}'), coalesce(array_agg(key), '{}'), coalesce(array_agg(bucket), '{}')
 	from (select distinct kind, key, bucket from d) m`
 
 // refreshDaysSQL recomputes the local days ($1 kinds, $2 keys, $3 buckets) from the rollup's buckets: a queue's in its zone,

@@ -2,6 +2,8 @@ package crmstore_test
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"math/rand/v2"
 	"reflect"
 	"sync"
@@ -265,5 +267,38 @@ func TestReportRollupBackfill(t *testing.T) {
 	}
 	if diff != 0 {
 		t.Errorf("the backfill and the job differ in %d buckets", diff)
+	}
+}
+
+// RunReportRollup keeps refreshing until its context ends: marks made while it runs are taken, and it stops when told.
+func TestRunReportRollup(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := MustStore(t)
+	done := make(chan error, 1)
+	go func() { done <- s.RunReportRollup(ctx, 10*time.Millisecond, slog.New(slog.DiscardHandler)) }()
+	at := time.Date(2025, 3, 3, 9, 0, 0, 0, time.UTC)
+	in := []cti.Interaction{{Channel: cti.ChannelPhone, Direction: cti.Inbound, Queue: "sales", ArrivedAt: at}}
+	if err := s.LogInteractions(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var marks, buckets int
+		err := s.DB().Pool.QueryRow(ctx, `select (select count(*) from report_dirty),
+			(select count(*) from report_queue_15m where queue = 'sales' and bucket = $1)`, at).Scan(&marks, &buckets)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if marks == 0 && buckets == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 10 s: %d marks, %d buckets", marks, buckets)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("RunReportRollup returned %v", err)
 	}
 }
