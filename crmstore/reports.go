@@ -107,7 +107,8 @@ func (s *Store) QueueReport(ctx context.Context, q cti.ReportQuery) ([]cti.Queue
 			select g.key, g.tz, r.bucket, r.offered, r.answered, r.in_sl, r.abandoned, r.short_abandoned, r.overflowed, r.handled,
 				r.callbacks, r.transfers, r.wait_ms, r.talk_ms, r.hold_ms, r.wrap_ms
 			from g cross join lateral (select * from report_queue_15m r
-				where r.queue = g.key and r.bucket >= g.lo and r.bucket + interval '15 minutes' <= g.hi) r
+				where r.queue = g.key and r.bucket >= g.lo and r.bucket < g.hi and r.bucket + interval '15 minutes' <= g.hi
+				offset 0) r
 			where not exists (select 1 from rb where rb.key = r.queue and rb.u = r.bucket)
 			union all
 			select d.queue, d.tz, d.day, d.offered, d.answered, d.in_sl, d.abandoned, d.short_abandoned, d.overflowed, d.handled,
@@ -146,7 +147,8 @@ func (s *Store) QueueReport(ctx context.Context, q cti.ReportQuery) ([]cti.Queue
 //     report_dirty (changed since the rollup job last computed them), and buckets that do not fall in one quarter hour of the
 //     zone (report_aligned). The other buckets of g are read from the 15-minute table.
 //
-// Every CTE is materialized and every table read through a lateral join on its key, so each is an index range scan per key.
+// Every CTE is materialized and every table read through a lateral subquery on its key ("offset 0" keeps the planner from
+// flattening it into a merge join over the whole table), so each is an index range scan per key and range.
 func rollupCTEs(kind string, iv cti.ReportInterval) string {
 	bucketTable, dayTable, keyCol := "report_queue_15m", "report_queue_day", "queue"
 	if kind == "a" {
@@ -156,9 +158,10 @@ func rollupCTEs(kind string, iv cti.ReportInterval) string {
 	return fmt.Sprintf(`dy as materialized (
 			select d.* from f cross join lateral (
 				select d.* from %[3]s d
-				where %[5]t and d.%[4]s = f.key and d.tz = f.tz and d.day >= f.lo and d.day_end <= f.hi
+				where %[5]t and d.%[4]s = f.key and d.tz = f.tz and d.day >= f.lo and d.day < f.hi and d.day_end <= f.hi
 					and not exists (select 1 from report_dirty m
-						where m.kind = '%[1]s' and m.key = d.%[4]s::text and m.bucket >= d.day and m.bucket < d.day_end)) d),
+						where m.kind = '%[1]s' and m.key = d.%[4]s::text and m.bucket >= d.day and m.bucket < d.day_end)
+				offset 0) d),
 		g as materialized (
 			select f.key, f.tz, lower(u) as lo, upper(u) as hi
 			from f cross join lateral (select range_agg(tstzrange(dy.day, dy.day_end)) as cov from dy where dy.%[4]s = f.key) c
@@ -169,10 +172,10 @@ func rollupCTEs(kind string, iv cti.ReportInterval) string {
 			select g.*, report_bucket(g.hi) from g where report_bucket(g.hi) <> g.hi
 			union
 			select g.*, d.bucket from g cross join lateral (select d.bucket from report_dirty d
-				where d.kind = '%[1]s' and d.key = g.key::text and d.bucket >= report_bucket(g.lo) and d.bucket < g.hi) d
+				where d.kind = '%[1]s' and d.key = g.key::text and d.bucket >= report_bucket(g.lo) and d.bucket < g.hi offset 0) d
 			union
 			select g.*, r.bucket from g cross join lateral (select r.bucket from %[2]s r
-				where r.%[4]s = g.key and r.bucket >= g.lo and r.bucket < g.hi and not report_aligned(r.bucket, g.tz)) r)`,
+				where r.%[4]s = g.key and r.bucket >= g.lo and r.bucket < g.hi and not report_aligned(r.bucket, g.tz) offset 0) r)`,
 		kind, bucketTable, dayTable, keyCol, days)
 }
 
@@ -253,7 +256,8 @@ func (s *Store) AgentReport(ctx context.Context, q cti.ReportQuery) ([]cti.Agent
 			union all
 			select r.agent_id, r.bucket, r.calls, r.answered, r.handled, r.transfers, r.talk_ms, r.hold_ms, r.wrap_ms
 			from g cross join lateral (select * from report_agent_15m r
-				where r.agent_id = g.key and r.bucket >= g.lo and r.bucket + interval '15 minutes' <= g.hi) r
+				where r.agent_id = g.key and r.bucket >= g.lo and r.bucket < g.hi and r.bucket + interval '15 minutes' <= g.hi
+				offset 0) r
 			where not exists (select 1 from rb where rb.key = r.agent_id and rb.u = r.bucket)
 			union all
 			select d.agent_id, d.day, d.calls, d.answered, d.handled, d.transfers, d.talk_ms, d.hold_ms, d.wrap_ms from dy d),

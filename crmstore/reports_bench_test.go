@@ -51,7 +51,7 @@ func BenchmarkReports(b *testing.B) {
 	t0 = time.Now()
 	marks := 0
 	for {
-		n, err := s.RefreshReports(ctx, 20000)
+		n, err := s.RefreshReports(ctx, 50000)
 		if err != nil {
 			benchFatal(b, err)
 		}

@@ -48,10 +48,12 @@ func (s *Store) RefreshReports(ctx context.Context, limit int) (int, error) {
 	return n, dbError(err, "refresh report rollups")
 }
 
-// refreshSQL takes marks and recomputes their buckets. Every part reads the same snapshot: a write committed after it has a
+// refreshSQL takes marks and recomputes their buckets. It takes them in key and time order, so a backlog (after a bulk load,
+// say) is worked through a few days at a time rather than every day of the backlog in every batch. Every part reads the same snapshot: a write committed after it has a
 // mark this statement does not see, and so does not remove.
 const refreshSQL = `with d as (
-		delete from report_dirty where id in (select id from report_dirty order by id limit $1) returning kind, key, bucket),
+		delete from report_dirty where id in (select id from report_dirty order by kind, key, bucket limit $1)
+		returning kind, key, bucket),
 	qd as (select distinct key as queue, bucket from d where kind = 'q'),
 	ad as (select distinct key::uuid as agent_id, bucket from d where kind = 'a'),
 	qa as (
