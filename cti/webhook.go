@@ -19,7 +19,9 @@ const (
 	EventCallbackRequested    = "callback.requested"
 	EventAgentStateChanged    = "agent.state_changed"
 	EventCustomerCreated      = "customer.created"
-	EventCustomerUpdated      = "customer.updated"
+	// EventCustomerUpdated follows every other change to a customer: an edit (fields, tags, numbers and addresses), a number or
+	// address added or removed, and a soft delete (whose data is {"id", "version", "deleted_at"}).
+	EventCustomerUpdated = "customer.updated"
 )
 
 // EventTypes lists every event type, sorted.

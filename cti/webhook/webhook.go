@@ -1,6 +1,7 @@
 // Package webhook delivers the outbox's events to the subscribers' URLs: at least once, in order per key (an interaction, agent
 // or customer), signed with HMAC-SHA256, retried with exponential backoff and full jitter, and parked as a dead letter after the
-// last attempt. It is an adapter: net/http on one side, the cti.Outbox port (crmstore) on the other.
+// last attempt. Delivered events are pruned after a retention (Config.Retention); dead letters stay until an admin replays
+// them. It is an adapter: net/http on one side, the cti.Outbox port (crmstore) on the other.
 //
 // It imports cti and the standard library only.
 //
