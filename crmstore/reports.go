@@ -230,26 +230,15 @@ func (s *Store) reportZone(ctx context.Context, q cti.ReportQuery) (string, erro
 // AgentReport returns one row per agent and interval in which the agent handled calls or was logged in, in login then time
 // order. With a queue, only the queue's members are shown; their calls are counted whatever the queue.
 func (s *Store) AgentReport(ctx context.Context, q cti.ReportQuery) ([]cti.AgentReportRow, error) {
-	if err := s.checkReport(&q); err != nil {
-		return nil, err
-	}
-	if q.Queue != "" {
-		if err := s.queueExists(ctx, q.Queue); err != nil {
-			return nil, err
-		}
-	}
-	tz, err := s.reportZone(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	b, _ := bucketSQL(q.Interval, "(t.at at time zone $5)")
-	now := s.now()
-	sql := fmt.Sprintf(`with ag as (
-			select id, login from agents a
-			where ($1 = '' or a.id = nullif($1, '')::uuid)
-				and ($4 = '' or exists (select 1 from queue_members m where m.agent_id = a.id and m.queue = $4))),
-		f as (select id as key, $5::text as tz, $2::timestamp at time zone $5 as lo, $3::timestamp at time zone $5 as hi from ag),
-		%[4]s,
+	return s.agentReport(ctx, q, agentCallsSQL)
+}
+
+// agentCallsSQL returns the CTEs of an agent report that end in calls (agent_id, b, answered, handled, transfers, talk_ms,
+// hold_ms, wrap_ms): the agents' (ag) interactions per interval, from the rollups where they can be used (rollupCTEs).
+func agentCallsSQL(iv cti.ReportInterval) string {
+	b, _ := bucketSQL(iv, "(t.at at time zone $5)")
+	return fmt.Sprintf(`f as (select id as key, $5::text as tz, $2::timestamp at time zone $5 as lo, $3::timestamp at time zone $5 as hi from ag),
+		%[2]s,
 		t as (
 			select rb.key as agent_id, x.arrived_at as at, x.calls, x.answered, x.handled, x.transfers, x.talk_ms, x.hold_ms, x.wrap_ms
 			from rb, lateral report_agent_facts(rb.key, greatest(rb.u, rb.lo), least(rb.u + interval '15 minutes', rb.hi)) x
@@ -265,7 +254,30 @@ func (s *Store) AgentReport(ctx context.Context, q cti.ReportQuery) ([]cti.Agent
 			select agent_id, %[1]s as b, sum(answered)::bigint as answered, sum(handled)::bigint as handled,
 				sum(transfers)::bigint as transfers, sum(talk_ms)::bigint as talk_ms, sum(hold_ms)::bigint as hold_ms,
 				sum(wrap_ms)::bigint as wrap_ms
-			from t group by 1, 2 having sum(calls) > 0),
+			from t group by 1, 2 having sum(calls) > 0)`, b, rollupCTEs("a", iv))
+}
+
+// agentReport runs an agent report whose calls per agent and interval come from the CTEs calls returns (see agentCallsSQL),
+// and whose times in states come from the agent-state history.
+func (s *Store) agentReport(ctx context.Context, q cti.ReportQuery, calls func(cti.ReportInterval) string) ([]cti.AgentReportRow, error) {
+	if err := s.checkReport(&q); err != nil {
+		return nil, err
+	}
+	if q.Queue != "" {
+		if err := s.queueExists(ctx, q.Queue); err != nil {
+			return nil, err
+		}
+	}
+	tz, err := s.reportZone(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	sql := fmt.Sprintf(`with ag as (
+			select id, login from agents a
+			where ($1 = '' or a.id = nullif($1, '')::uuid)
+				and ($4 = '' or exists (select 1 from queue_members m where m.agent_id = a.id and m.queue = $4))),
+		%[1]s,
 		%[2]s,
 		keys as (select agent_id, b from calls union select agent_id, b from sj)
 		select ag.id::text, ag.login, k.b, k.b at time zone $5,
@@ -276,7 +288,7 @@ func (s *Store) AgentReport(ctx context.Context, q cti.ReportQuery) ([]cti.Agent
 			left join calls c on c.agent_id = k.agent_id and c.b = k.b
 			left join sj on sj.agent_id = k.agent_id and sj.b = k.b
 		order by ag.login, k.b
-		limit %[3]d`, b, agentStatesSQL(q.Interval), maxReportRows, rollupCTEs("a", q.Interval))
+		limit %[3]d`, calls(q.Interval), agentStatesSQL(q.Interval), maxReportRows)
 	out := []cti.AgentReportRow{}
 	err = s.readReport(ctx, "agent report", func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, sql, q.AgentID, wall(q.From), wall(q.To), q.Queue, tz, now)

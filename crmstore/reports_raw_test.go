@@ -73,26 +73,10 @@ func (s *Store) QueueReportRaw(ctx context.Context, q cti.ReportQuery) ([]cti.Qu
 
 // AgentReportRaw is AgentReport over the raw rows only, the reference for the rollup.
 func (s *Store) AgentReportRaw(ctx context.Context, q cti.ReportQuery) ([]cti.AgentReportRow, error) {
-	if err := s.checkReport(&q); err != nil {
-		return nil, err
-	}
-	if q.Queue != "" {
-		if err := s.queueExists(ctx, q.Queue); err != nil {
-			return nil, err
-		}
-	}
-	tz, err := s.reportZone(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	b, _ := bucketSQL(q.Interval, "(i.arrived_at at time zone $5)")
-	pb, _ := bucketSQL(q.Interval, "(p.arrived_at at time zone $5)")
-	now := s.now()
-	sql := fmt.Sprintf(`with ag as (
-			select id, login from agents a
-			where ($1 = '' or a.id = nullif($1, '')::uuid)
-				and ($4 = '' or exists (select 1 from queue_members m where m.agent_id = a.id and m.queue = $4))),
-		calls as (
+	return s.agentReport(ctx, q, func(iv cti.ReportInterval) string {
+		b, _ := bucketSQL(iv, "(i.arrived_at at time zone $5)")
+		pb, _ := bucketSQL(iv, "(p.arrived_at at time zone $5)")
+		return fmt.Sprintf(`c0 as (
 			select i.agent_id, %[1]s as b,
 				count(*) filter (where i.answered_at is not null) as answered,
 				count(*) filter (where i.answered_at is not null and i.ended_at is not null) as handled,
@@ -108,26 +92,8 @@ func (s *Store) AgentReportRaw(ctx context.Context, q cti.ReportQuery) ([]cti.Ag
 			where c.parent_id is not null
 				and p.arrived_at >= ($2::timestamp at time zone $5) and p.arrived_at < ($3::timestamp at time zone $5)
 			group by 1, 2),
-		%[3]s,
-		keys as (select agent_id, b from calls union select agent_id, b from sj)
-		select ag.id::text, ag.login, k.b, k.b at time zone $5,
-			coalesce(c.answered, 0), coalesce(c.handled, 0), coalesce(x.transfers, 0),
-			coalesce(c.talk_ms, 0), coalesce(c.hold_ms, 0), coalesce(c.wrap_ms, 0),
-			coalesce(sj.j, '{}')
-		from keys k join ag on ag.id = k.agent_id
-			left join calls c on c.agent_id = k.agent_id and c.b = k.b
-			left join xfer x on x.agent_id = k.agent_id and x.b = k.b
-			left join sj on sj.agent_id = k.agent_id and sj.b = k.b
-		order by ag.login, k.b
-		limit %[4]d`, b, pb, agentStatesSQL(q.Interval), maxReportRows)
-	out := []cti.AgentReportRow{}
-	err = s.readReport(ctx, "agent report", func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, sql, q.AgentID, wall(q.From), wall(q.To), q.Queue, tz, now)
-		if err != nil {
-			return err
-		}
-		out, err = scanAgentReport(rows)
-		return err
+		calls as (
+			select c0.agent_id, c0.b, c0.answered, c0.handled, coalesce(x.transfers, 0) as transfers, c0.talk_ms, c0.hold_ms, c0.wrap_ms
+			from c0 left join xfer x on x.agent_id = c0.agent_id and x.b = c0.b)`, b, pb)
 	})
-	return out, err
 }
