@@ -86,19 +86,14 @@ const localFormat = "2006-01-02T15:04"
 // QueueReport returns one row per queue and interval that had traffic, in queue then time order. It sums the rollup's days
 // and 15-minute buckets and, where they cannot be used, the raw rows (rollupCTEs; docs/reports.md, "Rollups").
 func (s *Store) QueueReport(ctx context.Context, q cti.ReportQuery) ([]cti.QueueReportRow, error) {
-	if err := s.checkReport(&q); err != nil {
-		return nil, err
-	}
-	if q.Queue != "" {
-		if err := s.queueExists(ctx, q.Queue); err != nil {
-			return nil, err
-		}
-	}
-	b, _ := bucketSQL(q.Interval, "(t.at at time zone t.tz)")
-	sql := fmt.Sprintf(`with f as (
-			select name as key, time_zone as tz, ($2::timestamp at time zone time_zone) as lo, ($3::timestamp at time zone time_zone) as hi
-			from queues where $1 = '' or name = $1),
-		%[1]s,
+	return s.queueReport(ctx, q, queueCountsSQL)
+}
+
+// queueCountsSQL returns the CTEs of a queue report that end in agg (queue, tz, b and the counts) from the queues f (key, tz,
+// lo, hi), read from the rollups where they can be used (rollupCTEs).
+func queueCountsSQL(iv cti.ReportInterval) string {
+	b, _ := bucketSQL(iv, "(t.at at time zone t.tz)")
+	return fmt.Sprintf(`%[1]s,
 		t as (
 			select rb.key as queue, rb.tz, x.arrived_at as at, x.offered, x.answered, x.in_sl, x.abandoned, x.short_abandoned,
 				x.overflowed, x.handled, x.callbacks, x.transfers, x.wait_ms, x.talk_ms, x.hold_ms, x.wrap_ms
@@ -120,12 +115,29 @@ func (s *Store) QueueReport(ctx context.Context, q cti.ReportQuery) ([]cti.Queue
 				sum(overflowed)::bigint as overflowed, sum(handled)::bigint as handled, sum(callbacks)::bigint as callbacks,
 				sum(transfers)::bigint as transfers, sum(wait_ms)::bigint as wait_ms, sum(talk_ms)::bigint as talk_ms,
 				sum(hold_ms)::bigint as hold_ms, sum(wrap_ms)::bigint as wrap_ms
-			from t group by queue, tz, b)
+			from t group by queue, tz, b)`, rollupCTEs("q", iv), b)
+}
+
+// queueReport runs a queue report whose counts per queue and interval come from the CTEs counts returns (see queueCountsSQL).
+func (s *Store) queueReport(ctx context.Context, q cti.ReportQuery, counts func(cti.ReportInterval) string) ([]cti.QueueReportRow, error) {
+	if err := s.checkReport(&q); err != nil {
+		return nil, err
+	}
+	if q.Queue != "" {
+		if err := s.queueExists(ctx, q.Queue); err != nil {
+			return nil, err
+		}
+	}
+	sql := fmt.Sprintf(`with f as (
+			select name as key, time_zone as tz, sl_threshold_ms as sl, ($2::timestamp at time zone time_zone) as lo,
+				($3::timestamp at time zone time_zone) as hi
+			from queues where $1 = '' or name = $1),
+		%[1]s
 		select queue, b, b at time zone tz, offered, answered, in_sl, abandoned, short_abandoned, overflowed, handled,
 			callbacks, transfers, wait_ms, talk_ms, hold_ms, wrap_ms
 		from agg
 		order by queue, b
-		limit %[3]d`, rollupCTEs("q", q.Interval), b, maxReportRows)
+		limit %[2]d`, counts(q.Interval), maxReportRows)
 	out := []cti.QueueReportRow{}
 	err := s.readReport(ctx, "queue report", func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, sql, q.Queue, wall(q.From), wall(q.To), cti.ShortAbandon.Milliseconds())

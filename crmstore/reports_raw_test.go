@@ -4,36 +4,23 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/switchboard-cc/switchboard/cti"
 )
 
 // QueueReportRaw is QueueReport as it was before the rollups: SQL over the raw rows only. It is the reference the rollup is
 // checked against.
 func (s *Store) QueueReportRaw(ctx context.Context, q cti.ReportQuery) ([]cti.QueueReportRow, error) {
-	if err := s.checkReport(&q); err != nil {
-		return nil, err
-	}
-	if q.Queue != "" {
-		if err := s.queueExists(ctx, q.Queue); err != nil {
-			return nil, err
-		}
-	}
-	b, _ := bucketSQL(q.Interval, "(x.arrived_at at time zone x.tz)")
-	pb, _ := bucketSQL(q.Interval, "(p.arrived_at at time zone f.tz)")
-	sql := fmt.Sprintf(`with f as (
-			select name, time_zone as tz, sl_threshold_ms as sl, ($2::timestamp at time zone time_zone) as lo,
-				($3::timestamp at time zone time_zone) as hi
-			from queues where $1 = '' or name = $1),
-		x as (
-			select f.name as queue, f.tz, f.sl, i.arrived_at, i.answered_at, i.ended_at, i.outcome, i.wait_ms, i.talk_ms, i.hold_ms,
+	return s.queueReport(ctx, q, func(iv cti.ReportInterval) string {
+		b, _ := bucketSQL(iv, "(x.arrived_at at time zone x.tz)")
+		pb, _ := bucketSQL(iv, "(p.arrived_at at time zone f.tz)")
+		return fmt.Sprintf(`x as (
+			select f.key as queue, f.tz, f.sl, i.arrived_at, i.answered_at, i.ended_at, i.outcome, i.wait_ms, i.talk_ms, i.hold_ms,
 				i.wrap_up_ms, false as moved
-			from f join interactions i on i.queue = f.name and i.arrived_at >= f.lo and i.arrived_at < f.hi
+			from f join interactions i on i.queue = f.key and i.arrived_at >= f.lo and i.arrived_at < f.hi
 			union all
-			select f.name, f.tz, f.sl, i.arrived_at, null, null, null, 0, 0, 0, 0, true
-			from f join interactions i on i.overflow_from = f.name and i.arrived_at >= f.lo and i.arrived_at < f.hi),
-		agg as (
+			select f.key, f.tz, f.sl, i.arrived_at, null, null, null, 0, 0, 0, 0, true
+			from f join interactions i on i.overflow_from = f.key and i.arrived_at >= f.lo and i.arrived_at < f.hi),
+		a0 as (
 			select queue, tz, %[1]s as b,
 				count(*) as offered,
 				count(*) filter (where answered_at is not null) as answered,
@@ -49,26 +36,16 @@ func (s *Store) QueueReportRaw(ctx context.Context, q cti.ReportQuery) ([]cti.Qu
 				coalesce(sum(wrap_up_ms) filter (where answered_at is not null and ended_at is not null), 0) as wrap_ms
 			from x group by queue, tz, b),
 		t as (
-			select f.name as queue, %[2]s as b, count(distinct p.id) as transfers
+			select f.key as queue, %[2]s as b, count(distinct p.id) as transfers
 			from interactions c join interactions p on p.id = c.parent_id
-				join f on p.queue = f.name and p.arrived_at >= f.lo and p.arrived_at < f.hi
+				join f on p.queue = f.key and p.arrived_at >= f.lo and p.arrived_at < f.hi
 			where c.parent_id is not null
-			group by 1, 2)
-		select agg.queue, agg.b, agg.b at time zone agg.tz, offered, answered, in_sl, abandoned, short_abandoned, overflowed, handled,
-			callbacks, coalesce(t.transfers, 0), wait_ms, talk_ms, hold_ms, wrap_ms
-		from agg left join t on t.queue = agg.queue and t.b = agg.b
-		order by agg.queue, agg.b
-		limit %[3]d`, b, pb, maxReportRows)
-	out := []cti.QueueReportRow{}
-	err := s.readReport(ctx, "queue report", func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, sql, q.Queue, wall(q.From), wall(q.To), cti.ShortAbandon.Milliseconds())
-		if err != nil {
-			return err
-		}
-		out, err = scanQueueReport(rows)
-		return err
+			group by 1, 2),
+		agg as (
+			select a0.queue, a0.tz, a0.b, offered, answered, in_sl, abandoned, short_abandoned, overflowed, handled, callbacks,
+				coalesce(t.transfers, 0) as transfers, wait_ms, talk_ms, hold_ms, wrap_ms
+			from a0 left join t on t.queue = a0.queue and t.b = a0.b)`, b, pb)
 	})
-	return out, err
 }
 
 // AgentReportRaw is AgentReport over the raw rows only, the reference for the rollup.
