@@ -66,19 +66,28 @@ create index report_dirty_key on report_dirty (kind, key, bucket);
 
 -- report_keys returns the buckets an interaction counts in: its queue's, the queue it overflowed from, its agent's, and its
 -- parent's (a parent counts as transferred once it has a child).
+-- plpgsql, not SQL: its plans are cached for the session, where a SQL function's would be made again on every write.
 create function report_keys(r interactions) returns table (kind text, key text, bucket timestamptz)
-	language sql stable
-begin atomic
-	select 'q', r.queue, report_bucket(r.arrived_at) where r.queue is not null
-	union all
-	select 'q', r.overflow_from, report_bucket(r.arrived_at) where r.overflow_from is not null
-	union all
-	select 'a', r.agent_id::text, report_bucket(r.arrived_at) where r.agent_id is not null
-	union all
-	select 'q', p.queue, report_bucket(p.arrived_at) from interactions p where p.id = r.parent_id and p.queue is not null
-	union all
-	select 'a', p.agent_id::text, report_bucket(p.arrived_at) from interactions p where p.id = r.parent_id and p.agent_id is not null;
-end;
+	language plpgsql stable as $$
+begin
+	bucket := report_bucket(r.arrived_at);
+	if r.queue is not null then
+		kind := 'q'; key := r.queue; return next;
+	end if;
+	if r.overflow_from is not null then
+		kind := 'q'; key := r.overflow_from; return next;
+	end if;
+	if r.agent_id is not null then
+		kind := 'a'; key := r.agent_id::text; return next;
+	end if;
+	if r.parent_id is not null then
+		return query
+			select 'q'::text, p.queue, report_bucket(p.arrived_at) from interactions p where p.id = r.parent_id and p.queue is not null
+			union all
+			select 'a'::text, p.agent_id::text, report_bucket(p.arrived_at) from interactions p
+			where p.id = r.parent_id and p.agent_id is not null;
+	end if;
+end $$;
 
 create function report_touch() returns trigger language plpgsql as $$
 begin
