@@ -13,7 +13,7 @@ import (
 )
 
 // TestE2EReports: a supervisor opens the wallboard's Reports tab, sees the chart, the queue and agent tables and the value view
-// of yesterday's calls, and downloads the queue report as CSV.
+// of yesterday's calls, downloads the queue report as CSV, and switches the page to Chinese.
 func TestE2EReports(t *testing.T) {
 	br := uitest.Browser(t)
 	h := mustUI(t, func(c *agentui.Config) { c.Reports = c.Customers.(*crmstore.Store) })
@@ -67,4 +67,15 @@ func TestE2EReports(t *testing.T) {
 	if len(lines) != 3 || !strings.HasPrefix(lines[0], "queue,interval,start_utc,offered,answered") || !strings.HasPrefix(lines[1], "sales,") {
 		t.Errorf("CSV:\n%s", parts[2])
 	}
+
+	// In Chinese the tab relabels at once (the tab, the Show button, the table heads) and the value view follows on the next Show.
+	uitest.EvalJS[bool](t, tab, `(() => { const s = document.querySelector('[data-testid=lang]'); s.value = 'zh-CN';
+		s.dispatchEvent(new Event('change')); return true })()`)
+	uitest.WaitJS(t, tab, "Chinese labels", `document.querySelector('[data-testid=tab-reports]').textContent === '报表' &&
+		document.querySelector('[data-testid=report-run]').textContent === '查询' &&
+		document.querySelector('[data-testid=report-queues] thead th:nth-child(3)').textContent === '呼入'`, 5*time.Second)
+	uitest.Click(t, tab, "report-run")
+	uitest.WaitJS(t, tab, "the value view in Chinese", `document.querySelector('[data-testid=value-fcr]')?.textContent.startsWith('已知客户联系 12 次')`,
+		5*time.Second)
+	uitest.Screenshot(t, tab, "wall-reports-zh-CN")
 }

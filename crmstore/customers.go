@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
@@ -411,20 +412,33 @@ func (s *Store) DeleteCustomer(ctx context.Context, id string, version int64) er
 	}
 	now := s.now()
 	return s.inTx(ctx, "delete customer", func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `update customers set deleted_at = $3, version = version + 1, updated_at = $3
-			where id = $1 and version = $2 and deleted_at is null`, id, version, now)
+		var gone customerDeleted
+		err := tx.QueryRow(ctx, `update customers set deleted_at = $3, version = version + 1, updated_at = $3
+			where id = $1 and version = $2 and deleted_at is null returning id::text, version, deleted_at`, id, version, now).
+			Scan(&gone.ID, &gone.Version, &gone.DeletedAt)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return staleOrMissing(ctx, tx, id, version)
+		}
 		if err != nil {
 			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return staleOrMissing(ctx, tx, id, version)
 		}
 		if _, err := tx.Exec(ctx, `delete from customer_phones where customer_id = $1`, id); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `delete from customer_emails where customer_id = $1`, id)
-		return err
+		if _, err := tx.Exec(ctx, `delete from customer_emails where customer_id = $1`, id); err != nil {
+			return err
+		}
+		gone.DeletedAt = gone.DeletedAt.UTC()
+		return s.emit(ctx, tx, cti.EventCustomerUpdated, id, now, func() (any, error) { return gone, nil })
 	})
+}
+
+// customerDeleted is the payload of the customer.updated event of a soft delete: there is no customer event of its own for
+// it, and the deleted customer can no longer be read.
+type customerDeleted struct {
+	ID        string    `json:"id"`
+	Version   int64     `json:"version"`
+	DeletedAt time.Time `json:"deleted_at"`
 }
 
 // AddPhone gives customer a number (any common format); a number of another customer is ECONFLICT naming them.
@@ -513,20 +527,24 @@ func (s *Store) RemoveEmail(ctx context.Context, customerID, address string) (*c
 	})
 }
 
-// editContacts runs edit in a transaction that also advances the customer's version, and returns the customer as stored.
+// editContacts runs edit in a transaction that also advances the customer's version and writes the customer.updated event,
+// and returns the customer as stored.
 func (s *Store) editContacts(ctx context.Context, id, what string, edit func(pgx.Tx) error) (*cti.Customer, error) {
 	var c *cti.Customer
 	err := s.inTx(ctx, what, func(tx pgx.Tx) error {
+		now := s.now()
 		// Bumping first locks the row, so concurrent edits of one customer's numbers queue up.
-		if _, err := bumpVersion(ctx, tx, id, 0, s.now()); err != nil {
+		if _, err := bumpVersion(ctx, tx, id, 0, now); err != nil {
 			return err
 		}
 		if err := edit(tx); err != nil {
 			return err
 		}
 		var err error
-		c, err = s.customer(ctx, tx, id)
-		return err
+		if c, err = s.customer(ctx, tx, id); err != nil {
+			return err
+		}
+		return s.emit(ctx, tx, cti.EventCustomerUpdated, id, now, func() (any, error) { return c, nil })
 	})
 	return c, err
 }

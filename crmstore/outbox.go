@@ -267,3 +267,23 @@ func (s *Store) ReplayDeadLetter(ctx context.Context, subscriptionID, eventID st
 	}
 	return nil
 }
+
+// PruneOutbox implements cti.Outbox: it deletes up to limit events that occurred before cutoff and whose every delivery was
+// delivered before cutoff (their deliveries go with them). An event with a pending delivery or a dead letter stays, for the
+// worker or for an admin's replay. Several workers may prune at once: each skips the events another has locked.
+func (s *Store) PruneOutbox(ctx context.Context, cutoff time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, nil
+	}
+	tag, err := s.db.Pool.Exec(ctx, `with old as (
+			select o.id from outbox o
+			where o.occurred_at < $1 and not exists (select 1 from webhook_deliveries d
+				where d.event_id = o.id and (d.state <> 'delivered' or d.delivered_at >= $1))
+			order by o.occurred_at limit $2
+			for update skip locked)
+		delete from outbox o using old where o.id = old.id`, cutoff.UTC(), limit)
+	if err != nil {
+		return 0, dbError(err, "prune outbox")
+	}
+	return int(tag.RowsAffected()), nil
+}

@@ -83,8 +83,43 @@ func wall(t time.Time) pgtype.Timestamp {
 
 const localFormat = "2006-01-02T15:04"
 
-// QueueReport returns one row per queue and interval that had traffic, in queue then time order.
+// QueueReport returns one row per queue and interval that had traffic, in queue then time order. It sums the rollup's days
+// and 15-minute buckets and, where they cannot be used, the raw rows (rollupCTEs; docs/reports.md, "Rollups").
 func (s *Store) QueueReport(ctx context.Context, q cti.ReportQuery) ([]cti.QueueReportRow, error) {
+	return s.queueReport(ctx, q, queueCountsSQL)
+}
+
+// queueCountsSQL returns the CTEs of a queue report that end in agg (queue, tz, b and the counts) from the queues f (key, tz,
+// lo, hi), read from the rollups where they can be used (rollupCTEs).
+func queueCountsSQL(iv cti.ReportInterval) string {
+	b, _ := bucketSQL(iv, "(t.at at time zone t.tz)")
+	return fmt.Sprintf(`%[1]s,
+		t as (
+			select rb.key as queue, rb.tz, x.arrived_at as at, x.offered, x.answered, x.in_sl, x.abandoned, x.short_abandoned,
+				x.overflowed, x.handled, x.callbacks, x.transfers, x.wait_ms, x.talk_ms, x.hold_ms, x.wrap_ms
+			from rb, lateral report_queue_facts(rb.key, greatest(rb.u, rb.lo), least(rb.u + interval '15 minutes', rb.hi), $4) x
+			union all
+			select g.key, g.tz, r.bucket, r.offered, r.answered, r.in_sl, r.abandoned, r.short_abandoned, r.overflowed, r.handled,
+				r.callbacks, r.transfers, r.wait_ms, r.talk_ms, r.hold_ms, r.wrap_ms
+			from g cross join lateral (select * from report_queue_15m r
+				where r.queue = g.key and r.bucket >= g.lo and r.bucket < g.hi and r.bucket + interval '15 minutes' <= g.hi
+				offset 0) r
+			where not exists (select 1 from rb where rb.key = r.queue and rb.u = r.bucket)
+			union all
+			select d.queue, d.tz, d.day, d.offered, d.answered, d.in_sl, d.abandoned, d.short_abandoned, d.overflowed, d.handled,
+				d.callbacks, d.transfers, d.wait_ms, d.talk_ms, d.hold_ms, d.wrap_ms
+			from dy d),
+		agg as (
+			select queue, tz, %[2]s as b, sum(offered)::bigint as offered, sum(answered)::bigint as answered,
+				sum(in_sl)::bigint as in_sl, sum(abandoned)::bigint as abandoned, sum(short_abandoned)::bigint as short_abandoned,
+				sum(overflowed)::bigint as overflowed, sum(handled)::bigint as handled, sum(callbacks)::bigint as callbacks,
+				sum(transfers)::bigint as transfers, sum(wait_ms)::bigint as wait_ms, sum(talk_ms)::bigint as talk_ms,
+				sum(hold_ms)::bigint as hold_ms, sum(wrap_ms)::bigint as wrap_ms
+			from t group by queue, tz, b)`, rollupCTEs("q", iv), b)
+}
+
+// queueReport runs a queue report whose counts per queue and interval come from the CTEs counts returns (see queueCountsSQL).
+func (s *Store) queueReport(ctx context.Context, q cti.ReportQuery, counts func(cti.ReportInterval) string) ([]cti.QueueReportRow, error) {
 	if err := s.checkReport(&q); err != nil {
 		return nil, err
 	}
@@ -93,45 +128,16 @@ func (s *Store) QueueReport(ctx context.Context, q cti.ReportQuery) ([]cti.Queue
 			return nil, err
 		}
 	}
-	b, _ := bucketSQL(q.Interval, "(x.arrived_at at time zone x.tz)")
-	pb, _ := bucketSQL(q.Interval, "(p.arrived_at at time zone f.tz)")
 	sql := fmt.Sprintf(`with f as (
-			select name, time_zone as tz, sl_threshold_ms as sl, ($2::timestamp at time zone time_zone) as lo,
+			select name as key, time_zone as tz, sl_threshold_ms as sl, ($2::timestamp at time zone time_zone) as lo,
 				($3::timestamp at time zone time_zone) as hi
 			from queues where $1 = '' or name = $1),
-		x as (
-			select f.name as queue, f.tz, f.sl, i.arrived_at, i.answered_at, i.ended_at, i.outcome, i.wait_ms, i.talk_ms, i.hold_ms,
-				i.wrap_up_ms, false as moved
-			from f join interactions i on i.queue = f.name and i.arrived_at >= f.lo and i.arrived_at < f.hi
-			union all
-			select f.name, f.tz, f.sl, i.arrived_at, null, null, null, 0, 0, 0, 0, true
-			from f join interactions i on i.overflow_from = f.name and i.arrived_at >= f.lo and i.arrived_at < f.hi),
-		agg as (
-			select queue, tz, %[1]s as b,
-				count(*) as offered,
-				count(*) filter (where answered_at is not null) as answered,
-				count(*) filter (where answered_at is not null and wait_ms <= sl) as in_sl,
-				count(*) filter (where outcome = 'abandoned') as abandoned,
-				count(*) filter (where outcome = 'abandoned' and wait_ms < $4) as short_abandoned,
-				count(*) filter (where outcome = 'overflowed' or moved) as overflowed,
-				count(*) filter (where answered_at is not null and ended_at is not null) as handled,
-				count(*) filter (where outcome = 'callback-requested') as callbacks,
-				coalesce(sum(wait_ms) filter (where answered_at is not null), 0) as wait_ms,
-				coalesce(sum(talk_ms) filter (where answered_at is not null and ended_at is not null), 0) as talk_ms,
-				coalesce(sum(hold_ms) filter (where answered_at is not null and ended_at is not null), 0) as hold_ms,
-				coalesce(sum(wrap_up_ms) filter (where answered_at is not null and ended_at is not null), 0) as wrap_ms
-			from x group by queue, tz, b),
-		t as (
-			select f.name as queue, %[2]s as b, count(distinct p.id) as transfers
-			from interactions c join interactions p on p.id = c.parent_id
-				join f on p.queue = f.name and p.arrived_at >= f.lo and p.arrived_at < f.hi
-			where c.parent_id is not null
-			group by 1, 2)
-		select agg.queue, agg.b, agg.b at time zone agg.tz, offered, answered, in_sl, abandoned, short_abandoned, overflowed, handled,
-			callbacks, coalesce(t.transfers, 0), wait_ms, talk_ms, hold_ms, wrap_ms
-		from agg left join t on t.queue = agg.queue and t.b = agg.b
-		order by agg.queue, agg.b
-		limit %[3]d`, b, pb, maxReportRows)
+		%[1]s
+		select queue, b, b at time zone tz, offered, answered, in_sl, abandoned, short_abandoned, overflowed, handled,
+			callbacks, transfers, wait_ms, talk_ms, hold_ms, wrap_ms
+		from agg
+		order by queue, b
+		limit %[2]d`, counts(q.Interval), maxReportRows)
 	out := []cti.QueueReportRow{}
 	err := s.readReport(ctx, "queue report", func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, sql, q.Queue, wall(q.From), wall(q.To), cti.ShortAbandon.Milliseconds())
@@ -142,6 +148,47 @@ func (s *Store) QueueReport(ctx context.Context, q cti.ReportQuery) ([]cti.Queue
 		return err
 	})
 	return out, err
+}
+
+// rollupCTEs returns the CTEs that split a report's period, for each key of f (key, tz, lo, hi: a queue or an agent, its
+// zone, the period as instants), into what is read where (docs/reports.md, "Rollups"):
+//
+//   - dy: whole local days of the period read from the day table (day and week reports only), none of whose buckets is marked;
+//   - g (key, tz, lo, hi): the rest of the period, as ranges;
+//   - rb (key, tz, lo, hi, u): the 15-minute buckets of g read raw: partial buckets at a range's edges, buckets marked in
+//     report_dirty (changed since the rollup job last computed them), and buckets that do not fall in one quarter hour of the
+//     zone (report_aligned). The other buckets of g are read from the 15-minute table.
+//
+// Every CTE is materialized and every table read through a lateral subquery on its key ("offset 0" keeps the planner from
+// flattening it into a merge join over the whole table), so each is an index range scan per key and range.
+func rollupCTEs(kind string, iv cti.ReportInterval) string {
+	bucketTable, dayTable, keyCol := "report_queue_15m", "report_queue_day", "queue"
+	if kind == "a" {
+		bucketTable, dayTable, keyCol = "report_agent_15m", "report_agent_day", "agent_id"
+	}
+	days := iv == cti.IntervalDay || iv == cti.IntervalWeek
+	return fmt.Sprintf(`dy as materialized (
+			select d.* from f cross join lateral (
+				select d.* from %[3]s d
+				where %[5]t and d.%[4]s = f.key and d.tz = f.tz and d.day >= f.lo and d.day < f.hi and d.day_end <= f.hi
+					and not exists (select 1 from report_dirty m
+						where m.kind = '%[1]s' and m.key = d.%[4]s::text and m.bucket >= d.day and m.bucket < d.day_end)
+				offset 0) d),
+		g as materialized (
+			select f.key, f.tz, lower(u) as lo, upper(u) as hi
+			from f cross join lateral (select range_agg(tstzrange(dy.day, dy.day_end)) as cov from dy where dy.%[4]s = f.key) c
+				cross join lateral unnest(tstzmultirange(tstzrange(f.lo, f.hi)) - coalesce(c.cov, '{}')) u),
+		rb as materialized (
+			select g.*, report_bucket(g.lo) as u from g where report_bucket(g.lo) <> g.lo
+			union
+			select g.*, report_bucket(g.hi) from g where report_bucket(g.hi) <> g.hi
+			union
+			select g.*, d.bucket from g cross join lateral (select d.bucket from report_dirty d
+				where d.kind = '%[1]s' and d.key = g.key::text and d.bucket >= report_bucket(g.lo) and d.bucket < g.hi offset 0) d
+			union
+			select g.*, r.bucket from g cross join lateral (select r.bucket from %[2]s r
+				where r.%[4]s = g.key and r.bucket >= g.lo and r.bucket < g.hi and not report_aligned(r.bucket, g.tz) offset 0) r)`,
+		kind, bucketTable, dayTable, keyCol, days)
 }
 
 func scanQueueReport(rows pgx.Rows) ([]cti.QueueReportRow, error) {
@@ -195,6 +242,36 @@ func (s *Store) reportZone(ctx context.Context, q cti.ReportQuery) (string, erro
 // AgentReport returns one row per agent and interval in which the agent handled calls or was logged in, in login then time
 // order. With a queue, only the queue's members are shown; their calls are counted whatever the queue.
 func (s *Store) AgentReport(ctx context.Context, q cti.ReportQuery) ([]cti.AgentReportRow, error) {
+	return s.agentReport(ctx, q, agentCallsSQL)
+}
+
+// agentCallsSQL returns the CTEs of an agent report that end in calls (agent_id, b, answered, handled, transfers, talk_ms,
+// hold_ms, wrap_ms): the agents' (ag) interactions per interval, from the rollups where they can be used (rollupCTEs).
+func agentCallsSQL(iv cti.ReportInterval) string {
+	b, _ := bucketSQL(iv, "(t.at at time zone $5)")
+	return fmt.Sprintf(`f as (select id as key, $5::text as tz, $2::timestamp at time zone $5 as lo, $3::timestamp at time zone $5 as hi from ag),
+		%[2]s,
+		t as (
+			select rb.key as agent_id, x.arrived_at as at, x.calls, x.answered, x.handled, x.transfers, x.talk_ms, x.hold_ms, x.wrap_ms
+			from rb, lateral report_agent_facts(rb.key, greatest(rb.u, rb.lo), least(rb.u + interval '15 minutes', rb.hi)) x
+			union all
+			select r.agent_id, r.bucket, r.calls, r.answered, r.handled, r.transfers, r.talk_ms, r.hold_ms, r.wrap_ms
+			from g cross join lateral (select * from report_agent_15m r
+				where r.agent_id = g.key and r.bucket >= g.lo and r.bucket < g.hi and r.bucket + interval '15 minutes' <= g.hi
+				offset 0) r
+			where not exists (select 1 from rb where rb.key = r.agent_id and rb.u = r.bucket)
+			union all
+			select d.agent_id, d.day, d.calls, d.answered, d.handled, d.transfers, d.talk_ms, d.hold_ms, d.wrap_ms from dy d),
+		calls as (
+			select agent_id, %[1]s as b, sum(answered)::bigint as answered, sum(handled)::bigint as handled,
+				sum(transfers)::bigint as transfers, sum(talk_ms)::bigint as talk_ms, sum(hold_ms)::bigint as hold_ms,
+				sum(wrap_ms)::bigint as wrap_ms
+			from t group by 1, 2 having sum(calls) > 0)`, b, rollupCTEs("a", iv))
+}
+
+// agentReport runs an agent report whose calls per agent and interval come from the CTEs calls returns (see agentCallsSQL),
+// and whose times in states come from the agent-state history.
+func (s *Store) agentReport(ctx context.Context, q cti.ReportQuery, calls func(cti.ReportInterval) string) ([]cti.AgentReportRow, error) {
 	if err := s.checkReport(&q); err != nil {
 		return nil, err
 	}
@@ -207,54 +284,23 @@ func (s *Store) AgentReport(ctx context.Context, q cti.ReportQuery) ([]cti.Agent
 	if err != nil {
 		return nil, err
 	}
-	b, step := bucketSQL(q.Interval, "(i.arrived_at at time zone $5)")
-	pb, _ := bucketSQL(q.Interval, "(p.arrived_at at time zone $5)")
-	gb, _ := bucketSQL(q.Interval, "(sp.s at time zone $5)")
 	now := s.now()
 	sql := fmt.Sprintf(`with ag as (
 			select id, login from agents a
 			where ($1 = '' or a.id = nullif($1, '')::uuid)
 				and ($4 = '' or exists (select 1 from queue_members m where m.agent_id = a.id and m.queue = $4))),
-		calls as (
-			select i.agent_id, %[1]s as b,
-				count(*) filter (where i.answered_at is not null) as answered,
-				count(*) filter (where i.answered_at is not null and i.ended_at is not null) as handled,
-				coalesce(sum(i.talk_ms) filter (where i.answered_at is not null and i.ended_at is not null), 0) as talk_ms,
-				coalesce(sum(i.hold_ms) filter (where i.answered_at is not null and i.ended_at is not null), 0) as hold_ms,
-				coalesce(sum(i.wrap_up_ms) filter (where i.answered_at is not null and i.ended_at is not null), 0) as wrap_ms
-			from ag join interactions i on i.agent_id = ag.id
-				and i.arrived_at >= ($2::timestamp at time zone $5) and i.arrived_at < ($3::timestamp at time zone $5)
-			group by 1, 2),
-		xfer as (
-			select p.agent_id, %[2]s as b, count(distinct p.id) as transfers
-			from interactions c join interactions p on p.id = c.parent_id join ag on ag.id = p.agent_id
-			where c.parent_id is not null
-				and p.arrived_at >= ($2::timestamp at time zone $5) and p.arrived_at < ($3::timestamp at time zone $5)
-			group by 1, 2),
-		sp as (
-			select a.agent_id, a.state, a.reason,
-				greatest(a.started_at, $2::timestamp at time zone $5) as s,
-				least(coalesce(a.ended_at, $6), $3::timestamp at time zone $5) as e
-			from ag join agent_states a on a.agent_id = ag.id
-			where a.started_at < ($3::timestamp at time zone $5) and coalesce(a.ended_at, $6) > ($2::timestamp at time zone $5)),
-		st as (
-			select sp.agent_id, g as b, sp.state, sp.reason,
-				sum(extract(epoch from least(sp.e, (g + interval '%[4]s') at time zone $5) - greatest(sp.s, g at time zone $5))) as secs
-			from sp, lateral generate_series(%[3]s, (sp.e at time zone $5) - interval '1 microsecond', interval '%[4]s') g
-			where sp.e > sp.s
-			group by 1, 2, 3, 4),
-		sj as (select agent_id, b, jsonb_object_agg(state || ':' || reason, secs) as j from st group by 1, 2),
+		%[1]s,
+		%[2]s,
 		keys as (select agent_id, b from calls union select agent_id, b from sj)
 		select ag.id::text, ag.login, k.b, k.b at time zone $5,
-			coalesce(c.answered, 0), coalesce(c.handled, 0), coalesce(x.transfers, 0),
+			coalesce(c.answered, 0), coalesce(c.handled, 0), coalesce(c.transfers, 0),
 			coalesce(c.talk_ms, 0), coalesce(c.hold_ms, 0), coalesce(c.wrap_ms, 0),
 			coalesce(sj.j, '{}')
 		from keys k join ag on ag.id = k.agent_id
 			left join calls c on c.agent_id = k.agent_id and c.b = k.b
-			left join xfer x on x.agent_id = k.agent_id and x.b = k.b
 			left join sj on sj.agent_id = k.agent_id and sj.b = k.b
 		order by ag.login, k.b
-		limit %[5]d`, b, pb, gb, step, maxReportRows)
+		limit %[3]d`, calls(q.Interval), agentStatesSQL(q.Interval), maxReportRows)
 	out := []cti.AgentReportRow{}
 	err = s.readReport(ctx, "agent report", func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, sql, q.AgentID, wall(q.From), wall(q.To), q.Queue, tz, now)
@@ -265,6 +311,26 @@ func (s *Store) AgentReport(ctx context.Context, q cti.ReportQuery) ([]cti.Agent
 		return err
 	})
 	return out, err
+}
+
+// agentStatesSQL returns the CTEs sp, st and sj of an agent report: the agents' (ag) state stretches cut at the period's and
+// the intervals' edges, and the seconds per interval in each state and reason as JSON. Parameters: $2 and $3 the period
+// (wall clock in zone $5), $6 the end of the open stretches.
+func agentStatesSQL(iv cti.ReportInterval) string {
+	gb, step := bucketSQL(iv, "(sp.s at time zone $5)")
+	return fmt.Sprintf(`sp as (
+			select a.agent_id, a.state, a.reason,
+				greatest(a.started_at, $2::timestamp at time zone $5) as s,
+				least(coalesce(a.ended_at, $6), $3::timestamp at time zone $5) as e
+			from ag join agent_states a on a.agent_id = ag.id
+			where a.started_at < ($3::timestamp at time zone $5) and coalesce(a.ended_at, $6) > ($2::timestamp at time zone $5)),
+		st as (
+			select sp.agent_id, g as b, sp.state, sp.reason,
+				sum(extract(epoch from least(sp.e, (g + interval '%[2]s') at time zone $5) - greatest(sp.s, g at time zone $5))) as secs
+			from sp, lateral generate_series(%[1]s, (sp.e at time zone $5) - interval '1 microsecond', interval '%[2]s') g
+			where sp.e > sp.s
+			group by 1, 2, 3, 4),
+		sj as (select agent_id, b, jsonb_object_agg(state || ':' || reason, secs) as j from st group by 1, 2)`, gb, step)
 }
 
 func scanAgentReport(rows pgx.Rows) ([]cti.AgentReportRow, error) {

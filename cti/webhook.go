@@ -19,7 +19,9 @@ const (
 	EventCallbackRequested    = "callback.requested"
 	EventAgentStateChanged    = "agent.state_changed"
 	EventCustomerCreated      = "customer.created"
-	EventCustomerUpdated      = "customer.updated"
+	// EventCustomerUpdated follows every other change to a customer: an edit (fields, tags, numbers and addresses), a number or
+	// address added or removed, and a soft delete (whose data is {"id", "version", "deleted_at"}).
+	EventCustomerUpdated = "customer.updated"
 )
 
 // EventTypes lists every event type, sorted.
@@ -77,6 +79,9 @@ type Outbox interface {
 	Delivered(ctx context.Context, d Delivery, status int, at time.Time) error
 	// DeliveryFailed records a failed attempt: retried at retryAt, or a dead letter when dead.
 	DeliveryFailed(ctx context.Context, d Delivery, status int, reason string, retryAt time.Time, dead bool) error
+	// PruneOutbox deletes up to limit events every delivery of which was delivered before cutoff, and returns how many. Events
+	// with a pending delivery or a dead letter are kept.
+	PruneOutbox(ctx context.Context, cutoff time.Time, limit int) (int, error)
 }
 
 // WebhookAdmin manages subscriptions and dead letters (admins only).

@@ -36,6 +36,7 @@ type Config struct {
 	Seed               bool
 	DemoCallsPerMinute float64
 	SecureCookies      bool
+	WebhookRetention   time.Duration
 
 	WebRTC WebRTCConfig
 }
@@ -60,6 +61,7 @@ func DefaultConfig() Config {
 		DemoCallsPerMinute: 4,
 		PhoneRegion:        "CN",
 		Seed:               true,
+		WebhookRetention:   7 * 24 * time.Hour,
 	}
 }
 
@@ -85,6 +87,7 @@ func (c *Config) bindServeFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.SecureCookies, "secure-cookies", c.SecureCookies, "mark session cookies Secure even on plain HTTP (TLS ends at a proxy in front)")
 	fs.StringVar(&c.PhoneRegion, "phone-region", c.PhoneRegion, "default `region` (ISO 3166 code) for phone numbers written without a country code")
 	fs.BoolVar(&c.Seed, "seed", c.Seed, "load the demo data set into an empty database at start")
+	fs.DurationVar(&c.WebhookRetention, "webhook-retention", c.WebhookRetention, "how long delivered webhook events are kept before they are pruned (dead letters are kept until replayed)")
 	c.WebRTC.bindFlags(fs)
 }
 
@@ -107,6 +110,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		return fmt.Errorf("invalid -shutdown-timeout %s: must be positive", c.ShutdownTimeout)
+	}
+	if c.WebhookRetention <= 0 {
+		return fmt.Errorf("invalid -webhook-retention %s: must be positive", c.WebhookRetention)
 	}
 	if c.ARIURL != "" {
 		u, err := url.Parse(c.ARIURL)

@@ -126,7 +126,7 @@ func (m *Main) startSystem(ctx context.Context) error {
 	hub.Notifier = newLiveMetrics(m.registry, s.ui.Notifier())
 	m.db.ObserveQueries(newDBMetrics(m.registry))
 	hooks, err := webhook.New(webhook.Config{Outbox: s.store, Logger: log.With("component", "webhooks"),
-		Observe: newWebhookMetrics(m.registry)})
+		Observe: newWebhookMetrics(m.registry), Retention: cfg.WebhookRetention})
 	if err != nil {
 		return err
 	}
@@ -136,6 +136,9 @@ func (m *Main) startSystem(ctx context.Context) error {
 	s.run("ari", func() error { return s.ari.Run(runCtx) })
 	s.run("hub", func() error { return s.ui.Run(runCtx) })
 	s.run("webhooks", func() error { return hooks.Run(runCtx) })
+	s.run("report-rollup", func() error {
+		return s.store.RunReportRollup(runCtx, 5*time.Second, log.With("component", "report-rollup"))
+	})
 	if cfg.FlowsDir != "" {
 		s.run("ivr-watch", func() error {
 			watchFlows(runCtx, cfg.FlowsDir, 2*time.Second, flowConfig(cfg.FlowsDir), eng.SetFlows, func(err error) {

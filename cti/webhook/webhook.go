@@ -1,6 +1,7 @@
 // Package webhook delivers the outbox's events to the subscribers' URLs: at least once, in order per key (an interaction, agent
 // or customer), signed with HMAC-SHA256, retried with exponential backoff and full jitter, and parked as a dead letter after the
-// last attempt. It is an adapter: net/http on one side, the cti.Outbox port (crmstore) on the other.
+// last attempt. Delivered events are pruned after a retention (Config.Retention); dead letters stay until an admin replays
+// them. It is an adapter: net/http on one side, the cti.Outbox port (crmstore) on the other.
 //
 // It imports cti and the standard library only.
 //
@@ -55,14 +56,25 @@ type Config struct {
 	Lease time.Duration
 	// PollEvery is the pause when nothing is due (default 500 ms).
 	PollEvery time.Duration
+	// Retention is how long a delivered event is kept before the worker prunes it (default 7 days). Dead letters and events
+	// still pending are kept whatever their age.
+	Retention time.Duration
+	// PruneEvery is the pause between prunings of the outbox (default 1 min); each deletes at most PruneBatch events (default
+	// 500) in one short transaction, and the next follows at once while there are more.
+	PruneEvery time.Duration
+	PruneBatch int
 	// Observe, when set, is told of each attempt: "delivered", "failed" or "dead", and its duration.
 	Observe func(result string, d time.Duration)
 	// Rand returns a uniform number in [0, 1); default math/rand/v2.
 	Rand func() float64
 }
 
-// Worker delivers webhooks until its context ends. Several workers, in one process or many, may share one outbox.
-type Worker struct{ cfg Config }
+// Worker delivers webhooks until its context ends, and prunes delivered events. Several workers, in one process or many, may
+// share one outbox.
+type Worker struct {
+	cfg       Config
+	nextPrune time.Time // owned by Run's goroutine
+}
 
 // New checks cfg and fills its defaults.
 func New(cfg Config) (*Worker, error) {
@@ -99,6 +111,15 @@ func New(cfg Config) (*Worker, error) {
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Float64
 	}
+	if cfg.Retention <= 0 {
+		cfg.Retention = 7 * 24 * time.Hour
+	}
+	if cfg.PruneEvery <= 0 {
+		cfg.PruneEvery = time.Minute
+	}
+	if cfg.PruneBatch <= 0 {
+		cfg.PruneBatch = 500
+	}
 	return &Worker{cfg: cfg}, nil
 }
 
@@ -110,6 +131,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		w.Prune(ctx)
 		if err != nil {
 			w.cfg.Logger.Warn("webhook claim failed", "err", err)
 		}
@@ -139,6 +161,22 @@ func (w *Worker) Once(ctx context.Context) (int, error) {
 	}
 	wg.Wait()
 	return len(ds), nil
+}
+
+// Prune deletes one batch of delivered events older than the retention when a pruning is due: at once again when the batch
+// was full, after PruneEvery otherwise. A failure is logged and tried again after PruneEvery.
+func (w *Worker) Prune(ctx context.Context) {
+	now := w.cfg.Clock.Now()
+	if now.Before(w.nextPrune) {
+		return
+	}
+	n, err := w.cfg.Outbox.PruneOutbox(ctx, now.Add(-w.cfg.Retention), w.cfg.PruneBatch)
+	if err != nil && ctx.Err() == nil {
+		w.cfg.Logger.Warn("webhook: pruning the outbox failed", "err", err)
+	}
+	if err != nil || n < w.cfg.PruneBatch {
+		w.nextPrune = now.Add(w.cfg.PruneEvery)
+	}
 }
 
 // Body is the JSON a delivery posts.

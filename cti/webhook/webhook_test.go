@@ -53,3 +53,45 @@ func (nopOutbox) Delivered(context.Context, cti.Delivery, int, time.Time) error 
 func (nopOutbox) DeliveryFailed(context.Context, cti.Delivery, int, string, time.Time, bool) error {
 	return nil
 }
+func (nopOutbox) PruneOutbox(context.Context, time.Time, int) (int, error) { return 0, nil }
+
+// pruneOutbox is an outbox that records prunings and answers each with the next of its counts.
+type pruneOutbox struct {
+	nopOutbox
+	answers []int
+	cutoffs []time.Time
+}
+
+func (o *pruneOutbox) PruneOutbox(_ context.Context, cutoff time.Time, limit int) (int, error) {
+	o.cutoffs = append(o.cutoffs, cutoff)
+	n := o.answers[0]
+	o.answers = o.answers[1:]
+	return min(n, limit), nil
+}
+
+// TestPrune: the worker prunes events older than the retention, batch after batch while batches come back full, then waits
+// PruneEvery.
+func TestPrune(t *testing.T) {
+	now := time.Date(2025, 3, 3, 12, 0, 0, 0, time.UTC)
+	out := &pruneOutbox{answers: []int{10, 10, 3, 0}}
+	w, err := New(Config{Outbox: out, Clock: cti.ClockFunc(func() time.Time { return now }), Retention: 48 * time.Hour,
+		PruneEvery: time.Minute, PruneBatch: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for range 5 { // full, full, 3: then nothing until a minute has passed
+		w.Prune(ctx)
+	}
+	if len(out.cutoffs) != 3 || !out.cutoffs[0].Equal(now.Add(-48*time.Hour)) {
+		t.Fatalf("prunings %v", out.cutoffs)
+	}
+	now = now.Add(time.Minute)
+	w.Prune(ctx)
+	if len(out.cutoffs) != 4 || !out.cutoffs[3].Equal(now.Add(-48*time.Hour)) {
+		t.Fatalf("prunings after a minute %v", out.cutoffs)
+	}
+	if d, _ := New(Config{Outbox: nopOutbox{}}); d.cfg.Retention != 7*24*time.Hour {
+		t.Errorf("default retention %v", d.cfg.Retention)
+	}
+}

@@ -1,14 +1,19 @@
 // The wallboard's Reports tab: historical queue and agent reports per interval (a chart of answered and abandoned calls with the
 // service level, a table, CSV downloads) and the CRM value view. The numbers come from /api/v1/reports/*, whose definitions are
-// those of the live tiles (docs/reports.md).
+// those of the live tiles (docs/reports.md). Every text goes through i18n.js; one that stays on screen carries its key in
+// data-i18n, so a change of language (i18n.apply) relabels it at once, and the rest is rewritten on the next Show.
 import uPlot from '/static/vendor/uplot/uPlot.esm.js';
 import { api } from './api.js';
 import { h, $, replace, toast } from './ui.js';
+import { t } from './i18n.js';
 
 const day = 24 * 3600 * 1000;
 const iso = d => d.toISOString().slice(0, 10);
 const secs = ms => (ms / 1000).toFixed(0) + ' s';
 const pct = x => (100 * x).toFixed(1) + ' %';
+
+// tx returns the attributes that keep an element's text translated.
+const tx = key => ({ 'data-i18n': key });
 
 let built = false;
 let chart = null;
@@ -20,25 +25,27 @@ export async function renderReports(el) {
     const [queues, agents] = await Promise.all([api('GET', '/admin/queues').catch(() => ({ items: [] })),
       api('GET', '/admin/agents').catch(() => ({ items: [] }))]);
     const today = new Date();
+    const label = (key, input) => h('label', {}, h('span', tx(key), t(key)), ' ', input);
+    const all = () => h('option', { value: '', ...tx('rep.all') }, t('rep.all'));
     const form = h('form', { class: 'panel report-filters', 'data-testid': 'report-filters', onsubmit: ev => { ev.preventDefault(); load(); } },
-      h('label', {}, 'From ', h('input', { type: 'date', name: 'from', value: iso(new Date(today - 6 * day)), 'data-testid': 'report-from' })),
-      h('label', {}, 'To ', h('input', { type: 'date', name: 'to', value: iso(new Date(+today + day)), 'data-testid': 'report-to' })),
-      h('label', {}, 'Interval ', h('select', { name: 'interval', 'data-testid': 'report-interval' },
-        [['15m', '15 minutes'], ['hour', 'hour'], ['day', 'day'], ['week', 'week']].map(([v, l]) =>
-          h('option', { value: v, selected: v === 'day' }, l)))),
-      h('label', {}, 'Queue ', h('select', { name: 'queue', 'data-testid': 'report-queue' }, h('option', { value: '' }, 'all'),
+      label('rep.from', h('input', { type: 'date', name: 'from', value: iso(new Date(today - 6 * day)), 'data-testid': 'report-from' })),
+      label('rep.to', h('input', { type: 'date', name: 'to', value: iso(new Date(+today + day)), 'data-testid': 'report-to' })),
+      label('rep.interval', h('select', { name: 'interval', 'data-testid': 'report-interval' },
+        ['15m', 'hour', 'day', 'week'].map(v => h('option', { value: v, selected: v === 'day', ...tx('rep.iv.' + v) }, t('rep.iv.' + v))))),
+      label('rep.queue', h('select', { name: 'queue', 'data-testid': 'report-queue' }, all(),
         queues.items.map(q => h('option', { value: q.name }, q.name)))),
-      h('label', {}, 'Agent ', h('select', { name: 'agent', 'data-testid': 'report-agent' }, h('option', { value: '' }, 'all'),
+      label('rep.agent', h('select', { name: 'agent', 'data-testid': 'report-agent' }, all(),
         agents.items.filter(a => a.role !== 'admin').map(a => h('option', { value: a.id }, a.display_name)))),
-      h('button', { type: 'submit', 'data-testid': 'report-run' }, 'Show'));
+      h('button', { type: 'submit', 'data-testid': 'report-run', ...tx('rep.show') }, t('rep.show')));
+    const csv = (id, file) => h('p', {}, h('a', { id, 'data-testid': id, download: file, ...tx('rep.csv') }, t('rep.csv')));
+    const title = key => h('h2', tx(key), t(key));
     replace(el, form,
-      h('section', { class: 'panel' }, h('h2', {}, 'Queues'), h('div', { id: 'report-chart', 'data-testid': 'report-chart' }),
-        h('p', {}, h('a', { id: 'report-csv', 'data-testid': 'report-csv', download: 'queue-report.csv' }, 'Download CSV')),
+      h('section', { class: 'panel' }, title('rep.queues'), h('div', { id: 'report-chart', 'data-testid': 'report-chart' }),
+        csv('report-csv', 'queue-report.csv'),
         h('div', { class: 'table-wrap' }, h('table', { class: 'grid', 'data-testid': 'report-queues' }))),
-      h('section', { class: 'panel' }, h('h2', {}, 'Agents'),
-        h('p', {}, h('a', { id: 'report-agents-csv', 'data-testid': 'report-agents-csv', download: 'agent-report.csv' }, 'Download CSV')),
+      h('section', { class: 'panel' }, title('rep.agents'), csv('report-agents-csv', 'agent-report.csv'),
         h('div', { class: 'table-wrap' }, h('table', { class: 'grid', 'data-testid': 'report-agents' }))),
-      h('section', { class: 'panel', 'data-testid': 'report-value' }, h('h2', {}, 'Customer value'), h('div', { id: 'report-value' })));
+      h('section', { class: 'panel', 'data-testid': 'report-value' }, title('rep.value'), h('div', { id: 'report-value' })));
   }
   await load();
 }
@@ -88,10 +95,10 @@ function drawChart(rows) {
   const width = Math.max(320, box.clientWidth || 800);
   chart = new uPlot({
     width, height: 260,
-    series: [{}, { label: 'answered', stroke: '#2e7d32', width: 2, points: { show: true } },
-      { label: 'abandoned', stroke: '#c62828', width: 2, points: { show: true } },
-      { label: 'service level %', stroke: '#1565c0', dash: [6, 4], scale: '%', points: { show: true } }],
-    axes: [{}, { label: 'calls' }, { scale: '%', side: 1, label: '%', grid: { show: false } }],
+    series: [{}, { label: t('rep.answered'), stroke: '#2e7d32', width: 2, points: { show: true } },
+      { label: t('rep.abandoned'), stroke: '#c62828', width: 2, points: { show: true } },
+      { label: t('rep.sl') + ' %', stroke: '#1565c0', dash: [6, 4], scale: '%', points: { show: true } }],
+    axes: [{}, { label: t('rep.calls') }, { scale: '%', side: 1, label: '%', grid: { show: false } }],
     // The x axis spans the chosen period, so a single interval does not stretch over years.
     scales: { x: { time: true, range: () => span() }, y: { range: (u, min, max) => [0, Math.max(1, max)] }, '%': { range: [0, 100] } },
   }, data, box);
@@ -104,20 +111,22 @@ function span() {
   return [new Date(f.from.value + 'T00:00').getTime() / 1000, new Date(f.to.value + 'T00:00').getTime() / 1000];
 }
 
+// table fills el; head holds i18n keys.
 function table(el, head, rows) {
-  replace(el, h('thead', {}, h('tr', {}, head.map(x => h('th', {}, x)))),
+  replace(el, h('thead', {}, h('tr', {}, head.map(k => h('th', tx(k), t(k))))),
     h('tbody', {}, rows.map(r => h('tr', {}, r.map(x => h('td', {}, x))))));
 }
 
 function queueTable(rows) {
-  table($('[data-testid=report-queues]'), ['Queue', 'Interval', 'Offered', 'Answered', 'Abandoned (short)', 'Overflowed', 'SL',
-    'ASA', 'AHT', 'Transfers', 'Callbacks'],
+  table($('[data-testid=report-queues]'), ['rep.queue', 'rep.interval', 'rep.offered', 'rep.answered', 'rep.abandoned_short',
+    'rep.overflowed', 'rep.sl', 'rep.asa', 'rep.aht', 'rep.transfers', 'rep.callbacks'],
   rows.map(r => [r.queue, r.local, r.offered, r.answered, `${r.abandoned} (${r.short_abandoned})`, r.overflowed,
     pct(r.service_level), secs(r.asa_ms), secs(r.aht_ms), r.transfers, r.callbacks]));
 }
 
 function agentTable(rows) {
-  table($('[data-testid=report-agents]'), ['Agent', 'Interval', 'Answered', 'AHT', 'Logged in', 'Not ready', 'Occupancy', 'Transfers'],
+  table($('[data-testid=report-agents]'), ['rep.agent', 'rep.interval', 'rep.answered', 'rep.aht', 'rep.logged_in', 'rep.not_ready',
+    'rep.occupancy', 'rep.transfers'],
     rows.map(r => [r.login, r.local, r.answered, secs(r.aht_ms), secs(r.logged_in_ms),
       Object.entries(r.not_ready_by_reason_ms || {}).map(([k, v]) => `${k} ${secs(v)}`).join(', ') || '—',
       pct(r.occupancy), r.transfers]));
@@ -125,14 +134,15 @@ function agentTable(rows) {
 
 function valueView(v) {
   const top = h('table', { class: 'grid', 'data-testid': 'value-top' });
-  table(top, ['Customer', 'Tier', 'Contacts', 'Answered', 'Last'],
-    v.top_customers.map(c => [c.name, c.tier, c.interactions, c.answered, new Date(c.last).toLocaleString()]));
+  table(top, ['rep.customer', 'rep.tier', 'rep.contacts', 'rep.answered', 'rep.last'],
+    v.top_customers.map(c => [c.name, t('tier.' + c.tier), c.interactions, c.answered, new Date(c.last).toLocaleString()]));
   const tiers = h('table', { class: 'grid', 'data-testid': 'value-tiers' });
-  table(tiers, ['Tier', 'Customers', 'Contacted', 'Contacts'], v.tiers.map(t => [t.tier, t.customers, t.contacted, t.interactions]));
+  table(tiers, ['rep.tier', 'rep.customers', 'rep.contacted', 'rep.contacts'],
+    v.tiers.map(x => [t('tier.' + x.tier), x.customers, x.contacted, x.interactions]));
   const disp = h('table', { class: 'grid', 'data-testid': 'value-dispositions' });
-  table(disp, ['Queue', 'Disposition', 'Count'], v.top_dispositions.map(d => [d.queue, d.disposition, d.count]));
+  table(disp, ['rep.queue', 'rep.disposition', 'rep.count'], v.top_dispositions.map(d => [d.queue, d.disposition, d.count]));
   replace($('#report-value'),
-    h('p', { 'data-testid': 'value-fcr' }, `${v.contacts} contacts of known customers; repeated within 24 h: ${pct(v.repeat_rate_24h)} ` +
-      `(first-contact resolution ${pct(v.fcr_24h)}), within 7 days: ${pct(v.repeat_rate_7d)} (FCR ${pct(v.fcr_7d)}).`),
+    h('p', { 'data-testid': 'value-fcr' }, t('rep.fcr').replace('{contacts}', v.contacts).replace('{r24}', pct(v.repeat_rate_24h))
+      .replace('{f24}', pct(v.fcr_24h)).replace('{r7}', pct(v.repeat_rate_7d)).replace('{f7}', pct(v.fcr_7d))),
     h('div', { class: 'table-wrap' }, top), h('div', { class: 'table-wrap' }, tiers), h('div', { class: 'table-wrap' }, disp));
 }

@@ -1,0 +1,158 @@
+package crmstore
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/switchboard-cc/switchboard/cti"
+)
+
+// The report rollups (migration 0013, docs/reports.md "Rollups"): report_queue_15m and report_agent_15m hold per 15-minute
+// UTC bucket what report_queue_facts and report_agent_facts give for its raw rows. A trigger marks the buckets an interaction
+// write changes in report_dirty; RefreshReports recomputes marked buckets. Reports read marked buckets raw, so they never
+// depend on how far behind the job is.
+
+// rollupLockID serializes RefreshReports across processes: a refresh must see every refresh committed before it, or an older
+// snapshot could overwrite a newer bucket after the newer one removed the mark.
+const rollupLockID = 0x5b0a_7d01
+
+// refreshBatch is how many marks one refresh statement takes: a few milliseconds of work.
+const refreshBatch = 2000
+
+// RefreshReports recomputes the buckets marked in report_dirty, up to limit marks (refreshBatch when limit ≤ 0), and returns
+// how many marks it took. It removes the marks and writes the buckets in one statement, so a crash leaves both as they were;
+// recomputing rather than adding makes it safe to run again.
+func (s *Store) RefreshReports(ctx context.Context, limit int) (int, error) {
+	if limit <= 0 {
+		limit = refreshBatch
+	}
+	var n int
+	err := pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+		// Read committed: the statement below takes its snapshot after the lock, so it sees the previous refresh's work.
+		if _, err := tx.Exec(ctx, `select pg_advisory_xact_lock($1)`, rollupLockID); err != nil {
+			return err
+		}
+		var kinds, keys []string
+		var buckets []time.Time
+		if err := tx.QueryRow(ctx, refreshSQL, limit, cti.ShortAbandon.Milliseconds()).Scan(&n, &kinds, &keys, &buckets); err != nil {
+			return err
+		}
+		// The days of the buckets just computed, from the buckets as they now are (this transaction's second snapshot sees
+		// the first statement's work; only refreshers, one at a time, write the rollups).
+		_, err := tx.Exec(ctx, refreshDaysSQL, kinds, keys, buckets)
+		return err
+	})
+	return n, dbError(err, "refresh report rollups")
+}
+
+// refreshSQL takes marks and recomputes their buckets. It takes them in key and time order, so a backlog (after a bulk load,
+// say) is worked through a few days at a time rather than every day of the backlog in every batch. Every part reads the same snapshot: a write committed after it has a
+// mark this statement does not see, and so does not remove.
+const refreshSQL = `with d as (
+		delete from report_dirty where id in (select id from report_dirty order by kind, key, bucket limit $1)
+		returning kind, key, bucket),
+	qd as (select distinct key as queue, bucket from d where kind = 'q'),
+	ad as (select distinct key::uuid as agent_id, bucket from d where kind = 'a'),
+	qa as (
+		select b.* from qd, lateral report_queue_buckets(qd.queue, qd.bucket, qd.bucket + interval '15 minutes', $2) b),
+	aa as (
+		select b.* from ad, lateral report_agent_buckets(ad.agent_id, ad.bucket, ad.bucket + interval '15 minutes') b),
+	qdel as (
+		delete from report_queue_15m r using qd where r.queue = qd.queue and r.bucket = qd.bucket
+			and not exists (select 1 from qa where qa.queue = r.queue and qa.bucket = r.bucket)),
+	adel as (
+		delete from report_agent_15m r using ad where r.agent_id = ad.agent_id and r.bucket = ad.bucket
+			and not exists (select 1 from aa where aa.agent_id = r.agent_id and aa.bucket = r.bucket)),
+	qup as (
+		insert into report_queue_15m select * from qa
+		on conflict (queue, bucket) do update set (offered, answered, in_sl, abandoned, short_abandoned, overflowed, handled,
+			callbacks, transfers, wait_ms, talk_ms, hold_ms, wrap_ms) = (excluded.offered, excluded.answered, excluded.in_sl,
+			excluded.abandoned, excluded.short_abandoned, excluded.overflowed, excluded.handled, excluded.callbacks,
+			excluded.transfers, excluded.wait_ms, excluded.talk_ms, excluded.hold_ms, excluded.wrap_ms)),
+	aup as (
+		insert into report_agent_15m select * from aa
+		on conflict (agent_id, bucket) do update set (calls, answered, handled, transfers, talk_ms, hold_ms, wrap_ms) =
+			(excluded.calls, excluded.answered, excluded.handled, excluded.transfers, excluded.talk_ms, excluded.hold_ms,
+			excluded.wrap_ms))
+	select (select count(*) from d), coalesce(array_agg(kind), '{}'), coalesce(array_agg(key), '{}'), coalesce(array_agg(bucket), '{}')
+	from (select distinct kind, key, bucket from d) m`
+
+// refreshDaysSQL recomputes the local days ($1 kinds, $2 keys, $3 buckets) from the rollup's buckets: a queue's in its zone,
+// an agent's in every zone a queue uses. A day that fails report_day_ok, or has no bucket left, has no row.
+const refreshDaysSQL = `with m as (select distinct kind, key, bucket from unnest($1::text[], $2::text[], $3::timestamptz[]) m (kind, key, bucket)),
+	zones as (select distinct time_zone as tz from queues),
+	qd as (
+		select distinct m.key as queue, q.time_zone as tz, x.day, x.day_end
+		from m join queues q on q.name = m.key and m.kind = 'q',
+			lateral (select date_trunc('day', m.bucket at time zone q.time_zone) as d) l,
+			lateral (select l.d at time zone q.time_zone as day, (l.d + interval '1 day') at time zone q.time_zone as day_end) x),
+	ad as (
+		select distinct m.key::uuid as agent_id, z.tz, x.day, x.day_end
+		from m join zones z on m.kind = 'a',
+			lateral (select date_trunc('day', m.bucket at time zone z.tz) as d) l,
+			lateral (select l.d at time zone z.tz as day, (l.d + interval '1 day') at time zone z.tz as day_end) x),
+	qs as (
+		select qd.queue, qd.tz, qd.day, qd.day_end, sum(r.offered)::bigint as offered, sum(r.answered)::bigint as answered,
+			sum(r.in_sl)::bigint as in_sl, sum(r.abandoned)::bigint as abandoned, sum(r.short_abandoned)::bigint as short_abandoned,
+			sum(r.overflowed)::bigint as overflowed, sum(r.handled)::bigint as handled, sum(r.callbacks)::bigint as callbacks,
+			sum(r.transfers)::bigint as transfers, sum(r.wait_ms)::bigint as wait_ms, sum(r.talk_ms)::bigint as talk_ms,
+			sum(r.hold_ms)::bigint as hold_ms, sum(r.wrap_ms)::bigint as wrap_ms
+		from qd join report_queue_15m r on r.queue = qd.queue and r.bucket >= qd.day and r.bucket < qd.day_end
+		where report_day_ok(qd.day, qd.day_end, qd.tz)
+		group by 1, 2, 3, 4),
+	as_ as (
+		select ad.agent_id, ad.tz, ad.day, ad.day_end, sum(r.calls)::bigint as calls, sum(r.answered)::bigint as answered,
+			sum(r.handled)::bigint as handled, sum(r.transfers)::bigint as transfers, sum(r.talk_ms)::bigint as talk_ms,
+			sum(r.hold_ms)::bigint as hold_ms, sum(r.wrap_ms)::bigint as wrap_ms
+		from ad join report_agent_15m r on r.agent_id = ad.agent_id and r.bucket >= ad.day and r.bucket < ad.day_end
+		where report_day_ok(ad.day, ad.day_end, ad.tz)
+		group by 1, 2, 3, 4),
+	qdel as (
+		delete from report_queue_day x using qd where x.queue = qd.queue and x.tz = qd.tz and x.day = qd.day
+			and not exists (select 1 from qs where qs.queue = x.queue and qs.tz = x.tz and qs.day = x.day)),
+	adel as (
+		delete from report_agent_day x using ad where x.agent_id = ad.agent_id and x.tz = ad.tz and x.day = ad.day
+			and not exists (select 1 from as_ where as_.agent_id = x.agent_id and as_.tz = x.tz and as_.day = x.day)),
+	qup as (
+		insert into report_queue_day (queue, tz, day, day_end, offered, answered, in_sl, abandoned, short_abandoned, overflowed,
+			handled, callbacks, transfers, wait_ms, talk_ms, hold_ms, wrap_ms)
+		select * from qs
+		on conflict (queue, tz, day) do update set (day_end, offered, answered, in_sl, abandoned, short_abandoned, overflowed,
+			handled, callbacks, transfers, wait_ms, talk_ms, hold_ms, wrap_ms) = (excluded.day_end, excluded.offered,
+			excluded.answered, excluded.in_sl, excluded.abandoned, excluded.short_abandoned, excluded.overflowed,
+			excluded.handled, excluded.callbacks, excluded.transfers, excluded.wait_ms, excluded.talk_ms, excluded.hold_ms,
+			excluded.wrap_ms))
+	insert into report_agent_day (agent_id, tz, day, day_end, calls, answered, handled, transfers, talk_ms, hold_ms, wrap_ms)
+	select * from as_
+	on conflict (agent_id, tz, day) do update set (day_end, calls, answered, handled, transfers, talk_ms, hold_ms, wrap_ms) =
+		(excluded.day_end, excluded.calls, excluded.answered, excluded.handled, excluded.transfers, excluded.talk_ms,
+		excluded.hold_ms, excluded.wrap_ms)`
+
+// RunReportRollup refreshes the rollups every period until ctx ends, and at once again while marks remain; it returns ctx's
+// error. A failed refresh is logged and tried again next period.
+func (s *Store) RunReportRollup(ctx context.Context, every time.Duration, log *slog.Logger) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		for {
+			n, err := s.RefreshReports(ctx, 0)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if err != nil {
+				log.Warn("report rollup refresh failed", "err", err)
+			}
+			if err != nil || n < refreshBatch {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
