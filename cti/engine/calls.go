@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -110,7 +109,7 @@ func (e *Engine) inbound(ch cti.ChannelInfo) *call {
 	c := &call{id: e.cfg.IDs(), dir: cti.Inbound, channel: cti.ChannelPhone, state: cti.CallIVR, customer: ch.ID,
 		caller: ch.Caller, dialed: ch.Dialed, arrived: e.now(), vars: map[string]string{}, ivrTimers: map[string]*timer{}}
 	e.calls[c.id] = c
-	e.legs[ch.ID] = &leg{id: ch.ID, call: c, role: roleCustomer, entered: true}
+	e.addLeg(&leg{id: ch.ID, call: c, role: roleCustomer, entered: true})
 	cid, chID := c.id, ch.ID
 	e.tel(cid, "set-vars", func(ctx context.Context, t cti.Telephony) error {
 		return t.SetVars(ctx, chID, map[string]string{VarCall: cid, VarRole: roleCustomer})
@@ -237,6 +236,7 @@ func (e *Engine) play(c *call, m []string, ivrID string, done func()) string {
 	pb := "sb-" + c.id + "-p" + c.tag + strconv.Itoa(c.n)
 	p := &playback{call: c, ivrID: ivrID, done: done}
 	e.playbacks[pb] = p
+	c.playbackIDs = append(c.playbackIDs, pb)
 	ch := c.customer
 	e.tel(c.id, "play", func(ctx context.Context, t cti.Telephony) error { return t.Play(ctx, ch, pb, m) }, func(err error) {
 		if err != nil {
@@ -274,8 +274,8 @@ func (e *Engine) ivrActions(c *call, acts []ivr.Action) {
 		case ivr.ActPlay:
 			e.play(c, media(a.Sounds), a.ID, nil)
 		case ivr.ActStopPlayback:
-			for pb, p := range e.playbacks {
-				if p.call == c && p.ivrID == a.ID {
+			for _, pb := range c.playbackIDs {
+				if p := e.playbacks[pb]; p != nil && p.call == c && p.ivrID == a.ID {
 					e.tel(c.id, "stop-playback", func(ctx context.Context, t cti.Telephony) error { return t.StopPlayback(ctx, pb) }, nil)
 					delete(e.playbacks, pb)
 				}
@@ -375,11 +375,10 @@ func (e *Engine) ivrDone(c *call) {
 		e.cancel(t)
 		delete(c.ivrTimers, id)
 	}
-	for pb, p := range e.playbacks {
-		if p.call == c && p.ivrID != "" {
+	for _, pb := range c.playbackIDs {
+		if p := e.playbacks[pb]; p != nil && p.call == c && p.ivrID != "" {
 			p.ivrID = "" // let it play out (a goodbye, a "please hold") but no longer feed the session
 		}
-		_ = pb
 	}
 	if c.ivrEnd.IsZero() {
 		c.ivrEnd = e.now()
@@ -541,8 +540,8 @@ func (e *Engine) stopWaitFlow(c *call) {
 	if c.ivr == nil {
 		return
 	}
-	for pb, p := range e.playbacks {
-		if p.call == c {
+	for _, pb := range c.playbackIDs {
+		if p := e.playbacks[pb]; p != nil && p.call == c {
 			e.tel(c.id, "stop-playback", func(ctx context.Context, t cti.Telephony) error { return t.StopPlayback(ctx, pb) }, nil)
 			delete(e.playbacks, pb)
 		}
@@ -703,7 +702,7 @@ func (e *Engine) offer(d queue.Decision) {
 	if c.callback {
 		role = roleOutbound
 	}
-	e.legs[o.leg] = &leg{id: o.leg, call: c, role: role, agentID: a.cfg.ID}
+	e.addLeg(&leg{id: o.leg, call: c, role: role, agentID: a.cfg.ID})
 	org := cti.Originate{ChannelID: o.leg, Endpoint: a.cfg.Endpoint, CallerID: callerID(c.caller), Timeout: d.Deadline.Sub(now),
 		Args: []string{role, c.id}, Vars: map[string]string{VarCall: c.id, VarRole: role, VarAgent: a.cfg.ID}}
 	web := isWebRTC(a.cfg.Endpoint) // rung through the page; the channel is made on accept (acceptWeb)
@@ -856,7 +855,7 @@ func (e *Engine) connectAgent(c *call, l *leg, o *offer) {
 	e.ensureBridge(c)
 	b, leg, rec := c.bridge, l.id, "interaction-"+c.id
 	c.recording = rec
-	e.recordings[rec] = c
+	e.addRecording(rec, c)
 	moh := c.mohOn
 	c.mohOn = false
 	c.connecting, c.leftEarly = true, false
@@ -1020,15 +1019,10 @@ func (e *Engine) teardown(c *call, outcome cti.Outcome) {
 		c.hold += now.Sub(c.holdStart)
 		c.holdStart = time.Time{}
 	}
-	var ids []string
-	for id, l := range e.legs {
-		if l.call == c && !l.gone {
-			ids = append(ids, id)
+	for _, id := range e.legsOf(c) {
+		if !e.legs[id].gone {
+			e.hangupLeg(c, id, "normal")
 		}
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
-		e.hangupLeg(c, id, "normal")
 	}
 	if x := c.xfer; x != nil {
 		// A consulted agent (ringing, consulting, conferenced or handed the call) is made Ready again: their legs are gone
@@ -1102,18 +1096,16 @@ func (e *Engine) forget(c *call) {
 		return
 	}
 	delete(e.calls, c.id)
-	for id, l := range e.legs {
-		if l.call == c {
-			delete(e.legs, id)
-		}
+	for _, id := range e.legsOf(c) {
+		delete(e.legs, id)
 	}
-	for id, p := range e.playbacks {
-		if p.call == c {
+	for _, id := range c.playbackIDs {
+		if p := e.playbacks[id]; p != nil && p.call == c {
 			delete(e.playbacks, id)
 		}
 	}
-	for name, rc := range e.recordings {
-		if rc == c {
+	for _, name := range c.recordingNames {
+		if e.recordings[name] == c {
 			delete(e.recordings, name)
 		}
 	}

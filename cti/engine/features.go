@@ -27,7 +27,7 @@ func (e *Engine) voicemail(c *call, maxDur time.Duration) {
 	e.moh(c, false)
 	rec := "vm-" + c.id
 	c.recording = rec
-	e.recordings[rec] = c
+	e.addRecording(rec, c)
 	b := c.bridge
 	e.play(c, []string{"sound:beep"}, "", func() {
 		e.tel(c.id, "record-voicemail", func(ctx context.Context, t cti.Telephony) error { return t.RecordBridge(ctx, b, rec) }, nil)
@@ -114,7 +114,7 @@ func (e *Engine) callbackAgentUp(c *call, l *leg, o *offer) {
 	}
 	out := c.nextID("sb-cust")
 	c.outLeg = out
-	e.legs[out] = &leg{id: out, call: c, role: roleCustomer}
+	e.addLeg(&leg{id: out, call: c, role: roleCustomer})
 	org := cti.Originate{ChannelID: out, Endpoint: trunkEndpoint(e.cfg.Trunk, number), CallerID: e.cfg.CallerID,
 		Timeout: 45 * time.Second, Args: []string{roleCustomer, c.id}, Vars: map[string]string{VarCall: c.id, VarRole: roleCustomer}}
 	e.tel(c.id, "dial-customer", func(ctx context.Context, t cti.Telephony) error {
@@ -139,7 +139,7 @@ func (e *Engine) customerAnswered(c *call, l *leg) {
 	c.customer, c.answered, c.state = l.id, now, cti.CallConnected
 	b, rec := c.bridge, "interaction-"+c.id
 	c.recording = rec
-	e.recordings[rec] = c
+	e.addRecording(rec, c)
 	ch := l.id
 	e.tel(c.id, "connect-customer", func(ctx context.Context, t cti.Telephony) error {
 		if err := t.AddChannel(ctx, b, ch, roleCustomer); err != nil {
@@ -212,7 +212,7 @@ func (e *Engine) Dial(ctx context.Context, agentID, number, customerID string) e
 		e.lookup(c, true)
 		legID := c.nextID("sb-agent")
 		c.offer = &offer{agentID: agentID, leg: legID, at: now, deadline: now.Add(30 * time.Second)}
-		e.legs[legID] = &leg{id: legID, call: c, role: roleOutbound, agentID: agentID}
+		e.addLeg(&leg{id: legID, call: c, role: roleOutbound, agentID: agentID})
 		org := cti.Originate{ChannelID: legID, Endpoint: a.cfg.Endpoint, CallerID: number, Timeout: 30 * time.Second,
 			Args: []string{roleOutbound, c.id}, Vars: map[string]string{VarCall: c.id, VarRole: roleOutbound, VarAgent: agentID}}
 		e.tel(c.id, "originate-agent", func(ctx context.Context, t cti.Telephony) error { return t.Originate(ctx, org) }, func(err error) {
@@ -253,7 +253,7 @@ func (e *Engine) transferOut(c *call, number string) {
 	e.moh(c, true)
 	legID := c.nextID("sb-xfer")
 	c.xfer = &transfer{kind: cti.TransferBlind, leg: legID, number: number}
-	e.legs[legID] = &leg{id: legID, call: c, role: roleTransfer}
+	e.addLeg(&leg{id: legID, call: c, role: roleTransfer})
 	org := cti.Originate{ChannelID: legID, Endpoint: trunkEndpoint(e.cfg.Trunk, number), CallerID: callerID(c.caller),
 		Timeout: 45 * time.Second, Args: []string{roleTransfer, c.id}, Vars: map[string]string{VarCall: c.id, VarRole: roleTransfer}}
 	e.tel(c.id, "originate-transfer", func(ctx context.Context, t cti.Telephony) error { return t.Originate(ctx, org) }, func(err error) {
@@ -390,6 +390,7 @@ func (e *Engine) blindToQueue(c *call, q, agentID string) {
 	// The customer's channel and bridge move to the new interaction; the old one ends for the agent.
 	if l := e.legs[c.customer]; l != nil {
 		l.call = nc
+		nc.legIDs = append(nc.legIDs, l.id)
 	}
 	e.calls[nc.id] = nc
 	c.customer, c.bridgeMade = "", false
@@ -437,7 +438,7 @@ func (e *Engine) consult(c *call, t cti.TransferRequest) error {
 	legID := c.nextID("sb-xfer")
 	x := &transfer{kind: cti.TransferConsult, leg: legID, number: t.Number, agent: t.AgentID, bridge: "sb-" + c.id + "-consult"}
 	c.xfer, c.state = x, cti.CallConsulting
-	e.legs[legID] = &leg{id: legID, call: c, role: roleTransfer, agentID: t.AgentID}
+	e.addLeg(&leg{id: legID, call: c, role: roleTransfer, agentID: t.AgentID})
 	main, cb, agentLeg, cls := c.bridge, x.bridge, c.agentLeg, e.cfg.MOHClass
 	org := cti.Originate{ChannelID: legID, Endpoint: endpoint, CallerID: callerID(c.caller), Timeout: 30 * time.Second,
 		Args: []string{roleTransfer, c.id}, Vars: map[string]string{VarCall: c.id, VarRole: roleTransfer, VarAgent: t.AgentID}}
@@ -652,14 +653,14 @@ func (e *Engine) Monitor(ctx context.Context, supervisorID, agentID string, mode
 		m := &monitor{supervisor: supervisorID, mode: mode}
 		supLeg := c.nextID("sb-sup")
 		m.legs = append(m.legs, supLeg)
-		e.legs[supLeg] = &leg{id: supLeg, call: c, role: roleSupervisor, agentID: supervisorID}
+		e.addLeg(&leg{id: supLeg, call: c, role: roleSupervisor, agentID: supervisorID})
 		org := cti.Originate{ChannelID: supLeg, Endpoint: sup.cfg.Endpoint, CallerID: callerID(c.caller), Timeout: 30 * time.Second,
 			Args: []string{roleSupervisor, c.id}, Vars: map[string]string{VarCall: c.id, VarRole: roleSupervisor, VarAgent: supervisorID}}
 		if mode != cti.MonitorBarge {
 			snoop := c.nextID("sb-snoop")
 			m.legs = append(m.legs, snoop)
 			m.bridge = "sb-" + c.id + "-mon-" + c.tag + strconv.Itoa(c.legN)
-			e.legs[snoop] = &leg{id: snoop, call: c, role: roleSnoop}
+			e.addLeg(&leg{id: snoop, call: c, role: roleSnoop})
 			whisper := "none"
 			if mode == cti.MonitorWhisper {
 				whisper = "out"

@@ -163,7 +163,7 @@ func (e *Engine) reconcile(chans []cti.ChannelInfo, bridges []cti.BridgeInfo) {
 			if bridgeOf[l.ID] == "" && l.Vars[VarAgent] != "" && c.adopt == nil {
 				c.adopt = &adoption{leg: l.ID, agentID: l.Vars[VarAgent]}
 				adopted[l.ID] = true
-				e.legs[l.ID] = &leg{id: l.ID, call: c, role: roleAgent, agentID: l.Vars[VarAgent]}
+				e.addLeg(&leg{id: l.ID, call: c, role: roleAgent, agentID: l.Vars[VarAgent]})
 			}
 		}
 		waiting = append(waiting, c)
@@ -246,7 +246,7 @@ func (e *Engine) rebuild(ch cti.ChannelInfo, bridge string) *call {
 		c.bridge, c.bridgeMade = bridge, true
 	}
 	e.calls[c.id] = c
-	e.legs[ch.ID] = &leg{id: ch.ID, call: c, role: roleCustomer, entered: true}
+	e.addLeg(&leg{id: ch.ID, call: c, role: roleCustomer, entered: true})
 	e.lookup(c, false)
 	return c
 }
@@ -285,9 +285,9 @@ func (e *Engine) requeue(c *call) {
 func (e *Engine) adoptConnected(c *call, l cti.ChannelInfo) {
 	agentID := l.Vars[VarAgent]
 	c.adopt = &adoption{leg: l.ID, agentID: agentID, connected: true}
-	e.legs[l.ID] = &leg{id: l.ID, call: c, role: roleAgent, agentID: agentID, entered: true}
+	e.addLeg(&leg{id: l.ID, call: c, role: roleAgent, agentID: agentID, entered: true})
 	c.recording = "interaction-" + c.id
-	e.recordings[c.recording] = c
+	e.addRecording(c.recording, c)
 	if _, ok := e.queues[c.queue]; !ok || e.agents[agentID] == nil {
 		// Not routable: keep the conversation going without the router.
 		c.adopt = nil

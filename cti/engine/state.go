@@ -126,9 +126,12 @@ type call struct {
 	// connecting: the request bridging the agent's answered leg is out; leftEarly: the leg went meanwhile (the request's
 	// answer decides what that means).
 	connecting, leftEarly bool
-	outLeg                string // trunk leg to the customer (outbound, callback, external transfer)
-	xfer                  *transfer
-	monitors              []*monitor
+	// What the engine's maps hold for this call, so that ending it costs its own size rather than a scan of every live call:
+	// ids of its legs and playbacks and names of its recordings (an entry may be stale; users check the map).
+	legIDs, playbackIDs, recordingNames []string
+	outLeg                              string // trunk leg to the customer (outbound, callback, external transfer)
+	xfer                                *transfer
+	monitors                            []*monitor
 
 	pop       *cti.ScreenPop // prepared at enqueue
 	popReady  bool
@@ -378,4 +381,28 @@ func (e *Engine) snapshot() cti.DeskSnapshot {
 		s.Calls = append(s.Calls, e.calls[id].view(e))
 	}
 	return s
+}
+
+// addLeg registers a leg of l.call.
+func (e *Engine) addLeg(l *leg) {
+	e.legs[l.id] = l
+	l.call.legIDs = append(l.call.legIDs, l.id)
+}
+
+// legsOf lists the ids of c's registered legs, sorted (each once).
+func (e *Engine) legsOf(c *call) []string {
+	var ids []string
+	for _, id := range c.legIDs {
+		if l := e.legs[id]; l != nil && l.call == c {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids)
+}
+
+// addRecording registers a recording of c by name.
+func (e *Engine) addRecording(name string, c *call) {
+	e.recordings[name] = c
+	c.recordingNames = append(c.recordingNames, name)
 }

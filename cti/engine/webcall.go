@@ -82,7 +82,7 @@ func (e *Engine) StartWebCall(ctx context.Context, wc cti.WebCall) (string, erro
 		id = c.id
 		e.calls[c.id] = c
 		// entered stays false until the channel is in the application: then the IVR starts (webEntered).
-		e.legs[c.customer] = &leg{id: c.customer, call: c, role: roleCustomer}
+		e.addLeg(&leg{id: c.customer, call: c, role: roleCustomer})
 		cid, ch, addr, page := c.id, c.customer, wc.MediaAddr, wc.Page
 		e.run(cid, effect{name: "web-media", do: func(ctx context.Context) (any, error) {
 			t := e.cfg.Telephony
