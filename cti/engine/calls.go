@@ -138,6 +138,9 @@ func (e *Engine) lookup(c *call, start bool) {
 	number := c.caller.Number
 	crm := e.cfg.Customers
 	c.started = c.started || start
+	if start {
+		c.pendingStart = &in // queued by the lookup's result, or by flushUnstarted if the engine stops first
+	}
 	// On an executor of its own: answering, bridging and ringing an agent do not wait for the CRM.
 	e.run(c.id+lookupKey, effect{name: "lookup", do: func(ctx context.Context) (any, error) {
 		var r lookupResult
@@ -1122,6 +1125,9 @@ func (e *Engine) update(c *call, u cti.InteractionUpdate) {
 
 // startInteraction queues the start of c's interaction, then the writes that waited for it.
 func (e *Engine) startInteraction(c *call, in *cti.Interaction) {
+	if c.startQueued {
+		return
+	}
 	c.startQueued = true
 	e.writer.put(writeReq{w: cti.InteractionWrite{ID: in.ID, Start: in}})
 	for _, r := range c.unstarted {

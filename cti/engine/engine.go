@@ -237,6 +237,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	err := e.loop(ctx)
 	cancel()
 	e.execWG.Wait()
+	e.flushUnstarted()
 	e.failCommands()
 	return err
 }

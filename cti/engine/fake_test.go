@@ -190,6 +190,7 @@ type fakeCRM struct {
 	queues       []cti.QueueConfig
 	audit        []string
 	saved        []string
+	lookupBlock  chan struct{} // when set, a caller lookup waits for it (or for its context)
 }
 
 func newCRM() *fakeCRM {
@@ -211,7 +212,14 @@ func newCRM() *fakeCRM {
 	}
 }
 
-func (f *fakeCRM) LookupByPhone(_ context.Context, raw string) (*cti.Customer, error) {
+func (f *fakeCRM) LookupByPhone(ctx context.Context, raw string) (*cti.Customer, error) {
+	if f.lookupBlock != nil {
+		select {
+		case <-f.lookupBlock:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if c := f.customers[raw]; c != nil {

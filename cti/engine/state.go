@@ -129,7 +129,8 @@ type call struct {
 	// What the engine's maps hold for this call, so that ending it costs its own size rather than a scan of every live call:
 	// ids of its legs and playbacks and names of its recordings (an entry may be stale; users check the map).
 	legIDs, playbackIDs, recordingNames []string
-	outLeg                              string // trunk leg to the customer (outbound, callback, external transfer)
+	pendingStart                        *cti.Interaction // the start waiting for the caller lookup
+	outLeg                              string           // trunk leg to the customer (outbound, callback, external transfer)
 	xfer                                *transfer
 	monitors                            []*monitor
 

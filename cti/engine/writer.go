@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -199,4 +201,14 @@ func fold(batch []writeReq) (ws []cti.InteractionWrite, owner [][]int) {
 		owner = append(owner, []int{j})
 	}
 	return ws, owner
+}
+
+// flushUnstarted queues, when the loop has stopped, the start of every interaction still waiting for its caller lookup and the
+// writes held behind it: a stop never loses a call's row (the restarted engine rebuilds the call from Asterisk and updates it).
+func (e *Engine) flushUnstarted() {
+	for _, id := range slices.Sorted(maps.Keys(e.calls)) {
+		if c := e.calls[id]; c.pendingStart != nil && !c.startQueued {
+			e.startInteraction(c, c.pendingStart)
+		}
+	}
 }

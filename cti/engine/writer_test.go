@@ -122,3 +122,22 @@ func TestWriterRetriesUntilStored(t *testing.T) {
 		}
 	})
 }
+
+// A stop while a caller's lookup is still out does not lose the call's row: the start, and the writes held behind it, are
+// written as the engine stops (the restarted engine rebuilds the call and updates it).
+func TestStopWritesInteractionsWaitingForTheirLookup(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := start(t, func(_ *Config, crm *fakeCRM) { crm.lookupBlock = make(chan struct{}) })
+		h.ready("a1")
+		id := h.inbound("100.1", "+15551230001") // queued, offered: writes held behind the start
+		if in := h.crm.interaction(id); in.ID != "" {
+			t.Fatalf("the row was written before the lookup ended: %+v", in)
+		}
+		h.stop()
+		synctest.Wait()
+		in := h.crm.interaction(id)
+		if in.ID != id || in.Queue != "general" || in.CallerNumber != "+15551230001" {
+			t.Fatalf("after the stop the row is %+v, want the call's start and its queue", in)
+		}
+	})
+}
