@@ -917,3 +917,62 @@ func TestE2EBrowserSupervisor(t *testing.T) {
 	}
 	supLeg(caller)
 }
+
+// TestE2EBrowserSupervisorWallboard: the wallboard carries the browser phone of a supervisor whose endpoint is webrtc; once its
+// audio test passed in Chromium, the supervisor's barge button puts their externalMedia leg into agent1's call and RTP flows both
+// ways between the emulator and the page.
+func TestE2EBrowserSupervisorWallboard(t *testing.T) {
+	m := startWebRTCSystem(t)
+	ctx := context.Background()
+	base, sim := m.URL(), m.sys.sim
+
+	desk1 := signIn(t, base, "agent1", crmstore.DemoAgentPassword)
+	desk1.await("snapshot", 5*time.Second)
+	desk1.post("/api/v1/desk/state", cti.StateRequest{Ready: true})
+	caller, err := sim.Call(arisim.CallSpec{CallerNumber: "+8613900000080", CallerName: "Phone Caller", Dialed: "+18005550100",
+		HangupAfter: time.Hour, DTMF: []arisim.Step{{Digits: "1", After: 100 * time.Millisecond, OnMedia: "sound:sb/main-menu"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	desk1.await("offer", 15*time.Second)
+	desk1.post("/api/v1/desk/accept", nil)
+	checkFor(t, 10*time.Second, func() error {
+		if a, err := m.sys.ari.GetVar(ctx, caller, "BRIDGEPEER"); err != nil || !strings.Contains(a, "PJSIP/1001") {
+			return fmt.Errorf("the caller's bridge peers are %q (%v), want agent1's phone", a, err)
+		}
+		return nil
+	})
+
+	br := uitest.BrowserWith(t, uitest.MediaFlags)
+	wall := uitest.NewTab(t, br)
+	uitest.SignIn(t, wall, base, "supervisor", crmstore.DemoSupervisorPassword, "/wall")
+	uitest.WaitJS(t, wall, "the supervisor's passed audio test", `document.querySelector('[data-testid=phone]')?.dataset.state === 'ok'`,
+		20*time.Second)
+	uitest.WaitJS(t, wall, "agent1's barge button", `!!document.querySelector('[data-testid=barge-agent1]')`, 10*time.Second)
+	uitest.Click(t, wall, "barge-agent1")
+	var leg string
+	checkFor(t, 10*time.Second, func() error {
+		chans := sim.Channels()
+		callerBridge := ""
+		for _, c := range chans {
+			if c.ID == caller {
+				callerBridge = c.BridgeID
+			}
+		}
+		for _, c := range chans {
+			if strings.HasPrefix(c.ID, "sb-sup-") && strings.HasPrefix(c.Name, "UnicastRTP/") && c.BridgeID != "" && c.BridgeID == callerBridge {
+				leg = c.ID
+				return nil
+			}
+		}
+		return fmt.Errorf("no supervisor externalMedia channel in the caller's bridge: %+v", chans)
+	})
+	checkFor(t, 10*time.Second, func() error {
+		sent, recv, err := sim.RTPStats(leg)
+		if err != nil || sent < 10 || recv < 10 {
+			return fmt.Errorf("RTP on %s: sent %d, received %d (%v)", leg, sent, recv, err)
+		}
+		return nil
+	})
+	uitest.Screenshot(t, wall, "webrtc-supervisor-barge")
+}

@@ -6,6 +6,7 @@ import { initialState, reduce } from './state.js';
 import { h, $, replace, duration, nanos, since, pct, stateBadge, tierBadge, toast, dialog, langSwitch } from './ui.js';
 import { connect } from './ws.js';
 import { renderReports } from './reports.js';
+import { initPhone } from './phone.js';
 
 let state = initialState();
 let pending = null;
@@ -257,6 +258,15 @@ function main() {
   render();
   window.__wall = connect({ onMessage: dispatch, onStatus: s => dispatch({ type: 'conn', status: s }) });
   setInterval(render, 1000);
+  // A supervisor whose endpoint is "webrtc" listens, whispers and barges through this page, with the desk's browser phone
+  // (its audio test must pass first; no test while a monitor is live: it would take the monitor's media).
+  initPhone(monitoring);
+}
+
+// monitoring says whether the signed-in supervisor is on a call now.
+function monitoring() {
+  const me = state.me && state.me.agent_id;
+  return !!me && Object.values(state.calls).some(c => (c.monitors || []).some(m => m.supervisor_id === me));
 }
 
 main();
