@@ -22,10 +22,20 @@ const rollupLockID = 0x5b0a_7d01
 // refreshBatch is how many marks one refresh statement takes: a few milliseconds of work.
 const refreshBatch = 2000
 
-// RefreshReports recomputes the buckets marked in report_dirty, up to limit marks (refreshBatch when limit ≤ 0), and returns
-// how many marks it took. It removes the marks and writes the buckets in one statement, so a crash leaves both as they were;
+// RefreshReports recomputes the buckets marked in report_dirty — those its first limit marks name (refreshBatch when limit ≤ 0),
+// with every mark they have — and returns how many marks it took. It removes the marks and writes the buckets in one statement, so a crash leaves both as they were;
 // recomputing rather than adding makes it safe to run again.
 func (s *Store) RefreshReports(ctx context.Context, limit int) (int, error) {
+	return s.refreshReports(ctx, limit, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC))
+}
+
+// settleFor is how long after a bucket ends the rollup job leaves it marked: a bucket still filling gets a mark with nearly
+// every write, so computing it before it settles is work done again seconds later (reports read marked buckets raw anyway).
+const settleFor = time.Minute
+
+// refreshReports is RefreshReports for the buckets that start before `before`. It takes every mark of the buckets its first
+// limit marks name, so a bucket is computed once however many writes marked it.
+func (s *Store) refreshReports(ctx context.Context, limit int, before time.Time) (int, error) {
 	if limit <= 0 {
 		limit = refreshBatch
 	}
@@ -37,23 +47,32 @@ func (s *Store) RefreshReports(ctx context.Context, limit int) (int, error) {
 		}
 		var kinds, keys []string
 		var buckets []time.Time
-		if err := tx.QueryRow(ctx, refreshSQL, limit, cti.ShortAbandon.Milliseconds()).Scan(&n, &kinds, &keys, &buckets); err != nil {
+		if err := tx.QueryRow(ctx, refreshSQL, limit, cti.ShortAbandon.Milliseconds(), before).Scan(&n, &kinds, &keys, &buckets); err != nil {
 			return err
 		}
 		// The days of the buckets just computed, from the buckets as they now are (this transaction's second snapshot sees
 		// the first statement's work; only refreshers, one at a time, write the rollups).
-		_, err := tx.Exec(ctx, refreshDaysSQL, kinds, keys, buckets)
+		if _, err := tx.Exec(ctx, refreshDaysSQL, kinds, keys, buckets); err != nil {
+			return err
+		}
+		// A bucket left marked while it fills keeps one mark: reports look its marks up, and a mark per write would make that
+		// lookup grow with the rate.
+		_, err := tx.Exec(ctx, `delete from report_dirty r where r.bucket >= $1 and exists (select 1 from report_dirty o
+			where o.kind = r.kind and o.key = r.key and o.bucket = r.bucket and o.id < r.id)`, before)
 		return err
 	})
 	return n, dbError(err, "refresh report rollups")
 }
 
-// refreshSQL takes marks and recomputes their buckets. It takes them in key and time order, so a backlog (after a bulk load,
+// refreshSQL takes marks (of buckets before $3) and recomputes their buckets. It takes them in key and time order, so a backlog (after a bulk load,
 // say) is worked through a few days at a time rather than every day of the backlog in every batch. Every part reads the same snapshot: a write committed after it has a
 // mark this statement does not see, and so does not remove.
-const refreshSQL = `with d as (
-		delete from report_dirty where id in (select id from report_dirty order by kind, key, bucket limit $1)
-		returning kind, key, bucket),
+const refreshSQL = `with pick as (
+		select distinct kind, key, bucket from (select kind, key, bucket from report_dirty where bucket < $3
+			order by kind, key, bucket limit $1) m),
+	d as (
+		delete from report_dirty r using pick where r.kind = pick.kind and r.key = pick.key and r.bucket = pick.bucket
+		returning r.kind, r.key, r.bucket),
 	qd as (select distinct key as queue, bucket from d where kind = 'q'),
 	ad as (select distinct key::uuid as agent_id, bucket from d where kind = 'a'),
 	qa as (
@@ -138,7 +157,8 @@ func (s *Store) RunReportRollup(ctx context.Context, every time.Duration, log *s
 	defer t.Stop()
 	for {
 		for {
-			n, err := s.RefreshReports(ctx, 0)
+			// Buckets that ended at least settleFor ago: the current quarter hour stays marked while it fills.
+			n, err := s.refreshReports(ctx, 0, s.now().Add(-15*time.Minute-settleFor))
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}

@@ -270,22 +270,28 @@ func TestReportRollupBackfill(t *testing.T) {
 	}
 }
 
-// RunReportRollup keeps refreshing until its context ends: marks made while it runs are taken, and it stops when told.
+// RunReportRollup keeps refreshing until its context ends: marks made while it runs are taken (every mark of a bucket at once),
+// the quarter hour still filling stays marked (reports read it raw), and it stops when told.
 func TestRunReportRollup(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := MustStore(t)
 	done := make(chan error, 1)
 	go func() { done <- s.RunReportRollup(ctx, 10*time.Millisecond, slog.New(slog.DiscardHandler)) }()
 	at := time.Date(2025, 3, 3, 9, 0, 0, 0, time.UTC)
-	in := []cti.Interaction{{Channel: cti.ChannelPhone, Direction: cti.Inbound, Queue: "sales", ArrivedAt: at}}
+	now := time.Now().UTC()
+	in := []cti.Interaction{{Channel: cti.ChannelPhone, Direction: cti.Inbound, Queue: "sales", ArrivedAt: at},
+		{Channel: cti.ChannelPhone, Direction: cti.Inbound, Queue: "sales", ArrivedAt: at.Add(time.Minute)},
+		{Channel: cti.ChannelPhone, Direction: cti.Inbound, Queue: "sales", ArrivedAt: now},
+		{Channel: cti.ChannelPhone, Direction: cti.Inbound, Queue: "sales", ArrivedAt: now}}
 	if err := s.LogInteractions(ctx, in); err != nil {
 		t.Fatal(err)
 	}
+	filling := now.Truncate(15 * time.Minute)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var marks, buckets int
-		err := s.DB().Pool.QueryRow(ctx, `select (select count(*) from report_dirty),
-			(select count(*) from report_queue_15m where queue = 'sales' and bucket = $1)`, at).Scan(&marks, &buckets)
+		err := s.DB().Pool.QueryRow(ctx, `select (select count(*) from report_dirty where bucket < $2),
+			(select count(*) from report_queue_15m where queue = 'sales' and bucket = $1)`, at, filling).Scan(&marks, &buckets)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -296,6 +302,15 @@ func TestRunReportRollup(t *testing.T) {
 			t.Fatalf("after 10 s: %d marks, %d buckets", marks, buckets)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // a few more rounds
+	var filled, marked int
+	if err := s.DB().Pool.QueryRow(ctx, `select (select count(*) from report_queue_15m where bucket = $1),
+		(select count(*) from report_dirty where kind = 'q' and key = 'sales' and bucket = $1)`, filling).Scan(&filled, &marked); err != nil {
+		t.Fatal(err)
+	}
+	if filled != 0 || marked != 1 {
+		t.Errorf("the quarter hour still filling: %d rollup rows, %d marks; want none computed and one mark kept", filled, marked)
 	}
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
