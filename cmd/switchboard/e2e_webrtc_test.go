@@ -819,23 +819,8 @@ func TestE2EBrowserSupervisor(t *testing.T) {
 	agent1, _ := store.AgentByLogin(ctx, "agent1")
 	sup, _ := store.AgentByLogin(ctx, "supervisor")
 
-	desk1 := signIn(t, base, "agent1", crmstore.DemoAgentPassword)
-	desk1.await("snapshot", 5*time.Second)
 	supDesk := signIn(t, base, "supervisor", crmstore.DemoSupervisorPassword)
-	desk1.post("/api/v1/desk/state", cti.StateRequest{Ready: true})
-	caller, err := sim.Call(arisim.CallSpec{CallerNumber: "+8613900000079", CallerName: "Phone Caller", Dialed: "+18005550100",
-		HangupAfter: time.Hour, DTMF: []arisim.Step{{Digits: "1", After: 100 * time.Millisecond, OnMedia: "sound:sb/main-menu"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	desk1.await("offer", 15*time.Second)
-	desk1.post("/api/v1/desk/accept", nil)
-	checkFor(t, 10*time.Second, func() error {
-		if a, err := m.sys.ari.GetVar(ctx, caller, "BRIDGEPEER"); err != nil || !strings.Contains(a, "PJSIP/1001") {
-			return fmt.Errorf("the caller's bridge peers are %q (%v), want agent1's phone", a, err)
-		}
-		return nil
-	})
+	caller := agent1OnCall(t, m, "+8613900000079")
 
 	// Before the supervisor's phone passed its audio test the leg cannot be made: the monitor ends, nothing is left behind.
 	if err := eng.Monitor(ctx, sup.ID, agent1.ID, cti.MonitorListen); err != nil {
@@ -923,25 +908,9 @@ func TestE2EBrowserSupervisor(t *testing.T) {
 // ways between the emulator and the page.
 func TestE2EBrowserSupervisorWallboard(t *testing.T) {
 	m := startWebRTCSystem(t)
-	ctx := context.Background()
 	base, sim := m.URL(), m.sys.sim
 
-	desk1 := signIn(t, base, "agent1", crmstore.DemoAgentPassword)
-	desk1.await("snapshot", 5*time.Second)
-	desk1.post("/api/v1/desk/state", cti.StateRequest{Ready: true})
-	caller, err := sim.Call(arisim.CallSpec{CallerNumber: "+8613900000080", CallerName: "Phone Caller", Dialed: "+18005550100",
-		HangupAfter: time.Hour, DTMF: []arisim.Step{{Digits: "1", After: 100 * time.Millisecond, OnMedia: "sound:sb/main-menu"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	desk1.await("offer", 15*time.Second)
-	desk1.post("/api/v1/desk/accept", nil)
-	checkFor(t, 10*time.Second, func() error {
-		if a, err := m.sys.ari.GetVar(ctx, caller, "BRIDGEPEER"); err != nil || !strings.Contains(a, "PJSIP/1001") {
-			return fmt.Errorf("the caller's bridge peers are %q (%v), want agent1's phone", a, err)
-		}
-		return nil
-	})
+	caller := agent1OnCall(t, m, "+8613900000080")
 
 	br := uitest.BrowserWith(t, uitest.MediaFlags)
 	wall := uitest.NewTab(t, br)
@@ -975,4 +944,27 @@ func TestE2EBrowserSupervisorWallboard(t *testing.T) {
 		return nil
 	})
 	uitest.Screenshot(t, wall, "webrtc-supervisor-barge")
+}
+
+// agent1OnCall signs agent1 (a desk phone, PJSIP/1001) in, makes them Ready, places a phone call from number through the main
+// menu and has agent1 accept it; it returns the caller's channel once agent1's phone shares its bridge.
+func agent1OnCall(t *testing.T, m *Main, number string) string {
+	t.Helper()
+	desk1 := signIn(t, m.URL(), "agent1", crmstore.DemoAgentPassword)
+	desk1.await("snapshot", 5*time.Second)
+	desk1.post("/api/v1/desk/state", cti.StateRequest{Ready: true})
+	caller, err := m.sys.sim.Call(arisim.CallSpec{CallerNumber: number, CallerName: "Phone Caller", Dialed: "+18005550100",
+		HangupAfter: time.Hour, DTMF: []arisim.Step{{Digits: "1", After: 100 * time.Millisecond, OnMedia: "sound:sb/main-menu"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	desk1.await("offer", 15*time.Second)
+	desk1.post("/api/v1/desk/accept", nil)
+	checkFor(t, 10*time.Second, func() error {
+		if a, err := m.sys.ari.GetVar(context.Background(), caller, "BRIDGEPEER"); err != nil || !strings.Contains(a, "PJSIP/1001") {
+			return fmt.Errorf("the caller's bridge peers are %q (%v), want agent1's phone", a, err)
+		}
+		return nil
+	})
+	return caller
 }

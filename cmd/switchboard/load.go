@@ -195,35 +195,12 @@ func loadRun(ctx context.Context, o loadOptions, stderr io.Writer) (*loadReport,
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	rep := &loadReport{Opts: o, Intended: int(o.Rate * o.Duration.Seconds()), LoadAvg: loadAverage()}
 
-	dbURL, dropDB, err := createLoadDatabase(ctx, o.DatabaseURL)
+	w, err := newLoadWorld(ctx, o.DatabaseURL, o.Agents, "switchboard-load-")
 	if err != nil {
 		return nil, err
 	}
-	defer dropDB()
-	db, err := openDB(ctx, dbURL)
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	if _, err := crmstore.Migrate(ctx, db.Pool); err != nil {
-		return nil, err
-	}
-	endpoints, err := createLoadAgents(ctx, crmstore.NewStore(db, crmstore.Options{Region: "CN"}), o.Agents)
-	if err != nil {
-		return nil, err
-	}
-	dir, err := os.MkdirTemp("", "switchboard-load-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	flows, recs := filepath.Join(dir, "flows"), filepath.Join(dir, "recordings")
-	if err := os.MkdirAll(flows, 0o755); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(filepath.Join(flows, "load.yaml"), []byte(loadFlow), 0o644); err != nil {
-		return nil, err
-	}
+	defer w.close()
+	db, dbURL, endpoints, flows, recs := w.db, w.dbURL, w.endpoints, w.flows, w.recs
 
 	// The emulator, in its own process.
 	password := randomToken()
@@ -331,6 +308,60 @@ func loadRun(ctx context.Context, o loadOptions, stderr io.Writer) (*loadReport,
 }
 
 // createLoadDatabase creates an empty database next to the one at base and returns its URL and a function that drops it.
+// loadWorld is what a load run stands on: a throwaway database, migrated, with its emulated agents, and a folder holding the
+// one-node flow and the recordings; close removes them.
+type loadWorld struct {
+	db          *crmstore.DB
+	dbURL       string
+	endpoints   []string
+	flows, recs string
+	close       func()
+}
+
+func newLoadWorld(ctx context.Context, base string, agents int, prefix string) (*loadWorld, error) {
+	var undo []func()
+	cleanup := func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+	}
+	w, err := func() (*loadWorld, error) {
+		dbURL, dropDB, err := createLoadDatabase(ctx, base)
+		if err != nil {
+			return nil, err
+		}
+		undo = append(undo, dropDB)
+		db, err := openDB(ctx, dbURL)
+		if err != nil {
+			return nil, err
+		}
+		undo = append(undo, db.Close)
+		if _, err := crmstore.Migrate(ctx, db.Pool); err != nil {
+			return nil, err
+		}
+		endpoints, err := createLoadAgents(ctx, crmstore.NewStore(db, crmstore.Options{Region: "CN"}), agents)
+		if err != nil {
+			return nil, err
+		}
+		dir, err := os.MkdirTemp("", prefix)
+		if err != nil {
+			return nil, err
+		}
+		undo = append(undo, func() { os.RemoveAll(dir) })
+		w := &loadWorld{db: db, dbURL: dbURL, endpoints: endpoints, close: cleanup,
+			flows: filepath.Join(dir, "flows"), recs: filepath.Join(dir, "recordings")}
+		if err := os.MkdirAll(w.flows, 0o755); err != nil {
+			return nil, err
+		}
+		return w, os.WriteFile(filepath.Join(w.flows, "load.yaml"), []byte(loadFlow), 0o644)
+	}()
+	if err != nil {
+		cleanup()
+		return nil, err
+	}
+	return w, nil
+}
+
 func createLoadDatabase(ctx context.Context, base string) (string, func(), error) {
 	admin, err := openDB(ctx, base)
 	if err != nil {

@@ -14,7 +14,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -24,7 +23,6 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/switchboard-cc/switchboard/crmstore"
 	"github.com/switchboard-cc/switchboard/cti/arisim"
 	"github.com/switchboard-cc/switchboard/cti/webrtcgw"
 	"github.com/switchboard-cc/switchboard/cti/webrtcgw/browsersim"
@@ -177,35 +175,12 @@ func webLoadRun(ctx context.Context, o webLoadOptions, stderr io.Writer) (*webLo
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	rep := &webLoadReport{Opts: o, LoadAvg: loadAverage()}
 
-	dbURL, dropDB, err := createLoadDatabase(ctx, o.DatabaseURL)
+	w, err := newLoadWorld(ctx, o.DatabaseURL, o.Calls+10, "switchboard-load-webrtc-")
 	if err != nil {
 		return nil, err
 	}
-	defer dropDB()
-	db, err := openDB(ctx, dbURL)
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	if _, err := crmstore.Migrate(ctx, db.Pool); err != nil {
-		return nil, err
-	}
-	endpoints, err := createLoadAgents(ctx, crmstore.NewStore(db, crmstore.Options{Region: "CN"}), o.Calls+10)
-	if err != nil {
-		return nil, err
-	}
-	dir, err := os.MkdirTemp("", "switchboard-load-webrtc-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	flows, recs := filepath.Join(dir, "flows"), filepath.Join(dir, "recordings")
-	if err := os.MkdirAll(flows, 0o755); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(filepath.Join(flows, "load.yaml"), []byte(loadFlow), 0o644); err != nil {
-		return nil, err
-	}
+	defer w.close()
+	dbURL, endpoints, flows, recs := w.dbURL, w.endpoints, w.flows, w.recs
 
 	password := randomToken()
 	emu, err := startWebLoadChild(ctx, stderr, "emulator")
