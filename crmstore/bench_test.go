@@ -26,14 +26,7 @@ import (
 // would. SelectOne times `select 1` through the same pool in the same way: it is the floor that the machine (scheduler, other
 // processes on the cores) puts under every percentile of the others.
 func BenchmarkCRM(b *testing.B) {
-	rows := 2000
-	if v := os.Getenv("SWITCHBOARD_BENCH_ROWS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			benchFatalf(b, "SWITCHBOARD_BENCH_ROWS=%q", v)
-		}
-		rows = n
-	}
+	rows := benchRows(b, 2000)
 	ctx := context.Background()
 	db := pgtest.DB(b)
 	s := crmstore.NewStore(db, crmstore.Options{})
@@ -242,4 +235,17 @@ func benchFatalf(b *testing.B, format string, args ...any) {
 	b.Helper()
 	benchFailure.Store(fmt.Sprintf(format, args...))
 	b.Fatalf(format, args...)
+}
+
+// benchRows is SWITCHBOARD_BENCH_ROWS, or def when it is not set.
+func benchRows(b *testing.B, def int) int {
+	v := os.Getenv("SWITCHBOARD_BENCH_ROWS")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		benchFatalf(b, "SWITCHBOARD_BENCH_ROWS=%q", v)
+	}
+	return n
 }

@@ -3,7 +3,6 @@ package crmstore_test
 import (
 	"context"
 	"os"
-	"strconv"
 	"testing"
 	"time"
 
@@ -21,14 +20,7 @@ import (
 // The rollup job runs until it has caught up with the seed before the reports are measured; the .../raw cases run the same
 // report over the raw rows only (the reports before the rollups), for comparison. Each agent also gets a state history (a change every 5 minutes over the last 90 days). Every sub-benchmark reports p50 and p99.
 func BenchmarkReports(b *testing.B) {
-	rows := 4000
-	if v := os.Getenv("SWITCHBOARD_BENCH_ROWS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			benchFatalf(b, "SWITCHBOARD_BENCH_ROWS=%q", v)
-		}
-		rows = n
-	}
+	rows := benchRows(b, 4000)
 	ctx := context.Background()
 	db := pgtest.DB(b)
 	s := crmstore.NewStore(db, crmstore.Options{})

@@ -607,21 +607,23 @@ func fmtDur(d time.Duration) string {
 
 // --- the emulator's side ---
 
-// loadEmulator is the child process running the emulator, seen from the controller.
-type loadEmulator struct {
+// loadChild is a child process of this binary (the load commands' emulator, or its simulated browsers), seen from the
+// controller: it answers each JSON line on its stdin with one JSON line on its stdout, and stops at the end of its input.
+type loadChild struct {
+	name string
 	cmd  *exec.Cmd
 	in   io.WriteCloser
 	out  *bufio.Scanner
-	addr string
 }
 
-func startLoadEmulator(ctx context.Context, stderr io.Writer, setup loadSetup) (*loadEmulator, error) {
+// startLoadChild starts `<this binary> command` with env (ROLE=value) added, its stderr on stderr.
+func startLoadChild(ctx context.Context, stderr io.Writer, command, env, name string) (*loadChild, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, exe, "load")
-	cmd.Env = append(os.Environ(), loadRoleEnv+"=emulator")
+	cmd := exec.CommandContext(ctx, exe, command)
+	cmd.Env = append(os.Environ(), env)
 	cmd.Stderr = stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
@@ -632,10 +634,45 @@ func startLoadEmulator(ctx context.Context, stderr io.Writer, setup loadSetup) (
 		return nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start the emulator process: %w", err)
+		return nil, fmt.Errorf("start the %s process: %w", name, err)
 	}
-	e := &loadEmulator{cmd: cmd, in: in, out: bufio.NewScanner(out)}
-	e.out.Buffer(nil, 64<<20)
+	c := &loadChild{name: name, cmd: cmd, in: in, out: bufio.NewScanner(out)}
+	c.out.Buffer(nil, 256<<20)
+	return c, nil
+}
+
+// call writes msg and decodes the reply line into reply.
+func (c *loadChild) call(msg, reply any) error {
+	b, _ := json.Marshal(msg)
+	if _, err := c.in.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("%s process: %w", c.name, err)
+	}
+	if !c.out.Scan() {
+		return fmt.Errorf("%s process ended: %v", c.name, c.out.Err())
+	}
+	if err := json.Unmarshal(c.out.Bytes(), reply); err != nil {
+		return fmt.Errorf("%s process: %w", c.name, err)
+	}
+	return nil
+}
+
+func (c *loadChild) close() {
+	c.in.Close() // the child stops at the end of its input
+	c.cmd.Wait() //nolint:errcheck // its errors went to stderr
+}
+
+// loadEmulator is the child process running the emulator, seen from the controller.
+type loadEmulator struct {
+	*loadChild
+	addr string
+}
+
+func startLoadEmulator(ctx context.Context, stderr io.Writer, setup loadSetup) (*loadEmulator, error) {
+	c, err := startLoadChild(ctx, stderr, "load", loadRoleEnv+"=emulator", "emulator")
+	if err != nil {
+		return nil, err
+	}
+	e := &loadEmulator{loadChild: c}
 	r, err := e.send(setup)
 	if err != nil {
 		e.close()
@@ -647,26 +684,14 @@ func startLoadEmulator(ctx context.Context, stderr io.Writer, setup loadSetup) (
 
 // send writes one message and reads the reply.
 func (e *loadEmulator) send(msg any) (loadReply, error) {
-	b, _ := json.Marshal(msg)
-	if _, err := e.in.Write(append(b, '\n')); err != nil {
-		return loadReply{}, fmt.Errorf("emulator process: %w", err)
-	}
-	if !e.out.Scan() {
-		return loadReply{}, fmt.Errorf("emulator process ended: %v", e.out.Err())
-	}
 	var r loadReply
-	if err := json.Unmarshal(e.out.Bytes(), &r); err != nil {
-		return r, fmt.Errorf("emulator process: %w", err)
+	if err := e.call(msg, &r); err != nil {
+		return r, err
 	}
 	if r.Err != "" {
 		return r, fmt.Errorf("emulator process: %s", r.Err)
 	}
 	return r, nil
-}
-
-func (e *loadEmulator) close() {
-	e.in.Close() // the child stops at the end of its input
-	e.cmd.Wait() //nolint:errcheck // its errors went to stderr
 }
 
 // runLoadEmulator is the child: it serves ARI on loopback and places calls when told, timing the controller.

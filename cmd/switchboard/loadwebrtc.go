@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -322,57 +321,26 @@ func (r *webLoadReport) print(w io.Writer) {
 // --- child processes ---
 
 // webLoadChild is one child process seen from the controller.
-type webLoadChild struct {
-	cmd *exec.Cmd
-	in  io.WriteCloser
-	out *bufio.Scanner
-}
+type webLoadChild struct{ *loadChild }
 
 func startWebLoadChild(ctx context.Context, stderr io.Writer, role string) (*webLoadChild, error) {
-	exe, err := os.Executable()
+	c, err := startLoadChild(ctx, stderr, "load-webrtc", loadWebRTCRoleEnv+"="+role, role)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, exe, "load-webrtc")
-	cmd.Env = append(os.Environ(), loadWebRTCRoleEnv+"="+role)
-	cmd.Stderr = stderr
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start the %s process: %w", role, err)
-	}
-	c := &webLoadChild{cmd: cmd, in: in, out: bufio.NewScanner(out)}
-	c.out.Buffer(nil, 256<<20)
-	return c, nil
+	return &webLoadChild{c}, nil
 }
 
+// send writes one message and reads the reply; a setup's error is the caller's to read from the reply.
 func (c *webLoadChild) send(msg webLoadMsg) (webLoadMsg, error) {
-	b, _ := json.Marshal(msg)
-	if _, err := c.in.Write(append(b, '\n')); err != nil {
-		return webLoadMsg{}, fmt.Errorf("%s process: %w", c.cmd.Env[len(c.cmd.Env)-1], err)
-	}
-	if !c.out.Scan() {
-		return webLoadMsg{}, fmt.Errorf("%s process ended: %v", c.cmd.Env[len(c.cmd.Env)-1], c.out.Err())
-	}
 	var r webLoadMsg
-	if err := json.Unmarshal(c.out.Bytes(), &r); err != nil {
+	if err := c.call(msg, &r); err != nil {
 		return r, err
 	}
 	if r.Err != "" && msg.Cmd != "setup" {
 		return r, errors.New(r.Err)
 	}
 	return r, nil
-}
-
-func (c *webLoadChild) close() {
-	c.in.Close() // the child stops at the end of its input
-	c.cmd.Wait() //nolint:errcheck // its errors went to stderr
 }
 
 // childLoop reads commands until stdin ends and answers each with handle's reply.

@@ -47,22 +47,10 @@ func TestTranscriptEvents(t *testing.T) {
 	c := New(Config{Clock: cti.ClockFunc(func() time.Time { return time.Unix(0, 0) })})
 	counts := map[string]int{}
 	for _, f := range files {
-		fh, err := os.Open(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(fh)
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() {
-			var line struct {
-				Event json.RawMessage `json:"event"`
-			}
-			if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
-				t.Fatal(err)
-			}
-			ev, err := c.translate(line.Event)
+		for _, msg := range transcriptEvents(t, f) {
+			ev, err := c.translate(msg)
 			if err != nil {
-				t.Errorf("%s: %v: %s", filepath.Base(f), err, line.Event)
+				t.Errorf("%s: %v: %s", filepath.Base(f), err, msg)
 				continue
 			}
 			if ev == nil {
@@ -88,7 +76,6 @@ func TestTranscriptEvents(t *testing.T) {
 				}
 			}
 		}
-		fh.Close()
 	}
 	for _, want := range []string{"ChannelEntered", "ChannelLeft", "ChannelHangupRequested", "ChannelDestroyed",
 		"ChannelStateChanged", "DialProgress", "DTMFReceived", "PlaybackStarted", "PlaybackFinished", "RecordingStarted",
@@ -153,23 +140,11 @@ func FuzzLeadingType(f *testing.F) {
 // BenchmarkTranslate decodes every event Asterisk sent for one answered, bridged and recorded call (the
 // b-agent-bridge-record transcript, 54 messages, most of them ChannelVarset): the adapter's decoding cost per call.
 func BenchmarkTranslate(b *testing.B) {
-	fh, err := os.Open("../../../shared/ari/transcripts/b-agent-bridge-record.events.jsonl")
-	if err != nil {
+	f := "../../../shared/ari/transcripts/b-agent-bridge-record.events.jsonl"
+	if _, err := os.Stat(f); err != nil {
 		b.Skip("transcripts not found")
 	}
-	defer fh.Close()
-	var msgs [][]byte
-	sc := bufio.NewScanner(fh)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var line struct {
-			Event json.RawMessage `json:"event"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
-			b.Fatal(err)
-		}
-		msgs = append(msgs, line.Event)
-	}
+	msgs := transcriptEvents(b, f)
 	c := New(Config{})
 	delivered := 0
 	b.ReportAllocs()
@@ -193,4 +168,30 @@ func TestHasBulkVars(t *testing.T) {
 			t.Errorf("hasBulkVars(%q) = %v, want %v", v, got, want)
 		}
 	}
+}
+
+// transcriptEvents reads the events of a recorded transcript (one {"recv", "event"} object a line) as Asterisk sent them.
+func transcriptEvents(tb testing.TB, path string) [][]byte {
+	tb.Helper()
+	fh, err := os.Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer fh.Close()
+	var msgs [][]byte
+	sc := bufio.NewScanner(fh)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var line struct {
+			Event json.RawMessage `json:"event"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
+			tb.Fatal(err)
+		}
+		msgs = append(msgs, line.Event)
+	}
+	if err := sc.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	return msgs
 }
