@@ -64,11 +64,12 @@ type Leg struct {
 	sentPBX, sentBr  atomic.Uint64
 	droppedEvents    atomic.Uint64
 
-	loop    atomic.Bool
-	sentAt  [1024]atomic.Int64 // loop test: when the packet with this outgoing sequence number (mod 1024) left, unix ns
-	loopMu  sync.Mutex
-	loopRTT []time.Duration
-	loopRef [2]uint64 // sentPBX, sentBr when the loop started
+	loop      atomic.Bool
+	loopDrain atomic.Bool        // StopLoop is waiting for the loop's packets in flight: the browser's new packets are not sent
+	sentAt    [1024]atomic.Int64 // loop test: when the packet with this outgoing sequence number (mod 1024) left, unix ns
+	loopMu    sync.Mutex
+	loopRTT   []time.Duration
+	loopRef   [2]uint64 // sentPBX, sentBr when the loop started
 
 	events chan Event
 	done   chan struct{}
@@ -430,6 +431,9 @@ func (l *Leg) forwardToPBX(b []byte) {
 		return // Asterisk's address is not known yet
 	}
 	if l.loop.Load() {
+		if l.loopDrain.Load() {
+			return
+		}
 		l.sentAt[out%uint16(len(l.sentAt))].Store(time.Now().UnixNano())
 	}
 	if _, err := l.conn.WriteToUDPAddrPort(b, *r); err == nil {

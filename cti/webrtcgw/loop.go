@@ -19,6 +19,10 @@ type LoopReport struct {
 	ICERoundTrip time.Duration
 }
 
+// loopDrainMax bounds how long StopLoop waits for the packets still in the loop; a packet a loopback UDP hop has not returned in
+// that time is lost.
+const loopDrainMax = 200 * time.Millisecond
+
 // StartLoop turns the leg into a loop test: the browser's audio is sent to the leg's own RTP socket and comes back to the browser
 // over the path a call uses (browser → gateway → UDP → gateway → browser). It replaces Asterisk's address until StopLoop.
 func (l *Leg) StartLoop() {
@@ -37,11 +41,20 @@ func (l *Leg) StartLoop() {
 // StopLoop ends the loop test and reports it. The leg then forgets the remote address: it waits for SetRemote or Asterisk's first
 // packet, as a new leg does.
 func (l *Leg) StopLoop() LoopReport {
+	// The browser's packets stop entering the loop first, and those still on their way come back before the counts are read:
+	// otherwise the packet in flight at the moment of the stop counts as lost and a sound phone fails its test.
+	l.loopDrain.Store(true)
+	sent := func() uint64 { return l.sentPBX.Load() - l.loopRef[0] }
+	returned := func() uint64 { return l.sentBr.Load() - l.loopRef[1] }
+	for deadline := time.Now().Add(loopDrainMax); returned() < sent() && time.Now().Before(deadline); {
+		time.Sleep(2 * time.Millisecond)
+	}
 	l.loop.Store(false)
 	l.remote.Store(nil)
+	l.loopDrain.Store(false)
 	l.loopMu.Lock()
 	rtt := slices.Clone(l.loopRTT)
-	rep := LoopReport{Sent: l.sentPBX.Load() - l.loopRef[0], Returned: l.sentBr.Load() - l.loopRef[1]}
+	rep := LoopReport{Sent: sent(), Returned: returned()}
 	l.loopMu.Unlock()
 	if len(rtt) > 0 {
 		slices.Sort(rtt)
