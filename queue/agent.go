@@ -201,7 +201,7 @@ func (r *Router) logout(a *agent) {
 		}
 		// The last agent left: callers would wait for nobody.
 		var calls []*call
-		q.order.Ascend(func(_ uint64, s uint32) bool {
+		q.line.each(func(s uint32) bool {
 			c := r.callAt(s)
 			if !c.callback {
 				calls = append(calls, c)

@@ -140,9 +140,27 @@ func checkInvariants(tb testing.TB, r *Router) {
 			}
 		}
 	}
+	// Positions: 1 + the waiting calls of the queue ahead in the documented
+	// order, counted from scratch.
+	for id, s := range r.calls {
+		c := r.callAt(s)
+		if c.st != waiting {
+			continue
+		}
+		want := 1
+		for _, s2 := range r.calls {
+			d := r.callAt(s2)
+			if d.st == waiting && d.qix == c.qix && callLess(d, c) {
+				want++
+			}
+		}
+		if pos, _, ok := r.Waiting(id); !ok || pos != want {
+			tb.Fatalf("call %s: position %d (%v), recount %d", id, pos, ok, want)
+		}
+	}
 	for name, q := range r.queues {
-		if q.order.Len() != perQueue[q] {
-			tb.Fatalf("queue %s: index holds %d calls, want %d", name, q.order.Len(), perQueue[q])
+		if q.line.n != perQueue[q] {
+			tb.Fatalf("queue %s: line holds %d calls, want %d", name, q.line.n, perQueue[q])
 		}
 		// The longest-waiting call found through the index is the naive one.
 		var oldest *call

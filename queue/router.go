@@ -72,7 +72,7 @@ type queueState struct {
 	bkts      []*bucket // by bucket.ix
 	r         *Router
 	heads     btree[head]                    // non-empty buckets by their head call's key
-	order     btree[uint32]                  // all waiting calls (slots) by key: position in line
+	line      line                           // all waiting calls in line order: their positions
 	ready     map[string]*[11]*tree[*member] // skill → level → Ready members holding it
 	any       *tree[*member]                 // all Ready members
 	byState   [NumStates]int
@@ -220,7 +220,8 @@ type call struct {
 	sig       uint32 // r.sigs: the call's own skills
 	slot      uint32
 	prefUntil int64
-	_         [40]byte // to 128 bytes
+	ln        uint64   // the call's number in its queue's line (at its priority)
+	_         [32]byte // to 128 bytes
 }
 
 // callExtra holds what few calls have.
@@ -449,7 +450,7 @@ func (r *Router) SetQueue(cfg QueueConfig) error {
 		r.unreadyAgent(a)
 	}
 	var calls []*call
-	q.order.Ascend(func(_ uint64, s uint32) bool { calls = append(calls, r.callAt(s)); return true })
+	q.line.each(func(s uint32) bool { calls = append(calls, r.callAt(s)); return true })
 	for _, c := range calls {
 		r.leaveLine(c)
 	}
@@ -762,7 +763,7 @@ func (r *Router) arrive(ev Event) error {
 		return &Error{Code: EInvalid, Event: ev.Kind, Call: ev.Call, Msg: err.Error()}
 	}
 	r.record(q, counters{Offered: 1})
-	if q.cfg.MaxLength > 0 && q.order.Len() >= q.cfg.MaxLength {
+	if q.cfg.MaxLength > 0 && q.line.n >= q.cfg.MaxLength {
 		r.overflowed(q, ev.Call, q.cfg.Overflow, "full")
 		return nil
 	}
@@ -773,6 +774,7 @@ func (r *Router) arrive(ev Event) error {
 	r.seq++
 	c := r.newCall(ev.Call, q, ar.Skills, ar.Preferred, ar.Attributes)
 	c.prio, c.enq, c.seq, c.lastPos = int8(ar.Priority), r.now, r.seq, -1
+	c.ln = q.line.number(c.prio)
 	if !ar.PreferredUntil.IsZero() {
 		c.prefUntil = ar.PreferredUntil.UnixNano()
 	}
@@ -990,7 +992,7 @@ func (r *Router) enterLine(c *call, arriving bool) {
 		c.bix = b.ix
 		b.add(q, c)
 	}
-	q.order.Insert(c.key(), c.slot)
+	q.line.insert(c.prio, c.ln, c.slot)
 	if arriving {
 		c.nextAnn = r.now
 	}
@@ -1012,7 +1014,7 @@ func (r *Router) leaveLine(c *call) {
 	} else if r.bucketOf(c) != nil {
 		r.bucketOf(c).remove(r.queueOf(c), c)
 	}
-	r.queueOf(c).order.Delete(c.key())
+	r.queueOf(c).line.remove(c.prio, c.ln)
 	r.timers.remove(&c.tm)
 }
 
@@ -1113,7 +1115,7 @@ func (r *Router) callTimer(c *call) {
 const ewtGrain = int64(10 * time.Second)
 
 func (r *Router) announce(c *call, force bool) {
-	pos := r.queueOf(c).order.Rank(c.key()) + 1
+	pos := r.queueOf(c).line.rank(c.prio, c.ln) + 1
 	ewt := r.ewt(r.queueOf(c), pos)
 	if force || int32(pos) != c.lastPos || int32(ewt/ewtGrain) != c.lastEWT {
 		d := r.decision()
@@ -1131,7 +1133,7 @@ func (r *Router) Waiting(callID string) (position int, ewt time.Duration, ok boo
 	if c == nil || c.st != waiting {
 		return 0, 0, false
 	}
-	pos := r.queueOf(c).order.Rank(c.key()) + 1
+	pos := r.queueOf(c).line.rank(c.prio, c.ln) + 1
 	return pos, time.Duration(r.ewt(r.queueOf(c), pos)), true
 }
 

@@ -198,6 +198,7 @@ func Restore(data []byte, locate func(name string) (*time.Location, error)) (*Ro
 		}
 		c := r.newCall(sc.ID, q, sc.Skills, sc.Preferred, sc.Attrs)
 		c.prio, c.prefUntil, c.enq, c.seq, c.st, c.callback = int8(sc.Priority), sc.PrefUntil, sc.Enqueued, sc.Seq, sc.State, sc.Callback
+		c.ln = q.line.number(c.prio) // in seq order: the line's order
 		c.step, c.lastPos, c.lastEWT, c.nextAnn = int16(sc.Step), int32(sc.LastPos), int32(sc.LastEWT/ewtGrain), sc.NextAnn
 		if c.callback {
 			q.callbacks++
@@ -216,7 +217,7 @@ func Restore(data []byte, locate func(name string) (*time.Location, error)) (*Ro
 				c.bix = b.ix
 				b.add(q, c)
 			}
-			q.order.Insert(c.key(), c.slot)
+			q.line.insert(c.prio, c.ln, c.slot)
 			r.scheduleCall(c)
 		default:
 			a := r.agents[sc.Agent]

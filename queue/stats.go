@@ -152,7 +152,7 @@ func (r *Router) Stats(queue string, now time.Time) (QueueStats, error) {
 		return QueueStats{}, &Error{Code: ENotFound, Msg: fmt.Sprintf("unknown queue %q", queue)}
 	}
 	t := now.UnixNano()
-	s := QueueStats{Queue: queue, At: ts(t), Waiting: q.order.Len(), Callbacks: q.callbacks, Agents: q.byState,
+	s := QueueStats{Queue: queue, At: ts(t), Waiting: q.line.n, Callbacks: q.callbacks, Agents: q.byState,
 		SLTarget: q.cfg.SLTarget, SLPercent: q.cfg.SLPercent}
 	if c := q.longest(); c != nil {
 		s.LongestWait = time.Duration(t - c.enq)
@@ -220,14 +220,10 @@ const ewtMinAnswers = 10
 // order among the first calls of each priority.
 func (q *queueState) longest() *call {
 	var best *call
-	for p := range uint64(10) {
-		k, s, ok := q.order.Ceil(p << 56)
-		if ok && k>>56 == p {
-			c := q.r.callAt(s)
-			if best == nil || c.seq < best.seq {
-				best = c
-			}
+	q.line.first(func(s uint32) {
+		if c := q.r.callAt(s); best == nil || c.seq < best.seq {
+			best = c
 		}
-	}
+	})
 	return best
 }
