@@ -2,7 +2,6 @@ package queue
 
 import (
 	"cmp"
-	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -11,7 +10,7 @@ import (
 
 // TestTimerHeapRuns checks the timer heap, runs included, against a plain
 // list: timers scheduled, moved and removed at random, into runs or the
-// heap, in or out of order, fire in (deadline, kind, id) order, each at its
+// heap, in or out of order, fire in (deadline, kind, owner) order, each at its
 // latest deadline, whatever the shape of the runs and compactions.
 func TestTimerHeapRuns(t *testing.T) {
 	for seed := range 20 {
@@ -67,7 +66,7 @@ func TestTimerHeapRuns(t *testing.T) {
 					}
 					for _, tm := range batch {
 						if tm.at != at || !tm.on {
-							t.Fatalf("seed %d: timer %s fired at %d, scheduled %d on %v", seed, ts.timerID(tm.kind, tm.own), at, tm.at, tm.on)
+							t.Fatalf("seed %d: timer %d/%d fired at %d, scheduled %d on %v", seed, tm.kind, tm.own, at, tm.at, tm.on)
 						}
 						h.remove(tm)
 						got = append(got, tm)
@@ -84,14 +83,17 @@ func TestTimerHeapRuns(t *testing.T) {
 	}
 }
 
-// testTimers owns the timers of TestTimerHeapRuns: timer i has handle i and
-// id a<i> (agents) or c<i> (calls).
+// testTimers owns the timers of TestTimerHeapRuns: timer i has handle i;
+// owners of the same kind are ordered by handle, backwards for agents.
 type testTimers []*timer
 
 func (ts testTimers) timer(_ uint8, own uint32) *timer { return ts[own] }
 
-func (ts testTimers) timerID(kind uint8, own uint32) string {
-	return fmt.Sprintf("%c%03d", "ac"[kind], own)
+func (ts testTimers) ownerLess(kind uint8, a, b uint32) bool {
+	if kind == 0 {
+		return a > b
+	}
+	return a < b
 }
 
 // TestCallLayout holds the layout the timer path relies on (see call): 128

@@ -169,8 +169,10 @@ func (t *tree[T]) Ascend(fn func(T) bool) {
 
 // timer is one pending deadline of an agent (offer, wrap-up) or a call (step,
 // max wait, preference, announcement). Each owner has at most one timer: its
-// earliest deadline. Timers due at the same instant fire in (kind, id) order,
-// so the order survives Snapshot/Restore. It names its owner by kind and
+// earliest deadline. Timers due at the same instant fire agents' first, by
+// id, then calls' in arrival order (seq), so the order survives
+// Snapshot/Restore. Ties are common: a call arriving while another's
+// announcement fires is announced at the same instants from then on. It names its owner by kind and
 // handle (agent index or call slot), not by pointer, so calls hold no pointers.
 type timer struct {
 	at   int64
@@ -179,10 +181,11 @@ type timer struct {
 	kind uint8 // 0 agent, 1 call
 }
 
-// timerOwners resolves a timer's handle to the timer and its owner's id.
+// timerOwners resolves a timer's handle to the timer and orders the owners
+// of timers due at the same instant.
 type timerOwners interface {
 	timer(kind uint8, own uint32) *timer
-	timerID(kind uint8, own uint32) string
+	ownerLess(kind uint8, a, b uint32) bool
 }
 
 // timerHeap is a 4-ary min-heap on deadlines kept inline, so sifting reads
@@ -243,12 +246,12 @@ func (h *timerHeap) bump(t *timer) uint32 {
 	return g[t.own]
 }
 
-// less is the firing order of timers due at the same instant: (kind, id).
+// less is the firing order of timers due at the same instant: by kind, then owner.
 func (h *timerHeap) less(a, b *timer) bool {
 	if a.kind != b.kind {
 		return a.kind < b.kind
 	}
-	return h.owners.timerID(a.kind, a.own) < h.owners.timerID(b.kind, b.own)
+	return h.owners.ownerLess(a.kind, a.own, b.own)
 }
 
 // newRun returns the id of a new, empty run.
