@@ -65,8 +65,10 @@
 //
 // Waiting calls are indexed per (queue, step, own skills) in B+trees keyed by
 // one integer, (9-priority)<<56 | arrival seq, holding call slots rather than
-// pointers; the queue's line is one such tree with subtree counts, so a
-// position is a Rank. Ready agents are indexed per (queue, skill, level)
+// pointers. A queue's line numbers its calls by arrival per priority and keeps
+// a bitmap of those waiting with a Fenwick tree of its word counts, so a
+// position is a prefix sum and a popcount in a few hundred bytes that stay
+// in cache. Ready agents are indexed per (queue, skill, level)
 // ordered by the strategy key; deadlines sit in one 4-ary heap with one live
 // entry per call or agent (moved timers leave stale entries that are skipped).
 // Calls live in pages of pointer-free structs addressed by slot (queue,
