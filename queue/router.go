@@ -857,9 +857,8 @@ func (r *Router) callEvent(ev Event) error {
 }
 
 // newCall gives a new call with id in q a slot: one freed by an earlier
-// Apply if any, so a steady line allocates nothing. Its timer keeps its
-// generation (timerHeap.gens), so heap entries left from the slot's former
-// call stay stale.
+// Apply if any, so a steady line allocates nothing. Its timer starts off,
+// so heap entries left from the slot's former call stay stale.
 func (r *Router) newCall(id string, q *queueState, skills []SkillReq, preferred string, attrs map[string]string) *call {
 	var s uint32
 	if n := len(r.free); n > 0 {

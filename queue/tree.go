@@ -191,7 +191,10 @@ type timerOwners interface {
 // timerHeap is a 4-ary min-heap on deadlines kept inline, so sifting reads
 // only the heap's own array. Removing or moving a timer leaves its old entry
 // behind, stale, to be skipped when it surfaces; the heap is rebuilt when
-// stale entries outnumber live ones.
+// stale entries outnumber live ones. An entry is stale unless its timer is
+// still scheduled at its deadline: one left by a moved timer, or by a call
+// gone whose slot a new call took, fires nothing — or, should that timer be
+// due at the very same instant, fires it on time, as its own entry would.
 //
 // Most deadlines do not need the heap: a queue's announcements fall due at
 // now + AnnounceEvery, its offers at now + OfferTimeout, its wrap-ups at
@@ -208,17 +211,10 @@ type timerHeap struct {
 	batch  []*timer
 	runs   []run // run i+1 is runs[i]; 0 means no run
 	queued int   // entries waiting in runs behind their heads
-	// Each timer's generation, by kind and handle, bumped on every change:
-	// heap entries of older generations are stale. They sit in dense arrays
-	// rather than in the timers so that skipping a stale entry reads 4 bytes
-	// here instead of its owner, whose call ended long ago. A handle reused
-	// by a new call keeps its generation, so old entries stay stale.
-	gens [2][]uint32
 }
 
 type tentry struct {
 	at   int64
-	gen  uint32
 	run  int32 // the run this entry heads, 0 for none
 	own  uint32
 	kind uint8
@@ -230,20 +226,12 @@ type run struct {
 	head int
 }
 
+// valid reports whether e's timer is still scheduled at e's deadline. It
+// reads the timer, in its owner: most entries surfacing are valid, and their
+// owner is read next anyway.
 func (h *timerHeap) valid(e tentry) bool {
-	g := h.gens[e.kind]
-	return int(e.own) < len(g) && g[e.own] == e.gen
-}
-
-// bump starts a new generation of t and returns it.
-func (h *timerHeap) bump(t *timer) uint32 {
-	g := h.gens[t.kind]
-	if int(t.own) >= len(g) {
-		g = append(g, make([]uint32, int(t.own)+1-len(g))...)
-		h.gens[t.kind] = g
-	}
-	g[t.own]++
-	return g[t.own]
+	t := h.owners.timer(e.kind, e.own)
+	return t.on && t.at == e.at
 }
 
 // less is the firing order of timers due at the same instant: by kind, then owner.
@@ -274,7 +262,7 @@ func (h *timerHeap) set(t *timer, at int64, r int32) {
 		h.live++
 	}
 	t.on, t.at = true, at
-	e := tentry{at: at, gen: h.bump(t), own: t.own, kind: t.kind}
+	e := tentry{at: at, own: t.own, kind: t.kind}
 	if r > 0 {
 		ru := &h.runs[r-1]
 		switch n := len(ru.e); {
@@ -301,7 +289,6 @@ func (h *timerHeap) remove(t *timer) {
 		return
 	}
 	t.on = false
-	h.bump(t)
 	h.live--
 }
 
@@ -413,9 +400,9 @@ func (h *timerHeap) compact() {
 }
 
 // due returns the timers due at the earliest deadline not after now, in
-// firing order, and unschedules none of them: a timer fired earlier in the
-// batch may remove or move a later one, which the caller checks with
-// stillDue. It returns nil when nothing is due.
+// firing order, each once, and unschedules none of them: a timer fired
+// earlier in the batch may remove or move a later one, which the caller
+// checks. It returns nil when nothing is due.
 func (h *timerHeap) due(now int64) ([]*timer, int64) {
 	b := h.batch[:0]
 	var at int64
@@ -428,23 +415,28 @@ func (h *timerHeap) due(now int64) ([]*timer, int64) {
 			break
 		}
 		e := h.pop()
-		// Leave the entry's generation in force: the timer stays scheduled
-		// until it fires.
+		// The timer stays scheduled until it fires.
 		at = e.at
 		b = append(b, h.owners.timer(e.kind, e.own))
 	}
 	switch {
 	case len(b) == 2: // the common case of a tie: no sort
-		if h.less(b[1], b[0]) {
+		if b[0] == b[1] { // a stale entry of the same timer at the same instant
+			b = b[:1]
+		} else if h.less(b[1], b[0]) {
 			b[0], b[1] = b[1], b[0]
 		}
 	case len(b) > 2:
 		slices.SortFunc(b, func(x, y *timer) int {
-			if h.less(x, y) {
+			switch {
+			case x == y:
+				return 0
+			case h.less(x, y):
 				return -1
 			}
 			return 1
 		})
+		b = slices.Compact(b)
 	}
 	h.batch = b
 	return b, at
