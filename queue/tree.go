@@ -213,12 +213,14 @@ type timerHeap struct {
 	queued int   // entries waiting in runs behind their heads
 }
 
+// tentry is 16 bytes: runs are read in order, four entries a cache line.
 type tentry struct {
-	at   int64
-	run  int32 // the run this entry heads, 0 for none
-	own  uint32
-	kind uint8
+	at  int64
+	run int32  // the run this entry heads, 0 for none
+	ref uint32 // the timer's owner handle<<1 | kind (handles stay below 2^31: a call is 128 bytes)
 }
+
+func (e tentry) timer(o timerOwners) *timer { return o.timer(uint8(e.ref&1), e.ref>>1) }
 
 // run is a FIFO of entries in deadline order; e[head] is in the heap.
 type run struct {
@@ -230,7 +232,7 @@ type run struct {
 // reads the timer, in its owner: most entries surfacing are valid, and their
 // owner is read next anyway.
 func (h *timerHeap) valid(e tentry) bool {
-	t := h.owners.timer(e.kind, e.own)
+	t := e.timer(h.owners)
 	return t.on && t.at == e.at
 }
 
@@ -262,7 +264,7 @@ func (h *timerHeap) set(t *timer, at int64, r int32) {
 		h.live++
 	}
 	t.on, t.at = true, at
-	e := tentry{at: at, own: t.own, kind: t.kind}
+	e := tentry{at: at, ref: t.own<<1 | uint32(t.kind)}
 	if r > 0 {
 		ru := &h.runs[r-1]
 		switch n := len(ru.e); {
@@ -417,7 +419,7 @@ func (h *timerHeap) due(now int64) ([]*timer, int64) {
 		e := h.pop()
 		// The timer stays scheduled until it fires.
 		at = e.at
-		b = append(b, h.owners.timer(e.kind, e.own))
+		b = append(b, e.timer(h.owners))
 	}
 	switch {
 	case len(b) == 2: // the common case of a tie: no sort
