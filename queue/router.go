@@ -70,6 +70,7 @@ type queueState struct {
 	cfg       QueueConfig
 	buckets   map[bucketKey]*bucket
 	bkts      []*bucket // by bucket.ix
+	common    []*bucket // by step+1: the bucket of calls without skills of their own, or of an Any step
 	r         *Router
 	heads     btree[head]                    // non-empty buckets by their head call's key
 	line      line                           // all waiting calls in line order: their positions
@@ -458,7 +459,7 @@ func (r *Router) SetQueue(cfg QueueConfig) error {
 	}
 	q.cfg = cfg
 	q.buckets = map[bucketKey]*bucket{}
-	q.bkts = nil
+	q.bkts, q.common = nil, nil
 	q.heads = btree[head]{}
 	for _, a := range readyAgents {
 		r.readyAgent(a)
@@ -928,6 +929,11 @@ func (r *Router) bucketFor(q *queueState, step int, c *call) *bucket {
 	if step >= 0 && q.cfg.Steps[step].Any {
 		k.sig = anySig
 	}
+	// Most calls land in their step's common bucket: find it without hashing.
+	common := k.sig == 0 || k.sig == anySig
+	if common && step+1 < len(q.common) && q.common[step+1] != nil {
+		return q.common[step+1]
+	}
 	if b := q.buckets[k]; b != nil {
 		return b
 	}
@@ -941,6 +947,12 @@ func (r *Router) bucketFor(q *queueState, step int, c *call) *bucket {
 		b.sets[i] = q.readyLevels(s.Skill)
 	}
 	q.buckets[k] = b
+	if common {
+		for len(q.common) <= step+1 {
+			q.common = append(q.common, nil)
+		}
+		q.common[step+1] = b
+	}
 	return b
 }
 
