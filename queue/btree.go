@@ -325,3 +325,57 @@ func (t *btree[V]) ascendFrom(n *bnode[V], k uint64, fn func(uint64, V) bool) bo
 	}
 	return true
 }
+
+// slotSet is a set of call slots by key: up to two inline, more in a B+tree.
+// Most buckets hold a call or two (calls with skills of their own spread
+// over many requirements), and a B+tree's leaf is three objects, a cache
+// miss each; inline, the entries share the bucket's lines.
+type slotSet struct {
+	n    int // entries inline; the tree is empty while n > 0
+	keys [2]uint64
+	vals [2]uint32
+	tree btree[uint32]
+}
+
+// Len returns the number of entries.
+func (s *slotSet) Len() int { return s.n + s.tree.Len() }
+
+// Insert adds k with v; k must not be present.
+func (s *slotSet) Insert(k uint64, v uint32) {
+	if s.tree.Len() == 0 && s.n < len(s.keys) {
+		i := s.n
+		for ; i > 0 && s.keys[i-1] > k; i-- {
+			s.keys[i], s.vals[i] = s.keys[i-1], s.vals[i-1]
+		}
+		s.keys[i], s.vals[i] = k, v
+		s.n++
+		return
+	}
+	for i := range s.n { // full: move to the tree
+		s.tree.Insert(s.keys[i], s.vals[i])
+	}
+	s.n = 0
+	s.tree.Insert(k, v)
+}
+
+// Delete removes k and reports whether it was present.
+func (s *slotSet) Delete(k uint64) bool {
+	for i := range s.n {
+		if s.keys[i] == k {
+			for ; i+1 < s.n; i++ {
+				s.keys[i], s.vals[i] = s.keys[i+1], s.vals[i+1]
+			}
+			s.n--
+			return true
+		}
+	}
+	return s.tree.Delete(k)
+}
+
+// Min returns the least key and its value.
+func (s *slotSet) Min() (uint64, uint32, bool) {
+	if s.n > 0 {
+		return s.keys[0], s.vals[0], true
+	}
+	return s.tree.Min()
+}

@@ -64,3 +64,38 @@ func TestBTree(t *testing.T) {
 		}
 	}
 }
+
+// TestSlotSet checks a slot set against a sorted slice while it moves between
+// its inline entries and its tree: sizes stay small, around the switch.
+func TestSlotSet(t *testing.T) {
+	for seed := range 20 {
+		rng := rand.New(rand.NewPCG(uint64(seed), 4))
+		var s slotSet
+		var ref []uint64
+		for step := range 20000 {
+			k := rng.Uint64N(12)
+			i, found := slices.BinarySearch(ref, k)
+			if rng.IntN(2) == 0 && !found && len(ref) < 6 {
+				s.Insert(k, uint32(k)+100)
+				ref = slices.Insert(ref, i, k)
+			} else {
+				if got := s.Delete(k); got != found {
+					t.Fatalf("seed %d step %d: Delete(%d) = %v, want %v", seed, step, k, got, found)
+				}
+				if found {
+					ref = slices.Delete(ref, i, i+1)
+				}
+			}
+			if s.Len() != len(ref) {
+				t.Fatalf("seed %d step %d: Len %d, want %d", seed, step, s.Len(), len(ref))
+			}
+			mk, mv, ok := s.Min()
+			if ok != (len(ref) > 0) || ok && (mk != ref[0] || mv != uint32(ref[0])+100) {
+				t.Fatalf("seed %d step %d: Min = %d %d %v, want %v", seed, step, mk, mv, ok, ref)
+			}
+			if s.n > 0 && s.tree.Len() > 0 {
+				t.Fatalf("seed %d step %d: %d inline and %d in the tree", seed, step, s.n, s.tree.Len())
+			}
+		}
+	}
+}

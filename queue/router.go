@@ -109,7 +109,7 @@ type bucket struct {
 	mask  uint64                // skillMask of need
 	rule  string                // req as a trace shows it, made once
 	sets  []*[11]*tree[*member] // parallel to req: q's Ready sets of the skill by level
-	calls btree[uint32]         // slots by key
+	calls slotSet               // slots by key
 	head  *call                 // calls' minimum; its key is the bucket's key in the queue's heads tree
 	up    *bucket               // where calls of this bucket went at their last step change (unused for "*")
 }
