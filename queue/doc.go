@@ -71,9 +71,9 @@
 // in cache. Ready agents are indexed per (queue, skill, level)
 // ordered by the strategy key; deadlines sit in one 4-ary heap with one live
 // entry per call or agent (moved timers leave stale entries that are skipped).
-// Calls live in pages of pointer-free structs addressed by slot (queue,
-// bucket, agents and requirement by index; ids apart, by slot), timers name
-// their owner by handle, so the GC has next to nothing to scan per call.
+// Calls live in pages of structs addressed by slot (queue, bucket, agents and
+// requirement by index), timers name their owner by handle, so the GC has one
+// pointer to scan per call, its id.
 // So an event costs O(log n) in the number of calls and agents, times the
 // agent's queues and skills and the queue's number of buckets, not O(n).
 package queue
