@@ -298,7 +298,8 @@ func (r *Router) timer(kind uint8, own uint32) *timer {
 }
 
 // ownerLess orders agents by id and calls by arrival: a call's seq sits in
-// the cache line its timer reads anyway, where its id is two misses away.
+// the cache line its timer reads anyway, where comparing ids reads their
+// bytes, elsewhere in memory.
 func (r *Router) ownerLess(kind uint8, a, b uint32) bool {
 	if kind == 0 {
 		return r.as[a].id < r.as[b].id
