@@ -1,6 +1,7 @@
 package arisim
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 	"time"
@@ -102,6 +103,27 @@ func TestEventBurstArrivesWhole(t *testing.T) {
 	for _, id := range ids {
 		if seen[id] != "StasisEnd" {
 			t.Errorf("channel %s ended with %q, want StasisEnd", id, seen[id])
+		}
+	}
+}
+
+// TestAppendFrame: each length form of RFC 6455 5.2 (7-bit, 16-bit, 64-bit), unmasked, FIN and text opcode set.
+func TestAppendFrame(t *testing.T) {
+	for _, tc := range []struct {
+		n    int
+		head []byte
+	}{
+		{0, []byte{0x81, 0}},
+		{125, []byte{0x81, 125}},
+		{126, []byte{0x81, 126, 0, 126}},
+		{65535, []byte{0x81, 126, 0xff, 0xff}},
+		{65536, []byte{0x81, 127, 0, 0, 0, 0, 0, 1, 0, 0}},
+	} {
+		payload := bytes.Repeat([]byte{'x'}, tc.n)
+		got := appendFrame([]byte("prev"), payload)
+		want := append(append([]byte("prev"), tc.head...), payload...)
+		if !bytes.Equal(got, want) {
+			t.Errorf("length %d: header % x, want % x", tc.n, got[4:4+len(tc.head)], tc.head)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package arisim
 
 import (
 	"bufio"
+	"encoding/binary"
 	"net"
 	"net/http"
 	"sync"
@@ -19,29 +20,64 @@ var upgrader = websocket.Upgrader{
 }
 
 // wsConn is one events websocket: one reader and one writer goroutine, a
-// bounded send queue, both goroutines owned by the Server.
+// bounded send queue, both goroutines owned by the Server. Events are
+// framed straight into the queue, a byte buffer, and the writer sends
+// everything queued in one socket write: it is woken once when the queue
+// stops being empty, not once per event.
 type wsConn struct {
 	s         *Server
 	ws        *websocket.Conn
-	out       *batchConn // under ws: lets the writer send queued frames in one write
-	send      chan []byte
+	out       *lockedConn // under ws: written by the writer directly, by the library for control frames
+	wake      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
 	apps      []string // apps this connection still holds
+
+	qmu    sync.Mutex
+	queued []byte // websocket frames not yet handed to the writer
+	nq     int    // events in queued
+	max    int    // events queued past which the connection is a slow consumer
 }
 
+// enqueue frames b as one text message (each event stays its own message,
+// as Asterisk sends them) and queues it; b is copied. It reports false when
+// the queue is full.
 func (c *wsConn) enqueue(b []byte) bool {
 	select {
 	case <-c.done:
 		return true
 	default:
 	}
-	select {
-	case c.send <- b:
-		return true
-	default:
+	c.qmu.Lock()
+	if c.nq >= c.max {
+		c.qmu.Unlock()
 		return false
 	}
+	first := len(c.queued) == 0
+	c.queued = appendFrame(c.queued, b)
+	c.nq++
+	c.qmu.Unlock()
+	if first {
+		wake(c.wake)
+	}
+	return true
+}
+
+// appendFrame appends b as an unmasked, unfragmented text frame (RFC 6455
+// 5.2: a server never masks).
+func appendFrame(dst, b []byte) []byte {
+	const fin, opText = 0x80, 0x1
+	n := len(b)
+	switch {
+	case n < 126:
+		dst = append(dst, fin|opText, byte(n))
+	case n <= 0xffff:
+		dst = append(dst, fin|opText, 126, byte(n>>8), byte(n))
+	default:
+		dst = append(dst, fin|opText, 127)
+		dst = binary.BigEndian.AppendUint64(dst, uint64(n))
+	}
+	return append(dst, b...)
 }
 
 // closeLocked asks the writer to send a close frame and stop.
@@ -62,12 +98,12 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request, q *request)
 		http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
 		return
 	}
-	hj := &batchHijacker{ResponseWriter: w}
+	hj := &lockingHijacker{ResponseWriter: w}
 	ws, err := upgrader.Upgrade(hj, r, nil)
 	if err != nil {
 		return
 	}
-	c := &wsConn{s: s, ws: ws, out: hj.conn, send: make(chan []byte, s.cfg.EventQueue), done: make(chan struct{})}
+	c := &wsConn{s: s, ws: ws, out: hj.conn, wake: make(chan struct{}, 1), done: make(chan struct{}), max: s.cfg.EventQueue}
 	apps := q.list("app")
 	s.mu.Lock()
 	if s.closed {
@@ -130,10 +166,12 @@ func (s *Server) dropConnLocked(c *wsConn) {
 func (c *wsConn) writeLoop() {
 	defer c.s.wg.Done()
 	defer c.ws.Close()
+	var spare []byte
 	for {
 		select {
-		case b := <-c.send:
-			if err := c.writeBatch(b); err != nil {
+		case <-c.wake:
+			var err error
+			if spare, err = c.flush(spare); err != nil {
 				c.s.mu.Lock()
 				c.s.dropConnLocked(c)
 				c.s.mu.Unlock()
@@ -141,16 +179,8 @@ func (c *wsConn) writeLoop() {
 			}
 		case <-c.done:
 			// Flush what is queued (e.g. ApplicationReplaced, MissingParams), then close.
-			for {
-				select {
-				case b := <-c.send:
-					if c.writeBatch(b) != nil {
-						return
-					}
-					continue
-				default:
-				}
-				break
+			if _, err := c.flush(spare); err != nil {
+				return
 			}
 			c.ws.SetWriteDeadline(time.Now().Add(time.Second))
 			c.ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
@@ -159,97 +189,63 @@ func (c *wsConn) writeLoop() {
 	}
 }
 
-// maxBatch bounds how much the writer collects before a write(2).
-const maxBatch = 64 << 10
+// maxSpare bounds the buffer the writer keeps for the next batch: a burst's
+// buffer is not kept for the connection's life.
+const maxSpare = 256 << 10
 
-// writeBatch writes b and whatever else is already queued as separate
-// frames (each event stays one message, as Asterisk sends them) but with
-// as few socket writes as the queue allows: under load one write carries
-// many events instead of one each.
-func (c *wsConn) writeBatch(b []byte) error {
-	c.ws.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
-	c.out.begin()
-	err := c.ws.WriteMessage(websocket.TextMessage, b)
-	for err == nil && c.out.pending() < maxBatch {
-		var more bool
-		select {
-		case b, more = <-c.send:
-		default:
-		}
-		if !more {
-			break
-		}
-		err = c.ws.WriteMessage(websocket.TextMessage, b)
+// flush sends every queued frame in one write, giving the queue spare (an
+// empty buffer) in exchange, and returns the sent buffer for reuse.
+func (c *wsConn) flush(spare []byte) ([]byte, error) {
+	c.qmu.Lock()
+	b := c.queued
+	c.queued, c.nq = spare, 0
+	c.qmu.Unlock()
+	if len(b) == 0 {
+		return b, nil
 	}
-	if ferr := c.out.end(); err == nil {
-		err = ferr
+	err := c.out.write(b, time.Now().Add(wsWriteTimeout))
+	if cap(b) > maxSpare {
+		return nil, err
 	}
-	return err
+	return b[:0], err
 }
 
-// batchHijacker hands the websocket library a batchConn instead of the
+// lockingHijacker hands the websocket library a lockedConn instead of the
 // bare connection.
-type batchHijacker struct {
+type lockingHijacker struct {
 	http.ResponseWriter
-	conn *batchConn
+	conn *lockedConn
 }
 
-func (h *batchHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+func (h *lockingHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	nc, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
 	if err != nil {
 		return nil, nil, err
 	}
-	h.conn = &batchConn{Conn: nc}
+	h.conn = &lockedConn{Conn: nc}
 	return h.conn, brw, nil
 }
 
-// batchConn passes writes straight through, except between begin and end,
-// when it collects them and end sends them in one write. The mutex keeps
+// lockedConn serializes whole writes: the writer's batches of events and
 // the library's control frames (pong, close), written from the reader
-// goroutine, from interleaving with a batch being sent.
-type batchConn struct {
+// goroutine, never interleave.
+type lockedConn struct {
 	net.Conn
-	mu       sync.Mutex
-	batching bool
-	buf      []byte
+	mu sync.Mutex
 }
 
-func (c *batchConn) Write(p []byte) (int, error) {
+func (c *lockedConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.batching {
-		c.buf = append(c.buf, p...)
-		return len(p), nil
-	}
 	return c.Conn.Write(p)
 }
 
-func (c *batchConn) begin() {
-	c.mu.Lock()
-	c.batching = true
-	c.mu.Unlock()
-}
-
-func (c *batchConn) pending() int {
+// write sends p with a deadline.
+func (c *lockedConn) write(p []byte, deadline time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.buf)
-}
-
-// end sends what was collected and returns to writing through.
-func (c *batchConn) end() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.batching = false
-	if len(c.buf) == 0 {
-		return nil
-	}
-	_, err := c.Conn.Write(c.buf)
-	if cap(c.buf) > 4*maxBatch {
-		c.buf = nil // don't keep a burst's buffer for the connection's life
-	} else {
-		c.buf = c.buf[:0]
-	}
+	c.Conn.SetWriteDeadline(deadline)
+	_, err := c.Conn.Write(p)
 	return err
 }
 
