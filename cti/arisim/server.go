@@ -108,9 +108,7 @@ type Server struct {
 	devices     map[string]string
 	globals     map[string]string
 	sounds      map[string]time.Duration
-	soonQ       []*timer // zero-delay work, run in order by soonLoop
-	soonWake    chan struct{}
-	soonStarted bool
+	soonQ       []*timer  // zero-delay work, run in order by unlock
 	timerQ      timerHeap // delayed work, run by timerLoop when due
 	timerWake   chan struct{}
 	timerSeq    uint64 // orders timers due at the same instant
@@ -191,7 +189,6 @@ func New(cfg Config) *Server {
 		globals:   map[string]string{},
 		sounds:    defaultSounds(cfg.DefaultSoundDuration),
 		done:      make(chan struct{}),
-		soonWake:  make(chan struct{}, 1),
 		timerWake: make(chan struct{}, 1),
 		rng:       rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)),
 	}
@@ -246,7 +243,7 @@ func defaultSounds(d time.Duration) map[string]time.Duration {
 // Stats returns a copy of the counters.
 func (s *Server) Stats() Stats {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	return s.stats
 }
 
@@ -264,13 +261,13 @@ func (s *Server) Start(ctx context.Context, addr string) (string, error) {
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	s.mu.Lock()
 	if s.closed {
-		s.mu.Unlock()
+		s.unlock()
 		ln.Close()
 		return "", errors.New("arisim: server closed")
 	}
 	s.httpSrv, s.listener = srv, ln
 	s.wg.Add(2)
-	s.mu.Unlock()
+	s.unlock()
 	stop := make(chan struct{})
 	go func() {
 		defer s.wg.Done()
@@ -302,7 +299,7 @@ func (s *Server) Close() error {
 func (s *Server) shutdown() {
 	s.mu.Lock()
 	if s.closed {
-		s.mu.Unlock()
+		s.unlock()
 		return
 	}
 	s.closed = true
@@ -320,7 +317,7 @@ func (s *Server) shutdown() {
 		}
 	}
 	srv := s.httpSrv
-	s.mu.Unlock()
+	s.unlock()
 	if srv != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		srv.Shutdown(sctx)
@@ -591,12 +588,12 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	if s.closed {
-		s.mu.Unlock()
+		s.unlock()
 		writeResponse(w, r, errMsg(http.StatusServiceUnavailable, "Asterisk not booted"))
 		return
 	}
 	resp := h(s, q)
-	s.mu.Unlock()
+	s.unlock()
 	writeResponse(w, r, resp)
 }
 

@@ -15,9 +15,11 @@ type timer struct {
 }
 
 // after schedules fn after the simulated duration d. Zero-delay work goes
-// through one FIFO queue so that actions a REST call defers (joining a
-// bridge, starting a playback) happen in request order, as on a channel's
-// control queue in Asterisk. Delayed work goes into one heap served by one
+// into one FIFO queue that unlock runs before it releases the lock, so that
+// actions a REST call defers (joining a bridge, starting a playback) happen
+// after the handler and in request order, as on a channel's control queue
+// in Asterisk (whose REST handlers wait for the queued command), without a
+// goroutine hand-off. Delayed work goes into one heap served by one
 // goroutine, which runs everything due under a single hold of the lock
 // instead of a goroutine and a lock hand-off per timer. Caller holds s.mu.
 func (s *Server) after(d time.Duration, fn func()) *timer {
@@ -28,12 +30,6 @@ func (s *Server) after(d time.Duration, fn func()) *timer {
 	}
 	if d <= 0 {
 		s.soonQ = append(s.soonQ, t)
-		if !s.soonStarted {
-			s.soonStarted = true
-			s.wg.Add(1)
-			go s.soonLoop()
-		}
-		wake(s.soonWake)
 		return t
 	}
 	t.at = time.Now().Add(s.scaled(d))
@@ -58,26 +54,21 @@ func wake(ch chan struct{}) {
 	}
 }
 
-func (s *Server) soonLoop() {
-	defer s.wg.Done()
-	for {
-		select {
-		case <-s.done:
-			return
-		case <-s.soonWake:
+// unlock runs the zero-delay work queued while s.mu was held (and the work
+// that work queues), then releases s.mu. Every holder of s.mu releases it
+// this way.
+func (s *Server) unlock() {
+	for i := 0; i < len(s.soonQ) && !s.closed; i++ {
+		t := s.soonQ[i]
+		if t.cancelled {
+			continue
 		}
-		s.mu.Lock()
-		for len(s.soonQ) > 0 && !s.closed {
-			t := s.soonQ[0]
-			s.soonQ = s.soonQ[1:]
-			if t.cancelled {
-				continue
-			}
-			t.cancelled = true
-			t.fn()
-		}
-		s.mu.Unlock()
+		t.cancelled = true
+		t.fn()
 	}
+	clear(s.soonQ)
+	s.soonQ = s.soonQ[:0]
+	s.mu.Unlock()
 }
 
 // timerLoop runs delayed work when it is due, in deadline order (request
@@ -102,7 +93,7 @@ func (s *Server) timerLoop() {
 		if len(s.timerQ) > 0 {
 			next = time.Until(s.timerQ[0].at)
 		}
-		s.mu.Unlock()
+		s.unlock()
 		clock.Reset(next)
 		select {
 		case <-s.done:

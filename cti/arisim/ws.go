@@ -93,7 +93,7 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request, q *request)
 	}
 	s.mu.Lock()
 	closed := s.closed
-	s.mu.Unlock()
+	s.unlock()
 	if closed {
 		http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
 		return
@@ -107,7 +107,7 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request, q *request)
 	apps := q.list("app")
 	s.mu.Lock()
 	if s.closed {
-		s.mu.Unlock()
+		s.unlock()
 		ws.Close()
 		return
 	}
@@ -119,7 +119,7 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request, q *request)
 		b, _ := marshal(obj{{"type", "MissingParams"}, {"params", []string{"app"}}})
 		c.enqueue(b)
 		c.closeLocked()
-		s.mu.Unlock()
+		s.unlock()
 		return
 	}
 	subscribeAll := q.bool("subscribeAll", false)
@@ -138,7 +138,7 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request, q *request)
 		reg.subscribeAll = subscribeAll
 		c.apps = append(c.apps, name)
 	}
-	s.mu.Unlock()
+	s.unlock()
 }
 
 func remove(list []string, v string) []string {
@@ -174,7 +174,7 @@ func (c *wsConn) writeLoop() {
 			if spare, err = c.flush(spare); err != nil {
 				c.s.mu.Lock()
 				c.s.dropConnLocked(c)
-				c.s.mu.Unlock()
+				c.s.unlock()
 				return
 			}
 		case <-c.done:
@@ -258,7 +258,7 @@ func (c *wsConn) readLoop() {
 	}
 	c.s.mu.Lock()
 	c.s.dropConnLocked(c)
-	c.s.mu.Unlock()
+	c.s.unlock()
 	c.ws.Close()
 }
 
@@ -267,7 +267,7 @@ func (c *wsConn) readLoop() {
 // connections were cut. Tests use it to make a controller reconnect and reconcile.
 func (s *Server) DropConnections() int {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	n := 0
 	for c := range s.conns {
 		s.dropConnLocked(c)
