@@ -116,7 +116,7 @@ func (s *Server) appsFor(chs []*channel, brs []*bridge) []string {
 			add(b.app)
 		}
 	}
-	for _, name := range sortedKeys(s.apps) {
+	for _, name := range s.appNames {
 		reg := s.apps[name]
 		if reg.subscribeAll {
 			add(name)

@@ -98,6 +98,7 @@ type Server struct {
 	closed bool
 
 	apps        map[string]*appReg
+	appNames    []string // the keys of apps, sorted (apps are never removed)
 	conns       map[*wsConn]struct{}
 	channels    map[string]*channel
 	bridges     map[string]*bridge

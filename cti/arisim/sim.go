@@ -193,7 +193,7 @@ func (s *Server) SetEndpoint(id string, b Behaviour) error {
 
 func (s *Server) publishEndpoint(e *endpoint) {
 	var apps []string
-	for _, a := range sortedKeys(s.apps) {
+	for _, a := range s.appNames {
 		if reg := s.apps[a]; reg.subscribeAll || reg.endpoints[e.id()] || reg.endpoints[e.tech] {
 			apps = append(apps, a)
 		}

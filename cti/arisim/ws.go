@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -128,6 +129,8 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request, q *request)
 		if reg == nil {
 			reg = &appReg{name: name, endpoints: map[string]bool{}, devices: map[string]bool{}, channels: map[string]bool{}, bridges: map[string]bool{}}
 			s.apps[name] = reg
+			i, _ := slices.BinarySearch(s.appNames, name)
+			s.appNames = slices.Insert(s.appNames, i, name)
 		}
 		if old := reg.conn; old != nil && old != c {
 			b, _ := marshal((&event{typ: "ApplicationReplaced", ts: s.now(), order: orderAppBeforeID}).render(name, s.cfg.AsteriskID))
