@@ -112,7 +112,8 @@ type Server struct {
 	soonQ       []*timer  // zero-delay work, run in order by unlock
 	timerQ      timerHeap // delayed work, run by timerLoop when due
 	timerWake   chan struct{}
-	timerSeq    uint64 // orders timers due at the same instant
+	timerWakeAt time.Time // when timerLoop wakes next (zero before it runs)
+	timerSeq    uint64    // orders timers due at the same instant
 	timerLoopOn bool
 	seq         int // unique id counter (<epoch>.<seq>)
 	pjsipSeq    int // PJSIP/xxx-%08x

@@ -41,10 +41,21 @@ func (s *Server) after(d time.Duration, fn func()) *timer {
 		s.wg.Add(1)
 		go s.timerLoop()
 	}
-	if s.timerQ[0] == t {
-		wake(s.timerWake) // a new earliest deadline
+	if s.timerQ[0] == t && t.at.Before(s.timerWakeAt) {
+		wake(s.timerWake) // due before the loop would wake
 	}
 	return t
+}
+
+// timerSlack is how late delayed work may run so that work due within the
+// same millisecond runs in one wake-up of the timer goroutine.
+const timerSlack = time.Millisecond
+
+// wakeTime is when the timer goroutine wakes for work due at at: the end of
+// at's millisecond, so that it never runs work early and at most a
+// millisecond late. It keeps at's monotonic clock reading.
+func wakeTime(at time.Time) time.Time {
+	return at.Add(timerSlack - time.Duration(at.Nanosecond())%timerSlack)
 }
 
 func wake(ch chan struct{}) {
@@ -89,10 +100,11 @@ func (s *Server) timerLoop() {
 			t.cancelled = true
 			t.fn()
 		}
-		next := time.Hour
+		s.timerWakeAt = now.Add(time.Hour)
 		if len(s.timerQ) > 0 {
-			next = time.Until(s.timerQ[0].at)
+			s.timerWakeAt = wakeTime(s.timerQ[0].at)
 		}
+		next := s.timerWakeAt.Sub(now)
 		s.unlock()
 		clock.Reset(next)
 		select {
