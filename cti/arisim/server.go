@@ -2,8 +2,10 @@ package arisim
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Config configures an emulator. The zero value is usable: it behaves like
@@ -120,6 +123,7 @@ type Server struct {
 	snoopSeq    int
 	unrealSeq   int // Announcer/Recorder unreal channels
 	rng         *rand.Rand
+	basicAuth   []byte // the Authorization header of the configured credentials
 	eventBuf    []byte // scratch for encoding events (publish)
 
 	httpSrv  *http.Server
@@ -195,6 +199,7 @@ func New(cfg Config) *Server {
 		rng:       rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)),
 	}
 	s.start = s.now()
+	s.basicAuth = []byte("Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.Username+":"+cfg.Password)))
 	for name, d := range cfg.Sounds {
 		s.sounds[name] = d
 	}
@@ -538,22 +543,27 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n := s.root
-	path := map[string]string{}
-	if uri != "" {
-		for _, seg := range strings.Split(uri, "/") {
-			dec, err := url.PathUnescape(seg)
-			if err != nil {
-				dec = seg
+	var path map[string]string // made on the first path parameter
+	for rest, more := uri, uri != ""; more; {
+		var seg string
+		seg, rest, more = strings.Cut(rest, "/")
+		dec := seg
+		if strings.IndexByte(seg, '%') >= 0 {
+			if d, err := url.PathUnescape(seg); err == nil {
+				dec = d
 			}
-			if c := n.children[dec]; c != nil {
-				n = c
-			} else if n.wild != nil {
-				path[n.wildName] = dec
-				n = n.wild
-			} else {
-				writeResponse(w, r, errMsg(http.StatusNotFound, "Resource not found"))
-				return
+		}
+		if c := n.children[dec]; c != nil {
+			n = c
+		} else if n.wild != nil {
+			if path == nil {
+				path = make(map[string]string, 2)
 			}
+			path[n.wildName] = dec
+			n = n.wild
+		} else {
+			writeResponse(w, r, errMsg(http.StatusNotFound, "Resource not found"))
+			return
 		}
 	}
 	op := n.ops[r.Method]
@@ -616,6 +626,11 @@ func allowHeader(n *routeNode) string {
 var httpMethods = map[string]bool{"GET": true, "POST": true, "HEAD": true, "PUT": true, "DELETE": true, "OPTIONS": true}
 
 func (s *Server) authorized(r *http.Request, vals map[string][]string) bool {
+	// The header every client built with the right credentials sends, compared
+	// whole, spares decoding it on each request; any other form is parsed.
+	if h := r.Header["Authorization"]; len(h) == 1 && subtle.ConstantTimeCompare([]byte(h[0]), s.basicAuth) == 1 {
+		return true
+	}
 	user, pass, ok := r.BasicAuth()
 	if !ok {
 		keys := vals["api_key"]
@@ -639,14 +654,14 @@ func readParams(r *http.Request) (vals map[string][]string, body map[string]json
 	if r.Body == nil || r.Method == http.MethodGet {
 		return vals, nil, nil, nil
 	}
-	raw, err = io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	raw, err = readBody(r)
 	if err != nil {
 		return vals, nil, nil, err
 	}
 	if len(raw) == 0 {
 		raw = nil
 	}
-	if len(strings.TrimSpace(string(raw))) == 0 {
+	if len(bytes.TrimSpace(raw)) == 0 {
 		return vals, nil, raw, nil
 	}
 	ct := r.Header.Get("Content-Type")
@@ -669,6 +684,8 @@ func readParams(r *http.Request) (vals map[string][]string, body map[string]json
 			var num json.Number
 			var list []string
 			switch {
+			case isPlainString(v):
+				vals[k] = append(vals[k], string(v[1:len(v)-1]))
 			case json.Unmarshal(v, &str) == nil:
 				vals[k] = append(vals[k], str)
 			case json.Unmarshal(v, &list) == nil:
@@ -682,6 +699,28 @@ func readParams(r *http.Request) (vals map[string][]string, body map[string]json
 		return vals, body, raw, nil
 	}
 	return vals, nil, raw, nil
+}
+
+// maxBody bounds the request body the emulator reads.
+const maxBody = 1 << 20
+
+// readBody reads the request body (at most maxBody bytes) into a buffer of
+// the announced size when there is one.
+func readBody(r *http.Request) ([]byte, error) {
+	if n := r.ContentLength; n > 0 && n <= maxBody {
+		b := make([]byte, n)
+		_, err := io.ReadFull(r.Body, b)
+		return b, err
+	}
+	return io.ReadAll(io.LimitReader(r.Body, maxBody))
+}
+
+// isPlainString reports whether v, a JSON value from a decoded body, is a
+// string without escapes and in valid UTF-8: its text between the quotes is
+// its value, as json.Unmarshal would give it.
+func isPlainString(v []byte) bool {
+	return len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' &&
+		bytes.IndexByte(v[1:len(v)-1], '\\') < 0 && utf8.Valid(v)
 }
 
 // paramMessages holds Asterisk's own wording for a missing or invalid
@@ -732,14 +771,13 @@ func validate(q *request) (response, bool) {
 		if p.In == "body" {
 			continue
 		}
-		key := q.op.ID + ":" + p.Name
 		present := q.has(p.Name) && q.str(p.Name) != ""
 		if p.Multiple {
 			present = len(q.list(p.Name)) > 0
 		}
 		if !present {
 			if p.Required {
-				msg := paramMessages[key]
+				msg := paramMessages[q.op.ID+":"+p.Name]
 				if msg == "" {
 					msg = "Missing parameter " + p.Name
 				}
@@ -747,7 +785,7 @@ func validate(q *request) (response, bool) {
 			}
 			continue
 		}
-		if key == "playbacks.control:operation" && !contains(p.Enum, q.str(p.Name)) {
+		if q.op.ID == "playbacks.control" && p.Name == "operation" && !contains(p.Enum, q.str(p.Name)) {
 			return errMsg(http.StatusBadRequest, "Invalid operation "+q.str(p.Name)), true
 		}
 		if len(p.Enum) > 0 {
@@ -757,7 +795,7 @@ func validate(q *request) (response, bool) {
 			}
 			for _, v := range vals {
 				if !contains(p.Enum, v) {
-					msg := paramMessages[key]
+					msg := paramMessages[q.op.ID+":"+p.Name]
 					if msg == "" {
 						msg = "Invalid " + p.Name
 					}
@@ -766,14 +804,14 @@ func validate(q *request) (response, bool) {
 			}
 		}
 		if p.Min != nil && (p.Type == "int" || p.Type == "long") && float64(atoi(q.str(p.Name))) < *p.Min {
-			msg := paramMessages[key]
+			msg := paramMessages[q.op.ID+":"+p.Name]
 			if msg == "" {
 				msg = p.Name + " cannot be negative"
 			}
 			return errMsg(http.StatusBadRequest, msg), true
 		}
 		if p.Max != nil && (p.Type == "int" || p.Type == "long") && float64(atoi(q.str(p.Name))) > *p.Max {
-			msg := paramMessages[key]
+			msg := paramMessages[q.op.ID+":"+p.Name]
 			if msg == "" {
 				msg = "Invalid " + p.Name
 			}
@@ -795,6 +833,12 @@ func contains(list []string, v string) bool {
 // jsonContentType is shared by every JSON response: net/http only reads it.
 var jsonContentType = []string{"application/json"}
 
+// respBufs holds buffers for encoding JSON responses; a response larger
+// than maxPooledResponse (a long channel list) is not kept.
+var respBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledResponse = 64 << 10
+
 func writeResponse(w http.ResponseWriter, r *http.Request, resp response) {
 	if resp.location != "" {
 		w.Header().Set("Location", resp.location)
@@ -815,14 +859,19 @@ func writeResponse(w http.ResponseWriter, r *http.Request, resp response) {
 			w.Write(resp.raw)
 		}
 	case resp.body != nil:
-		b, err := marshal(resp.body)
+		bp := respBufs.Get().(*[]byte)
+		b, err := appendJSON((*bp)[:0], resp.body)
 		if err != nil {
 			w.WriteHeader(http.StatusInternalServerError)
 			return
 		}
 		w.Header()["Content-Type"] = jsonContentType
 		w.WriteHeader(resp.status)
-		w.Write(b)
+		w.Write(b) // copied: the buffer can be reused
+		if cap(b) <= maxPooledResponse {
+			*bp = b[:0]
+			respBufs.Put(bp)
+		}
 	default:
 		w.WriteHeader(resp.status)
 	}
