@@ -126,8 +126,7 @@ type Server struct {
 	basicAuth   []byte // the Authorization header of the configured credentials
 	eventBuf    []byte // scratch for encoding events (publish)
 
-	httpSrv  *http.Server
-	listener net.Listener
+	httpSrv *httpServer
 
 	stats Stats
 }
@@ -265,20 +264,20 @@ func (s *Server) Start(ctx context.Context, addr string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &httpServer{s: s, ln: ln, conns: map[*httpConn]bool{}}
 	s.mu.Lock()
 	if s.closed {
 		s.unlock()
 		ln.Close()
 		return "", errors.New("arisim: server closed")
 	}
-	s.httpSrv, s.listener = srv, ln
+	s.httpSrv = srv
 	s.wg.Add(2)
 	s.unlock()
 	stop := make(chan struct{})
 	go func() {
 		defer s.wg.Done()
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("arisim: serve", "err", err)
 		}
 		close(stop)
@@ -326,10 +325,7 @@ func (s *Server) shutdown() {
 	srv := s.httpSrv
 	s.unlock()
 	if srv != nil {
-		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		srv.Shutdown(sctx)
-		cancel()
-		srv.Close()
+		srv.close()
 	}
 }
 
