@@ -103,6 +103,7 @@ type Server struct {
 	apps        map[string]*appReg
 	appNames    []string // the keys of apps, sorted (apps are never removed)
 	conns       map[*wsConn]struct{}
+	dirty       []*wsConn // websockets with events queued under this hold of mu
 	channels    map[string]*channel
 	bridges     map[string]*bridge
 	playbacks   map[string]*playback

@@ -66,8 +66,9 @@ func wake(ch chan struct{}) {
 }
 
 // unlock runs the zero-delay work queued while s.mu was held (and the work
-// that work queues), then releases s.mu. Every holder of s.mu releases it
-// this way.
+// that work queues), releases s.mu, then sends the events queued meanwhile
+// to the websockets without waiting for them. Every holder of s.mu releases
+// it this way.
 func (s *Server) unlock() {
 	for i := 0; i < len(s.soonQ) && !s.closed; i++ {
 		t := s.soonQ[i]
@@ -79,7 +80,17 @@ func (s *Server) unlock() {
 	}
 	clear(s.soonQ)
 	s.soonQ = s.soonQ[:0]
+	var few [4]*wsConn
+	dirty := append(few[:0], s.dirty...)
+	for _, c := range dirty {
+		c.dirty = false
+	}
+	clear(s.dirty)
+	s.dirty = s.dirty[:0]
 	s.mu.Unlock()
+	for _, c := range dirty {
+		c.send(false) //nolint:errcheck // a write that does not wait returns none
+	}
 }
 
 // timerLoop runs delayed work when it is due, in deadline order (request

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -22,27 +23,33 @@ var upgrader = websocket.Upgrader{
 
 // wsConn is one events websocket: one reader and one writer goroutine, a
 // bounded send queue, both goroutines owned by the Server. Events are
-// framed straight into the queue, a byte buffer, and the writer sends
-// everything queued in one socket write: it is woken once when the queue
-// stops being empty, not once per event.
+// framed straight into the queue, a byte buffer. The goroutine that queued
+// them sends them as it releases the server's lock (Server.unlock), in one
+// write that never blocks; what the socket does not take at once is left
+// to the writer goroutine. So under load an event costs no goroutine
+// hand-off, and a slow client never stalls the emulator.
 type wsConn struct {
 	s         *Server
 	ws        *websocket.Conn
-	out       *lockedConn // under ws: written by the writer directly, by the library for control frames
+	out       *lockedConn // under ws: written by us directly, by the library for control frames
 	wake      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
 	apps      []string // apps this connection still holds
+	dirty     bool     // listed in s.dirty (under s.mu)
 
-	qmu    sync.Mutex
-	queued []byte // websocket frames not yet handed to the writer
-	nq     int    // events in queued
-	max    int    // events queued past which the connection is a slow consumer
+	qmu     sync.Mutex
+	queued  []byte // websocket frames not yet sent
+	nq      int    // events in queued
+	max     int    // events queued past which the connection is a slow consumer
+	sending bool   // a goroutine is sending queued frames, until none is left
+	spare   []byte // an emptied buffer to queue into next
 }
 
 // enqueue frames b as one text message (each event stays its own message,
 // as Asterisk sends them) and queues it; b is copied. It reports false when
 // the queue is full.
+// Caller holds s.mu.
 func (c *wsConn) enqueue(b []byte) bool {
 	select {
 	case <-c.done:
@@ -54,12 +61,12 @@ func (c *wsConn) enqueue(b []byte) bool {
 		c.qmu.Unlock()
 		return false
 	}
-	first := len(c.queued) == 0
 	c.queued = appendFrame(c.queued, b)
 	c.nq++
 	c.qmu.Unlock()
-	if first {
-		wake(c.wake)
+	if !c.dirty {
+		c.dirty = true
+		c.s.dirty = append(c.s.dirty, c)
 	}
 	return true
 }
@@ -169,21 +176,29 @@ func (s *Server) dropConnLocked(c *wsConn) {
 func (c *wsConn) writeLoop() {
 	defer c.s.wg.Done()
 	defer c.ws.Close()
-	var spare []byte
 	for {
 		select {
 		case <-c.wake:
-			var err error
-			if spare, err = c.flush(spare); err != nil {
+			if err := c.send(true); err != nil {
 				c.s.mu.Lock()
 				c.s.dropConnLocked(c)
 				c.s.unlock()
 				return
 			}
 		case <-c.done:
-			// Flush what is queued (e.g. ApplicationReplaced, MissingParams), then close.
-			if _, err := c.flush(spare); err != nil {
-				return
+			// Send what is queued (e.g. ApplicationReplaced, MissingParams),
+			// after any other goroutine's send, then close.
+			for {
+				if c.send(true) != nil {
+					return
+				}
+				c.qmu.Lock()
+				idle := !c.sending && len(c.queued) == 0
+				c.qmu.Unlock()
+				if idle {
+					break
+				}
+				time.Sleep(time.Millisecond)
 			}
 			c.ws.SetWriteDeadline(time.Now().Add(time.Second))
 			c.ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
@@ -192,25 +207,53 @@ func (c *wsConn) writeLoop() {
 	}
 }
 
-// maxSpare bounds the buffer the writer keeps for the next batch: a burst's
-// buffer is not kept for the connection's life.
+// maxSpare bounds the buffer kept for the next batch: a burst's buffer is
+// not kept for the connection's life.
 const maxSpare = 256 << 10
 
-// flush sends every queued frame in one write, giving the queue spare (an
-// empty buffer) in exchange, and returns the sent buffer for reuse.
-func (c *wsConn) flush(spare []byte) ([]byte, error) {
+// send writes the queued frames, batch after batch, until the queue is
+// empty, unless another goroutine is already doing so (it will send these
+// too). With block false each batch gets one write that does not wait; the
+// rest of a batch the socket did not take goes back to the head of the
+// queue for the writer goroutine. Only a blocking write returns an error.
+func (c *wsConn) send(block bool) error {
 	c.qmu.Lock()
-	b := c.queued
-	c.queued, c.nq = spare, 0
+	if c.sending {
+		c.qmu.Unlock()
+		return nil
+	}
+	c.sending = true
+	for len(c.queued) > 0 {
+		b := c.queued
+		c.queued, c.spare, c.nq = c.spare, nil, 0
+		c.qmu.Unlock()
+		n, err := len(b), error(nil)
+		if block {
+			err = c.out.write(b, time.Now().Add(wsWriteTimeout))
+		} else {
+			n = c.out.tryWrite(b)
+		}
+		c.qmu.Lock()
+		if err != nil {
+			c.sending = false
+			c.qmu.Unlock()
+			return err
+		}
+		if n < len(b) {
+			c.queued = append(b[n:len(b):len(b)], c.queued...)
+			c.nq++ // at least the event cut short
+			c.sending = false
+			c.qmu.Unlock()
+			wake(c.wake)
+			return nil
+		}
+		if c.spare == nil && cap(b) <= maxSpare {
+			c.spare = b[:0]
+		}
+	}
+	c.sending = false
 	c.qmu.Unlock()
-	if len(b) == 0 {
-		return b, nil
-	}
-	err := c.out.write(b, time.Now().Add(wsWriteTimeout))
-	if cap(b) > maxSpare {
-		return nil, err
-	}
-	return b[:0], err
+	return nil
 }
 
 // lockingHijacker hands the websocket library a lockedConn instead of the
@@ -226,6 +269,9 @@ func (h *lockingHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	h.conn = &lockedConn{Conn: nc}
+	if sc, ok := nc.(syscall.Conn); ok {
+		h.conn.raw, _ = sc.SyscallConn()
+	}
 	return h.conn, brw, nil
 }
 
@@ -234,7 +280,8 @@ func (h *lockingHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // goroutine, never interleave.
 type lockedConn struct {
 	net.Conn
-	mu sync.Mutex
+	raw syscall.RawConn // nil if the connection has no descriptor
+	mu  sync.Mutex
 }
 
 func (c *lockedConn) Write(p []byte) (int, error) {
@@ -250,6 +297,32 @@ func (c *lockedConn) write(p []byte, deadline time.Time) error {
 	c.Conn.SetWriteDeadline(deadline)
 	_, err := c.Conn.Write(p)
 	return err
+}
+
+// tryWrite writes as much of p as the socket takes without waiting and
+// returns how much that was (0 on any error: a blocking write will see it).
+func (c *lockedConn) tryWrite(p []byte) int {
+	if c.raw == nil {
+		return 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.Conn.SetWriteDeadline(time.Time{}) // a past deadline would refuse the write
+	n := 0
+	c.raw.Write(func(fd uintptr) bool {
+		for n < len(p) {
+			m, err := syscall.Write(int(fd), p[n:])
+			if err == syscall.EINTR {
+				continue
+			}
+			if err != nil || m <= 0 {
+				break
+			}
+			n += m
+		}
+		return true // done: never wait for the socket
+	})
+	return n
 }
 
 func (c *wsConn) readLoop() {
