@@ -7,6 +7,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -131,6 +132,10 @@ func (h *httpServer) serveConn(c *httpConn) {
 	defer h.s.wg.Done()
 	hijacked := false
 	defer func() {
+		// As net/http: a handler's panic costs its connection, not the process.
+		if v := recover(); v != nil && v != http.ErrAbortHandler {
+			h.s.log.Error("arisim: panic serving "+c.nc.RemoteAddr().String(), "err", v, "stack", string(debug.Stack()))
+		}
 		h.mu.Lock()
 		delete(h.conns, c)
 		h.mu.Unlock()
