@@ -2,6 +2,7 @@ package arisim
 
 import (
 	"context"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -28,7 +29,10 @@ func BenchmarkInboundCall(b *testing.B) {
 }
 
 // BenchmarkLoad200 drives 200 calls/s for 3 s through the mini controller
-// (answer, bridge, originate an agent, bridge it) and reports what got bridged.
+// (answer, bridge, originate an agent, bridge it) and reports what got
+// bridged, and the CPU time of the process (emulator and mini controller:
+// the same controller in an A/B of the emulator) per call offered, from the
+// first call until every call is bridged.
 func BenchmarkLoad200(b *testing.B) {
 	for b.Loop() {
 		h := newHarness(b, Config{TimeScale: 0.01})
@@ -36,6 +40,7 @@ func BenchmarkLoad200(b *testing.B) {
 		waitRegistered(b, h, "contact-center")
 		stop := make(chan struct{})
 		wg := miniController(b, h, ws, stop)
+		cpu0 := processCPU(b)
 		res, err := h.srv.Load(context.Background(), 200, 3*time.Second, CallSpec{HangupAfter: 30 * time.Second})
 		if err != nil {
 			b.Fatal(err)
@@ -44,12 +49,23 @@ func BenchmarkLoad200(b *testing.B) {
 		for h.srv.Stats().CallsBridged < res.Offered && time.Now().Before(deadline) {
 			time.Sleep(10 * time.Millisecond)
 		}
+		cpu := processCPU(b) - cpu0
 		st := h.srv.Stats()
 		close(stop)
 		wg.Wait()
 		b.ReportMetric(float64(res.Offered), "offered")
 		b.ReportMetric(float64(st.CallsBridged), "bridged")
 		b.ReportMetric(float64(st.EventsSent)/res.Duration.Seconds(), "events/s")
+		b.ReportMetric(float64(cpu.Microseconds())/float64(res.Offered), "cpu-µs/call")
 		h.srv.Close()
 	}
+}
+
+// processCPU is the user and system CPU time the process has used.
+func processCPU(tb testing.TB) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -1,9 +1,6 @@
 package arisim
 
-import (
-	"bytes"
-	"time"
-)
+import "time"
 
 // fieldOrder selects where Asterisk puts type/timestamp/application in an
 // event: it differs by event type (see the transcripts).
@@ -76,16 +73,15 @@ func (s *Server) publish(e *event, apps []string) {
 			s.stats.EventsDropped++
 			continue
 		}
-		// Encode into a buffer reused under s.mu, then copy out exactly
-		// what the websocket keeps: one allocation per event and app.
+		// Encode into a buffer reused under s.mu; enqueue copies it into
+		// the connection's queue.
 		buf, err := appendJSON(s.eventBuf[:0], e.render(name, s.cfg.AsteriskID))
 		if err != nil {
 			s.log.Error("arisim: encode event", "type", e.typ, "err", err)
 			continue
 		}
 		s.eventBuf = buf
-		b := bytes.Clone(buf)
-		if reg.conn.enqueue(b) {
+		if reg.conn.enqueue(buf) {
 			s.stats.EventsSent++
 		} else {
 			s.stats.SlowConsumers++
@@ -120,7 +116,7 @@ func (s *Server) appsFor(chs []*channel, brs []*bridge) []string {
 			add(b.app)
 		}
 	}
-	for _, name := range sortedKeys(s.apps) {
+	for _, name := range s.appNames {
 		reg := s.apps[name]
 		if reg.subscribeAll {
 			add(name)

@@ -2,11 +2,11 @@ package arisim
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -23,12 +23,13 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// harness runs an emulator behind a real HTTP server and talks to it with
-// a raw HTTP client and raw websockets, like a controller would.
+// harness runs an emulator on its own listener (Start, as the program
+// does) and talks to it with a raw HTTP client and raw websockets, like a
+// controller would. cti/asterisk's tests serve Handler() with net/http.
 type harness struct {
 	t   testing.TB
 	srv *Server
-	hs  *httptest.Server
+	url string // http://127.0.0.1:port
 }
 
 func testConfig() Config {
@@ -38,16 +39,12 @@ func testConfig() Config {
 func newHarness(t testing.TB, cfg Config) *harness {
 	t.Helper()
 	srv := New(cfg)
-	mux := http.NewServeMux()
-	mux.Handle("/ari/", srv.Handler())
-	mux.Handle("/ari", srv.Handler())
-	hs := httptest.NewServer(mux)
-	h := &harness{t: t, srv: srv, hs: hs}
-	t.Cleanup(func() {
-		srv.Close()
-		hs.Close()
-	})
-	return h
+	addr, err := srv.Start(context.Background(), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return &harness{t: t, srv: srv, url: "http://" + addr}
 }
 
 type reply struct {
@@ -59,7 +56,7 @@ type reply struct {
 // do sends an authenticated request; query is a raw query string.
 func (h *harness) do(method, path, query string) reply {
 	h.t.Helper()
-	u := h.hs.URL + "/ari" + path
+	u := h.url + "/ari" + path
 	if query != "" {
 		u += "?" + query
 	}
@@ -74,7 +71,7 @@ func (h *harness) do(method, path, query string) reply {
 func (h *harness) doJSON(method, path string, body any) reply {
 	h.t.Helper()
 	b, _ := json.Marshal(body)
-	req, err := http.NewRequest(method, h.hs.URL+"/ari"+path, bytes.NewReader(b))
+	req, err := http.NewRequest(method, h.url+"/ari"+path, bytes.NewReader(b))
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -106,7 +103,7 @@ type wsClient struct {
 
 func (h *harness) dial(app string, extra string) *wsClient {
 	h.t.Helper()
-	u := "ws" + strings.TrimPrefix(h.hs.URL, "http") + "/ari/events?api_key=asterisk:asterisk"
+	u := "ws" + strings.TrimPrefix(h.url, "http") + "/ari/events?api_key=asterisk:asterisk"
 	if app != "" {
 		u += "&app=" + url.QueryEscape(app)
 	}

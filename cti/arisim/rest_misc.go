@@ -264,7 +264,7 @@ func (s *Server) deviceStatesDelete(q *request) response {
 
 func (s *Server) publishDeviceState(name, st string) {
 	var apps []string
-	for _, a := range sortedKeys(s.apps) {
+	for _, a := range s.appNames {
 		if reg := s.apps[a]; reg.subscribeAll || reg.devices[name] {
 			apps = append(apps, a)
 		}
@@ -295,7 +295,7 @@ func (s *Server) applicationJSON(reg *appReg) applicationJSON {
 
 func (s *Server) applicationsList(q *request) response {
 	list := []applicationJSON{}
-	for _, name := range sortedKeys(s.apps) {
+	for _, name := range s.appNames {
 		if reg := s.apps[name]; reg.conn != nil {
 			list = append(list, s.applicationJSON(reg))
 		}

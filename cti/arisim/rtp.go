@@ -122,7 +122,7 @@ func (r *rtpSession) recvLoop(s *Server) {
 
 func (s *Server) rngUint32() uint32 {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	return s.rng.Uint32()
 }
 

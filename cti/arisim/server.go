@@ -2,8 +2,10 @@ package arisim
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Config configures an emulator. The zero value is usable: it behaves like
@@ -98,7 +101,9 @@ type Server struct {
 	closed bool
 
 	apps        map[string]*appReg
+	appNames    []string // the keys of apps, sorted (apps are never removed)
 	conns       map[*wsConn]struct{}
+	dirty       []*wsConn // websockets with events queued under this hold of mu
 	channels    map[string]*channel
 	bridges     map[string]*bridge
 	playbacks   map[string]*playback
@@ -108,22 +113,21 @@ type Server struct {
 	devices     map[string]string
 	globals     map[string]string
 	sounds      map[string]time.Duration
-	soonQ       []*timer // zero-delay work, run in order by soonLoop
-	soonWake    chan struct{}
-	soonStarted bool
+	soonQ       []*timer  // zero-delay work, run in order by unlock
 	timerQ      timerHeap // delayed work, run by timerLoop when due
 	timerWake   chan struct{}
-	timerSeq    uint64 // orders timers due at the same instant
+	timerWakeAt time.Time // when timerLoop wakes next (zero before it runs)
+	timerSeq    uint64    // orders timers due at the same instant
 	timerLoopOn bool
 	seq         int // unique id counter (<epoch>.<seq>)
 	pjsipSeq    int // PJSIP/xxx-%08x
 	snoopSeq    int
 	unrealSeq   int // Announcer/Recorder unreal channels
 	rng         *rand.Rand
+	basicAuth   []byte // the Authorization header of the configured credentials
 	eventBuf    []byte // scratch for encoding events (publish)
 
-	httpSrv  *http.Server
-	listener net.Listener
+	httpSrv *httpServer
 
 	stats Stats
 }
@@ -191,11 +195,11 @@ func New(cfg Config) *Server {
 		globals:   map[string]string{},
 		sounds:    defaultSounds(cfg.DefaultSoundDuration),
 		done:      make(chan struct{}),
-		soonWake:  make(chan struct{}, 1),
 		timerWake: make(chan struct{}, 1),
 		rng:       rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)),
 	}
 	s.start = s.now()
+	s.basicAuth = []byte("Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.Username+":"+cfg.Password)))
 	for name, d := range cfg.Sounds {
 		s.sounds[name] = d
 	}
@@ -246,7 +250,7 @@ func defaultSounds(d time.Duration) map[string]time.Duration {
 // Stats returns a copy of the counters.
 func (s *Server) Stats() Stats {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	return s.stats
 }
 
@@ -261,20 +265,20 @@ func (s *Server) Start(ctx context.Context, addr string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &httpServer{s: s, ln: ln, conns: map[*httpConn]bool{}}
 	s.mu.Lock()
 	if s.closed {
-		s.mu.Unlock()
+		s.unlock()
 		ln.Close()
 		return "", errors.New("arisim: server closed")
 	}
-	s.httpSrv, s.listener = srv, ln
+	s.httpSrv = srv
 	s.wg.Add(2)
-	s.mu.Unlock()
+	s.unlock()
 	stop := make(chan struct{})
 	go func() {
 		defer s.wg.Done()
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("arisim: serve", "err", err)
 		}
 		close(stop)
@@ -302,7 +306,7 @@ func (s *Server) Close() error {
 func (s *Server) shutdown() {
 	s.mu.Lock()
 	if s.closed {
-		s.mu.Unlock()
+		s.unlock()
 		return
 	}
 	s.closed = true
@@ -320,12 +324,9 @@ func (s *Server) shutdown() {
 		}
 	}
 	srv := s.httpSrv
-	s.mu.Unlock()
+	s.unlock()
 	if srv != nil {
-		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		srv.Shutdown(sctx)
-		cancel()
-		srv.Close()
+		srv.close()
 	}
 }
 
@@ -539,22 +540,27 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n := s.root
-	path := map[string]string{}
-	if uri != "" {
-		for _, seg := range strings.Split(uri, "/") {
-			dec, err := url.PathUnescape(seg)
-			if err != nil {
-				dec = seg
+	var path map[string]string // made on the first path parameter
+	for rest, more := uri, uri != ""; more; {
+		var seg string
+		seg, rest, more = strings.Cut(rest, "/")
+		dec := seg
+		if strings.IndexByte(seg, '%') >= 0 {
+			if d, err := url.PathUnescape(seg); err == nil {
+				dec = d
 			}
-			if c := n.children[dec]; c != nil {
-				n = c
-			} else if n.wild != nil {
-				path[n.wildName] = dec
-				n = n.wild
-			} else {
-				writeResponse(w, r, errMsg(http.StatusNotFound, "Resource not found"))
-				return
+		}
+		if c := n.children[dec]; c != nil {
+			n = c
+		} else if n.wild != nil {
+			if path == nil {
+				path = make(map[string]string, 2)
 			}
+			path[n.wildName] = dec
+			n = n.wild
+		} else {
+			writeResponse(w, r, errMsg(http.StatusNotFound, "Resource not found"))
+			return
 		}
 	}
 	op := n.ops[r.Method]
@@ -591,12 +597,12 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	if s.closed {
-		s.mu.Unlock()
+		s.unlock()
 		writeResponse(w, r, errMsg(http.StatusServiceUnavailable, "Asterisk not booted"))
 		return
 	}
 	resp := h(s, q)
-	s.mu.Unlock()
+	s.unlock()
 	writeResponse(w, r, resp)
 }
 
@@ -617,6 +623,11 @@ func allowHeader(n *routeNode) string {
 var httpMethods = map[string]bool{"GET": true, "POST": true, "HEAD": true, "PUT": true, "DELETE": true, "OPTIONS": true}
 
 func (s *Server) authorized(r *http.Request, vals map[string][]string) bool {
+	// The header every client built with the right credentials sends, compared
+	// whole, spares decoding it on each request; any other form is parsed.
+	if h := r.Header["Authorization"]; len(h) == 1 && subtle.ConstantTimeCompare([]byte(h[0]), s.basicAuth) == 1 {
+		return true
+	}
 	user, pass, ok := r.BasicAuth()
 	if !ok {
 		keys := vals["api_key"]
@@ -640,14 +651,14 @@ func readParams(r *http.Request) (vals map[string][]string, body map[string]json
 	if r.Body == nil || r.Method == http.MethodGet {
 		return vals, nil, nil, nil
 	}
-	raw, err = io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	raw, err = readBody(r)
 	if err != nil {
 		return vals, nil, nil, err
 	}
 	if len(raw) == 0 {
 		raw = nil
 	}
-	if len(strings.TrimSpace(string(raw))) == 0 {
+	if len(bytes.TrimSpace(raw)) == 0 {
 		return vals, nil, raw, nil
 	}
 	ct := r.Header.Get("Content-Type")
@@ -670,6 +681,8 @@ func readParams(r *http.Request) (vals map[string][]string, body map[string]json
 			var num json.Number
 			var list []string
 			switch {
+			case isPlainString(v):
+				vals[k] = append(vals[k], string(v[1:len(v)-1]))
 			case json.Unmarshal(v, &str) == nil:
 				vals[k] = append(vals[k], str)
 			case json.Unmarshal(v, &list) == nil:
@@ -683,6 +696,28 @@ func readParams(r *http.Request) (vals map[string][]string, body map[string]json
 		return vals, body, raw, nil
 	}
 	return vals, nil, raw, nil
+}
+
+// maxBody bounds the request body the emulator reads.
+const maxBody = 1 << 20
+
+// readBody reads the request body (at most maxBody bytes) into a buffer of
+// the announced size when there is one.
+func readBody(r *http.Request) ([]byte, error) {
+	if n := r.ContentLength; n > 0 && n <= maxBody {
+		b := make([]byte, n)
+		_, err := io.ReadFull(r.Body, b)
+		return b, err
+	}
+	return io.ReadAll(io.LimitReader(r.Body, maxBody))
+}
+
+// isPlainString reports whether v, a JSON value from a decoded body, is a
+// string without escapes and in valid UTF-8: its text between the quotes is
+// its value, as json.Unmarshal would give it.
+func isPlainString(v []byte) bool {
+	return len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' &&
+		bytes.IndexByte(v[1:len(v)-1], '\\') < 0 && utf8.Valid(v)
 }
 
 // paramMessages holds Asterisk's own wording for a missing or invalid
@@ -733,14 +768,13 @@ func validate(q *request) (response, bool) {
 		if p.In == "body" {
 			continue
 		}
-		key := q.op.ID + ":" + p.Name
 		present := q.has(p.Name) && q.str(p.Name) != ""
 		if p.Multiple {
 			present = len(q.list(p.Name)) > 0
 		}
 		if !present {
 			if p.Required {
-				msg := paramMessages[key]
+				msg := paramMessages[q.op.ID+":"+p.Name]
 				if msg == "" {
 					msg = "Missing parameter " + p.Name
 				}
@@ -748,7 +782,7 @@ func validate(q *request) (response, bool) {
 			}
 			continue
 		}
-		if key == "playbacks.control:operation" && !contains(p.Enum, q.str(p.Name)) {
+		if q.op.ID == "playbacks.control" && p.Name == "operation" && !contains(p.Enum, q.str(p.Name)) {
 			return errMsg(http.StatusBadRequest, "Invalid operation "+q.str(p.Name)), true
 		}
 		if len(p.Enum) > 0 {
@@ -758,7 +792,7 @@ func validate(q *request) (response, bool) {
 			}
 			for _, v := range vals {
 				if !contains(p.Enum, v) {
-					msg := paramMessages[key]
+					msg := paramMessages[q.op.ID+":"+p.Name]
 					if msg == "" {
 						msg = "Invalid " + p.Name
 					}
@@ -767,14 +801,14 @@ func validate(q *request) (response, bool) {
 			}
 		}
 		if p.Min != nil && (p.Type == "int" || p.Type == "long") && float64(atoi(q.str(p.Name))) < *p.Min {
-			msg := paramMessages[key]
+			msg := paramMessages[q.op.ID+":"+p.Name]
 			if msg == "" {
 				msg = p.Name + " cannot be negative"
 			}
 			return errMsg(http.StatusBadRequest, msg), true
 		}
 		if p.Max != nil && (p.Type == "int" || p.Type == "long") && float64(atoi(q.str(p.Name))) > *p.Max {
-			msg := paramMessages[key]
+			msg := paramMessages[q.op.ID+":"+p.Name]
 			if msg == "" {
 				msg = "Invalid " + p.Name
 			}
@@ -796,6 +830,12 @@ func contains(list []string, v string) bool {
 // jsonContentType is shared by every JSON response: net/http only reads it.
 var jsonContentType = []string{"application/json"}
 
+// respBufs holds buffers for encoding JSON responses; a response larger
+// than maxPooledResponse (a long channel list) is not kept.
+var respBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledResponse = 64 << 10
+
 func writeResponse(w http.ResponseWriter, r *http.Request, resp response) {
 	if resp.location != "" {
 		w.Header().Set("Location", resp.location)
@@ -816,14 +856,19 @@ func writeResponse(w http.ResponseWriter, r *http.Request, resp response) {
 			w.Write(resp.raw)
 		}
 	case resp.body != nil:
-		b, err := marshal(resp.body)
+		bp := respBufs.Get().(*[]byte)
+		b, err := appendJSON((*bp)[:0], resp.body)
 		if err != nil {
 			w.WriteHeader(http.StatusInternalServerError)
 			return
 		}
 		w.Header()["Content-Type"] = jsonContentType
 		w.WriteHeader(resp.status)
-		w.Write(b)
+		w.Write(b) // copied: the buffer can be reused
+		if cap(b) <= maxPooledResponse {
+			*bp = b[:0]
+			respBufs.Put(bp)
+		}
 	default:
 		w.WriteHeader(resp.status)
 	}

@@ -46,7 +46,7 @@ type Step struct {
 // Call places an inbound call and returns its channel id.
 func (s *Server) Call(spec CallSpec) (string, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	if s.closed {
 		return "", errors.New("arisim: server closed")
 	}
@@ -131,7 +131,7 @@ func (s *Server) dtmf(c *channel, digit string) {
 // SendDTMF makes the far end of a channel press digits (250 ms apart).
 func (s *Server) SendDTMF(channelID, digits string) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	c := s.channels[channelID]
 	if c == nil {
 		return ErrNoChannel
@@ -144,7 +144,7 @@ func (s *Server) SendDTMF(channelID, digits string) error {
 // emulated phone answers when the agent accepts the offer in the browser. A channel that is not ringing is ErrNotRinging.
 func (s *Server) Answer(channelID string) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	c := s.channels[channelID]
 	if c == nil || c.gone {
 		return ErrNoChannel
@@ -159,7 +159,7 @@ func (s *Server) Answer(channelID string) error {
 // Hangup hangs a channel up from the far end (caller or agent phone).
 func (s *Server) Hangup(channelID string) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	c := s.channels[channelID]
 	if c == nil {
 		return ErrNoChannel
@@ -177,7 +177,7 @@ func (s *Server) SetEndpoint(id string, b Behaviour) error {
 		return fmt.Errorf("arisim: bad endpoint %q", id)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	e := s.endpoints[id]
 	if e == nil {
 		e = &endpoint{tech: tech, resource: res}
@@ -193,7 +193,7 @@ func (s *Server) SetEndpoint(id string, b Behaviour) error {
 
 func (s *Server) publishEndpoint(e *endpoint) {
 	var apps []string
-	for _, a := range sortedKeys(s.apps) {
+	for _, a := range s.appNames {
 		if reg := s.apps[a]; reg.subscribeAll || reg.endpoints[e.id()] || reg.endpoints[e.tech] {
 			apps = append(apps, a)
 		}
@@ -220,7 +220,7 @@ type ChannelInfo struct {
 // Channels lists the live channels, sorted by id.
 func (s *Server) Channels() []ChannelInfo {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	var out []ChannelInfo
 	for _, id := range sortedKeys(s.channels) {
 		c := s.channels[id]
@@ -237,7 +237,7 @@ func (s *Server) Channels() []ChannelInfo {
 // side of an externalMedia channel.
 func (s *Server) RTPStats(channelID string) (sent, received int64, err error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	c := s.channels[channelID]
 	if c == nil || c.rtp == nil {
 		return 0, 0, ErrNoChannel

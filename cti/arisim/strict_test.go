@@ -100,7 +100,7 @@ func TestAuth(t *testing.T) {
 		{"api_key", func(*http.Request) {}, "api_key=asterisk:asterisk", 200},
 		{"bad api_key", func(*http.Request) {}, "api_key=asterisk", 401},
 	} {
-		u := h.hs.URL + "/ari/asterisk/ping"
+		u := h.url + "/ari/asterisk/ping"
 		if tc.query != "" {
 			u += "?" + tc.query
 		}

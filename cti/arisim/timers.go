@@ -15,9 +15,11 @@ type timer struct {
 }
 
 // after schedules fn after the simulated duration d. Zero-delay work goes
-// through one FIFO queue so that actions a REST call defers (joining a
-// bridge, starting a playback) happen in request order, as on a channel's
-// control queue in Asterisk. Delayed work goes into one heap served by one
+// into one FIFO queue that unlock runs before it releases the lock, so that
+// actions a REST call defers (joining a bridge, starting a playback) happen
+// after the handler and in request order, as on a channel's control queue
+// in Asterisk (whose REST handlers wait for the queued command), without a
+// goroutine hand-off. Delayed work goes into one heap served by one
 // goroutine, which runs everything due under a single hold of the lock
 // instead of a goroutine and a lock hand-off per timer. Caller holds s.mu.
 func (s *Server) after(d time.Duration, fn func()) *timer {
@@ -28,12 +30,6 @@ func (s *Server) after(d time.Duration, fn func()) *timer {
 	}
 	if d <= 0 {
 		s.soonQ = append(s.soonQ, t)
-		if !s.soonStarted {
-			s.soonStarted = true
-			s.wg.Add(1)
-			go s.soonLoop()
-		}
-		wake(s.soonWake)
 		return t
 	}
 	t.at = time.Now().Add(s.scaled(d))
@@ -45,10 +41,21 @@ func (s *Server) after(d time.Duration, fn func()) *timer {
 		s.wg.Add(1)
 		go s.timerLoop()
 	}
-	if s.timerQ[0] == t {
-		wake(s.timerWake) // a new earliest deadline
+	if s.timerQ[0] == t && t.at.Before(s.timerWakeAt) {
+		wake(s.timerWake) // due before the loop would wake
 	}
 	return t
+}
+
+// timerSlack is how late delayed work may run so that work due within the
+// same millisecond runs in one wake-up of the timer goroutine.
+const timerSlack = time.Millisecond
+
+// wakeTime is when the timer goroutine wakes for work due at at: the end of
+// at's millisecond, so that it never runs work early and at most a
+// millisecond late. It keeps at's monotonic clock reading.
+func wakeTime(at time.Time) time.Time {
+	return at.Add(timerSlack - time.Duration(at.Nanosecond())%timerSlack)
 }
 
 func wake(ch chan struct{}) {
@@ -58,25 +65,31 @@ func wake(ch chan struct{}) {
 	}
 }
 
-func (s *Server) soonLoop() {
-	defer s.wg.Done()
-	for {
-		select {
-		case <-s.done:
-			return
-		case <-s.soonWake:
+// unlock runs the zero-delay work queued while s.mu was held (and the work
+// that work queues), releases s.mu, then sends the events queued meanwhile
+// to the websockets without waiting for them. Every holder of s.mu releases
+// it this way.
+func (s *Server) unlock() {
+	for i := 0; i < len(s.soonQ) && !s.closed; i++ {
+		t := s.soonQ[i]
+		if t.cancelled {
+			continue
 		}
-		s.mu.Lock()
-		for len(s.soonQ) > 0 && !s.closed {
-			t := s.soonQ[0]
-			s.soonQ = s.soonQ[1:]
-			if t.cancelled {
-				continue
-			}
-			t.cancelled = true
-			t.fn()
-		}
-		s.mu.Unlock()
+		t.cancelled = true
+		t.fn()
+	}
+	clear(s.soonQ)
+	s.soonQ = s.soonQ[:0]
+	var few [4]*wsConn
+	dirty := append(few[:0], s.dirty...)
+	for _, c := range dirty {
+		c.dirty = false
+	}
+	clear(s.dirty)
+	s.dirty = s.dirty[:0]
+	s.mu.Unlock()
+	for _, c := range dirty {
+		c.send(false) //nolint:errcheck // a write that does not wait returns none
 	}
 }
 
@@ -98,11 +111,12 @@ func (s *Server) timerLoop() {
 			t.cancelled = true
 			t.fn()
 		}
-		next := time.Hour
+		s.timerWakeAt = now.Add(time.Hour)
 		if len(s.timerQ) > 0 {
-			next = time.Until(s.timerQ[0].at)
+			s.timerWakeAt = wakeTime(s.timerQ[0].at)
 		}
-		s.mu.Unlock()
+		next := s.timerWakeAt.Sub(now)
+		s.unlock()
 		clock.Reset(next)
 		select {
 		case <-s.done:

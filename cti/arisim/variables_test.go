@@ -98,7 +98,7 @@ func TestBulkVariables(t *testing.T) {
 		{"unwritable function", `{"variables":{"A":"1","CHANNEL(language)":"fr"}}`, 400, `{"message":"Failed to execute function"}`},
 		{"empty name", `{"variables":{"A":"1","":"x"}}`, 400, `{"message":"Variable name is required"}`},
 	} {
-		req, _ := http.NewRequest("POST", h.hs.URL+"/ari"+path, bytes.NewReader([]byte(tc.body)))
+		req, _ := http.NewRequest("POST", h.url+"/ari"+path, bytes.NewReader([]byte(tc.body)))
 		req.Header.Set("Content-Type", "application/json")
 		req.SetBasicAuth("asterisk", "asterisk")
 		r := h.send(req)

@@ -12,6 +12,7 @@ func TestExternalMediaAloneWithMOH(t *testing.T) {
 	h := newHarness(t, testConfig())
 	ws := h.dial("contact-center", "")
 	defer ws.close()
+	waitRegistered(t, h, "contact-center")
 	sink := newRTPSink(t)
 	if r := h.do("POST", "/channels/externalMedia", "app=contact-center&external_host="+sink.conn.LocalAddr().String()+
 		"&format=ulaw&channelId=web-1&data=webcall"); r.status != 200 {

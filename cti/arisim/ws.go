@@ -2,9 +2,12 @@ package arisim
 
 import (
 	"bufio"
+	"encoding/binary"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -19,29 +22,70 @@ var upgrader = websocket.Upgrader{
 }
 
 // wsConn is one events websocket: one reader and one writer goroutine, a
-// bounded send queue, both goroutines owned by the Server.
+// bounded send queue, both goroutines owned by the Server. Events are
+// framed straight into the queue, a byte buffer. The goroutine that queued
+// them sends them as it releases the server's lock (Server.unlock), in one
+// write that never blocks; what the socket does not take at once is left
+// to the writer goroutine. So under load an event costs no goroutine
+// hand-off, and a slow client never stalls the emulator.
 type wsConn struct {
 	s         *Server
 	ws        *websocket.Conn
-	out       *batchConn // under ws: lets the writer send queued frames in one write
-	send      chan []byte
+	out       *lockedConn // under ws: written by us directly, by the library for control frames
+	wake      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
 	apps      []string // apps this connection still holds
+	dirty     bool     // listed in s.dirty (under s.mu)
+
+	qmu     sync.Mutex
+	queued  []byte // websocket frames not yet sent
+	nq      int    // events in queued
+	max     int    // events queued past which the connection is a slow consumer
+	sending bool   // a goroutine is sending queued frames, until none is left
+	spare   []byte // an emptied buffer to queue into next
 }
 
+// enqueue frames b as one text message (each event stays its own message,
+// as Asterisk sends them) and queues it; b is copied. It reports false when
+// the queue is full.
+// Caller holds s.mu.
 func (c *wsConn) enqueue(b []byte) bool {
 	select {
 	case <-c.done:
 		return true
 	default:
 	}
-	select {
-	case c.send <- b:
-		return true
-	default:
+	c.qmu.Lock()
+	if c.nq >= c.max {
+		c.qmu.Unlock()
 		return false
 	}
+	c.queued = appendFrame(c.queued, b)
+	c.nq++
+	c.qmu.Unlock()
+	if !c.dirty {
+		c.dirty = true
+		c.s.dirty = append(c.s.dirty, c)
+	}
+	return true
+}
+
+// appendFrame appends b as an unmasked, unfragmented text frame (RFC 6455
+// 5.2: a server never masks).
+func appendFrame(dst, b []byte) []byte {
+	const fin, opText = 0x80, 0x1
+	n := len(b)
+	switch {
+	case n < 126:
+		dst = append(dst, fin|opText, byte(n))
+	case n <= 0xffff:
+		dst = append(dst, fin|opText, 126, byte(n>>8), byte(n))
+	default:
+		dst = append(dst, fin|opText, 127)
+		dst = binary.BigEndian.AppendUint64(dst, uint64(n))
+	}
+	return append(dst, b...)
 }
 
 // closeLocked asks the writer to send a close frame and stop.
@@ -57,21 +101,21 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request, q *request)
 	}
 	s.mu.Lock()
 	closed := s.closed
-	s.mu.Unlock()
+	s.unlock()
 	if closed {
 		http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
 		return
 	}
-	hj := &batchHijacker{ResponseWriter: w}
+	hj := &lockingHijacker{ResponseWriter: w}
 	ws, err := upgrader.Upgrade(hj, r, nil)
 	if err != nil {
 		return
 	}
-	c := &wsConn{s: s, ws: ws, out: hj.conn, send: make(chan []byte, s.cfg.EventQueue), done: make(chan struct{})}
+	c := &wsConn{s: s, ws: ws, out: hj.conn, wake: make(chan struct{}, 1), done: make(chan struct{}), max: s.cfg.EventQueue}
 	apps := q.list("app")
 	s.mu.Lock()
 	if s.closed {
-		s.mu.Unlock()
+		s.unlock()
 		ws.Close()
 		return
 	}
@@ -83,7 +127,7 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request, q *request)
 		b, _ := marshal(obj{{"type", "MissingParams"}, {"params", []string{"app"}}})
 		c.enqueue(b)
 		c.closeLocked()
-		s.mu.Unlock()
+		s.unlock()
 		return
 	}
 	subscribeAll := q.bool("subscribeAll", false)
@@ -92,6 +136,8 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request, q *request)
 		if reg == nil {
 			reg = &appReg{name: name, endpoints: map[string]bool{}, devices: map[string]bool{}, channels: map[string]bool{}, bridges: map[string]bool{}}
 			s.apps[name] = reg
+			i, _ := slices.BinarySearch(s.appNames, name)
+			s.appNames = slices.Insert(s.appNames, i, name)
 		}
 		if old := reg.conn; old != nil && old != c {
 			b, _ := marshal((&event{typ: "ApplicationReplaced", ts: s.now(), order: orderAppBeforeID}).render(name, s.cfg.AsteriskID))
@@ -102,7 +148,7 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request, q *request)
 		reg.subscribeAll = subscribeAll
 		c.apps = append(c.apps, name)
 	}
-	s.mu.Unlock()
+	s.unlock()
 }
 
 func remove(list []string, v string) []string {
@@ -132,25 +178,27 @@ func (c *wsConn) writeLoop() {
 	defer c.ws.Close()
 	for {
 		select {
-		case b := <-c.send:
-			if err := c.writeBatch(b); err != nil {
+		case <-c.wake:
+			if err := c.send(true); err != nil {
 				c.s.mu.Lock()
 				c.s.dropConnLocked(c)
-				c.s.mu.Unlock()
+				c.s.unlock()
 				return
 			}
 		case <-c.done:
-			// Flush what is queued (e.g. ApplicationReplaced, MissingParams), then close.
+			// Send what is queued (e.g. ApplicationReplaced, MissingParams),
+			// after any other goroutine's send, then close.
 			for {
-				select {
-				case b := <-c.send:
-					if c.writeBatch(b) != nil {
-						return
-					}
-					continue
-				default:
+				if c.send(true) != nil {
+					return
 				}
-				break
+				c.qmu.Lock()
+				idle := !c.sending && len(c.queued) == 0
+				c.qmu.Unlock()
+				if idle {
+					break
+				}
+				time.Sleep(time.Millisecond)
 			}
 			c.ws.SetWriteDeadline(time.Now().Add(time.Second))
 			c.ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
@@ -159,98 +207,122 @@ func (c *wsConn) writeLoop() {
 	}
 }
 
-// maxBatch bounds how much the writer collects before a write(2).
-const maxBatch = 64 << 10
+// maxSpare bounds the buffer kept for the next batch: a burst's buffer is
+// not kept for the connection's life.
+const maxSpare = 256 << 10
 
-// writeBatch writes b and whatever else is already queued as separate
-// frames (each event stays one message, as Asterisk sends them) but with
-// as few socket writes as the queue allows: under load one write carries
-// many events instead of one each.
-func (c *wsConn) writeBatch(b []byte) error {
-	c.ws.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
-	c.out.begin()
-	err := c.ws.WriteMessage(websocket.TextMessage, b)
-	for err == nil && c.out.pending() < maxBatch {
-		var more bool
-		select {
-		case b, more = <-c.send:
-		default:
-		}
-		if !more {
-			break
-		}
-		err = c.ws.WriteMessage(websocket.TextMessage, b)
+// send writes the queued frames, batch after batch, until the queue is
+// empty, unless another goroutine is already doing so (it will send these
+// too). With block false each batch gets one write that does not wait; the
+// rest of a batch the socket did not take goes back to the head of the
+// queue for the writer goroutine. Only a blocking write returns an error.
+func (c *wsConn) send(block bool) error {
+	c.qmu.Lock()
+	if c.sending {
+		c.qmu.Unlock()
+		return nil
 	}
-	if ferr := c.out.end(); err == nil {
-		err = ferr
+	c.sending = true
+	for len(c.queued) > 0 {
+		b := c.queued
+		c.queued, c.spare, c.nq = c.spare, nil, 0
+		c.qmu.Unlock()
+		n, err := len(b), error(nil)
+		if block {
+			err = c.out.write(b, time.Now().Add(wsWriteTimeout))
+		} else {
+			n = c.out.tryWrite(b)
+		}
+		c.qmu.Lock()
+		if err != nil {
+			c.sending = false
+			c.qmu.Unlock()
+			return err
+		}
+		if n < len(b) {
+			c.queued = append(b[n:len(b):len(b)], c.queued...)
+			c.nq++ // at least the event cut short
+			c.sending = false
+			c.qmu.Unlock()
+			wake(c.wake)
+			return nil
+		}
+		if c.spare == nil && cap(b) <= maxSpare {
+			c.spare = b[:0]
+		}
 	}
-	return err
+	c.sending = false
+	c.qmu.Unlock()
+	return nil
 }
 
-// batchHijacker hands the websocket library a batchConn instead of the
+// lockingHijacker hands the websocket library a lockedConn instead of the
 // bare connection.
-type batchHijacker struct {
+type lockingHijacker struct {
 	http.ResponseWriter
-	conn *batchConn
+	conn *lockedConn
 }
 
-func (h *batchHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+func (h *lockingHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	nc, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
 	if err != nil {
 		return nil, nil, err
 	}
-	h.conn = &batchConn{Conn: nc}
+	h.conn = &lockedConn{Conn: nc}
+	if sc, ok := nc.(syscall.Conn); ok {
+		h.conn.raw, _ = sc.SyscallConn()
+	}
 	return h.conn, brw, nil
 }
 
-// batchConn passes writes straight through, except between begin and end,
-// when it collects them and end sends them in one write. The mutex keeps
+// lockedConn serializes whole writes: the writer's batches of events and
 // the library's control frames (pong, close), written from the reader
-// goroutine, from interleaving with a batch being sent.
-type batchConn struct {
+// goroutine, never interleave.
+type lockedConn struct {
 	net.Conn
-	mu       sync.Mutex
-	batching bool
-	buf      []byte
+	raw syscall.RawConn // nil if the connection has no descriptor
+	mu  sync.Mutex
 }
 
-func (c *batchConn) Write(p []byte) (int, error) {
+func (c *lockedConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.batching {
-		c.buf = append(c.buf, p...)
-		return len(p), nil
-	}
 	return c.Conn.Write(p)
 }
 
-func (c *batchConn) begin() {
-	c.mu.Lock()
-	c.batching = true
-	c.mu.Unlock()
-}
-
-func (c *batchConn) pending() int {
+// write sends p with a deadline.
+func (c *lockedConn) write(p []byte, deadline time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.buf)
-}
-
-// end sends what was collected and returns to writing through.
-func (c *batchConn) end() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.batching = false
-	if len(c.buf) == 0 {
-		return nil
-	}
-	_, err := c.Conn.Write(c.buf)
-	if cap(c.buf) > 4*maxBatch {
-		c.buf = nil // don't keep a burst's buffer for the connection's life
-	} else {
-		c.buf = c.buf[:0]
-	}
+	c.Conn.SetWriteDeadline(deadline)
+	_, err := c.Conn.Write(p)
 	return err
+}
+
+// tryWrite writes as much of p as the socket takes without waiting and
+// returns how much that was (0 on any error: a blocking write will see it).
+func (c *lockedConn) tryWrite(p []byte) int {
+	if c.raw == nil {
+		return 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.Conn.SetWriteDeadline(time.Time{}) // a past deadline would refuse the write
+	n := 0
+	c.raw.Write(func(fd uintptr) bool {
+		for n < len(p) {
+			m, err := syscall.Write(int(fd), p[n:])
+			if err == syscall.EINTR {
+				continue
+			}
+			if err != nil || m <= 0 {
+				break
+			}
+			n += m
+		}
+		return true // done: never wait for the socket
+	})
+	return n
 }
 
 func (c *wsConn) readLoop() {
@@ -262,7 +334,7 @@ func (c *wsConn) readLoop() {
 	}
 	c.s.mu.Lock()
 	c.s.dropConnLocked(c)
-	c.s.mu.Unlock()
+	c.s.unlock()
 	c.ws.Close()
 }
 
@@ -271,7 +343,7 @@ func (c *wsConn) readLoop() {
 // connections were cut. Tests use it to make a controller reconnect and reconcile.
 func (s *Server) DropConnections() int {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	n := 0
 	for c := range s.conns {
 		s.dropConnLocked(c)
