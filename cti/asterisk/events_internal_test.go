@@ -326,3 +326,52 @@ func libraryTranslate(tb testing.TB, c *Client, msg []byte) cti.Event {
 	tb.Fatalf("no mapping for %s", head.Type)
 	return nil
 }
+
+// decodeEvent reading whole accepts exactly what json.Unmarshal into an event accepts and decodes the same values; translate,
+// which reads only what it delivers, delivers what the same values convert to.
+func FuzzDecodeEvent(f *testing.F) {
+	for _, path := range []string{"b-agent-bridge-record", "a-inbound-dtmf", "d-originate-failures"} {
+		file := "../../../shared/ari/transcripts/" + path + ".events.jsonl"
+		if _, err := os.Stat(file); err != nil {
+			continue
+		}
+		for _, msg := range transcriptEvents(f, file) {
+			f.Add(msg)
+		}
+	}
+	for _, s := range []string{`null`, `{}`, ` {"Type":"Dial","PEER":{"Id":"x"}} `, `{"args":[]}`, `{"args":null,"args":["a"]}`,
+		`{"channel":{"channelvars":{"a":"1"}},"channel":{"channelvars":{"b":null}}}`, `{"cause":1.5}`, `{"cause":-0}`,
+		`{"digit":"\u00e9\ud83d\ude00\"\\\/"}`, `{"type":"a\xffb"}`, `{"timestamp":null}`, `{"timestamp":42}`, `{"x":[1,{"y":[true,false,null]}],"cause":3e2}`,
+		`{"type":"Dial",}`, `{"caller":{"name":"K\u212a\u017f"}}`, `{"channel":{"caller":{"n\u0061me":"x"}}}`, `[1]`, `"x"`, `{"a":01}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		var want, got event
+		errWant := json.Unmarshal(msg, &want)
+		errGot := decodeEvent(msg, &got, true)
+		if (errWant == nil) != (errGot == nil) {
+			t.Fatalf("%q: encoding/json: %v; decodeEvent: %v", msg, errWant, errGot)
+		}
+		if errWant != nil {
+			return
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q:\n decodeEvent:   %#v\n encoding/json: %#v", msg, got, want)
+		}
+		if typ, ok := leadingType(msg); ok && string(typ) != want.Type {
+			return // a repeated "type" member, the last one winning in encoding/json: Asterisk writes one, first
+		}
+		c := New(Config{Clock: cti.ClockFunc(func() time.Time { return time.Unix(0, 0) })})
+		ev, err := c.translate(msg)
+		if err != nil {
+			t.Fatalf("translate(%q): %v", msg, err)
+		}
+		var wantEv cti.Event
+		if handled(want.Type) {
+			wantEv = c.convert(&want)
+		}
+		if !reflect.DeepEqual(ev, wantEv) {
+			t.Fatalf("translate(%q):\n %#v\n want %#v", msg, ev, wantEv)
+		}
+	})
+}
