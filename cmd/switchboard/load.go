@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"net/url"
 	"os"
@@ -104,8 +105,9 @@ type loadEmulatorReport struct {
 	Stats       arisim.Stats    `json:"stats"`
 	Originates  int             `json:"originates"` // first agent originates matched to an inbound StasisStart
 	NoOriginate int             `json:"no_originate"`
-	Latency     []time.Duration `json:"latency"` // StasisStart → originate, sorted
-	CPU         time.Duration   `json:"cpu"`     // the emulator's own CPU time from the start of the calls
+	Latency     []time.Duration `json:"latency"`  // StasisStart → originate, sorted
+	CPU         time.Duration   `json:"cpu"`      // the emulator's own CPU time from the start of the calls
+	Requests    map[string]int  `json:"requests"` // REST requests by spec operation ("" unmatched), from the start of the calls
 }
 
 func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -574,6 +576,18 @@ func (r *loadReport) print(w io.Writer) {
 		fmtDur(per(r.ControllerCPU)), fmtDur(per(r.ControllerUser)), fmtDur(per(r.ControllerSys)), fmtDur(r.ControllerCPU),
 		fmtDur(r.Window), r.GCs, fmtDur(r.GCPause))
 	fmt.Fprintf(w, "emulator CPU per call: %s (separate process; %s)\n", fmtDur(per(r.Emulator.CPU)), fmtDur(r.Emulator.CPU))
+	if r.Offered > 0 {
+		total, ops := 0, make([]string, 0, len(r.Emulator.Requests))
+		for _, op := range slices.Sorted(maps.Keys(r.Emulator.Requests)) {
+			n := r.Emulator.Requests[op]
+			total += n
+			if op == "" {
+				op = "(no operation)"
+			}
+			ops = append(ops, fmt.Sprintf("%s %.2f", op, float64(n)/float64(r.Offered)))
+		}
+		fmt.Fprintf(w, "REST requests per call: %.2f (%s)\n", float64(total)/float64(r.Offered), strings.Join(ops, ", "))
+	}
 	if r.LiveCalls > 0 {
 		fmt.Fprintf(w, "memory per live call: %.1f KB heap in use (%.1f KB live objects), %d calls up, heap %.1f MB over a %.1f MB baseline\n",
 			kb(r.HeapLive, r.HeapBase, r.LiveCalls), kb(r.AllocLive, r.AllocBase, r.LiveCalls), r.LiveCalls,
@@ -758,6 +772,9 @@ func runLoadEmulator(ctx context.Context, stdin io.Reader, stdout, stderr io.Wri
 			}
 			u, s := processCPU()
 			cpu0 = u + s
+			t.mu.Lock()
+			clear(t.requests) // the agents' setup is not the calls'
+			t.mu.Unlock()
 			res, err := sim.Load(ctx, c.Rate, c.Duration, arisim.CallSpec{HangupAfter: c.Patience})
 			reply := loadReply{Loaded: &res}
 			if err != nil {
@@ -786,15 +803,16 @@ func runLoadEmulator(ctx context.Context, stdin io.Reader, stdout, stderr io.Wri
 // loadTimer matches each inbound call's StasisStart with the first originate of an agent leg for it. The engine tags the
 // inbound channel with its call id (SB_CALL) before anything else and names the call in the originate's appArgs (agent,<call>).
 type loadTimer struct {
-	mu      sync.Mutex
-	started map[string]time.Time // inbound channel → StasisStart
-	callOf  map[string]string    // call id → inbound channel
-	done    map[string]bool      // inbound channels with an originate
-	latency []time.Duration
+	mu       sync.Mutex
+	requests map[string]int       // REST requests by operation
+	started  map[string]time.Time // inbound channel → StasisStart
+	callOf   map[string]string    // call id → inbound channel
+	done     map[string]bool      // inbound channels with an originate
+	latency  []time.Duration
 }
 
 func newLoadTimer() *loadTimer {
-	return &loadTimer{started: map[string]time.Time{}, callOf: map[string]string{}, done: map[string]bool{}}
+	return &loadTimer{requests: map[string]int{}, started: map[string]time.Time{}, callOf: map[string]string{}, done: map[string]bool{}}
 }
 
 func (t *loadTimer) event(typ, channelID string, at time.Time) {
@@ -810,6 +828,9 @@ func (t *loadTimer) event(typ, channelID string, at time.Time) {
 
 func (t *loadTimer) request(r arisim.RequestRecord) {
 	at := time.Now()
+	t.mu.Lock()
+	t.requests[r.Operation]++
+	t.mu.Unlock()
 	switch {
 	case r.Operation == "channels.setChannelVar" && strings.Contains(r.Query, engine.VarCall):
 		q, _ := url.ParseQuery(r.Query)
@@ -865,5 +886,5 @@ func (t *loadTimer) report() loadEmulatorReport {
 	defer t.mu.Unlock()
 	l := slices.Clone(t.latency)
 	slices.Sort(l)
-	return loadEmulatorReport{Originates: len(l), NoOriginate: len(t.started) - len(t.done), Latency: l}
+	return loadEmulatorReport{Originates: len(l), NoOriginate: len(t.started) - len(t.done), Latency: l, Requests: maps.Clone(t.requests)}
 }
