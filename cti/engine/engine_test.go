@@ -10,6 +10,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/switchboard-cc/switchboard/cti"
+	"github.com/switchboard-cc/switchboard/ivr"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -287,4 +288,25 @@ func TestAgentLegLostBeforeBridge(t *testing.T) {
 			})
 		})
 	}
+}
+
+// A flow that queues at once: the caller's tags travel with the queue's variables in one request, ahead of the originate.
+func TestQueueAtOnceTagsInOneRequest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f, err := ivr.Parse("now.yaml", []byte("id: now\ndefault: true\nstart: q\nnodes:\n  q:\n    type: queue\n    queue: general\n"), ivr.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		set, err := ivr.NewSet(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := start(t, func(c *Config, _ *fakeCRM) { c.Flows = set })
+		h.tel.oneRequest = true
+		h.ready("a1")
+		h.post(entered("100.1", "+15551230001", "inbound"))
+		h.want("Answer 100.1", "CreateBridge sb-call1 mixing", "AddChannel sb-call1 100.1 customer", "BridgeMOH sb-call1 default",
+			"SetVars 100.1 SB_CALL=call1 SB_ENQUEUED="+msNow()+" SB_PRIORITY=0 SB_QUEUE=general SB_ROLE=customer",
+			"Originate sb-agent-call1-1 PJSIP/1001 agent,call1")
+	})
 }

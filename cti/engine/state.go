@@ -101,6 +101,9 @@ type call struct {
 	ivr       *ivr.Session
 	ivrTimers map[string]*timer
 	vars      map[string]string
+	// untagged: the caller's channel does not carry its call id and role yet; they travel with the queue's variables when
+	// the call is queued in its first turn (one request instead of two, see inbound), else on their own at its end.
+	untagged bool
 
 	bridge     string
 	bridgeMade bool
