@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strconv"
 	"strings"
@@ -71,6 +72,10 @@ type loadOptions struct {
 	Talk        time.Duration
 	DatabaseURL string
 	CPUProfile  string
+	// MemProfile is where the controller writes its allocation profile at the end of the run ("" for none).
+	MemProfile string
+	// Trace is where the controller writes an execution trace of the run ("" for none): go tool trace.
+	Trace string
 	// EmulatorCPUProfile is where the emulator process writes its CPU profile over the run ("" for none).
 	EmulatorCPUProfile string
 }
@@ -122,6 +127,8 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	c := Config{DatabaseURL: o.DatabaseURL}
 	c.bindDatabaseFlags(fs)
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write the controller's CPU profile over the run to this `file`")
+	fs.StringVar(&o.MemProfile, "memprofile", "", "write the controller's allocation profile (from its start) to this `file` at the end")
+	fs.StringVar(&o.Trace, "trace", "", "write an execution trace of the controller over the run to this `file` (large: keep runs short)")
 	fs.StringVar(&o.EmulatorCPUProfile, "emulator-cpuprofile", "", "write the emulator process's CPU profile over the run to this `file`")
 	if err := parseCommandFlags(fs, args, stdout); err != nil {
 		return err
@@ -246,6 +253,17 @@ func loadRun(ctx context.Context, o loadOptions, stderr io.Writer) (*loadReport,
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if o.Trace != "" {
+		f, err := os.Create(o.Trace)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			return nil, err
+		}
+		defer trace.Stop()
+	}
 	busy0 := machineCPU()
 	user0, sys0 := processCPU()
 	start := time.Now()
@@ -296,6 +314,11 @@ func loadRun(ctx context.Context, o loadOptions, stderr io.Writer) (*loadReport,
 	var ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms1)
 	rep.GCs, rep.GCPause = ms1.NumGC-ms0.NumGC, time.Duration(ms1.PauseTotalNs-ms0.PauseTotalNs)
+	if o.MemProfile != "" {
+		if err := writeAllocProfile(o.MemProfile); err != nil {
+			return nil, err
+		}
+	}
 
 	final, err := sim.send(loadCommand{Cmd: "report"})
 	if err != nil {
@@ -466,6 +489,18 @@ func waitFor(ctx context.Context, within time.Duration, f func() error) error {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+func writeAllocProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // heapAfterGC returns the heap in use and the live bytes right after a full collection.
