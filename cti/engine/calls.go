@@ -485,8 +485,6 @@ func (e *Engine) enqueue(c *call, q string, skills []ivr.SkillReq, prio int, att
 		c.ivrEnd = now
 	}
 	c.queue, c.state = q, cti.CallQueued
-	e.ensureBridge(c)
-	e.moh(c, true)
 	ch, enq, p := c.customer, strconv.FormatInt(c.queued.UnixMilli(), 10), strconv.Itoa(c.prio)
 	vars := map[string]string{VarQueue: q, VarEnqueued: enq, VarPriority: p}
 	if c.untagged {
@@ -497,7 +495,18 @@ func (e *Engine) enqueue(c *call, q string, skills []ivr.SkillReq, prio int, att
 	qn, qa := q, c.queued
 	e.update(c, cti.InteractionUpdate{Queue: &qn, QueuedAt: &qa})
 	e.preparePop(c)
+	// The router goes before a new caller's bridge and music: the call's requests run one after another, so an agent's
+	// originate decided now waits for two requests (answer, variables) rather than five. The agent's leg joins the bridge
+	// only once it answered, by requests queued behind these. A caller already in a bridge (a transfer, a requeue) hears
+	// the music first.
+	if c.bridgeMade {
+		e.moh(c, true)
+	}
 	e.arrive(c, now)
+	if !c.finished {
+		e.ensureBridge(c)
+		e.moh(c, true)
+	}
 	if hook != nil && hook.Flow != "" && !c.finished && c.state == cti.CallQueued {
 		flow := hook.Flow
 		c.waitTimer = e.after(hook.After, func() { e.waitFlow(c, flow) })

@@ -24,9 +24,9 @@ func TestAnsweredCall(t *testing.T) {
 			"Play 100.1 sb-call1-p1 sound:sb/welcome")
 		time.Sleep(3 * time.Second)
 		h.post(cti.PlaybackFinished{PlaybackID: "sb-call1-p1", State: "done"})
-		h.want("CreateBridge sb-call1 mixing", "AddChannel sb-call1 100.1 customer", "BridgeMOH sb-call1 default",
-			"SetVar 100.1 SB_ENQUEUED="+msNow(), "SetVar 100.1 SB_PRIORITY=5", "SetVar 100.1 SB_QUEUE=general",
-			"Originate sb-agent-call1-1 PJSIP/1001 agent,call1")
+		h.want("SetVar 100.1 SB_ENQUEUED="+msNow(), "SetVar 100.1 SB_PRIORITY=5", "SetVar 100.1 SB_QUEUE=general",
+			"Originate sb-agent-call1-1 PJSIP/1001 agent,call1",
+			"CreateBridge sb-call1 mixing", "AddChannel sb-call1 100.1 customer", "BridgeMOH sb-call1 default")
 		// The screen-pop goes out at offer time, before the agent answers.
 		if len(h.n.offers) != 1 || h.n.to[0] != "a1" {
 			t.Fatalf("offers = %v to %v", h.n.offers, h.n.to)
@@ -290,7 +290,8 @@ func TestAgentLegLostBeforeBridge(t *testing.T) {
 	}
 }
 
-// A flow that queues at once: the caller's tags travel with the queue's variables in one request, ahead of the originate.
+// A flow that queues at once: the caller's tags travel with the queue's variables in one request, and the agent's originate
+// goes before the caller's bridge and music: two requests stand before it.
 func TestQueueAtOnceTagsInOneRequest(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f, err := ivr.Parse("now.yaml", []byte("id: now\ndefault: true\nstart: q\nnodes:\n  q:\n    type: queue\n    queue: general\n"), ivr.Config{})
@@ -305,8 +306,8 @@ func TestQueueAtOnceTagsInOneRequest(t *testing.T) {
 		h.tel.oneRequest = true
 		h.ready("a1")
 		h.post(entered("100.1", "+15551230001", "inbound"))
-		h.want("Answer 100.1", "CreateBridge sb-call1 mixing", "AddChannel sb-call1 100.1 customer", "BridgeMOH sb-call1 default",
-			"SetVars 100.1 SB_CALL=call1 SB_ENQUEUED="+msNow()+" SB_PRIORITY=0 SB_QUEUE=general SB_ROLE=customer",
-			"Originate sb-agent-call1-1 PJSIP/1001 agent,call1")
+		h.want("Answer 100.1", "SetVars 100.1 SB_CALL=call1 SB_ENQUEUED="+msNow()+" SB_PRIORITY=0 SB_QUEUE=general SB_ROLE=customer",
+			"Originate sb-agent-call1-1 PJSIP/1001 agent,call1",
+			"CreateBridge sb-call1 mixing", "AddChannel sb-call1 100.1 customer", "BridgeMOH sb-call1 default")
 	})
 }
