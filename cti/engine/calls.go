@@ -120,13 +120,18 @@ func (e *Engine) inbound(ch cti.ChannelInfo) *call {
 	// The channel's tags (what a restarted controller rebuilds the call from) go first, unless the IVR queues the call in
 	// its first step: then they travel with the queue's variables, one request instead of two, still ahead of the agent's
 	// originate. A crash before leaves an untagged caller in the application, which reconcile adopts as a new caller.
+	// When that step plays nothing before it queues, the answer too waits until the originate is out (enqueue sends it,
+	// ahead of the bridge): the call's requests run one at a time, and the caller hears nothing earlier either way.
 	first, flows := e.firstIVRStep(c)
-	if slices.ContainsFunc(first, func(a ivr.Action) bool { return a.Kind == ivr.ActEnqueue }) {
+	if q := slices.IndexFunc(first, func(a ivr.Action) bool { return a.Kind == ivr.ActEnqueue }); q >= 0 {
 		c.untagged = true
+		c.unanswered = !slices.ContainsFunc(first[:q], func(a ivr.Action) bool { return a.Kind != ivr.ActSetVar })
 	} else {
 		tag()
 	}
-	e.tel(cid, "answer", func(ctx context.Context, t cti.Telephony) error { return t.Answer(ctx, chID) }, nil)
+	if !c.unanswered {
+		e.answer(c)
+	}
 	e.lookup(c, true)
 	if flows {
 		e.ivrActions(c, first)
@@ -137,8 +142,18 @@ func (e *Engine) inbound(ch cti.ChannelInfo) *call {
 		c.untagged = false
 		tag()
 	}
+	if c.unanswered && !c.finished {
+		e.answer(c)
+	}
 	e.pushCall(c)
 	return c
+}
+
+// answer answers the caller's channel.
+func (e *Engine) answer(c *call) {
+	c.unanswered = false
+	ch := c.customer
+	e.tel(c.id, "answer", func(ctx context.Context, t cti.Telephony) error { return t.Answer(ctx, ch) }, nil)
 }
 
 type lookupResult struct {
@@ -496,7 +511,7 @@ func (e *Engine) enqueue(c *call, q string, skills []ivr.SkillReq, prio int, att
 	e.update(c, cti.InteractionUpdate{Queue: &qn, QueuedAt: &qa})
 	e.preparePop(c)
 	// The router goes before a new caller's bridge and music: the call's requests run one after another, so an agent's
-	// originate decided now waits for two requests (answer, variables) rather than five. The agent's leg joins the bridge
+	// originate decided now waits for one or two requests (the variables, the answer unless it waits too) rather than five. The agent's leg joins the bridge
 	// only once it answered, by requests queued behind these. A caller already in a bridge (a transfer, a requeue) hears
 	// the music first.
 	if c.bridgeMade {
@@ -504,6 +519,9 @@ func (e *Engine) enqueue(c *call, q string, skills []ivr.SkillReq, prio int, att
 	}
 	e.arrive(c, now)
 	if !c.finished {
+		if c.unanswered {
+			e.answer(c)
+		}
 		e.ensureBridge(c)
 		e.moh(c, true)
 	}

@@ -291,7 +291,7 @@ func TestAgentLegLostBeforeBridge(t *testing.T) {
 }
 
 // A flow that queues at once: the caller's tags travel with the queue's variables in one request, and the agent's originate
-// goes before the caller's bridge and music: two requests stand before it.
+// goes before the caller's answer, bridge and music: one request stands before it.
 func TestQueueAtOnceTagsInOneRequest(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f, err := ivr.Parse("now.yaml", []byte("id: now\ndefault: true\nstart: q\nnodes:\n  q:\n    type: queue\n    queue: general\n"), ivr.Config{})
@@ -306,8 +306,8 @@ func TestQueueAtOnceTagsInOneRequest(t *testing.T) {
 		h.tel.oneRequest = true
 		h.ready("a1")
 		h.post(entered("100.1", "+15551230001", "inbound"))
-		h.want("Answer 100.1", "SetVars 100.1 SB_CALL=call1 SB_ENQUEUED="+msNow()+" SB_PRIORITY=0 SB_QUEUE=general SB_ROLE=customer",
-			"Originate sb-agent-call1-1 PJSIP/1001 agent,call1",
+		h.want("SetVars 100.1 SB_CALL=call1 SB_ENQUEUED="+msNow()+" SB_PRIORITY=0 SB_QUEUE=general SB_ROLE=customer",
+			"Originate sb-agent-call1-1 PJSIP/1001 agent,call1", "Answer 100.1",
 			"CreateBridge sb-call1 mixing", "AddChannel sb-call1 100.1 customer", "BridgeMOH sb-call1 default")
 	})
 }
