@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"net/url"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strconv"
 	"strings"
@@ -70,6 +72,10 @@ type loadOptions struct {
 	Talk        time.Duration
 	DatabaseURL string
 	CPUProfile  string
+	// MemProfile is where the controller writes its allocation profile at the end of the run ("" for none).
+	MemProfile string
+	// Trace is where the controller writes an execution trace of the run ("" for none): go tool trace.
+	Trace string
 	// EmulatorCPUProfile is where the emulator process writes its CPU profile over the run ("" for none).
 	EmulatorCPUProfile string
 }
@@ -104,8 +110,9 @@ type loadEmulatorReport struct {
 	Stats       arisim.Stats    `json:"stats"`
 	Originates  int             `json:"originates"` // first agent originates matched to an inbound StasisStart
 	NoOriginate int             `json:"no_originate"`
-	Latency     []time.Duration `json:"latency"` // StasisStart → originate, sorted
-	CPU         time.Duration   `json:"cpu"`     // the emulator's own CPU time from the start of the calls
+	Latency     []time.Duration `json:"latency"`  // StasisStart → originate, sorted
+	CPU         time.Duration   `json:"cpu"`      // the emulator's own CPU time from the start of the calls
+	Requests    map[string]int  `json:"requests"` // REST requests by spec operation ("" unmatched), from the start of the calls
 }
 
 func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -120,6 +127,8 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	c := Config{DatabaseURL: o.DatabaseURL}
 	c.bindDatabaseFlags(fs)
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write the controller's CPU profile over the run to this `file`")
+	fs.StringVar(&o.MemProfile, "memprofile", "", "write the controller's allocation profile (from its start) to this `file` at the end")
+	fs.StringVar(&o.Trace, "trace", "", "write an execution trace of the controller over the run to this `file` (large: keep runs short)")
 	fs.StringVar(&o.EmulatorCPUProfile, "emulator-cpuprofile", "", "write the emulator process's CPU profile over the run to this `file`")
 	if err := parseCommandFlags(fs, args, stdout); err != nil {
 		return err
@@ -244,6 +253,17 @@ func loadRun(ctx context.Context, o loadOptions, stderr io.Writer) (*loadReport,
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if o.Trace != "" {
+		f, err := os.Create(o.Trace)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			return nil, err
+		}
+		defer trace.Stop()
+	}
 	busy0 := machineCPU()
 	user0, sys0 := processCPU()
 	start := time.Now()
@@ -294,6 +314,11 @@ func loadRun(ctx context.Context, o loadOptions, stderr io.Writer) (*loadReport,
 	var ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms1)
 	rep.GCs, rep.GCPause = ms1.NumGC-ms0.NumGC, time.Duration(ms1.PauseTotalNs-ms0.PauseTotalNs)
+	if o.MemProfile != "" {
+		if err := writeAllocProfile(o.MemProfile); err != nil {
+			return nil, err
+		}
+	}
 
 	final, err := sim.send(loadCommand{Cmd: "report"})
 	if err != nil {
@@ -466,6 +491,18 @@ func waitFor(ctx context.Context, within time.Duration, f func() error) error {
 	}
 }
 
+func writeAllocProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 // heapAfterGC returns the heap in use and the live bytes right after a full collection.
 func heapAfterGC() (inuse, alloc uint64) {
 	runtime.GC()
@@ -574,6 +611,18 @@ func (r *loadReport) print(w io.Writer) {
 		fmtDur(per(r.ControllerCPU)), fmtDur(per(r.ControllerUser)), fmtDur(per(r.ControllerSys)), fmtDur(r.ControllerCPU),
 		fmtDur(r.Window), r.GCs, fmtDur(r.GCPause))
 	fmt.Fprintf(w, "emulator CPU per call: %s (separate process; %s)\n", fmtDur(per(r.Emulator.CPU)), fmtDur(r.Emulator.CPU))
+	if r.Offered > 0 {
+		total, ops := 0, make([]string, 0, len(r.Emulator.Requests))
+		for _, op := range slices.Sorted(maps.Keys(r.Emulator.Requests)) {
+			n := r.Emulator.Requests[op]
+			total += n
+			if op == "" {
+				op = "(no operation)"
+			}
+			ops = append(ops, fmt.Sprintf("%s %.2f", op, float64(n)/float64(r.Offered)))
+		}
+		fmt.Fprintf(w, "REST requests per call: %.2f (%s)\n", float64(total)/float64(r.Offered), strings.Join(ops, ", "))
+	}
 	if r.LiveCalls > 0 {
 		fmt.Fprintf(w, "memory per live call: %.1f KB heap in use (%.1f KB live objects), %d calls up, heap %.1f MB over a %.1f MB baseline\n",
 			kb(r.HeapLive, r.HeapBase, r.LiveCalls), kb(r.AllocLive, r.AllocBase, r.LiveCalls), r.LiveCalls,
@@ -758,6 +807,9 @@ func runLoadEmulator(ctx context.Context, stdin io.Reader, stdout, stderr io.Wri
 			}
 			u, s := processCPU()
 			cpu0 = u + s
+			t.mu.Lock()
+			clear(t.requests) // the agents' setup is not the calls'
+			t.mu.Unlock()
 			res, err := sim.Load(ctx, c.Rate, c.Duration, arisim.CallSpec{HangupAfter: c.Patience})
 			reply := loadReply{Loaded: &res}
 			if err != nil {
@@ -786,15 +838,16 @@ func runLoadEmulator(ctx context.Context, stdin io.Reader, stdout, stderr io.Wri
 // loadTimer matches each inbound call's StasisStart with the first originate of an agent leg for it. The engine tags the
 // inbound channel with its call id (SB_CALL) before anything else and names the call in the originate's appArgs (agent,<call>).
 type loadTimer struct {
-	mu      sync.Mutex
-	started map[string]time.Time // inbound channel → StasisStart
-	callOf  map[string]string    // call id → inbound channel
-	done    map[string]bool      // inbound channels with an originate
-	latency []time.Duration
+	mu       sync.Mutex
+	requests map[string]int       // REST requests by operation
+	started  map[string]time.Time // inbound channel → StasisStart
+	callOf   map[string]string    // call id → inbound channel
+	done     map[string]bool      // inbound channels with an originate
+	latency  []time.Duration
 }
 
 func newLoadTimer() *loadTimer {
-	return &loadTimer{started: map[string]time.Time{}, callOf: map[string]string{}, done: map[string]bool{}}
+	return &loadTimer{requests: map[string]int{}, started: map[string]time.Time{}, callOf: map[string]string{}, done: map[string]bool{}}
 }
 
 func (t *loadTimer) event(typ, channelID string, at time.Time) {
@@ -810,6 +863,9 @@ func (t *loadTimer) event(typ, channelID string, at time.Time) {
 
 func (t *loadTimer) request(r arisim.RequestRecord) {
 	at := time.Now()
+	t.mu.Lock()
+	t.requests[r.Operation]++
+	t.mu.Unlock()
 	switch {
 	case r.Operation == "channels.setChannelVar" && strings.Contains(r.Query, engine.VarCall):
 		q, _ := url.ParseQuery(r.Query)
@@ -865,5 +921,5 @@ func (t *loadTimer) report() loadEmulatorReport {
 	defer t.mu.Unlock()
 	l := slices.Clone(t.latency)
 	slices.Sort(l)
-	return loadEmulatorReport{Originates: len(l), NoOriginate: len(t.started) - len(t.done), Latency: l}
+	return loadEmulatorReport{Originates: len(l), NoOriginate: len(t.started) - len(t.done), Latency: l, Requests: maps.Clone(t.requests)}
 }

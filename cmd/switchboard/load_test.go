@@ -43,6 +43,7 @@ func TestLoad(t *testing.T) {
 		regexp.MustCompile(`StasisStart to agent originate \(emulator side, (39|40|41) calls, 0 without one\): p50 [0-9.]+ [µm]?s, p99 [0-9.]+ [µm]?s`),
 		regexp.MustCompile(`controller CPU per call: [0-9.]+ [µm]?s \(user`),
 		regexp.MustCompile(`emulator CPU per call: [0-9.]+ [µm]?s`),
+		regexp.MustCompile(`REST requests per call: [0-9.]+ \(.*channels\.originate [0-9.]+.*\)\n`),
 		regexp.MustCompile(`memory per live call: -?[0-9.]+ KB heap in use .* [0-9]+ calls up`),
 		regexp.MustCompile(`machine: load average [0-9.]+ [0-9.]+ [0-9.]+`),
 	} {

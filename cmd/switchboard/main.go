@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sort"
 	"syscall"
 
@@ -31,9 +32,29 @@ func commandSummary(name string) string { return commands[name].summary }
 type errUsage struct{ error }
 
 func main() {
+	tuneGC(os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(runCommand(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// The collector's defaults: GOGC=100 suits small tools, but a server allocating for hundreds of calls a second collected
+// 40+ times a second at it (see docs/performance.md, "switchboard load"). The live heap is small (tens of KB a live call),
+// so the process collects when the heap has grown by defaultGCPercent of it, and defaultMemoryLimit keeps that growth from
+// taking memory the machine does not have: near the limit the collector runs as often as it must. GOGC and GOMEMLIMIT,
+// the runtime's own variables, override either.
+const (
+	defaultGCPercent   = 400
+	defaultMemoryLimit = 1 << 30
+)
+
+func tuneGC(getenv func(string) string) {
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGCPercent)
+	}
+	if getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
 }
 
 // runCommand dispatches to a subcommand and turns its error into one line on stderr and an exit status.

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -157,5 +159,26 @@ func TestHelp(t *testing.T) {
 	runCommand(context.Background(), []string{"serve", "--help"}, &out, io.Discard)
 	if !strings.Contains(out.String(), "SWITCHBOARD_ARI_PASSWORD") {
 		t.Error("serve --help does not document the environment variables")
+	}
+}
+
+// The collector's target is the server's unless GOGC or GOMEMLIMIT say otherwise.
+func TestTuneGC(t *testing.T) {
+	percent, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(math.MaxInt64)
+	defer func() { debug.SetGCPercent(percent); debug.SetMemoryLimit(limit) }()
+	for _, tc := range []struct {
+		env            map[string]string
+		percent, limit int64
+	}{
+		{map[string]string{}, defaultGCPercent, defaultMemoryLimit},
+		{map[string]string{"GOGC": "50"}, 100, defaultMemoryLimit},
+		{map[string]string{"GOMEMLIMIT": "2GiB"}, defaultGCPercent, math.MaxInt64},
+	} {
+		debug.SetGCPercent(100)
+		debug.SetMemoryLimit(math.MaxInt64)
+		tuneGC(func(k string) string { return tc.env[k] })
+		if p, l := int64(debug.SetGCPercent(100)), debug.SetMemoryLimit(-1); p != tc.percent || l != tc.limit {
+			t.Errorf("env %v: GC percent %d, memory limit %d; want %d, %d", tc.env, p, l, tc.percent, tc.limit)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package asterisk
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -282,16 +283,26 @@ func (c *Client) serve(ctx context.Context, conn *websocket.Conn) (up bool, err 
 	c.log.Info("asterisk: event stream up", "url", c.base.Redacted(), "app", c.cfg.App, "bulk_variables", c.bulkVars.Load())
 	c.setReady(nil)
 	c.cfg.Deliver(cti.TelephonyConnected{At: cti.At{Time: c.cfg.Clock.Now()}})
+	// One buffer for every message: ReadMessage allocates each one afresh (io.ReadAll), which was the largest allocation of
+	// the controller under load. translate copies what it keeps.
+	var buf bytes.Buffer
 	for {
-		kind, msg, err := conn.ReadMessage()
+		kind, r, err := conn.NextReader()
 		if err != nil {
+			return true, err
+		}
+		buf.Reset()
+		if buf.Cap() > 1<<20 {
+			buf = bytes.Buffer{} // a rare large message (a big snapshot) does not pin its size
+		}
+		if _, err := buf.ReadFrom(r); err != nil {
 			return true, err
 		}
 		conn.SetReadDeadline(time.Now().Add(deadline))
 		if kind != websocket.TextMessage {
 			continue
 		}
-		ev, err := c.translate(msg)
+		ev, err := c.translate(buf.Bytes())
 		if err != nil {
 			c.log.Warn("asterisk: undecodable event", "err", err)
 			continue

@@ -2,11 +2,14 @@
 // Stasis application's websocket events into cti events.
 //
 // It owns one events websocket per Client (reconnected with backoff, TelephonyConnected/TelephonyDisconnected on each change) and
-// the REST calls the engine asks for. It is the only package that imports github.com/CyCoreSystems/ari/v6, and it imports nothing
-// of this module but cti.
+// the REST calls the engine asks for. It imports nothing of this module but cti; github.com/CyCoreSystems/ari/v6 stays the
+// reference its tests compare the event decoding with, and no other package may import it.
 //
 // What it takes from the library and what it does itself (see docs/asterisk.md, "The ARI client library"):
-//   - Events are decoded with ari.DecodeEvent into the library's typed events. They are read from a websocket this package owns
+//   - Events are decoded by a small JSON reader (decode.go) into a lean struct of only the members the adapter reads; the
+//     library's models decode the whole channel snapshot twice, and with encoding/json they allocated ≈ 900 objects a call.
+//     A test decodes every recorded event both ways and compares; a fuzz test holds the reader to encoding/json.
+//     They are read from a websocket this package owns
 //     and handed to Config.Deliver inline, one at a time, in arrival order: there is no bus and no queue to overflow.
 //     The library's native client is not used for the stream because it reconnects silently (no way to learn of a loss, so no
 //     reconcile), sleeps a fixed second between attempts without looking at its context, races on its connected flag, and its

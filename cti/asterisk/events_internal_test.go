@@ -2,12 +2,15 @@ package asterisk
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -194,4 +197,181 @@ func transcriptEvents(tb testing.TB, path string) [][]byte {
 		tb.Fatal(err)
 	}
 	return msgs
+}
+
+// The lean decoding gives the adapter exactly what decoding into the ARI library's models gave it: every event of every
+// recorded transcript is translated both ways and the cti events compared member by member. The transcripts' channels carry
+// no channelvars (Asterisk sends them only for variables named in ari.conf), so each channel event is compared once more
+// with some added.
+func TestTranslateMatchesLibrary(t *testing.T) {
+	files, _ := filepath.Glob("../../../shared/ari/transcripts/*.events.jsonl")
+	if len(files) == 0 {
+		t.Skip("transcripts not found")
+	}
+	c := New(Config{Clock: cti.ClockFunc(func() time.Time { return time.Unix(0, 0) })})
+	compared := 0
+	for _, f := range files {
+		var msgs [][]byte
+		for _, msg := range transcriptEvents(t, f) {
+			msgs = append(msgs, msg)
+			if bytes.Contains(msg, []byte(`"channel":{`)) {
+				msgs = append(msgs, bytes.Replace(msg, []byte(`"channel":{`),
+					[]byte(`"channel":{"channelvars":{"SB_CALL":"c-1","SB_ROLE":"agent"},`), 1))
+			}
+		}
+		for _, msg := range msgs {
+			got, err := c.translate(msg)
+			if err != nil {
+				t.Fatalf("%s: %v", filepath.Base(f), err)
+			}
+			want := libraryTranslate(t, c, msg)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%s: %s\n lean:    %#v\n library: %#v", filepath.Base(f), msg, got, want)
+			}
+			if want != nil {
+				compared++
+			}
+		}
+	}
+	if compared < 100 {
+		t.Errorf("only %d delivered events compared", compared)
+	}
+}
+
+// libraryTranslate is the adapter's former decoding: the library's model for the event's type, mapped to the cti event.
+func libraryTranslate(tb testing.TB, c *Client, msg []byte) cti.Event {
+	tb.Helper()
+	var head struct {
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(msg, &head); err != nil {
+		tb.Fatal(err)
+	}
+	models := map[string]func() ari.Event{
+		"StasisStart": func() ari.Event { return new(ari.StasisStart) }, "StasisEnd": func() ari.Event { return new(ari.StasisEnd) },
+		"ChannelHangupRequest": func() ari.Event { return new(ari.ChannelHangupRequest) },
+		"ChannelDestroyed":     func() ari.Event { return new(ari.ChannelDestroyed) },
+		"ChannelStateChange":   func() ari.Event { return new(ari.ChannelStateChange) },
+		"Dial":                 func() ari.Event { return new(ari.Dial) },
+		"ChannelDtmfReceived":  func() ari.Event { return new(ari.ChannelDtmfReceived) },
+		"PlaybackStarted":      func() ari.Event { return new(ari.PlaybackStarted) },
+		"PlaybackFinished":     func() ari.Event { return new(ari.PlaybackFinished) },
+		"RecordingStarted":     func() ari.Event { return new(ari.RecordingStarted) },
+		"RecordingFinished":    func() ari.Event { return new(ari.RecordingFinished) },
+		"RecordingFailed":      func() ari.Event { return new(ari.RecordingFailed) },
+		"ApplicationReplaced":  func() ari.Event { return new(ari.ApplicationReplaced) },
+	}
+	newModel := models[head.Type]
+	if newModel == nil {
+		return nil
+	}
+	e := newModel()
+	if err := json.Unmarshal(msg, e); err != nil {
+		tb.Fatalf("library: %v: %s", err, msg)
+	}
+	at := func(ts ari.DateTime) cti.At {
+		if t := time.Time(ts); !t.IsZero() {
+			return cti.At{Time: t}
+		}
+		return cti.At{Time: c.cfg.Clock.Now()}
+	}
+	switch e := e.(type) {
+	case *ari.StasisStart:
+		args := e.Args
+		if args == nil {
+			args = []string{}
+		}
+		d := &e.Channel
+		ci := cti.ChannelInfo{ID: d.ID, Name: d.Name, State: d.State}
+		if d.Caller != nil {
+			ci.Caller = cti.Party{Number: d.Caller.Number, Name: d.Caller.Name}
+		}
+		if d.Dialplan != nil {
+			ci.Dialed = d.Dialplan.Exten
+		}
+		if len(d.ChannelVars) > 0 {
+			ci.Vars = maps.Clone(d.ChannelVars)
+		}
+		if ts := d.Creationtime; ts != nil {
+			ci.Created = time.Unix(ts.Seconds, int64(ts.Nanos)).UTC()
+		}
+		return cti.ChannelEntered{At: at(e.Timestamp), Channel: ci, Args: args}
+	case *ari.StasisEnd:
+		return cti.ChannelLeft{At: at(e.Timestamp), ChannelID: e.Channel.ID}
+	case *ari.ChannelHangupRequest:
+		return cti.ChannelHangupRequested{At: at(e.Timestamp), ChannelID: e.Channel.ID, Cause: e.Cause}
+	case *ari.ChannelDestroyed:
+		return cti.ChannelDestroyed{At: at(e.Timestamp), ChannelID: e.Channel.ID, Cause: e.Cause, CauseText: e.CauseTxt}
+	case *ari.ChannelStateChange:
+		return cti.ChannelStateChanged{At: at(e.Timestamp), ChannelID: e.Channel.ID, State: e.Channel.State}
+	case *ari.Dial:
+		return cti.DialProgress{At: at(e.Timestamp), ChannelID: e.Peer.ID, Status: e.Dialstatus}
+	case *ari.ChannelDtmfReceived:
+		return cti.DTMFReceived{At: at(e.Timestamp), ChannelID: e.Channel.ID, Digit: e.Digit}
+	case *ari.PlaybackStarted:
+		return cti.PlaybackStarted{At: at(e.Timestamp), PlaybackID: e.Playback.ID, TargetID: targetID(e.Playback.TargetURI)}
+	case *ari.PlaybackFinished:
+		return cti.PlaybackFinished{At: at(e.Timestamp), PlaybackID: e.Playback.ID, TargetID: targetID(e.Playback.TargetURI),
+			State: e.Playback.State}
+	case *ari.RecordingStarted:
+		return cti.RecordingStarted{At: at(e.Timestamp), Name: e.Recording.Name}
+	case *ari.RecordingFinished:
+		return cti.RecordingFinished{At: at(e.Timestamp), Name: e.Recording.Name, Duration: time.Duration(e.Recording.Duration)}
+	case *ari.RecordingFailed:
+		return cti.RecordingFinished{At: at(e.Timestamp), Name: e.Recording.Name, Duration: time.Duration(e.Recording.Duration),
+			Failed: true}
+	case *ari.ApplicationReplaced:
+		return cti.TelephonyReplaced{At: at(e.Timestamp)}
+	}
+	tb.Fatalf("no mapping for %s", head.Type)
+	return nil
+}
+
+// decodeEvent reading whole accepts exactly what json.Unmarshal into an event accepts and decodes the same values; translate,
+// which reads only what it delivers, delivers what the same values convert to.
+func FuzzDecodeEvent(f *testing.F) {
+	for _, path := range []string{"b-agent-bridge-record", "a-inbound-dtmf", "d-originate-failures"} {
+		file := "../../../shared/ari/transcripts/" + path + ".events.jsonl"
+		if _, err := os.Stat(file); err != nil {
+			continue
+		}
+		for _, msg := range transcriptEvents(f, file) {
+			f.Add(msg)
+		}
+	}
+	for _, s := range []string{`null`, `{}`, ` {"Type":"Dial","PEER":{"Id":"x"}} `, `{"args":[]}`, `{"args":null,"args":["a"]}`,
+		`{"channel":{"channelvars":{"a":"1"}},"channel":{"channelvars":{"b":null}}}`, `{"cause":1.5}`, `{"cause":-0}`,
+		`{"digit":"\u00e9\ud83d\ude00\"\\\/"}`, `{"type":"a\xffb"}`, `{"timestamp":null}`, `{"timestamp":42}`, `{"x":[1,{"y":[true,false,null]}],"cause":3e2}`,
+		`{"type":"Dial",}`, `{"caller":{"name":"K\u212a\u017f"}}`, `{"channel":{"caller":{"n\u0061me":"x"}}}`, `[1]`, `"x"`, `{"a":01}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		var want, got event
+		errWant := json.Unmarshal(msg, &want)
+		errGot := decodeEvent(msg, &got, true)
+		if (errWant == nil) != (errGot == nil) {
+			t.Fatalf("%q: encoding/json: %v; decodeEvent: %v", msg, errWant, errGot)
+		}
+		if errWant != nil {
+			return
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q:\n decodeEvent:   %#v\n encoding/json: %#v", msg, got, want)
+		}
+		if typ, ok := leadingType(msg); ok && string(typ) != want.Type {
+			return // a repeated "type" member, the last one winning in encoding/json: Asterisk writes one, first
+		}
+		c := New(Config{Clock: cti.ClockFunc(func() time.Time { return time.Unix(0, 0) })})
+		ev, err := c.translate(msg)
+		if err != nil {
+			t.Fatalf("translate(%q): %v", msg, err)
+		}
+		var wantEv cti.Event
+		if handled(want.Type) {
+			wantEv = c.convert(&want)
+		}
+		if !reflect.DeepEqual(ev, wantEv) {
+			t.Fatalf("translate(%q):\n %#v\n want %#v", msg, ev, wantEv)
+		}
+	})
 }

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/CyCoreSystems/ari/v6"
 	"github.com/switchboard-cc/switchboard/cti"
 )
 
@@ -184,7 +183,7 @@ func (c *Client) ExternalMedia(ctx context.Context, channelID, hostPort, format 
 	if format == "" {
 		format = "ulaw"
 	}
-	var ch ari.ChannelData
+	var ch channel
 	r := call{method: http.MethodPost, path: []string{"channels", "externalMedia"},
 		query: q("channelId", channelID, "app", c.cfg.App, "external_host", hostPort, "format", format,
 			"encapsulation", "rtp", "transport", "udp", "data", strings.Join(args, ",")),
@@ -332,11 +331,15 @@ func (c *Client) Snapshot(ctx context.Context, vars []string) ([]cti.ChannelInfo
 		}
 		return nil, nil, err
 	}
-	var chans []ari.ChannelData
+	var chans []channel
 	if err := c.do(ctx, call{method: http.MethodGet, path: []string{"channels"}, out: &chans, what: "list channels"}); err != nil {
 		return nil, nil, err
 	}
-	var bridges []ari.BridgeData
+	var bridges []struct {
+		ID       string   `json:"id"`
+		Type     string   `json:"bridge_type"`
+		Channels []string `json:"channels"`
+	}
 	if err := c.do(ctx, call{method: http.MethodGet, path: []string{"bridges"}, out: &bridges, what: "list bridges"}); err != nil {
 		return nil, nil, err
 	}
@@ -373,15 +376,15 @@ func (c *Client) Snapshot(ctx context.Context, vars []string) ([]cti.ChannelInfo
 		if !slices.Contains(app.BridgeIDs, b.ID) {
 			continue
 		}
-		bout = append(bout, cti.BridgeInfo{ID: b.ID, Kind: cti.BridgeKind(b.Type), Channels: slices.Sorted(slices.Values(b.ChannelIDs))})
+		bout = append(bout, cti.BridgeInfo{ID: b.ID, Kind: cti.BridgeKind(b.Type), Channels: slices.Sorted(slices.Values(b.Channels))})
 	}
 	slices.SortFunc(bout, func(a, b cti.BridgeInfo) int { return strings.Compare(a.ID, b.ID) })
 	return out, bout, nil
 }
 
 // inOurStasis reports whether the channel's dialplan location is Stasis(<our app>[,args]).
-func (c *Client) inOurStasis(ch *ari.ChannelData) bool {
-	if ch.Dialplan == nil || ch.Dialplan.AppName != "Stasis" {
+func (c *Client) inOurStasis(ch *channel) bool {
+	if ch.Dialplan.AppName != "Stasis" {
 		return false
 	}
 	app, _, _ := strings.Cut(ch.Dialplan.AppData, ",")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -111,14 +112,48 @@ func (e *Engine) inbound(ch cti.ChannelInfo) *call {
 	e.calls[c.id] = c
 	e.addLeg(&leg{id: ch.ID, call: c, role: roleCustomer, entered: true})
 	cid, chID := c.id, ch.ID
-	e.tel(cid, "set-vars", func(ctx context.Context, t cti.Telephony) error {
-		return t.SetVars(ctx, chID, map[string]string{VarCall: cid, VarRole: roleCustomer})
-	}, nil)
-	e.tel(cid, "answer", func(ctx context.Context, t cti.Telephony) error { return t.Answer(ctx, chID) }, nil)
+	tag := func() {
+		e.tel(cid, "set-vars", func(ctx context.Context, t cti.Telephony) error {
+			return t.SetVars(ctx, chID, map[string]string{VarCall: cid, VarRole: roleCustomer})
+		}, nil)
+	}
+	// The channel's tags (what a restarted controller rebuilds the call from) go first, unless the IVR queues the call in
+	// its first step: then they travel with the queue's variables, one request instead of two, still ahead of the agent's
+	// originate. A crash before leaves an untagged caller in the application, which reconcile adopts as a new caller.
+	// When that step plays nothing before it queues, the answer too waits until the originate is out (enqueue sends it,
+	// ahead of the bridge): the call's requests run one at a time, and the caller hears nothing earlier either way.
+	first, flows := e.firstIVRStep(c)
+	if q := slices.IndexFunc(first, func(a ivr.Action) bool { return a.Kind == ivr.ActEnqueue }); q >= 0 {
+		c.untagged = true
+		c.unanswered = !slices.ContainsFunc(first[:q], func(a ivr.Action) bool { return a.Kind != ivr.ActSetVar })
+	} else {
+		tag()
+	}
+	if !c.unanswered {
+		e.answer(c)
+	}
 	e.lookup(c, true)
-	e.startIVR(c)
+	if flows {
+		e.ivrActions(c, first)
+	} else {
+		e.play(c, []string{"sound:sb/welcome"}, "", func() { e.enqueue(c, e.cfg.DefaultQueue, nil, -1, nil, nil) })
+	}
+	if c.untagged && !c.finished { // the enqueue waits (for the caller lookup)
+		c.untagged = false
+		tag()
+	}
+	if c.unanswered && !c.finished {
+		e.answer(c)
+	}
 	e.pushCall(c)
 	return c
+}
+
+// answer answers the caller's channel.
+func (e *Engine) answer(c *call) {
+	c.unanswered = false
+	ch := c.customer
+	e.tel(c.id, "answer", func(ctx context.Context, t cti.Telephony) error { return t.Answer(ctx, ch) }, nil)
 }
 
 type lookupResult struct {
@@ -204,13 +239,14 @@ func lookupInput(cust *cti.Customer) ivr.Input {
 
 // --- IVR ---
 
-func (e *Engine) startIVR(c *call) {
+// firstIVRStep starts the caller's IVR session and returns what its first step does; flows is false when there are none
+// (then a welcome prompt leads to the default queue).
+func (e *Engine) firstIVRStep(c *call) (acts []ivr.Action, flows bool) {
 	if e.flows.p.Load() == nil {
-		e.play(c, []string{"sound:sb/welcome"}, "", func() { e.enqueue(c, e.cfg.DefaultQueue, nil, -1, nil, nil) })
-		return
+		return nil, false
 	}
 	c.ivr = ivr.NewSession(&e.flows)
-	e.ivrActions(c, c.ivr.Step(ivr.Start(c.caller.Number, c.dialed, nil), e.now()))
+	return c.ivr.Step(ivr.Start(c.caller.Number, c.dialed, nil), e.now()), true
 }
 
 func (e *Engine) ivrStep(c *call, in ivr.Input) {
@@ -464,16 +500,31 @@ func (e *Engine) enqueue(c *call, q string, skills []ivr.SkillReq, prio int, att
 		c.ivrEnd = now
 	}
 	c.queue, c.state = q, cti.CallQueued
-	e.ensureBridge(c)
-	e.moh(c, true)
 	ch, enq, p := c.customer, strconv.FormatInt(c.queued.UnixMilli(), 10), strconv.Itoa(c.prio)
-	e.tel(c.id, "set-queue-vars", func(ctx context.Context, t cti.Telephony) error {
-		return t.SetVars(ctx, ch, map[string]string{VarQueue: q, VarEnqueued: enq, VarPriority: p})
-	}, nil)
+	vars := map[string]string{VarQueue: q, VarEnqueued: enq, VarPriority: p}
+	if c.untagged {
+		c.untagged = false
+		vars[VarCall], vars[VarRole] = c.id, roleCustomer
+	}
+	e.tel(c.id, "set-queue-vars", func(ctx context.Context, t cti.Telephony) error { return t.SetVars(ctx, ch, vars) }, nil)
 	qn, qa := q, c.queued
 	e.update(c, cti.InteractionUpdate{Queue: &qn, QueuedAt: &qa})
 	e.preparePop(c)
+	// The router goes before a new caller's bridge and music: the call's requests run one after another, so an agent's
+	// originate decided now waits for one or two requests (the variables, the answer unless it waits too) rather than five. The agent's leg joins the bridge
+	// only once it answered, by requests queued behind these. A caller already in a bridge (a transfer, a requeue) hears
+	// the music first.
+	if c.bridgeMade {
+		e.moh(c, true)
+	}
 	e.arrive(c, now)
+	if !c.finished {
+		if c.unanswered {
+			e.answer(c)
+		}
+		e.ensureBridge(c)
+		e.moh(c, true)
+	}
 	if hook != nil && hook.Flow != "" && !c.finished && c.state == cti.CallQueued {
 		flow := hook.Flow
 		c.waitTimer = e.after(hook.After, func() { e.waitFlow(c, flow) })

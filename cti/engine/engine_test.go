@@ -10,6 +10,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/switchboard-cc/switchboard/cti"
+	"github.com/switchboard-cc/switchboard/ivr"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -23,9 +24,9 @@ func TestAnsweredCall(t *testing.T) {
 			"Play 100.1 sb-call1-p1 sound:sb/welcome")
 		time.Sleep(3 * time.Second)
 		h.post(cti.PlaybackFinished{PlaybackID: "sb-call1-p1", State: "done"})
-		h.want("CreateBridge sb-call1 mixing", "AddChannel sb-call1 100.1 customer", "BridgeMOH sb-call1 default",
-			"SetVar 100.1 SB_ENQUEUED="+msNow(), "SetVar 100.1 SB_PRIORITY=5", "SetVar 100.1 SB_QUEUE=general",
-			"Originate sb-agent-call1-1 PJSIP/1001 agent,call1")
+		h.want("SetVar 100.1 SB_ENQUEUED="+msNow(), "SetVar 100.1 SB_PRIORITY=5", "SetVar 100.1 SB_QUEUE=general",
+			"Originate sb-agent-call1-1 PJSIP/1001 agent,call1",
+			"CreateBridge sb-call1 mixing", "AddChannel sb-call1 100.1 customer", "BridgeMOH sb-call1 default")
 		// The screen-pop goes out at offer time, before the agent answers.
 		if len(h.n.offers) != 1 || h.n.to[0] != "a1" {
 			t.Fatalf("offers = %v to %v", h.n.offers, h.n.to)
@@ -287,4 +288,26 @@ func TestAgentLegLostBeforeBridge(t *testing.T) {
 			})
 		})
 	}
+}
+
+// A flow that queues at once: the caller's tags travel with the queue's variables in one request, and the agent's originate
+// goes before the caller's answer, bridge and music: one request stands before it.
+func TestQueueAtOnceTagsInOneRequest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f, err := ivr.Parse("now.yaml", []byte("id: now\ndefault: true\nstart: q\nnodes:\n  q:\n    type: queue\n    queue: general\n"), ivr.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		set, err := ivr.NewSet(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := start(t, func(c *Config, _ *fakeCRM) { c.Flows = set })
+		h.tel.oneRequest = true
+		h.ready("a1")
+		h.post(entered("100.1", "+15551230001", "inbound"))
+		h.want("SetVars 100.1 SB_CALL=call1 SB_ENQUEUED="+msNow()+" SB_PRIORITY=0 SB_QUEUE=general SB_ROLE=customer",
+			"Originate sb-agent-call1-1 PJSIP/1001 agent,call1", "Answer 100.1",
+			"CreateBridge sb-call1 mixing", "AddChannel sb-call1 100.1 customer", "BridgeMOH sb-call1 default")
+	})
 }

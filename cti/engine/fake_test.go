@@ -23,6 +23,7 @@ type fakeTel struct {
 	originate  func(o cti.Originate) error
 	addChannel func(b, ch string) error
 	snapshot   func() ([]cti.ChannelInfo, []cti.BridgeInfo, error)
+	oneRequest bool // record SetVars as one line
 }
 
 func (f *fakeTel) rec(format string, args ...any) {
@@ -126,7 +127,18 @@ func (f *fakeTel) DeleteRecording(_ context.Context, name string) error {
 	f.rec("DeleteRecording %s", name)
 	return nil
 }
+
+// SetVars is recorded as one SetVar a variable, in name order, unless oneRequest (then as one line), so that tests of what
+// is set need not know how many requests it took.
 func (f *fakeTel) SetVars(ctx context.Context, ch string, vars map[string]string) error {
+	if f.oneRequest {
+		var kv []string
+		for _, k := range slices.Sorted(maps.Keys(vars)) {
+			kv = append(kv, k+"="+vars[k])
+		}
+		f.rec("SetVars %s %s", ch, strings.Join(kv, " "))
+		return nil
+	}
 	for _, k := range slices.Sorted(maps.Keys(vars)) {
 		f.SetVar(ctx, ch, k, vars[k])
 	}

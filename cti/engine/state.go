@@ -101,6 +101,11 @@ type call struct {
 	ivr       *ivr.Session
 	ivrTimers map[string]*timer
 	vars      map[string]string
+	// untagged: the caller's channel does not carry its call id and role yet; they travel with the queue's variables when
+	// the call is queued in its first turn (one request instead of two, see inbound), else on their own at its end.
+	untagged bool
+	// unanswered: the caller's answer waits for the enqueue of the IVR's first step, behind the agent's originate.
+	unanswered bool
 
 	bridge     string
 	bridgeMade bool
