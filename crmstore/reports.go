@@ -390,8 +390,47 @@ func scanAgentReport(rows pgx.Rows) ([]cti.AgentReportRow, error) {
 	return out, rows.Err()
 }
 
-// ValueReport returns the CRM value view of [From, To) in the report's time zone.
+// ValueReport returns the CRM value view of [From, To) in the report's time zone. The ranking and the tiers are read from the
+// raw rows (they do not add up across days); the repeat contacts and the dispositions from the value rollup's days where they
+// can be used (valueCountsSQL; docs/reports.md, "The value view").
 func (s *Store) ValueReport(ctx context.Context, q cti.ReportQuery, limit int) (*cti.ValueReport, error) {
+	return s.valueReport(ctx, q, limit, valueTopSQL, valueCounts)
+}
+
+// valueTopSQL returns the top customers ($3 of them) and the tiers of the contacts of [$1, $2), of queue $4 if not empty: rows
+// (top?, id, name, tier, contacts, answered, last, customers), top? true for a top customer, false for a tier's contacts and
+// live customers, null for a tier's contacted customers.
+//
+// The period's contacts are counted per customer in customer order ("order by customer_id": over a long period the planner
+// then streams them off the interactions_timeline index rather than building a hash table of every customer, which it
+// prices lower but measured slower; over a short one it sorts them); only the platinum and gold customers are joined (a small hash): the
+// tiers are checked to be these three, so any other is standard. Names are read for the top customers only.
+const valueTopSQL = `with per as materialized (
+		select customer_id, count(*) as n, count(*) filter (where answered_at is not null) as answered, max(arrived_at) as last
+		from (select * from interactions
+			where customer_id is not null and arrived_at >= $1 and arrived_at < $2 and ($4 = '' or queue = $4)
+			order by customer_id) i
+		group by customer_id),
+	j as materialized (
+		select per.*, coalesce(c.tier, 'standard') as tier
+		from per left join customers c on c.id = per.customer_id and c.tier <> 'standard'),
+	top as (
+		select j.*, c.name
+		from (select * from j order by n desc, array_position(array['platinum', 'gold', 'standard'], tier), customer_id limit $3) j
+			join customers c on c.id = j.customer_id),
+	t as (select tier, count(*) as customers from customers where deleted_at is null group by tier),
+	p as (select tier, count(*) as contacted, sum(n) as n from j group by tier)
+	select true, customer_id::text, name, tier, n, answered, last, 0::bigint from top
+	union all
+	select false, '', '', t.tier, coalesce(p.n, 0), 0, null, t.customers from t left join p on p.tier = t.tier
+	union all
+	select null, '', '', p.tier, p.contacted, 0, null, 0 from p`
+
+// valueCountsFunc fills v's contacts, repeat contacts and top dispositions for [v.From, v.To) in zone tz, of queue if not empty.
+type valueCountsFunc func(ctx context.Context, tx pgx.Tx, v *cti.ValueReport, queue, tz string) error
+
+// valueReport runs the value view with the top customers and tiers of topSQL (see valueTopSQL) and the counts of counts.
+func (s *Store) valueReport(ctx context.Context, q cti.ReportQuery, limit int, topSQL string, counts valueCountsFunc) (*cti.ValueReport, error) {
 	if err := s.checkReport(&q); err != nil {
 		return nil, err
 	}
@@ -408,68 +447,19 @@ func (s *Store) ValueReport(ctx context.Context, q cti.ReportQuery, limit int) (
 	v := &cti.ValueReport{From: from.UTC(), To: to.UTC(), TopCustomers: []cti.CustomerValue{}, Tiers: []cti.TierShare{},
 		TopDispositions: []cti.DispositionCount{}}
 	err = s.readReport(ctx, "value report", func(tx pgx.Tx) error {
-		// Top customers and the tiers' shares from one pass over the period's contacts, joined once with the customers.
-		rows, err := tx.Query(ctx, `with agg as materialized (
-				select customer_id, count(*) as n, count(*) filter (where answered_at is not null) as answered, max(arrived_at) as last
-				from interactions
-				where customer_id is not null and arrived_at >= $1 and arrived_at < $2 and ($4 = '' or queue = $4)
-				group by customer_id),
-			j as materialized (select agg.*, c.name, c.tier from agg join customers c on c.id = agg.customer_id),
-			top as (select * from j order by n desc, array_position(array['platinum', 'gold', 'standard'], tier), customer_id limit $3),
-			t as (select tier, count(*) as customers from customers where deleted_at is null group by tier),
-			p as (select tier, count(*) as contacted, sum(n) as n from j group by tier)
-			select true, customer_id::text, name, tier, n, answered, last, 0::bigint from top
-			union all
-			select false, '', '', t.tier, coalesce(p.n, 0), 0, null, t.customers from t left join p on p.tier = t.tier
-			union all
-			select null, '', '', p.tier, p.contacted, 0, null, 0 from p`, v.From, v.To, limit, q.Queue)
+		// A year's ranking counts 700,000 contacts per customer: whatever is hashed or sorted stays in memory rather than
+		// in batches on disk.
+		if _, err := tx.Exec(ctx, `set local work_mem = '64MB'`); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, topSQL, v.From, v.To, limit, q.Queue)
 		if err != nil {
 			return err
 		}
-		contacted := map[string]int64{}
-		for rows.Next() {
-			var isTop *bool
-			var id, name, tier string
-			var n, answered, customers int64
-			var last *time.Time
-			if err := rows.Scan(&isTop, &id, &name, &tier, &n, &answered, &last, &customers); err != nil {
-				return err
-			}
-			switch {
-			case isTop == nil:
-				contacted[tier] = n
-			case *isTop:
-				v.TopCustomers = append(v.TopCustomers, cti.CustomerValue{CustomerID: id, Name: name, Tier: cti.Tier(tier),
-					Interactions: n, Answered: answered, Last: last.UTC()})
-			default:
-				v.Tiers = append(v.Tiers, cti.TierShare{Tier: cti.Tier(tier), Customers: customers, Interactions: n})
-			}
-		}
-		if err := rows.Err(); err != nil {
+		if err := scanValueTop(rows, v); err != nil {
 			return err
 		}
-		order := map[cti.Tier]int{cti.TierPlatinum: 0, cti.TierGold: 1, cti.TierStandard: 2}
-		slices.SortFunc(v.Tiers, func(a, b cti.TierShare) int { return order[a.Tier] - order[b.Tier] })
-		for i := range v.Tiers {
-			v.Tiers[i].Contacted = contacted[string(v.Tiers[i].Tier)]
-		}
-		slices.SortStableFunc(v.TopCustomers, func(a, b cti.CustomerValue) int {
-			if a.Interactions != b.Interactions {
-				return int(b.Interactions - a.Interactions)
-			}
-			return order[a.Tier] - order[b.Tier]
-		})
-
-		// A contact is repeated when the same customer's next contact (any queue) arrives within 24 h or 7 days.
-		err = tx.QueryRow(ctx, `with c as (
-				select customer_id, arrived_at, queue,
-					lead(arrived_at) over (partition by customer_id order by arrived_at) as next
-				from interactions
-				where customer_id is not null and arrived_at >= $1 and arrived_at < $2::timestamptz + interval '7 days')
-			select count(*), count(*) filter (where next < arrived_at + interval '24 hours'),
-				count(*) filter (where next < arrived_at + interval '7 days')
-			from c where arrived_at < $2 and ($3 = '' or queue = $3)`, v.From, v.To, q.Queue).Scan(&v.Contacts, &v.Repeat24h, &v.Repeat7d)
-		if err != nil {
+		if err := counts(ctx, tx, v, q.Queue, tz); err != nil {
 			return err
 		}
 		if v.Contacts > 0 {
@@ -477,29 +467,102 @@ func (s *Store) ValueReport(ctx context.Context, q cti.ReportQuery, limit int) (
 			v.RepeatRate7d = float64(v.Repeat7d) / float64(v.Contacts)
 			v.FCR24h, v.FCR7d = 1-v.RepeatRate24h, 1-v.RepeatRate7d
 		}
-
-		rows, err = tx.Query(ctx, `select queue, disposition, n from (
-				select queue, disposition, count(*) as n,
-					row_number() over (partition by queue order by count(*) desc, disposition) as rank
-				from interactions
-				where customer_id is not null and arrived_at >= $1 and arrived_at < $2 and disposition is not null
-					and queue is not null and ($3 = '' or queue = $3)
-				group by queue, disposition) d
-			where rank <= 5 order by queue, n desc, disposition`, v.From, v.To, q.Queue)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var d cti.DispositionCount
-			if err := rows.Scan(&d.Queue, &d.Disposition, &d.Count); err != nil {
-				return err
-			}
-			v.TopDispositions = append(v.TopDispositions, d)
-		}
-		return rows.Err()
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return v, nil
+}
+
+// scanValueTop reads the rows of a valueTopSQL query into v's top customers and tiers.
+func scanValueTop(rows pgx.Rows, v *cti.ValueReport) error {
+	defer rows.Close()
+	contacted := map[string]int64{}
+	for rows.Next() {
+		var isTop *bool
+		var id, name, tier string
+		var n, answered, customers int64
+		var last *time.Time
+		if err := rows.Scan(&isTop, &id, &name, &tier, &n, &answered, &last, &customers); err != nil {
+			return err
+		}
+		switch {
+		case isTop == nil:
+			contacted[tier] = n
+		case *isTop:
+			v.TopCustomers = append(v.TopCustomers, cti.CustomerValue{CustomerID: id, Name: name, Tier: cti.Tier(tier),
+				Interactions: n, Answered: answered, Last: last.UTC()})
+		default:
+			v.Tiers = append(v.Tiers, cti.TierShare{Tier: cti.Tier(tier), Customers: customers, Interactions: n})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	order := map[cti.Tier]int{cti.TierPlatinum: 0, cti.TierGold: 1, cti.TierStandard: 2}
+	slices.SortFunc(v.Tiers, func(a, b cti.TierShare) int { return order[a.Tier] - order[b.Tier] })
+	for i := range v.Tiers {
+		v.Tiers[i].Contacted = contacted[string(v.Tiers[i].Tier)]
+	}
+	slices.SortStableFunc(v.TopCustomers, func(a, b cti.CustomerValue) int {
+		if a.Interactions != b.Interactions {
+			return int(b.Interactions - a.Interactions)
+		}
+		return order[a.Tier] - order[b.Tier]
+	})
+	return nil
+}
+
+// valueCountsSQL returns, per queue and disposition (either null), the contacts of known customers of [$1, $2) in zone $4, of
+// queue $3 if not empty, and how many are repeated within 24 h and 7 days. It reads the value rollup's days (hd) that lie in
+// the period and have no mark — a value mark in the day, or a customer mark the job has not taken yet whose contacts lie in
+// the day (cm) — and the rest of the period (g) from the raw rows. Both sum report_value_facts.
+const valueCountsSQL = `with cm as materialized (
+		select distinct report_bucket(i.arrived_at) as bucket
+		from report_dirty c join interactions i on i.customer_id = c.key::uuid and i.arrived_at >= c.bucket - interval '7 days'
+			and i.arrived_at <= c.bucket
+		where c.kind = 'c'),
+	dd as materialized (
+		select distinct date_trunc('day', m.bucket at time zone $4) as d
+		from (select bucket from report_dirty where kind = 'v' and key = '' union all select bucket from cm) m),
+	hd as materialized (
+		select h.day, h.day_end from report_value_day h
+		where h.tz = $4 and h.day >= $1 and h.day_end <= $2
+			and not exists (select 1 from dd where dd.d = date_trunc('day', h.day at time zone $4))),
+	g as materialized (
+		select lower(u) as lo, upper(u) as hi
+		from (select range_agg(tstzrange(day, day_end)) as cov from hd) c
+			cross join lateral unnest(tstzmultirange(tstzrange($1, $2)) - coalesce(c.cov, '{}')) u),
+	t as (
+		select c.queue, c.disposition, c.contacts, c.repeat_24h, c.repeat_7d
+		from hd join report_value_counts c on c.tz = $4 and c.day = hd.day
+		union all
+		select f.queue, f.disposition, 1, f.repeat_24h, f.repeat_7d from g, lateral report_value_facts(g.lo, g.hi) f)
+	select queue, disposition, n, r24, r7, row_number() over (partition by queue, disposition is null order by n desc, disposition)
+	from (
+		select queue, disposition, sum(contacts)::bigint as n, sum(repeat_24h)::bigint as r24, sum(repeat_7d)::bigint as r7
+		from t where $3 = '' or queue = $3
+		group by 1, 2) x
+	order by queue, n desc, disposition`
+
+// valueCounts fills v's counts from valueCountsSQL, with the top 5 dispositions of each queue (ties: by code).
+func valueCounts(ctx context.Context, tx pgx.Tx, v *cti.ValueReport, queue, tz string) error {
+	rows, err := tx.Query(ctx, valueCountsSQL, v.From, v.To, queue, tz)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var q, d *string
+		var n, r24, r7, rank int64
+		if err := rows.Scan(&q, &d, &n, &r24, &r7, &rank); err != nil {
+			return err
+		}
+		v.Contacts, v.Repeat24h, v.Repeat7d = v.Contacts+n, v.Repeat24h+r24, v.Repeat7d+r7
+		if q != nil && d != nil && rank <= 5 {
+			v.TopDispositions = append(v.TopDispositions, cti.DispositionCount{Queue: *q, Disposition: *d, Count: n})
+		}
+	}
+	return rows.Err()
 }

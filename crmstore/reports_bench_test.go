@@ -1,8 +1,13 @@
 package crmstore_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"os"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,11 +23,17 @@ import (
 //	SWITCHBOARD_BENCH_ROWS=1000000 go test ./crmstore/ -run '^$' -bench Reports -benchtime 10x -timeout 40m
 //
 // The rollup job runs until it has caught up with the seed before the reports are measured; the .../raw cases run the same
-// report over the raw rows only (the reports before the rollups), for comparison. Each agent also gets a state history (a change every 5 minutes over the last 90 days). Every sub-benchmark reports p50 and p99.
+// report over the raw rows only (the reports before the rollups), for comparison; cpu-ms/op is the database server's CPU time
+// per report (backendCPU), which a loaded machine inflates far less than the latency. Each agent also gets a state history (a change every 5 minutes over the last 90 days). Every sub-benchmark reports p50 and p99.
 func BenchmarkReports(b *testing.B) {
 	rows := benchRows(b, 4000)
 	ctx := context.Background()
-	db := pgtest.DB(b)
+	url := pgtest.URL(b)
+	db, err := crmstore.Open(ctx, url)
+	if err != nil {
+		benchFatal(b, err)
+	}
+	b.Cleanup(db.Close)
 	s := crmstore.NewStore(db, crmstore.Options{})
 	rep, err := crmstore.Seed(ctx, db, crmstore.SeedOptions{Customers: max(1, rows/2), Rand: 1})
 	if err != nil {
@@ -65,69 +76,131 @@ func BenchmarkReports(b *testing.B) {
 	end := wallClock(time.Date(today.Year(), today.Month(), today.Day()+1, 0, 0, 0, 0, shanghai))
 	cases := []struct {
 		name string
-		run  func() error
+		run  func(s *crmstore.Store) error
 	}{
-		{"Queue/15m/1d/all", func() error {
+		{"Queue/15m/1d/all", func(s *crmstore.Store) error {
 			_, err := s.QueueReport(ctx, cti.ReportQuery{From: end.AddDate(0, 0, -1), To: end, Interval: cti.Interval15m})
 			return err
 		}},
-		{"Queue/day/30d/all", func() error {
+		{"Queue/day/30d/all", func(s *crmstore.Store) error {
 			_, err := s.QueueReport(ctx, cti.ReportQuery{From: end.AddDate(0, 0, -30), To: end, Interval: cti.IntervalDay})
 			return err
 		}},
-		{"Queue/week/3y/all", func() error { // every interaction
+		{"Queue/week/3y/all", func(s *crmstore.Store) error { // every interaction
 			_, err := s.QueueReport(ctx, cti.ReportQuery{From: end.AddDate(-3, 0, -7), To: end, Interval: cti.IntervalWeek})
 			return err
 		}},
-		{"Queue/week/3y/all/raw", func() error { // the same without the rollup, for comparison
+		{"Queue/week/3y/all/raw", func(s *crmstore.Store) error { // the same without the rollup, for comparison
 			_, err := s.QueueReportRaw(ctx, cti.ReportQuery{From: end.AddDate(-3, 0, -7), To: end, Interval: cti.IntervalWeek})
 			return err
 		}},
-		{"Queue/hour/1y/sales", func() error {
+		{"Queue/hour/1y/sales", func(s *crmstore.Store) error {
 			_, err := s.QueueReport(ctx, cti.ReportQuery{From: end.AddDate(-1, 0, 0), To: end, Interval: cti.IntervalHour, Queue: "sales"})
 			return err
 		}},
-		{"Agent/day/30d/all", func() error {
+		{"Agent/day/30d/all", func(s *crmstore.Store) error {
 			_, err := s.AgentReport(ctx, cti.ReportQuery{From: end.AddDate(0, 0, -30), To: end, Interval: cti.IntervalDay})
 			return err
 		}},
-		{"Agent/15m/7d/all", func() error {
+		{"Agent/15m/7d/all", func(s *crmstore.Store) error {
 			_, err := s.AgentReport(ctx, cti.ReportQuery{From: end.AddDate(0, 0, -7), To: end, Interval: cti.Interval15m})
 			return err
 		}},
-		{"Agent/week/3y/all", func() error {
+		{"Agent/week/3y/all", func(s *crmstore.Store) error {
 			_, err := s.AgentReport(ctx, cti.ReportQuery{From: end.AddDate(-3, 0, -7), To: end, Interval: cti.IntervalWeek})
 			return err
 		}},
-		{"Agent/week/3y/all/raw", func() error {
+		{"Agent/week/3y/all/raw", func(s *crmstore.Store) error {
 			_, err := s.AgentReportRaw(ctx, cti.ReportQuery{From: end.AddDate(-3, 0, -7), To: end, Interval: cti.IntervalWeek})
 			return err
 		}},
-		{"Value/30d", func() error {
+		{"Value/30d", func(s *crmstore.Store) error {
 			_, err := s.ValueReport(ctx, cti.ReportQuery{From: end.AddDate(0, 0, -30), To: end}, 20)
 			return err
 		}},
-		{"Value/1y", func() error {
+		{"Value/30d/raw", func(s *crmstore.Store) error { // the value view before its rollup, for comparison
+			_, err := s.ValueReportRaw(ctx, cti.ReportQuery{From: end.AddDate(0, 0, -30), To: end}, 20)
+			return err
+		}},
+		{"Value/1y", func(s *crmstore.Store) error {
 			_, err := s.ValueReport(ctx, cti.ReportQuery{From: end.AddDate(-1, 0, 0), To: end}, 20)
 			return err
 		}},
+		{"Value/1y/raw", func(s *crmstore.Store) error {
+			_, err := s.ValueReportRaw(ctx, cti.ReportQuery{From: end.AddDate(-1, 0, 0), To: end}, 20)
+			return err
+		}},
 	}
+	// The server's CPU time per report, which a busy machine does not inflate as it does the latency: one connection, no
+	// parallel workers, its backend's user + system time read from /proc (the cluster runs on this machine).
+	cpuDB, err := crmstore.Open(ctx, withParams(url, "pool_max_conns=1&max_parallel_workers_per_gather=0"))
+	if err != nil {
+		benchFatal(b, err)
+	}
+	b.Cleanup(cpuDB.Close)
+	cpuStore := crmstore.NewStore(cpuDB, crmstore.Options{})
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
-			if err := c.run(); err != nil { // warm the cache, as a server that has been answering would be
+			if err := c.run(s); err != nil { // warm the cache, as a server that has been answering would be
 				benchFatal(b, err)
 			}
 			var lat []time.Duration
 			for b.Loop() {
 				t0 := time.Now()
-				if err := c.run(); err != nil {
+				if err := c.run(s); err != nil {
 					benchFatal(b, err)
 				}
 				lat = append(lat, time.Since(t0))
 			}
 			reportPercentiles(b, lat)
+			if cpu, ok := backendCPU(b, cpuStore, 5, c.run); ok {
+				b.ReportMetric(float64(cpu.Microseconds())/1000, "cpu-ms/op")
+			}
 		})
 	}
+}
+
+// withParams adds query parameters to a PostgreSQL URL.
+func withParams(url, params string) string {
+	if strings.Contains(url, "?") {
+		return url + "&" + params
+	}
+	return url + "?" + params
+}
+
+// backendCPU runs report n times on s, whose pool has one connection, and returns the CPU time its server process spent per
+// run; false when the process's /proc entry cannot be read (a server on another machine).
+func backendCPU(b *testing.B, s *crmstore.Store, n int, report func(*crmstore.Store) error) (time.Duration, bool) {
+	ctx := context.Background()
+	var pid int
+	if err := s.DB().Pool.QueryRow(ctx, `select pg_backend_pid()`).Scan(&pid); err != nil {
+		benchFatal(b, err)
+	}
+	ticks := func() (int64, bool) {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return 0, false
+		}
+		// Fields 14 and 15 (utime, stime, in clock ticks of 10 ms) follow the command name, which is in parentheses.
+		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		return u + st, true
+	}
+	if err := report(s); err != nil { // warm this connection's caches
+		benchFatal(b, err)
+	}
+	t0, ok := ticks()
+	if !ok {
+		return 0, false
+	}
+	for range n {
+		if err := report(s); err != nil {
+			benchFatal(b, err)
+		}
+	}
+	t1, _ := ticks()
+	return time.Duration(t1-t0) * 10 * time.Millisecond / time.Duration(n), true
 }
 
 // TestBenchmarkReportsRuns runs the benchmark once at the small default size.
@@ -142,9 +215,10 @@ func TestBenchmarkReportsRuns(t *testing.T) {
 	}
 }
 
-// BenchmarkReportMarks measures what the rollup's triggers add to an interaction's writes: a call's life as the engine writes
-// it (start, queued, answered, finished: four statements), one call at a time, with the triggers on ("marks") and off ("none").
-// ns/op is the client's wall clock per call; run the two side by side, several times:
+// BenchmarkReportMarks measures what the rollups' triggers add to an interaction's writes: a call of a known customer as the
+// engine writes it (start, queued, answered, finished, disposition: five statements), one call at a time, with every trigger
+// on ("marks"), with the queue and agent rollup's only ("queue-marks": before the value rollup, migration 0014) and with none
+// ("none"). ns/op is the client's wall clock per call; run the modes side by side, several times:
 //
 //	go test ./crmstore/ -run '^$' -bench ReportMarks -benchtime 2000x -count 5 -cpu 1
 func BenchmarkReportMarks(b *testing.B) {
@@ -154,20 +228,26 @@ func BenchmarkReportMarks(b *testing.B) {
 	if err != nil {
 		benchFatal(b, err)
 	}
-	for _, mode := range []string{"marks", "none"} {
+	customer := mustCreate(b, s, &cti.Customer{Name: "Caller", Tier: cti.TierGold})
+	triggers := map[string][]string{
+		"interactions_report_insert": {"marks", "queue-marks"}, "interactions_report_update": {"marks", "queue-marks"},
+		"interactions_value_insert": {"marks"}, "interactions_value_update": {"marks"},
+	}
+	at := time.Date(2025, 3, 3, 9, 0, 0, 0, time.UTC)
+	for _, mode := range []string{"marks", "queue-marks", "none"} {
 		b.Run(mode, func(b *testing.B) {
-			enable := "enable"
-			if mode == "none" {
-				enable = "disable"
-			}
-			if _, err := s.DB().Pool.Exec(ctx, `alter table interactions `+enable+` trigger interactions_report_insert;
-				alter table interactions `+enable+` trigger interactions_report_update`); err != nil {
-				benchFatal(b, err)
+			for trigger, on := range triggers {
+				enable := "disable"
+				if slices.Contains(on, mode) {
+					enable = "enable"
+				}
+				if _, err := s.DB().Pool.Exec(ctx, `alter table interactions `+enable+` trigger `+trigger); err != nil {
+					benchFatal(b, err)
+				}
 			}
 			queue := "sales"
-			at := time.Date(2025, 3, 3, 9, 0, 0, 0, time.UTC)
 			for b.Loop() {
-				in := cti.Interaction{Channel: cti.ChannelPhone, Direction: cti.Inbound, ArrivedAt: at}
+				in := cti.Interaction{Channel: cti.ChannelPhone, Direction: cti.Inbound, ArrivedAt: at, CustomerID: customer.ID}
 				if err := s.StartInteraction(ctx, &in); err != nil {
 					benchFatal(b, err)
 				}
@@ -180,6 +260,9 @@ func BenchmarkReportMarks(b *testing.B) {
 				}
 				if err := s.FinishInteraction(ctx, in.ID, cti.InteractionFinish{Outcome: cti.OutcomeAnswered, EndedAt: ans.Add(time.Minute),
 					Durations: cti.Durations{Wait: 15 * time.Second, Talk: time.Minute}}); err != nil {
+					benchFatal(b, err)
+				}
+				if err := s.SetDisposition(ctx, in.ID, a1.ID, "resolved", ""); err != nil {
 					benchFatal(b, err)
 				}
 				at = at.Add(time.Second)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/switchboard-cc/switchboard/cti"
 )
 
@@ -73,4 +74,57 @@ func (s *Store) AgentReportRaw(ctx context.Context, q cti.ReportQuery) ([]cti.Ag
 			select c0.agent_id, c0.b, c0.answered, c0.handled, coalesce(x.transfers, 0) as transfers, c0.talk_ms, c0.hold_ms, c0.wrap_ms
 			from c0 left join xfer x on x.agent_id = c0.agent_id and x.b = c0.b)`, b, pb)
 	})
+}
+
+// ValueReportRaw is ValueReport as it was before the value rollup: three queries over the raw rows (a hash of every contacted
+// customer joined with every customer; a window over the period's contacts for the next contact). It is the reference the
+// rollup is checked against. Contacts of a customer at the same instant are ordered by id, as the rollup orders them.
+func (s *Store) ValueReportRaw(ctx context.Context, q cti.ReportQuery, limit int) (*cti.ValueReport, error) {
+	return s.valueReport(ctx, q, limit, `with agg as materialized (
+				select customer_id, count(*) as n, count(*) filter (where answered_at is not null) as answered, max(arrived_at) as last
+				from interactions
+				where customer_id is not null and arrived_at >= $1 and arrived_at < $2 and ($4 = '' or queue = $4)
+				group by customer_id),
+			j as materialized (select agg.*, c.name, c.tier from agg join customers c on c.id = agg.customer_id),
+			top as (select * from j order by n desc, array_position(array['platinum', 'gold', 'standard'], tier), customer_id limit $3),
+			t as (select tier, count(*) as customers from customers where deleted_at is null group by tier),
+			p as (select tier, count(*) as contacted, sum(n) as n from j group by tier)
+			select true, customer_id::text, name, tier, n, answered, last, 0::bigint from top
+			union all
+			select false, '', '', t.tier, coalesce(p.n, 0), 0, null, t.customers from t left join p on p.tier = t.tier
+			union all
+			select null, '', '', p.tier, p.contacted, 0, null, 0 from p`,
+		func(ctx context.Context, tx pgx.Tx, v *cti.ValueReport, queue, _ string) error {
+			err := tx.QueryRow(ctx, `with c as (
+					select customer_id, arrived_at, queue,
+						lead(arrived_at) over (partition by customer_id order by arrived_at, id) as next
+					from interactions
+					where customer_id is not null and arrived_at >= $1 and arrived_at < $2::timestamptz + interval '7 days')
+				select count(*), count(*) filter (where next < arrived_at + interval '24 hours'),
+					count(*) filter (where next < arrived_at + interval '7 days')
+				from c where arrived_at < $2 and ($3 = '' or queue = $3)`, v.From, v.To, queue).Scan(&v.Contacts, &v.Repeat24h, &v.Repeat7d)
+			if err != nil {
+				return err
+			}
+			rows, err := tx.Query(ctx, `select queue, disposition, n from (
+					select queue, disposition, count(*) as n,
+						row_number() over (partition by queue order by count(*) desc, disposition) as rank
+					from interactions
+					where customer_id is not null and arrived_at >= $1 and arrived_at < $2 and disposition is not null
+						and queue is not null and ($3 = '' or queue = $3)
+					group by queue, disposition) d
+				where rank <= 5 order by queue, n desc, disposition`, v.From, v.To, queue)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var d cti.DispositionCount
+				if err := rows.Scan(&d.Queue, &d.Disposition, &d.Count); err != nil {
+					return err
+				}
+				v.TopDispositions = append(v.TopDispositions, d)
+			}
+			return rows.Err()
+		})
 }

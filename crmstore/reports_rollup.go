@@ -45,11 +45,21 @@ func (s *Store) refreshReports(ctx context.Context, limit int, before time.Time)
 		if _, err := tx.Exec(ctx, `select pg_advisory_xact_lock($1)`, rollupLockID); err != nil {
 			return err
 		}
+		// Customer marks first: the value view's days they name are marked in this transaction and taken below.
+		var customers int
+		if err := tx.QueryRow(ctx, resolveCustomerMarksSQL, limit).Scan(&customers); err != nil {
+			return err
+		}
 		var kinds, keys []string
 		var buckets []time.Time
 		if err := tx.QueryRow(ctx, refreshSQL, limit, cti.ShortAbandon.Milliseconds(), before).Scan(&n, &kinds, &keys, &buckets); err != nil {
 			return err
 		}
+		values, err := refreshValueDays(ctx, tx, limit, before)
+		if err != nil {
+			return err
+		}
+		n += customers + values
 		// The days of the buckets just computed, from the buckets as they now are (this transaction's second snapshot sees
 		// the first statement's work; only refreshers, one at a time, write the rollups).
 		if _, err := tx.Exec(ctx, refreshDaysSQL, kinds, keys, buckets); err != nil {
@@ -57,7 +67,7 @@ func (s *Store) refreshReports(ctx context.Context, limit int, before time.Time)
 		}
 		// A bucket left marked while it fills keeps one mark: reports look its marks up, and a mark per write would make that
 		// lookup grow with the rate.
-		_, err := tx.Exec(ctx, `delete from report_dirty r where r.bucket >= $1 and exists (select 1 from report_dirty o
+		_, err = tx.Exec(ctx, `delete from report_dirty r where r.bucket >= $1 and exists (select 1 from report_dirty o
 			where o.kind = r.kind and o.key = r.key and o.bucket = r.bucket and o.id < r.id)`, before)
 		return err
 	})
@@ -68,7 +78,7 @@ func (s *Store) refreshReports(ctx context.Context, limit int, before time.Time)
 // say) is worked through a few days at a time rather than every day of the backlog in every batch. Every part reads the same snapshot: a write committed after it has a
 // mark this statement does not see, and so does not remove.
 const refreshSQL = `with pick as (
-		select distinct kind, key, bucket from (select kind, key, bucket from report_dirty where bucket < $3
+		select distinct kind, key, bucket from (select kind, key, bucket from report_dirty where kind in ('q', 'a') and bucket < $3
 			order by kind, key, bucket limit $1) m),
 	d as (
 		delete from report_dirty r using pick where r.kind = pick.kind and r.key = pick.key and r.bucket = pick.bucket
@@ -149,6 +159,56 @@ const refreshDaysSQL = `with m as (select distinct kind, key, bucket from unnest
 	on conflict (agent_id, tz, day) do update set (day_end, calls, answered, handled, transfers, talk_ms, hold_ms, wrap_ms) =
 		(excluded.day_end, excluded.calls, excluded.answered, excluded.handled, excluded.transfers, excluded.talk_ms,
 		excluded.hold_ms, excluded.wrap_ms)`
+
+// resolveCustomerMarksSQL turns up to $1 customer marks (kind c: a contact of the customer appeared, went or moved at bucket)
+// into marks of the value view's buckets whose contacts' repeat flags that can change: the customer's contacts in the 7 days up
+// to it (migration 0014). It reads on a snapshot taken after the writes that made the marks committed, so it sees every
+// contact a writer could not (one of the same customer written at the same time).
+const resolveCustomerMarksSQL = `with pick as (select id from report_dirty where kind = 'c' order by id limit $1),
+	d as (delete from report_dirty r using pick where r.id = pick.id returning r.key, r.bucket),
+	ins as (
+		insert into report_dirty (kind, key, bucket)
+		select distinct 'v', '', report_bucket(i.arrived_at)
+		from d join interactions i on i.customer_id = d.key::uuid and i.arrived_at >= d.bucket - interval '7 days'
+			and i.arrived_at <= d.bucket)
+	select count(*) from d`
+
+// refreshValueDays recomputes the value view's days (migration 0014) of the buckets its first limit marks (kind v, buckets
+// before `before`) name, taking every mark of those buckets, and returns how many marks it took. The days are rewritten from
+// a snapshot at least as new as the one the marks were taken on, so nothing a taken mark stood for is missed.
+func refreshValueDays(ctx context.Context, tx pgx.Tx, limit int, before time.Time) (int, error) {
+	// The buckets are picked first and their marks deleted by value: a join of the two would be planned from statistics of
+	// report_dirty, whose size swings from nothing to millions (a bulk load), and was once a nested loop over the whole table.
+	var buckets []time.Time
+	if err := tx.QueryRow(ctx, `select coalesce(array_agg(distinct bucket), '{}') from (select bucket from report_dirty
+		where kind = 'v' and key = '' and bucket < $2 order by bucket limit $1) m`, limit, before).Scan(&buckets); err != nil ||
+		len(buckets) == 0 {
+		return 0, err
+	}
+	tag, err := tx.Exec(ctx, `delete from report_dirty where kind = 'v' and key = '' and bucket = any($1)`, buckets)
+	if err != nil {
+		return 0, err
+	}
+	// Every zone's day around each bucket goes (a zone no queue uses any more keeps no day that could go stale); the days of
+	// the zones in use are computed again.
+	if _, err := tx.Exec(ctx, `delete from report_value_day h using unnest($1::timestamptz[]) b (bucket)
+		where h.day > b.bucket - interval '2 days' and h.day <= b.bucket and h.day_end > b.bucket`, buckets); err != nil {
+		return 0, err
+	}
+	_, err = tx.Exec(ctx, `with zones as (select distinct time_zone as tz from queues),
+		days as (
+			select distinct z.tz, x.day, x.day_end
+			from unnest($1::timestamptz[]) b (bucket) cross join zones z,
+				lateral (select date_trunc('day', b.bucket at time zone z.tz) as d) l,
+				lateral (select l.d at time zone z.tz as day, (l.d + interval '1 day') at time zone z.tz as day_end) x
+			where report_day_ok(x.day, x.day_end, z.tz)),
+		h as (insert into report_value_day (tz, day, day_end) select tz, day, day_end from days)
+		insert into report_value_counts (tz, day, queue, disposition, contacts, repeat_24h, repeat_7d)
+		select days.tz, days.day, f.queue, f.disposition, count(*), sum(f.repeat_24h), sum(f.repeat_7d)
+		from days, lateral report_value_facts(days.day, days.day_end) f
+		group by 1, 2, 3, 4`, buckets)
+	return int(tag.RowsAffected()), err
+}
 
 // RunReportRollup refreshes the rollups every period until ctx ends, and at once again while marks remain; it returns ctx's
 // error. A failed refresh is logged and tried again next period.
