@@ -444,12 +444,23 @@ func (s *ctiSys) interaction(id string) *cti.Interaction {
 	return in
 }
 
+// storedInteraction reads the row for a wait: a row the interaction writer has not stored yet is a reason to wait, not a failure.
+func (s *ctiSys) storedInteraction(id string) (*cti.Interaction, error) {
+	in, err := s.store.Interaction(context.Background(), id)
+	if err != nil && cti.ErrorCode(err) != cti.ENOTFOUND {
+		s.t.Fatal(err)
+	}
+	return in, err
+}
+
 // waitEnded waits until the interaction row has its outcome (and its recording, if want is set).
 func (s *ctiSys) waitEnded(id string, recording bool) *cti.Interaction {
 	s.t.Helper()
 	var in *cti.Interaction
-	checkFor(s.t, 10*time.Second, func() error {
-		in = s.interaction(id)
+	checkFor(s.t, 10*time.Second, func() (err error) {
+		if in, err = s.storedInteraction(id); err != nil {
+			return err
+		}
 		if in.Outcome == "" || in.EndedAt.IsZero() {
 			return fmt.Errorf("interaction %s has not ended: %+v", id, in)
 		}
@@ -465,8 +476,10 @@ func (s *ctiSys) waitEnded(id string, recording bool) *cti.Interaction {
 func (s *ctiSys) waitRow(id string, check func(in *cti.Interaction) error) *cti.Interaction {
 	s.t.Helper()
 	var in *cti.Interaction
-	checkFor(s.t, 10*time.Second, func() error {
-		in = s.interaction(id)
+	checkFor(s.t, 10*time.Second, func() (err error) {
+		if in, err = s.storedInteraction(id); err != nil {
+			return err
+		}
 		return check(in)
 	})
 	return in
