@@ -247,6 +247,11 @@ func (e *Engine) rebuild(ch cti.ChannelInfo, bridge string) *call {
 	}
 	e.calls[c.id] = c
 	e.addLeg(&leg{id: ch.ID, call: c, role: roleCustomer, entered: true})
+	if ch.State != "" && ch.State != "Up" {
+		// Tagged but not answered: the previous controller stopped between the tags and the answer (which a call queued
+		// at once sends after the agent's originate).
+		e.answer(c)
+	}
 	e.lookup(c, false)
 	return c
 }

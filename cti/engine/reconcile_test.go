@@ -84,3 +84,24 @@ func TestReconcileAfterReconnect(t *testing.T) {
 		h.contains("AddChannel sb-" + id1 + " sb-agent-" + id1 + "-1 agent")
 	})
 }
+
+// A caller tagged and queued by the previous controller but not yet answered is answered before its bridge.
+func TestRebuiltCallerAnswered(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		enq := strconv.FormatInt(time.Now().Add(-time.Second).UnixMilli(), 10)
+		h := start(t, func(c *Config, _ *fakeCRM) {
+			c.Telephony.(*fakeTel).snapshot = func() ([]cti.ChannelInfo, []cti.BridgeInfo, error) {
+				return []cti.ChannelInfo{
+					{ID: "200.1", State: "Ring", Vars: vars("old1", "customer", VarQueue, "general", VarEnqueued, enq)},
+					{ID: "200.2", State: "Up", Vars: vars("old2", "customer", VarQueue, "general", VarEnqueued, enq)},
+				}, nil, nil
+			}
+		})
+		cmds := append(h.started, h.tel.take()...)
+		joined := strings.Join(cmds, "\n")
+		if !strings.Contains(joined, "Answer 200.1\n") || strings.Contains(joined, "Answer 200.2") ||
+			strings.Index(joined, "Answer 200.1") > strings.Index(joined, "AddChannel sb-old1 200.1") {
+			t.Fatalf("reconcile commands:\n%s", joined)
+		}
+	})
+}
