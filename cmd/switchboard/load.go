@@ -745,6 +745,10 @@ func (e *loadEmulator) send(msg any) (loadReply, error) {
 
 // runLoadEmulator is the child: it serves ARI on loopback and places calls when told, timing the controller.
 func runLoadEmulator(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) error {
+	// The emulator stands for an Asterisk on its own machine and needs less than a core: with one processor the runtime stops
+	// waking the other core for every goroutine that becomes runnable, CPU the controller beside it would otherwise lose
+	// (≈ 15 % of the emulator's CPU per call, docs/performance.md).
+	runtime.GOMAXPROCS(1)
 	in := bufio.NewScanner(stdin)
 	enc := json.NewEncoder(stdout)
 	var setup loadSetup
