@@ -27,7 +27,7 @@ type Router struct {
 	// Calls live in pages of structs addressed by slot, so indexes hold a
 	// uint32, not a pointer, and the GC finds one pointer per call (its id);
 	// calls maps an id to its slot.
-	calls map[string]uint32
+	calls idIndex
 	pages []*[pageSize]call
 	extra map[uint32]*callExtra // the rare calls with a preferred agent or attributes
 	nslot uint32                // slots ever used
@@ -249,7 +249,7 @@ func (r *Router) callAt(s uint32) *call { return &r.pages[s>>pageShift][s&(pageS
 
 // call returns the live call with id, or nil.
 func (r *Router) call(id string) *call {
-	s, ok := r.calls[id]
+	s, ok := r.calls.get(id)
 	if !ok {
 		return nil
 	}
@@ -362,13 +362,13 @@ func New(cfg Config) (*Router, error) {
 		loc:        cfg.Location,
 		queues:     map[string]*queueState{},
 		agents:     map[string]*agent{},
-		calls:      map[string]uint32{},
 		extra:      map[uint32]*callExtra{},
 		sigIdx:     map[string]uint32{},
 		skillIx:    map[string]int32{},
 		traceLimit: cfg.TraceLimit,
 	}
 	r.timers.owners = r
+	r.calls = newIDIndex(func(s uint32) string { return r.callAt(s).id })
 	r.internSig(nil)
 	if r.loc == nil {
 		r.loc = time.UTC
@@ -877,7 +877,7 @@ func (r *Router) newCall(id string, q *queueState, skills []SkillReq, preferred 
 	}
 	c := r.callAt(s)
 	*c = call{tm: timer{kind: 1, own: s}, qix: q.ix, bix: -1, slot: s, live: true, sig: r.internSig(skills), id: id}
-	r.calls[id] = s
+	r.calls.put(id, s)
 	if preferred != "" || attrs != nil {
 		r.extra[s] = &callExtra{preferred: preferred, attrs: attrs}
 	}
@@ -890,7 +890,7 @@ func (r *Router) dropCall(c *call) {
 		r.queueOf(c).callbacks--
 	}
 	c.live = false
-	delete(r.calls, r.callID(c))
+	r.calls.remove(r.callID(c), c.slot)
 	r.timers.remove(&c.tm)
 	r.dropped = append(r.dropped, c.slot)
 }
