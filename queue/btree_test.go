@@ -79,7 +79,7 @@ func TestSlotSet(t *testing.T) {
 				s.Insert(k, uint32(k)+100)
 				ref = slices.Insert(ref, i, k)
 			} else {
-				if got := s.Delete(k); got != found {
+				if got := s.Delete(k, rng.Uint32()); got != found {
 					t.Fatalf("seed %d step %d: Delete(%d) = %v, want %v", seed, step, k, got, found)
 				}
 				if found {
@@ -109,6 +109,14 @@ func TestSlotSetRuns(t *testing.T) {
 		rng := rand.New(rand.NewPCG(uint64(seed), 5))
 		var s slotSet
 		var ref, gone []uint64
+		hints := map[uint64]uint32{}
+		// hint is Insert's, or, one time in four, a stale one: Delete then searches.
+		hint := func(k uint64) uint32 {
+			if rng.IntN(4) == 0 {
+				return rng.Uint32()
+			}
+			return hints[k]
+		}
 		seq := uint64(0)
 		for step := range 50000 {
 			switch op := rng.IntN(10); {
@@ -120,21 +128,21 @@ func TestSlotSetRuns(t *testing.T) {
 					k = gone[j]
 					gone = slices.Delete(gone, j, j+1)
 				}
-				s.Insert(k, uint32(k))
+				hints[k] = s.Insert(k, uint32(k))
 				i, _ := slices.BinarySearch(ref, k)
 				ref = slices.Insert(ref, i, k)
 			case op < 7: // the best call leaves
-				if !s.Delete(ref[0]) {
+				if !s.Delete(ref[0], hint(ref[0])) {
 					t.Fatalf("seed %d step %d: Delete(min %x) = false", seed, step, ref[0])
 				}
 				gone = append(gone, ref[0])
 				ref = ref[1:]
 			default: // any call leaves; and one that is not there is not found
 				i := rng.IntN(len(ref))
-				if !s.Delete(ref[i]) {
+				if !s.Delete(ref[i], hint(ref[i])) {
 					t.Fatalf("seed %d step %d: Delete(%x) = false", seed, step, ref[i])
 				}
-				if s.Delete(ref[i]) {
+				if s.Delete(ref[i], hint(ref[i])) {
 					t.Fatalf("seed %d step %d: Delete(%x) twice = true", seed, step, ref[i])
 				}
 				gone = append(gone, ref[i])

@@ -1,6 +1,9 @@
 package queue
 
-import "math/bits"
+import (
+	"math/bits"
+	"sort"
+)
 
 // slotSet is a set of call slots by key (call.key: priority, then arrival):
 // up to two inline, more in runs. Most buckets hold a call or two (calls with
@@ -21,6 +24,9 @@ type slotSet struct {
 // parents' counts. A call leaving from the middle (an abandon) is marked
 // dead in place, found by binary search. Keys that come out of order (a call
 // put back in line after a failed offer) go to a B+tree beside the runs.
+// Insert returns the entry's position, which the caller keeps: Delete finds
+// the entry there without the search (an abandon's misses in a run of tens of
+// thousands), and searches when the hint is stale.
 type runSet struct {
 	n    int
 	runs [10]callRun // by 9-priority, as call.key's top byte
@@ -32,6 +38,7 @@ type runSet struct {
 // so the order holds, and the front entry is always live.
 type callRun struct {
 	ents []runEntry
+	off  uint32 // position of ents[0]: entries keep theirs while the front is dropped
 	head int
 	live int
 }
@@ -50,8 +57,8 @@ func (s *slotSet) Len() int {
 	return s.n
 }
 
-// Insert adds k with v; k must not be present.
-func (s *slotSet) Insert(k uint64, v uint32) {
+// Insert adds k with v; k must not be present. It returns a hint for Delete.
+func (s *slotSet) Insert(k uint64, v uint32) uint32 {
 	if (s.big == nil || s.big.n == 0) && s.n < len(s.keys) {
 		i := s.n
 		for ; i > 0 && s.keys[i-1] > k; i-- {
@@ -59,20 +66,21 @@ func (s *slotSet) Insert(k uint64, v uint32) {
 		}
 		s.keys[i], s.vals[i] = k, v
 		s.n++
-		return
+		return 0
 	}
 	if s.big == nil {
 		s.big = &runSet{}
 	}
-	for i := range s.n { // full: move to the runs
+	for i := range s.n { // full: move to the runs (their hints are lost: a search finds them)
 		s.big.insert(s.keys[i], s.vals[i])
 	}
 	s.n = 0
-	s.big.insert(k, v)
+	return s.big.insert(k, v)
 }
 
-// Delete removes k and reports whether it was present.
-func (s *slotSet) Delete(k uint64) bool {
+// Delete removes k and reports whether it was present; hint is what Insert
+// returned for k, or anything (then it searches).
+func (s *slotSet) Delete(k uint64, hint uint32) bool {
 	for i := range s.n {
 		if s.keys[i] == k {
 			for ; i+1 < s.n; i++ {
@@ -82,7 +90,7 @@ func (s *slotSet) Delete(k uint64) bool {
 			return true
 		}
 	}
-	return s.big != nil && s.big.delete(k)
+	return s.big != nil && s.big.delete(k, hint)
 }
 
 // Min returns the least key and its value.
@@ -96,47 +104,45 @@ func (s *slotSet) Min() (uint64, uint32, bool) {
 	return s.big.min()
 }
 
-func (b *runSet) insert(k uint64, v uint32) {
+func (b *runSet) insert(k uint64, v uint32) uint32 {
 	b.n++
 	p := k >> 56
 	if p >= uint64(len(b.runs)) {
 		b.tree.Insert(k, v)
-		return
+		return 0
 	}
 	r := &b.runs[p]
 	if n := len(r.ents); n > 0 && r.ents[n-1].key >= k {
 		b.tree.Insert(k, v)
-		return
+		return 0
 	}
 	if r.head >= 64 && 2*r.head >= len(r.ents) { // drop the popped front
 		r.ents = r.ents[:copy(r.ents, r.ents[r.head:])]
+		r.off += uint32(r.head)
 		r.head = 0
 	}
 	r.ents = append(r.ents, runEntry{key: k, slot: v})
 	r.live++
 	b.some |= 1 << p
+	return r.off + uint32(len(r.ents)-1)
 }
 
-func (b *runSet) delete(k uint64) bool {
+func (b *runSet) delete(k uint64, hint uint32) bool {
 	p := k >> 56
 	if p >= uint64(len(b.runs)) {
 		p = 0 // not in a run: runs[0] holds no such key
 	}
 	r := &b.runs[p]
 	if r.live > 0 && k >= r.ents[r.head].key && k <= r.ents[len(r.ents)-1].key {
-		lo, hi := r.head, len(r.ents)
-		for lo < hi {
-			m := int(uint(lo+hi) >> 1)
-			if r.ents[m].key < k {
-				lo = m + 1
-			} else {
-				hi = m
-			}
+		lo := int(hint - r.off) // wraps past len when stale
+		if lo < r.head || lo >= len(r.ents) || r.ents[lo].key != k {
+			lo = r.head + sort.Search(len(r.ents)-r.head, func(i int) bool { return r.ents[r.head+i].key >= k })
 		}
 		if e := &r.ents[lo]; e.key == k && !e.dead {
 			e.dead = true
 			b.n--
 			if r.live--; r.live == 0 {
+				r.off += uint32(len(r.ents))
 				r.ents, r.head = r.ents[:0], 0
 				b.some &^= 1 << p
 				return true
