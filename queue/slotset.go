@@ -22,11 +22,11 @@ type slotSet struct {
 // and the calls leaving at the front (taken by an agent, or moving on at the
 // next step) are a pop, where a B+tree shifted its leaf and read its
 // parents' counts. A call leaving from the middle (an abandon) is marked
-// dead in place, found by binary search. Keys that come out of order (a call
-// put back in line after a failed offer) go to a B+tree beside the runs.
-// Insert returns the entry's position, which the caller keeps: Delete finds
-// the entry there without the search (an abandon's misses in a run of tens of
-// thousands), and searches when the hint is stale.
+// dead in place. Keys that come out of order (a call put back in line after
+// a failed offer) go to a B+tree beside the runs. Insert returns the entry's
+// position, which the caller keeps: Delete finds the entry there, without a
+// binary search's misses in a run of tens of thousands, and searches only
+// when the hint is stale.
 type runSet struct {
 	n    int
 	runs [10]callRun // by 9-priority, as call.key's top byte
