@@ -86,7 +86,7 @@ func newBenchWorld(tb testing.TB) *benchWorld {
 		}
 	}
 	w.bytesCall = float64(heapBytes()-afterAgents) / float64(w.next)
-	if n := len(r.calls) - benchAgents; n < benchCalls*9/10 {
+	if n := r.calls.len() - benchAgents; n < benchCalls*9/10 {
 		tb.Fatalf("only %d calls waiting", n)
 	}
 	return w
@@ -188,7 +188,7 @@ const benchCycle = 7
 
 func (w *benchWorld) waiting() int {
 	n := 0
-	for _, s := range w.r.calls {
+	for _, s := range w.r.calls.all() {
 		if c := w.r.callAt(s); c.st == waiting {
 			n++
 		}

@@ -79,7 +79,7 @@ func TestSlotSet(t *testing.T) {
 				s.Insert(k, uint32(k)+100)
 				ref = slices.Insert(ref, i, k)
 			} else {
-				if got := s.Delete(k); got != found {
+				if got := s.Delete(k, rng.Uint32()); got != found {
 					t.Fatalf("seed %d step %d: Delete(%d) = %v, want %v", seed, step, k, got, found)
 				}
 				if found {
@@ -93,8 +93,67 @@ func TestSlotSet(t *testing.T) {
 			if ok != (len(ref) > 0) || ok && (mk != ref[0] || mv != uint32(ref[0])+100) {
 				t.Fatalf("seed %d step %d: Min = %d %d %v, want %v", seed, step, mk, mv, ok, ref)
 			}
-			if s.n > 0 && s.tree.Len() > 0 {
-				t.Fatalf("seed %d step %d: %d inline and %d in the tree", seed, step, s.n, s.tree.Len())
+			if s.n > 0 && s.big != nil && s.big.n > 0 {
+				t.Fatalf("seed %d step %d: %d inline and %d in runs", seed, step, s.n, s.big.n)
+			}
+		}
+	}
+}
+
+// TestSlotSetRuns checks a big slot set against a sorted slice with keys as
+// calls have them: priorities 0–2 over arrival numbers that mostly grow, some
+// put back after leaving (out of order, into the tree), removed from the
+// front and from anywhere.
+func TestSlotSetRuns(t *testing.T) {
+	for seed := range 10 {
+		rng := rand.New(rand.NewPCG(uint64(seed), 5))
+		var s slotSet
+		var ref, gone []uint64
+		hints := map[uint64]uint32{}
+		// hint is Insert's, or, one time in four, a stale one: Delete then searches.
+		hint := func(k uint64) uint32 {
+			if rng.IntN(4) == 0 {
+				return rng.Uint32()
+			}
+			return hints[k]
+		}
+		seq := uint64(0)
+		for step := range 50000 {
+			switch op := rng.IntN(10); {
+			case op < 4 || len(ref) == 0:
+				seq++
+				k := uint64(9-rng.IntN(3))<<56 | seq
+				if op == 0 && len(gone) > 0 { // a call put back in line
+					j := rng.IntN(len(gone))
+					k = gone[j]
+					gone = slices.Delete(gone, j, j+1)
+				}
+				hints[k] = s.Insert(k, uint32(k))
+				i, _ := slices.BinarySearch(ref, k)
+				ref = slices.Insert(ref, i, k)
+			case op < 7: // the best call leaves
+				if !s.Delete(ref[0], hint(ref[0])) {
+					t.Fatalf("seed %d step %d: Delete(min %x) = false", seed, step, ref[0])
+				}
+				gone = append(gone, ref[0])
+				ref = ref[1:]
+			default: // any call leaves; and one that is not there is not found
+				i := rng.IntN(len(ref))
+				if !s.Delete(ref[i], hint(ref[i])) {
+					t.Fatalf("seed %d step %d: Delete(%x) = false", seed, step, ref[i])
+				}
+				if s.Delete(ref[i], hint(ref[i])) {
+					t.Fatalf("seed %d step %d: Delete(%x) twice = true", seed, step, ref[i])
+				}
+				gone = append(gone, ref[i])
+				ref = slices.Delete(ref, i, i+1)
+			}
+			if s.Len() != len(ref) {
+				t.Fatalf("seed %d step %d: Len %d, want %d", seed, step, s.Len(), len(ref))
+			}
+			mk, mv, ok := s.Min()
+			if ok != (len(ref) > 0) || ok && (mk != ref[0] || mv != uint32(ref[0])) {
+				t.Fatalf("seed %d step %d: Min = %x %d %v, want %x", seed, step, mk, mv, ok, ref[0])
 			}
 		}
 	}

@@ -63,9 +63,11 @@
 //
 // # Cost
 //
-// Waiting calls are indexed per (queue, step, own skills) in B+trees keyed by
-// one integer, (9-priority)<<56 | arrival seq, holding call slots rather than
-// pointers. A queue's line numbers its calls by arrival per priority and keeps
+// Waiting calls are indexed per (queue, step, own skills) by one integer,
+// (9-priority)<<56 | arrival seq, holding call slots rather than pointers: a
+// bucket keeps two calls inline, more in one arrival-order run per priority
+// (calls enter it in arrival order), and the few put back out of order in a
+// B+tree. Call ids map to slots in an open-addressing table. A queue's line numbers its calls by arrival per priority and keeps
 // a bitmap of those waiting with a Fenwick tree of its word counts, so a
 // position is a prefix sum and a popcount in a few hundred bytes that stay
 // in cache. Ready agents are indexed per (queue, skill, level)

@@ -46,7 +46,7 @@ func naiveAgentLess(q *queueState, req []SkillReq, a, b *member) bool {
 
 func (naive) callFor(r *Router, a *agent) *call {
 	var best *call
-	for _, s := range r.calls {
+	for _, s := range r.calls.all() {
 		c := r.callAt(s)
 		if c.st != waiting || !naiveEligible(r, a, c, r.bucketOf(c)) {
 			continue
@@ -115,7 +115,7 @@ func checkInvariants(tb testing.TB, r *Router) {
 		}
 	}
 	perQueue := map[*queueState]int{}
-	for id, s := range r.calls {
+	for id, s := range r.calls.all() {
 		c := r.callAt(s)
 		switch c.st {
 		case waiting:
@@ -142,13 +142,13 @@ func checkInvariants(tb testing.TB, r *Router) {
 	}
 	// Positions: 1 + the waiting calls of the queue ahead in the documented
 	// order, counted from scratch.
-	for id, s := range r.calls {
+	for id, s := range r.calls.all() {
 		c := r.callAt(s)
 		if c.st != waiting {
 			continue
 		}
 		want := 1
-		for _, s2 := range r.calls {
+		for _, s2 := range r.calls.all() {
 			d := r.callAt(s2)
 			if d.st == waiting && d.qix == c.qix && callLess(d, c) {
 				want++
@@ -164,7 +164,7 @@ func checkInvariants(tb testing.TB, r *Router) {
 		}
 		// The longest-waiting call found through the index is the naive one.
 		var oldest *call
-		for _, s := range r.calls {
+		for _, s := range r.calls.all() {
 			c := r.callAt(s)
 			if r.queueOf(c) == q && c.st == waiting && (oldest == nil || ageLess(c, oldest)) {
 				oldest = c
@@ -189,7 +189,7 @@ func checkInvariants(tb testing.TB, r *Router) {
 		if a.state != Ready {
 			continue
 		}
-		for _, s := range r.calls {
+		for _, s := range r.calls.all() {
 			c := r.callAt(s)
 			if c.st == waiting && naiveEligible(r, a, c, nil) {
 				tb.Fatalf("Ready agent %s and eligible waiting call %s coexist", a.id, r.callID(c))

@@ -27,7 +27,7 @@ type Router struct {
 	// Calls live in pages of structs addressed by slot, so indexes hold a
 	// uint32, not a pointer, and the GC finds one pointer per call (its id);
 	// calls maps an id to its slot.
-	calls map[string]uint32
+	calls idIndex
 	pages []*[pageSize]call
 	extra map[uint32]*callExtra // the rare calls with a preferred agent or attributes
 	nslot uint32                // slots ever used
@@ -67,9 +67,9 @@ type picker interface {
 type queueState struct {
 	ix        uint32 // in r.qs
 	cfg       QueueConfig
-	buckets   map[bucketKey]*bucket
-	bkts      []*bucket // by bucket.ix
-	common    []*bucket // by step+1: the bucket of calls without skills of their own, or of an Any step
+	buckets   map[uint64]*bucket // by bucketKey.id
+	bkts      []*bucket          // by bucket.ix
+	common    []*bucket          // by step+1: the bucket of calls without skills of their own, or of an Any step
 	r         *Router
 	heads     btree[head]                    // non-empty buckets by their head call's key
 	line      line                           // all waiting calls in line order: their positions
@@ -98,6 +98,9 @@ type bucketKey struct {
 
 const anySig = ^uint32(0)
 
+// id packs k in one integer: a map hashes it on the fast path for 64-bit keys.
+func (k bucketKey) id() uint64 { return uint64(uint32(k.step+1))<<32 | uint64(k.sig) }
+
 // bucket holds the waiting calls of a queue that share one requirement: the
 // same escalation step and the same own skills. Its head is its best call.
 type bucket struct {
@@ -106,8 +109,8 @@ type bucket struct {
 	req   []SkillReq            // empty: any agent of the queue
 	need  []level               // req interned, parallel to it
 	mask  uint64                // skillMask of need
-	rule  string                // req as a trace shows it, made once
-	sets  []*[11]*tree[*member] // parallel to req: q's Ready sets of the skill by level
+	rule  string                // req as a trace shows it, made on the first offer
+	sets  []*[11]*tree[*member] // parallel to req: q's Ready sets of the skill by level, made on first use
 	calls slotSet               // slots by key
 	head  *call                 // calls' minimum; its key is the bucket's key in the queue's heads tree
 	up    *bucket               // where calls of this bucket went at their last step change (unused for "*")
@@ -125,7 +128,7 @@ type head struct {
 // agent visits buckets best-head first and stops at the first it may serve.
 func (b *bucket) add(q *queueState, c *call) {
 	k := c.key()
-	b.calls.Insert(k, c.slot)
+	c.runPos = b.calls.Insert(k, c.slot)
 	if b.head == nil || k < b.head.key() {
 		if b.head != nil {
 			q.heads.Delete(b.head.key())
@@ -137,7 +140,7 @@ func (b *bucket) add(q *queueState, c *call) {
 
 func (b *bucket) remove(q *queueState, c *call) {
 	k := c.key()
-	b.calls.Delete(k)
+	b.calls.Delete(k, c.runPos)
 	if b.head != c {
 		return
 	}
@@ -224,7 +227,8 @@ type call struct {
 	prefUntil int64
 	ln        uint64 // the call's number in its queue's line (at its priority)
 	id        string
-	_         [16]byte // to 128 bytes
+	runPos    uint32   // where its bucket's run holds it: a hint that spares the search when it leaves
+	_         [12]byte // to 128 bytes
 }
 
 // callExtra holds what few calls have.
@@ -249,7 +253,7 @@ func (r *Router) callAt(s uint32) *call { return &r.pages[s>>pageShift][s&(pageS
 
 // call returns the live call with id, or nil.
 func (r *Router) call(id string) *call {
-	s, ok := r.calls[id]
+	s, ok := r.calls.get(id)
 	if !ok {
 		return nil
 	}
@@ -362,13 +366,13 @@ func New(cfg Config) (*Router, error) {
 		loc:        cfg.Location,
 		queues:     map[string]*queueState{},
 		agents:     map[string]*agent{},
-		calls:      map[string]uint32{},
 		extra:      map[uint32]*callExtra{},
 		sigIdx:     map[string]uint32{},
 		skillIx:    map[string]int32{},
 		traceLimit: cfg.TraceLimit,
 	}
 	r.timers.owners = r
+	r.calls = newIDIndex(func(s uint32) string { return r.callAt(s).id })
 	r.internSig(nil)
 	if r.loc == nil {
 		r.loc = time.UTC
@@ -432,7 +436,7 @@ func (r *Router) SetQueue(cfg QueueConfig) error {
 			ix:      uint32(len(r.qs)),
 			r:       r,
 			cfg:     cfg,
-			buckets: map[bucketKey]*bucket{},
+			buckets: map[uint64]*bucket{},
 			ready:   map[string]*[11]*tree[*member]{},
 			any:     newTree(memberLess),
 		}
@@ -461,7 +465,7 @@ func (r *Router) SetQueue(cfg QueueConfig) error {
 		r.leaveLine(c)
 	}
 	q.cfg = cfg
-	q.buckets = map[bucketKey]*bucket{}
+	q.buckets = map[uint64]*bucket{}
 	q.bkts, q.common = nil, nil
 	q.heads = btree[head]{}
 	for _, a := range readyAgents {
@@ -877,7 +881,7 @@ func (r *Router) newCall(id string, q *queueState, skills []SkillReq, preferred 
 	}
 	c := r.callAt(s)
 	*c = call{tm: timer{kind: 1, own: s}, qix: q.ix, bix: -1, slot: s, live: true, sig: r.internSig(skills), id: id}
-	r.calls[id] = s
+	r.calls.put(id, s)
 	if preferred != "" || attrs != nil {
 		r.extra[s] = &callExtra{preferred: preferred, attrs: attrs}
 	}
@@ -890,7 +894,7 @@ func (r *Router) dropCall(c *call) {
 		r.queueOf(c).callbacks--
 	}
 	c.live = false
-	delete(r.calls, r.callID(c))
+	r.calls.remove(r.callID(c), c.slot)
 	r.timers.remove(&c.tm)
 	r.dropped = append(r.dropped, c.slot)
 }
@@ -935,19 +939,17 @@ func (r *Router) bucketFor(q *queueState, step int, c *call) *bucket {
 	if common && step+1 < len(q.common) && q.common[step+1] != nil {
 		return q.common[step+1]
 	}
-	if b := q.buckets[k]; b != nil {
+	if b := q.buckets[k.id()]; b != nil {
 		return b
 	}
+	// The benchmark's world still creates buckets after millions of events:
+	// what only an offer's trace or a Ready agent reads (the rule's text, the
+	// Ready sets) is made on first use.
 	b := &bucket{key: k, req: reqFor(q, step, r.skillsOf(c)), ix: int32(len(q.bkts))}
 	b.need = r.intern(b.req)
 	b.mask = skillMask(b.need)
-	b.rule = ruleString(b.req)
 	q.bkts = append(q.bkts, b)
-	b.sets = make([]*[11]*tree[*member], len(b.req))
-	for i, s := range b.req {
-		b.sets[i] = q.readyLevels(s.Skill)
-	}
-	q.buckets[k] = b
+	q.buckets[k.id()] = b
 	if common {
 		for len(q.common) <= step+1 {
 			q.common = append(q.common, nil)
@@ -967,13 +969,33 @@ func reqFor(q *queueState, step int, skills []SkillReq) []SkillReq {
 	if s.Any {
 		return nil
 	}
-	req := slices.Clone(s.Skills)
+	req := make([]SkillReq, len(s.Skills), len(s.Skills)+len(skills))
+	copy(req, s.Skills)
 	for _, own := range skills {
 		if !slices.ContainsFunc(s.Skills, func(x SkillReq) bool { return x.Skill == own.Skill }) {
 			req = append(req, own)
 		}
 	}
 	return req
+}
+
+// readySets returns the Ready sets parallel to b.req, made on first use.
+func (b *bucket) readySets(q *queueState) []*[11]*tree[*member] {
+	if b.sets == nil && len(b.req) > 0 {
+		b.sets = make([]*[11]*tree[*member], len(b.req))
+		for i, s := range b.req {
+			b.sets[i] = q.readyLevels(s.Skill)
+		}
+	}
+	return b.sets
+}
+
+// ruleText returns b.req as a trace shows it, made on first use.
+func (b *bucket) ruleText() string {
+	if b.rule == "" {
+		b.rule = ruleString(b.req)
+	}
+	return b.rule
 }
 
 // enterLine puts a waiting call in its structures, then routes it if it can.
@@ -1200,7 +1222,7 @@ func (r *Router) addSkip(ex []Skip, s Skip) []Skip {
 }
 
 func (r *Router) findAgent(q *queueState, b *bucket, ex *[]Skip) *agent {
-	req, need := b.req, b.need
+	req, need, sets := b.req, b.need, b.readySets(q)
 	if len(req) == 0 {
 		m, ok := q.any.Min()
 		if !ok {
@@ -1213,16 +1235,16 @@ func (r *Router) findAgent(q *queueState, b *bucket, ex *[]Skip) *agent {
 	if q.cfg.Strategy != BestProficiency && len(req) > 1 {
 		best := -1
 		for i, s := range req {
-			n := readyCount(b.sets[i], s.Min, 10)
+			n := readyCount(sets[i], s.Min, 10)
 			if best < 0 || n < best {
 				pick, best = i, n
 			}
 		}
 	}
-	s, sets := req[pick], b.sets[pick]
+	s, levels := req[pick], sets[pick]
 	var best *member
 	for lvl := 10; lvl >= s.Min; lvl-- {
-		t := sets[lvl]
+		t := levels[lvl]
 		if t == nil || t.Len() == 0 {
 			continue
 		}
@@ -1326,7 +1348,7 @@ func (r *Router) offer(c *call, a *agent, tr *Trace) {
 	tr.At, tr.Queue, tr.Call, tr.Agent, tr.Step = ts(r.now), q.cfg.Name, r.callID(c), a.id, int(c.step)
 	tr.Rule = "preferred agent"
 	if r.prefOf(c) == nil {
-		tr.Rule = r.bucketOf(c).rule
+		tr.Rule = r.bucketOf(c).ruleText()
 	}
 	r.leaveLine(c)
 	c.st, c.agentIx, c.prefIx = offered, a.ix+1, 0

@@ -97,8 +97,13 @@ func (r *Router) Snapshot() ([]byte, error) {
 		}
 		s.Agents = append(s.Agents, sa)
 	}
-	for _, id := range sortedKeys(r.calls) {
-		c := r.callAt(r.calls[id])
+	ids := make([]string, 0, r.calls.len())
+	for id := range r.calls.all() {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		c := r.call(id)
 		sc := snapCall{ID: r.callID(c), Queue: r.queueOf(c).cfg.Name, Priority: int(c.prio), Skills: r.skillsOf(c), Preferred: r.preferredOf(c),
 			PrefUntil: c.prefUntil, InPref: r.prefOf(c) != nil, Enqueued: c.enq, Seq: c.seq, Attrs: r.attrsOf(c), State: c.st,
 			Callback: c.callback, Step: int(c.step), LastPos: int(c.lastPos),

@@ -73,11 +73,11 @@ func (r *Router) callTrace(c *call, a *agent, trigger string, ex []Skip) *Trace 
 	tr := r.newTrace()
 	tr.Trigger, tr.Ready, tr.LoggedOut, tr.Skipped = trigger, q.byState[Ready], q.byState[LoggedOut], ex
 	tr.NotReady, tr.Busy = q.byState[NotReady], q.byState[Reserved]+q.byState[OnCall]+q.byState[WrapUp]
-	if r.prefOf(c) == nil && len(r.bucketOf(c).req) > 0 {
-		s := r.bucketOf(c).req[0]
-		has := readyCount(r.bucketOf(c).sets[0], 1, 10)
+	if b := r.bucketOf(c); r.prefOf(c) == nil && len(b.req) > 0 {
+		s, sets := b.req[0], b.readySets(q)[0]
+		has := readyCount(sets, 1, 10)
 		tr.LacksSkill = q.byState[Ready] - has
-		tr.BelowProficiency = readyCount(r.bucketOf(c).sets[0], 1, s.Min-1)
+		tr.BelowProficiency = readyCount(sets, 1, s.Min-1)
 	}
 	return tr
 }
