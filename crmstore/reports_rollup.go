@@ -55,9 +55,14 @@ func (s *Store) refreshReports(ctx context.Context, limit int, before time.Time)
 		if err := tx.QueryRow(ctx, refreshSQL, limit, cti.ShortAbandon.Milliseconds(), before).Scan(&n, &kinds, &keys, &buckets); err != nil {
 			return err
 		}
-		values, err := refreshValueDays(ctx, tx, limit, before)
-		if err != nil {
-			return err
+		// While customer marks are backlogged (a bulk load writes one per contact), the value view's days wait: each batch of
+		// them marks days all over the history, and computing days between batches would compute most of them many times.
+		values := 0
+		var err error
+		if customers < limit {
+			if values, err = refreshValueDays(ctx, tx, limit, before); err != nil {
+				return err
+			}
 		}
 		n += customers + values
 		// The days of the buckets just computed, from the buckets as they now are (this transaction's second snapshot sees
