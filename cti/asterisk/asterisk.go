@@ -47,8 +47,12 @@ type Config struct {
 	PingInterval time.Duration
 }
 
-// idleConnsPerHost is how many keep-alive connections to Asterisk the default client keeps for reuse.
-const idleConnsPerHost = 512
+// MaxConns bounds the default client's connections to Asterisk, all kept alive for reuse. Asterisk refuses HTTP sessions past
+// http.conf's sessionlimit (100 by default; the events websocket is one of them), so an unbounded pool fails exactly when a
+// burst of calls opens more; past the bound a request waits for a free connection instead of dialing (a dial and a close
+// per request cost 10 % of the controller's CPU at 500 calls/s with 512 idle connections and no bound). docs/asterisk.md
+// says to raise sessionlimit with it.
+const MaxConns = 96
 
 // Backoff is the reconnection policy.
 type Backoff struct {
@@ -114,12 +118,12 @@ func New(cfg Config) *Client {
 	hc := cfg.HTTPClient
 	if hc == nil {
 		// Every live call's executor may have a request in flight: at hundreds of new calls a second that is hundreds of
-		// concurrent requests to one host. Keeping as many connections idle as may be busy avoids a TCP dial and close per
-		// request past the idle limit (measured by switchboard load: 16 idle connections cost 16 % of the controller's CPU
-		// in dials at 500 calls/s).
+		// concurrent requests to one host. Every connection the pool may open is kept idle for reuse, so none is dialed and
+		// closed per request (16 idle connections cost 16 % of the controller's CPU in dials at 500 calls/s).
 		hc = &http.Client{Transport: &http.Transport{
 			DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			MaxIdleConnsPerHost: idleConnsPerHost,
+			MaxConnsPerHost:     MaxConns,
+			MaxIdleConnsPerHost: MaxConns,
 			IdleConnTimeout:     90 * time.Second,
 		}}
 	}

@@ -7,11 +7,15 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -105,16 +109,42 @@ func TestBackoff(t *testing.T) {
 	}
 }
 
-// TestConnectionReuse: concurrent commands to Asterisk reuse keep-alive connections rather than dial a new one each time the
-// idle pool is full, which costs a TCP handshake and teardown per request under load.
+// TestConnectionReuse: a burst of concurrent commands shares a bounded pool of keep-alive connections — never more than
+// Asterisk's default sessionlimit (100, the events websocket included) and no dial per request once the pool is open.
 func TestConnectionReuse(t *testing.T) {
-	c := New(Config{URL: "http://127.0.0.1:1/ari", App: "contact-center"})
-	tr, ok := c.http.Transport.(*http.Transport)
-	if !ok {
-		t.Fatalf("default transport %T", c.http.Transport)
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(5 * time.Millisecond)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
 	}
-	if tr.MaxIdleConnsPerHost < 256 || (tr.MaxIdleConns != 0 && tr.MaxIdleConns < tr.MaxIdleConnsPerHost) {
-		t.Errorf("idle connections: %d per host, %d in all; want at least 256 per host", tr.MaxIdleConnsPerHost, tr.MaxIdleConns)
+	srv.Start()
+	defer srv.Close()
+	c := New(Config{URL: srv.URL + "/ari", App: "contact-center"})
+	const requests = 1000
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	for range requests {
+		wg.Go(func() {
+			resp, err := c.http.Get(srv.URL)
+			if err != nil {
+				failed.Add(1)
+				return
+			}
+			resp.Body.Close()
+		})
+	}
+	wg.Wait()
+	if n := failed.Load(); n > 0 {
+		t.Fatalf("%d of %d requests failed", n, requests)
+	}
+	if n := conns.Load(); n > MaxConns || MaxConns >= 100 {
+		t.Errorf("%d connections for %d concurrent requests; want at most %d, below Asterisk's default sessionlimit of 100",
+			n, requests, MaxConns)
 	}
 }
 
