@@ -685,7 +685,7 @@ func startLoadChild(ctx context.Context, stderr io.Writer, command, env, name st
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start the %s process: %w", name, err)
 	}
-	c := &loadChild{name: name, cmd: cmd, in: in, out: bufio.NewScanner(out)}
+	c := &loadChild{name: name, cmd: cmd, in: in, out: newLineScanner(out)}
 	c.out.Buffer(nil, 256<<20)
 	return c, nil
 }
@@ -747,9 +747,11 @@ func (e *loadEmulator) send(msg any) (loadReply, error) {
 func runLoadEmulator(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) error {
 	// The emulator stands for an Asterisk on its own machine and needs less than a core: with one processor the runtime stops
 	// waking the other core for every goroutine that becomes runnable, CPU the controller beside it would otherwise lose
-	// (≈ 15 % of the emulator's CPU per call, docs/performance.md).
-	runtime.GOMAXPROCS(1)
-	in := bufio.NewScanner(stdin)
+	// (≈ 15 % of the emulator's CPU per call, docs/performance.md). GOMAXPROCS, when set, decides.
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
+	}
+	in := newLineScanner(stdin)
 	enc := json.NewEncoder(stdout)
 	var setup loadSetup
 	if !in.Scan() {
@@ -926,4 +928,12 @@ func (t *loadTimer) report() loadEmulatorReport {
 	l := slices.Clone(t.latency)
 	slices.Sort(l)
 	return loadEmulatorReport{Originates: len(l), NoOriginate: len(t.started) - len(t.done), Latency: l, Requests: maps.Clone(t.requests)}
+}
+
+// newLineScanner reads the parent's and child's line-by-line JSON exchange; a setup line lists every agent's endpoint, which
+// passes bufio's 64 KB default at a few thousand agents.
+func newLineScanner(r io.Reader) *bufio.Scanner {
+	s := bufio.NewScanner(r)
+	s.Buffer(make([]byte, 0, 64<<10), 64<<20)
+	return s
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -345,7 +344,7 @@ func (c *webLoadChild) send(msg webLoadMsg) (webLoadMsg, error) {
 
 // childLoop reads commands until stdin ends and answers each with handle's reply.
 func childLoop(stdin io.Reader, stdout io.Writer, handle func(webLoadMsg) webLoadMsg) error {
-	in := bufio.NewScanner(stdin)
+	in := newLineScanner(stdin)
 	in.Buffer(nil, 16<<20)
 	enc := json.NewEncoder(stdout)
 	for in.Scan() {
