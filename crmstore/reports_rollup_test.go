@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-cc/switchboard/crmstore"
 	"github.com/switchboard-cc/switchboard/cti"
 )
 
@@ -199,29 +200,12 @@ func TestReportRollupEqualsRaw(t *testing.T) {
 	compare("after late edits, refreshed")
 
 	// Writers and the job at once, two refreshers in parallel: nothing is counted twice or missed.
-	var wg sync.WaitGroup
-	stop := make(chan struct{})
-	for range 2 {
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if _, err := s.RefreshReports(ctx, 20); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		})
-	}
-	for range 5 {
-		logged = append(logged, random(40)...)
-		lateEdits()
-	}
-	close(stop)
-	wg.Wait()
+	whileRefreshing(t, s, func() {
+		for range 5 {
+			logged = append(logged, random(40)...)
+			lateEdits()
+		}
+	})
 	compare("after writes racing the job")
 	refreshAll()
 	compare("after writes racing the job, refreshed")
@@ -316,4 +300,29 @@ func TestRunReportRollup(t *testing.T) {
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Errorf("RunReportRollup returned %v", err)
 	}
+}
+
+// whileRefreshing runs write while two report refreshers run in parallel with it, and waits for both to stop.
+func whileRefreshing(t *testing.T, s *crmstore.Store, write func()) {
+	t.Helper()
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for range 2 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := s.RefreshReports(context.Background(), 20); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	write()
+	close(stop)
+	wg.Wait()
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"math/rand/v2"
 	"reflect"
-	"sync"
 	"testing"
 	"time"
 
@@ -181,29 +180,12 @@ func TestValueRollupEqualsRaw(t *testing.T) {
 	compare("billing back in Shanghai, refreshed")
 
 	// Writers and the job at once, two refreshers in parallel: nothing is counted twice or missed.
-	var wg sync.WaitGroup
-	stop := make(chan struct{})
-	for range 2 {
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if _, err := s.RefreshReports(ctx, 20); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		})
-	}
-	for range 5 {
-		random(20, inPeriod)
-		lateEdits()
-	}
-	close(stop)
-	wg.Wait()
+	whileRefreshing(t, s, func() {
+		for range 5 {
+			random(20, inPeriod)
+			lateEdits()
+		}
+	})
 	compare("after writes racing the job")
 	refreshAll()
 	compare("after writes racing the job, refreshed")
