@@ -404,22 +404,33 @@ func (s *Store) ValueReport(ctx context.Context, q cti.ReportQuery, limit int) (
 // The period's contacts are counted per customer in customer order ("order by customer_id": over a long period the planner
 // then streams them off the interactions_timeline index rather than building a hash table of every customer, which it
 // prices lower but measured slower; over a short one it sorts them); only the platinum and gold customers are joined (a small hash): the
-// tiers are checked to be these three, so any other is standard. Names are read for the top customers only.
+// tiers are checked to be these three, so any other is standard. The ranking joins only the customers at or above the
+// $3-th count (cut: none below it can rank), and the tier shares join only the platinum and gold ones (standard is the rest),
+// instead of carrying all of the period's customers with their tiers through a join, a sort and two scans.
 const valueTopSQL = `with per as materialized (
 		select customer_id, count(*) as n, count(*) filter (where answered_at is not null) as answered, max(arrived_at) as last
 		from (select * from interactions
 			where customer_id is not null and arrived_at >= $1 and arrived_at < $2 and ($4 = '' or queue = $4)
 			order by customer_id) i
 		group by customer_id),
-	j as materialized (
-		select per.*, coalesce(c.tier, 'standard') as tier
-		from per left join customers c on c.id = per.customer_id and c.tier <> 'standard'),
+	cut as (select coalesce(min(n), 0) as n from (select n from per order by n desc limit $3) x),
 	top as (
-		select j.*, c.name
-		from (select * from j order by n desc, array_position(array['platinum', 'gold', 'standard'], tier), customer_id limit $3) j
-			join customers c on c.id = j.customer_id),
-	t as (select tier, count(*) as customers from customers where deleted_at is null group by tier),
-	p as (select tier, count(*) as contacted, sum(n) as n from j group by tier)
+		select per.*, c.tier, c.name
+		from per join cut on per.n >= cut.n join customers c on c.id = per.customer_id
+		order by per.n desc, case c.tier when 'platinum' then 1 when 'gold' then 2 else 3 end, per.customer_id
+		limit $3),
+	high as (
+		select c.tier, count(*) as contacted, sum(per.n) as n
+		from per join customers c on c.id = per.customer_id and c.tier <> 'standard'
+		group by c.tier),
+	p as (
+		select tier, contacted, n from high
+		union all
+		select 'standard', all_.contacted - coalesce(h.contacted, 0), all_.n - coalesce(h.n, 0)
+		from (select count(*) as contacted, sum(n) as n from per) all_,
+			(select sum(contacted) as contacted, sum(n) as n from high) h
+		where all_.contacted > coalesce(h.contacted, 0)),
+	t as (select tier, count(*) as customers from customers where deleted_at is null group by tier)
 	select true, customer_id::text, name, tier, n, answered, last, 0::bigint from top
 	union all
 	select false, '', '', t.tier, coalesce(p.n, 0), 0, null, t.customers from t left join p on p.tier = t.tier
