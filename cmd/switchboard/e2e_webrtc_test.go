@@ -73,24 +73,28 @@ type pionPage struct {
 	got int // RTP packets heard
 }
 
-func newPionPage(tb testing.TB, base, site string, attrs url.Values) *pionPage {
+// webCallToken fetches a page token for site, as the widget does.
+func webCallToken(tb testing.TB, base, site string) string {
 	tb.Helper()
-	// The token, as the widget fetches it.
 	req, _ := http.NewRequest("GET", base+"/api/v1/webcall/token?site="+url.QueryEscape(site), nil)
 	req.Header.Set("Origin", base)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		tb.Fatal(err)
 	}
+	defer resp.Body.Close()
 	var tok struct {
 		Token string `json:"token"`
 	}
-	json.NewDecoder(resp.Body).Decode(&tok)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || tok.Token == "" {
-		tb.Fatalf("token: %d", resp.StatusCode)
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || resp.StatusCode != 200 || tok.Token == "" {
+		tb.Fatalf("token: %d (%v)", resp.StatusCode, err)
 	}
-	q := url.Values{"token": {tok.Token}}
+	return tok.Token
+}
+
+func newPionPage(tb testing.TB, base, site string, attrs url.Values) *pionPage {
+	tb.Helper()
+	q := url.Values{"token": {webCallToken(tb, base, site)}}
 	for k, v := range attrs {
 		q["attr."+k] = v
 	}
@@ -762,18 +766,7 @@ func TestE2EWebCallerControllerRestart(t *testing.T) {
 
 	// The page comes back, as the widget does within its 30 s, with a fresh token and its resume id.
 	base := s.m.URL()
-	req, _ := http.NewRequest("GET", base+"/api/v1/webcall/token?site=201", nil)
-	req.Header.Set("Origin", base)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tok struct {
-		Token string `json:"token"`
-	}
-	json.NewDecoder(resp.Body).Decode(&tok)
-	resp.Body.Close()
-	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(base, "http")+"/ws/call?"+url.Values{"token": {tok.Token}}.Encode(),
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(base, "http")+"/ws/call?"+url.Values{"token": {webCallToken(t, base, "201")}}.Encode(),
 		http.Header{"Origin": {base}})
 	if err != nil {
 		t.Fatal(err)

@@ -26,16 +26,7 @@ func TestLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a second process and places calls for two seconds")
 	}
-	var out, errs bytes.Buffer
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	args := []string{"load", "--rate", "20", "--duration", "2s", "--talk", "500ms", "--answer", "100ms", "--database-url", pgtest.URL(t)}
-	code := runCommand(ctx, args, &out, &errs)
-	report := out.String()
-	t.Logf("report:\n%s", report)
-	if code != 0 {
-		t.Fatalf("exit status %d; stderr:\n%s", code, errs.String())
-	}
+	report := runLoadCommand(t, "load", "--rate", "20", "--duration", "2s", "--talk", "500ms", "--answer", "100ms", "--database-url", pgtest.URL(t))
 	for _, want := range []*regexp.Regexp{
 		regexp.MustCompile(`calls: intended 40, offered (39|40|41) \([0-9.]+/s, rate sustained\), rejected 0, answered (39|40|41), bridged to an agent (39|40|41)\n`),
 		regexp.MustCompile(`interactions: (39|40|41) \(answered (39|40|41)\), (39|40|41) recordings stored; all ended\n`),
@@ -63,4 +54,19 @@ func TestLoadBadFlags(t *testing.T) {
 			t.Errorf("load %v: exit status %d, want 2 (stderr %q)", args, code, errs.String())
 		}
 	}
+}
+
+// runLoadCommand runs a load command to its end within two minutes, fails the test on a non-zero exit, and returns the report.
+func runLoadCommand(t *testing.T, args ...string) string {
+	t.Helper()
+	var out, errs bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	code := runCommand(ctx, args, &out, &errs)
+	report := out.String()
+	t.Logf("report:\n%s", report)
+	if code != 0 {
+		t.Fatalf("exit status %d; stderr:\n%s", code, errs.String())
+	}
+	return report
 }

@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/switchboard-cc/switchboard/crmstore/pgtest"
 )
@@ -17,16 +16,7 @@ func TestLoadWebRTC(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts two more processes and carries media for two seconds")
 	}
-	var out, errs bytes.Buffer
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	args := []string{"load-webrtc", "--calls", "5", "--ramp", "10", "--duration", "2s", "--database-url", pgtest.URL(t)}
-	code := runCommand(ctx, args, &out, &errs)
-	report := out.String()
-	t.Logf("report:\n%s", report)
-	if code != 0 {
-		t.Fatalf("exit status %d; stderr:\n%s", code, errs.String())
-	}
+	report := runLoadCommand(t, "load-webrtc", "--calls", "5", "--ramp", "10", "--duration", "2s", "--database-url", pgtest.URL(t))
 	for _, want := range []*regexp.Regexp{
 		regexp.MustCompile(`calls up: 5 of 5 \(0 failed\), 5 gateway legs`),
 		regexp.MustCompile(`browser → externalMedia: [1-9][0-9]* sent, [1-9][0-9]* received, 0 lost`),
