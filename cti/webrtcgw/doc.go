@@ -41,4 +41,8 @@
 //     hold, we are reconnecting" prompt) to the customer. After a reconnect window (30 s proposed) without recovery, a web
 //     caller's call ends (reason "media lost"); an agent's call is requeued at the head of its queue and the agent is put
 //     Not Ready with reason "media failure".
+//
+// A controller restart takes the legs with it, but not the PBX's externalMedia channels, which keep sending RTP to their
+// external_host. A restarted controller gives the page that comes back a new Leg bound to that same address
+// (LegOptions.RTPAddr), so the PBX's side of the call is untouched (docs/webrtc.md, "A controller restart").
 package webrtcgw

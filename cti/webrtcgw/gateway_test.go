@@ -267,6 +267,58 @@ func TestReconnectKeepsStream(t *testing.T) {
 	}
 }
 
+// A restarted controller's leg binds the address the PBX already sends to (LegOptions.RTPAddr): the PBX's side is untouched
+// and media flows both ways with the new browser connection. An address that another socket holds is refused.
+func TestRebindRTPAddr(t *testing.T) {
+	g1 := mustGateway(t, testConfig())
+	b1 := newBrowser(t, browserAPI(t))
+	leg1 := dial(t, g1, b1, webrtcgw.LegOptions{ID: "before"})
+	addr := leg1.LocalRTPAddr()
+	p := newPBX(t)
+	if err := leg1.SetRemote(p.addr()); err != nil {
+		t.Fatal(err)
+	}
+	p.send(t, addr)
+	checkFor(t, 2*time.Second, "first browser hears the pbx", func() bool { return len(b1.received()) == 1 })
+	if err := g1.Close(); err != nil { // the process ends
+		t.Fatal(err)
+	}
+
+	g2 := mustGateway(t, testConfig())
+	b2 := newBrowser(t, browserAPI(t))
+	leg2 := dial(t, g2, b2, webrtcgw.LegOptions{ID: "after", RTPAddr: addr})
+	if got := leg2.LocalRTPAddr(); got != addr {
+		t.Fatalf("LocalRTPAddr %v, want the old leg's %v", got, addr)
+	}
+	if err := leg2.SetRemote(p.addr()); err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		p.send(t, addr) // the PBX sends where it always did
+	}
+	b2.talk(t, 5)
+	checkFor(t, 2*time.Second, "both ways through the rebound address", func() bool {
+		return len(b2.received()) == 5 && len(p.received()) == 5
+	})
+	p.mu.Lock()
+	for _, from := range p.from {
+		if from != addr {
+			t.Errorf("packet from %v, want %v", from, addr)
+		}
+	}
+	p.mu.Unlock()
+
+	if _, err := g2.NewLeg(webrtcgw.LegOptions{ID: "taken", RTPAddr: addr}); cti.ErrorCode(err) != cti.EUNAVAILABLE {
+		t.Errorf("NewLeg on a held address: %v, want %s", err, cti.EUNAVAILABLE)
+	}
+	if _, err := g2.NewLeg(webrtcgw.LegOptions{ID: "noport", RTPAddr: netip.AddrPortFrom(loopback, 0)}); cti.ErrorCode(err) != cti.EINVALID {
+		t.Errorf("NewLeg without a port: %v, want %s", err, cti.EINVALID)
+	}
+	if g2.Legs() != 1 {
+		t.Errorf("Legs %d after the refusals, want 1", g2.Legs())
+	}
+}
+
 // Close releases the RTP socket (the port can be bound again) and the gateway forgets the leg.
 func TestCloseReleases(t *testing.T) {
 	g := mustGateway(t, testConfig())

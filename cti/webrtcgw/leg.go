@@ -28,6 +28,10 @@ type LegOptions struct {
 	// gathered, then one with an empty Candidate string for the end of gathering. When nil, Answer waits for gathering and returns an
 	// answer that holds every candidate (host candidates take milliseconds; STUN/TURN up to their timeouts).
 	OnCandidate func(Candidate)
+	// RTPAddr, when valid, is the address the leg's RTP socket binds instead of an ephemeral port on Config.RTPHost: a restarted
+	// controller binds the address an externalMedia channel already sends to (its external_host), so the call's media goes on
+	// without touching the channel. EUNAVAILABLE when it cannot be bound (another socket holds it).
+	RTPAddr netip.AddrPort
 }
 
 // Candidate is an ICE candidate as the browser's RTCIceCandidate.toJSON() writes it.
@@ -76,11 +80,19 @@ type Leg struct {
 	wg     sync.WaitGroup
 }
 
-// NewLeg opens a leg's RTP socket on Config.RTPHost and starts its goroutines; the browser connection comes with Answer.
+// NewLeg opens a leg's RTP socket (on Config.RTPHost, or LegOptions.RTPAddr) and starts its goroutines; the browser connection
+// comes with Answer.
 func (g *Gateway) NewLeg(o LegOptions) (*Leg, error) {
-	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(g.cfg.RTPHost, 0)))
+	bind := netip.AddrPortFrom(g.cfg.RTPHost, 0)
+	if o.RTPAddr.IsValid() {
+		if o.RTPAddr.Port() == 0 {
+			return nil, cti.Invalid("RTPAddr", "needs a port, got %s", o.RTPAddr)
+		}
+		bind = o.RTPAddr
+	}
+	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(bind))
 	if err != nil {
-		return nil, cti.Errorf(cti.EUNAVAILABLE, "RTP socket on %s: %v", g.cfg.RTPHost, err)
+		return nil, cti.Errorf(cti.EUNAVAILABLE, "RTP socket on %s: %v", bind, err)
 	}
 	// Room for a few seconds of a stalled reader (a busy machine, a GC) at 50 packets a second: the kernel's default buffer
 	// holds little more than a hundred small datagrams. Best effort: the kernel caps it at net.core.rmem_max.
