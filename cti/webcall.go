@@ -21,6 +21,20 @@ type WebCall struct {
 	MediaAddr string
 	// Page is the caller's page and media leg.
 	Page WebCallPage
+	// Resume is the page's resume id, a bearer secret: its SHA-256 (never the id) goes on the call's channel so that a
+	// restarted controller can give the call back to the page that presents the id (ResumeWebCall). Empty: the call cannot
+	// survive a restart.
+	Resume string
+}
+
+// WebResume is what a restarted controller needs to give a web call back to its page: the call and both ends of its
+// externalMedia channel's RTP.
+type WebResume struct {
+	CallID string
+	// MediaAddr is the address the channel sends RTP to (its external_host, host:port): the new gateway leg binds it.
+	MediaAddr string
+	// PBXAddr is the channel's own RTP address (UNICASTRTP_LOCAL_ADDRESS:PORT); empty when the PBX did not say.
+	PBXAddr string
 }
 
 // WebCallPage is one web caller's page and gateway leg, as the engine drives them. Its methods are called from the engine's
@@ -49,6 +63,10 @@ type WebCalls interface {
 	WebDTMF(callID, digit string)
 	// EndWebCall: the web caller hung up or the page is gone for good.
 	EndWebCall(callID string)
+	// ResumeWebCall gives page a web call that a previous controller process started and this one adopted from the PBX,
+	// found by the page's resume id; the call's state follows through page.Update. ENOTFOUND when no such call waits for its
+	// page; EUNAVAILABLE while the calls are not yet known (the PBX not reconciled): try again shortly.
+	ResumeWebCall(ctx context.Context, resume string, page WebCallPage) (WebResume, error)
 }
 
 // AgentMedia is what the engine asks of browser agents' standing media legs (agents whose endpoint is "webrtc").

@@ -23,7 +23,8 @@ type fakeTel struct {
 	originate  func(o cti.Originate) error
 	addChannel func(b, ch string) error
 	snapshot   func() ([]cti.ChannelInfo, []cti.BridgeInfo, error)
-	oneRequest bool // record SetVars as one line
+	getVar     func(channel, name string) string // GetVar's answers; nil: every variable unset
+	oneRequest bool                              // record SetVars as one line
 }
 
 func (f *fakeTel) rec(format string, args ...any) {
@@ -148,7 +149,12 @@ func (f *fakeTel) SetVar(_ context.Context, ch, name, value string) error {
 	f.rec("SetVar %s %s=%s", ch, name, value)
 	return nil
 }
-func (f *fakeTel) GetVar(context.Context, string, string) (string, error) { return "", nil }
+func (f *fakeTel) GetVar(_ context.Context, ch, name string) (string, error) {
+	if f.getVar != nil {
+		return f.getVar(ch, name), nil
+	}
+	return "", nil
+}
 func (f *fakeTel) Snapshot(context.Context, []string) ([]cti.ChannelInfo, []cti.BridgeInfo, error) {
 	f.rec("Snapshot")
 	if f.snapshot != nil {

@@ -109,7 +109,7 @@ func (e *Engine) reconcile(chans []cti.ChannelInfo, bridges []cti.BridgeInfo) {
 		}
 		role := ch.Vars[VarRole]
 		switch {
-		case role == roleCustomer && !strings.HasPrefix(ch.ID, "sb-"),
+		case role == roleCustomer && !strings.HasPrefix(ch.ID, "sb-"), isWebCustomer(ch),
 			role == "" && ch.Vars[VarCall] == "" && !strings.HasPrefix(ch.ID, "sb-"):
 			customers = append(customers, ch)
 		default:
@@ -153,6 +153,9 @@ func (e *Engine) reconcile(chans []cti.ChannelInfo, bridges []cti.BridgeInfo) {
 			continue
 		}
 		c := e.rebuild(ch, bridgeOf[ch.ID])
+		if isWebCustomer(ch) {
+			e.adoptWeb(c)
+		}
 		if legID := e.connectedLeg(ch, agentLegs, bridgeOf); legID != "" {
 			lc := byIDLeg(agentLegs[id], legID)
 			adopted[legID] = true
@@ -180,12 +183,10 @@ func (e *Engine) reconcile(chans []cti.ChannelInfo, bridges []cti.BridgeInfo) {
 		if c := e.calls[l.Vars[VarCall]]; c != nil && !c.finished && (c.offer != nil && c.offer.leg == id) {
 			continue
 		}
-		if isOrphanWebCall(l) && e.calls[l.Vars[VarCall]] == nil {
-			e.endOrphanWebCall(l, e.connectedLeg(l, agentLegs, bridgeOf) != "")
-		}
 		e.log.Info("hanging up a leg of no live call", "channel", id)
 		e.tel("sys", "hangup-stray", func(ctx context.Context, t cti.Telephony) error { return t.Hangup(ctx, id, "normal") }, nil)
 	}
+	e.web.reconciled = true
 }
 
 func byIDLeg(ls []cti.ChannelInfo, id string) cti.ChannelInfo {

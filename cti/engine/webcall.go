@@ -2,6 +2,9 @@ package engine
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
 	"maps"
 	"strings"
 	"time"
@@ -23,13 +26,37 @@ import (
 // agent's page only (the screen-pop through the Notifier); nothing is originated. On accept, the engine creates the agent's
 // externalMedia channel toward that leg with the offer's leg id ("sb-agent-<id>-<n>", args ["agent", <id>]), so the channel
 // enters like an answered desk phone and joins the bridge on the usual path.
+//
+// A web call survives a controller restart: its channel carries the SHA-256 of the page's resume id (VarWebResume) and the
+// gateway's RTP address (VarWebMedia) from creation. Reconcile adopts the channel as it does a phone caller's (the call keeps
+// its bridge, agent, recording and place in line) and holds the call for the reconnect window; the page that comes back with
+// the id gets it through ResumeWebCall, and its new gateway leg binds the address the channel sends to. No page by then: the
+// call ends as a call whose caller vanished does.
+
+// Channel variables of a web caller's channel, set at creation, by which a restarted engine gives the call back to its page.
+const (
+	VarWebResume = "SB_WEB_RESUME" // hex SHA-256 of the page's resume id: the id is a bearer secret and never leaves the process
+	VarWebMedia  = "SB_WEB_MEDIA"  // the gateway leg's RTP address, the channel's external_host
+)
+
+// Asterisk's variables of an externalMedia channel: its own RTP address.
+const (
+	varRTPLocalAddress = "UNICASTRTP_LOCAL_ADDRESS"
+	varRTPLocalPort    = "UNICASTRTP_LOCAL_PORT"
+)
 
 // webCall is what a call from the widget adds to a call.
 type webCall struct {
-	page   cti.WebCallPage
+	page   cti.WebCallPage // nil while a call adopted after a restart waits for its page
 	attrs  map[string]string
 	custID string
 	last   cti.WebCallUpdate // what the page was told last
+
+	// An adopted call waiting for its page:
+	reading bool          // its channel's variables are being read
+	resume  []byte        // the SHA-256 of its page's resume id
+	media   cti.WebResume // where its RTP goes
+	window  *timer        // no page by then: the call ends
 }
 
 // webAgent is a browser agent's media as the engine knows it.
@@ -43,6 +70,10 @@ type webAgent struct {
 // webState is the engine's web part, owned by the loop.
 type webState struct {
 	agents map[string]*webAgent
+	// reconciled is set once the PBX's calls are known after the start: before, a page that comes back cannot be told
+	// whether its call survived.
+	reconciled bool
+	waiting    map[string]*call // adopted web calls waiting for their page, by id
 }
 
 // ReconnectWindow is how long a browser agent's call may go without media before the call is requeued (the re-offer /
@@ -84,11 +115,15 @@ func (e *Engine) StartWebCall(ctx context.Context, wc cti.WebCall) (string, erro
 		// entered stays false until the channel is in the application: then the IVR starts (webEntered).
 		e.addLeg(&leg{id: c.customer, call: c, role: roleCustomer})
 		cid, ch, addr, page := c.id, c.customer, wc.MediaAddr, wc.Page
+		// The variables a restarted engine adopts the call by, set at creation: the channel is not in the application yet.
+		vars := map[string]string{VarCall: cid, VarRole: roleCustomer}
+		if wc.Resume != "" {
+			sum := sha256.Sum256([]byte(wc.Resume))
+			vars[VarWebResume], vars[VarWebMedia] = hex.EncodeToString(sum[:]), addr
+		}
 		e.run(cid, effect{name: "web-media", do: func(ctx context.Context) (any, error) {
 			t := e.cfg.Telephony
-			// The variables a restarted engine adopts the call by, set at creation: the channel is not in the application yet.
-			pbx, err := t.ExternalMedia(ctx, ch, addr, "ulaw", []string{roleWebCall, cid},
-				map[string]string{VarCall: cid, VarRole: roleCustomer})
+			pbx, err := t.ExternalMedia(ctx, ch, addr, "ulaw", []string{roleWebCall, cid}, vars)
 			if err != nil {
 				return nil, err
 			}
@@ -151,28 +186,105 @@ func (e *Engine) webEntered(l *leg) bool {
 	return true
 }
 
-// isOrphanWebCall reports whether ch is a web caller's channel (found by reconcile among the channels of no live call).
-func isOrphanWebCall(ch cti.ChannelInfo) bool {
+// isWebCustomer reports whether ch is a web caller's channel (found by reconcile after a restart).
+func isWebCustomer(ch cti.ChannelInfo) bool {
 	return strings.HasPrefix(ch.ID, "sb-web-") && ch.Vars[VarRole] == roleCustomer && ch.Vars[VarCall] != ""
 }
 
-// endOrphanWebCall finishes the interaction of a web caller's channel that a restarted engine finds. The page's
-// PeerConnection (ICE, DTLS-SRTP keys) and signalling ended with the old process and are not re-attached (docs/webrtc.md),
-// so the call ends: reconcile hangs the channel and its agent's leg up with the other strays, the page is told when it
-// comes back with its resume id, and the row is finished here (answered if an agent was talking, else failed) instead of
-// being left open.
-func (e *Engine) endOrphanWebCall(ch cti.ChannelInfo, answered bool) {
-	id, outcome, now := ch.Vars[VarCall], cti.OutcomeFailed, e.now()
-	if answered {
-		outcome = cti.OutcomeAnswered
+// adoptWeb makes a call that reconcile rebuilt from a web caller's channel a web call again, waiting for its page: the
+// channel's resume hash and RTP addresses are read, and a page that does not come back within the reconnect window ends
+// the call as a vanished caller's (answered if an agent talked, else failed; channels hung up, the agent to wrap-up).
+func (e *Engine) adoptWeb(c *call) {
+	c.channel = cti.ChannelWebRTC
+	c.web = &webCall{reading: true}
+	if e.web.waiting == nil {
+		e.web.waiting = map[string]*call{}
 	}
-	e.log.Info("a web call did not survive the restart: it ends", "call", id, "channel", ch.ID, "outcome", outcome)
-	e.writer.put(writeReq{w: cti.InteractionWrite{ID: id, Finish: &cti.InteractionFinish{Outcome: outcome, EndedAt: now}},
-		then: func(err error) {
+	e.web.waiting[c.id] = c
+	c.web.window = e.after(e.reconnectWindow(), func() {
+		c.web.window = nil
+		delete(e.web.waiting, c.id)
+		if c.finished || c.web.page != nil {
+			return
+		}
+		e.log.Info("a web caller's page did not come back after the restart: the call ends", "call", c.id)
+		e.endLost(c)
+	})
+	ch := c.customer
+	names := []string{VarWebResume, VarWebMedia, varRTPLocalAddress, varRTPLocalPort}
+	e.run(c.id, effect{name: "web-adopt", do: func(ctx context.Context) (any, error) {
+		vals := make([]string, len(names))
+		for i, name := range names {
+			v, err := e.cfg.Telephony.GetVar(ctx, ch, name)
 			if err != nil {
-				e.log.Warn("finish a web call cut by the restart", "call", id, "err", err)
+				return nil, err
 			}
-		}})
+			vals[i] = v
+		}
+		return vals, nil
+	}, then: func(res any, err error) {
+		c.web.reading = false
+		vals, _ := res.([]string)
+		if err != nil || len(vals) != len(names) {
+			e.log.Warn("a web caller's channel cannot be read: its page cannot come back", "call", c.id, "err", err)
+			return
+		}
+		sum, herr := hex.DecodeString(vals[0])
+		if herr != nil || len(sum) != sha256.Size || vals[1] == "" {
+			e.log.Warn("a web caller's channel lacks its resume variables: its page cannot come back", "call", c.id)
+			return
+		}
+		c.web.resume = sum
+		c.web.media = cti.WebResume{CallID: c.id, MediaAddr: vals[1]}
+		if host, port := vals[2], vals[3]; host != "" && port != "" {
+			if strings.Contains(host, ":") {
+				host = "[" + host + "]" // IPv6 (the engine does no I/O: no package net)
+			}
+			c.web.media.PBXAddr = host + ":" + port
+		}
+	}})
+}
+
+// ResumeWebCall implements cti.WebCalls: the page that presents the resume id of an adopted web call gets the call.
+func (e *Engine) ResumeWebCall(ctx context.Context, resume string, page cti.WebCallPage) (cti.WebResume, error) {
+	if resume == "" || page == nil {
+		return cti.WebResume{}, cti.Invalid("resume", "a resume id and a page are needed")
+	}
+	sum := sha256.Sum256([]byte(resume))
+	var out cti.WebResume
+	err := e.do(ctx, func() error {
+		if !e.web.reconciled {
+			return cti.Errorf(cti.EUNAVAILABLE, "the calls are not known yet: try again")
+		}
+		var found *call
+		reading := false
+		for id, c := range e.web.waiting {
+			switch {
+			case c.finished || c.web.page != nil:
+				delete(e.web.waiting, id)
+			case c.web.reading:
+				reading = true
+			case subtle.ConstantTimeCompare(c.web.resume, sum[:]) == 1:
+				found = c
+			}
+		}
+		if found == nil {
+			if reading {
+				return cti.Errorf(cti.EUNAVAILABLE, "the calls are not known yet: try again")
+			}
+			return cti.Errorf(cti.ENOTFOUND, "no call waits for this page")
+		}
+		c := found
+		delete(e.web.waiting, c.id)
+		e.cancel(c.web.window)
+		c.web.window = nil
+		c.web.page, c.web.last = page, cti.WebCallUpdate{}
+		out = c.web.media
+		e.log.Info("a web caller's page is back after the restart", "call", c.id)
+		e.webPush(c) // the page hears where its call stands
+		return nil
+	})
+	return out, err
 }
 
 // WebDTMF implements cti.WebCalls: the digit reaches the IVR as the caller's DTMF on the call's channel.
@@ -203,7 +315,7 @@ func (e *Engine) EndWebCall(callID string) {
 
 // webPush tells a web caller's page about a change of its call (from pushCall).
 func (e *Engine) webPush(c *call) {
-	if c.web == nil {
+	if c.web == nil || c.web.page == nil {
 		return
 	}
 	if l := e.legs[c.customer]; l != nil && !l.entered && c.state != cti.CallEnded {

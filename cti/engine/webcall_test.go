@@ -1,8 +1,13 @@
 package engine
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -52,36 +57,130 @@ func TestAgentMediaLostRequeues(t *testing.T) {
 	})
 }
 
-// A restarted engine finds web callers' externalMedia channels whose pages died with the old process: it hangs them and
-// their agent's leg up and finishes their rows — answered when an agent's leg shared the caller's bridge, else failed.
-func TestReconcileEndsOrphanWebCalls(t *testing.T) {
+// webPage records what a web caller's page is told.
+type webPage struct {
+	mu      sync.Mutex
+	updates []cti.WebCallUpdate
+}
+
+func (p *webPage) Connect(string) error { return nil }
+func (p *webPage) Update(u cti.WebCallUpdate) {
+	p.mu.Lock()
+	p.updates = append(p.updates, u)
+	p.mu.Unlock()
+}
+
+func (p *webPage) last() cti.WebCallUpdate {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.updates) == 0 {
+		return cti.WebCallUpdate{}
+	}
+	return p.updates[len(p.updates)-1]
+}
+
+// A restarted engine adopts web callers' externalMedia channels as it does phone callers' (the talking call keeps its agent
+// and bridge, the waiting one its place), holds them for their pages, and gives each call to the page that presents its
+// resume id, with the channel's RTP addresses; a call whose page does not come back within the window ends as before.
+func TestReconcileAdoptsWebCalls(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
+		resumes := map[string]string{"web1": "resume-one", "web2": "resume-two", "web3": "resume-three"}
 		h := start(t, func(c *Config, crm *fakeCRM) {
-			crm.interactions["web1"] = &cti.Interaction{ID: "web1"}
-			crm.interactions["web2"] = &cti.Interaction{ID: "web2"}
-			c.Telephony.(*fakeTel).snapshot = func() ([]cti.ChannelInfo, []cti.BridgeInfo, error) {
+			for id := range resumes {
+				crm.interactions[id] = &cti.Interaction{ID: id}
+			}
+			ms := strconv.FormatInt(time.Now().Add(-time.Minute).UnixMilli(), 10)
+			tel := c.Telephony.(*fakeTel)
+			tel.snapshot = func() ([]cti.ChannelInfo, []cti.BridgeInfo, error) {
 				return []cti.ChannelInfo{
 						{ID: "sb-web-web1", State: "Up", Vars: vars("web1", "customer")},
 						{ID: "sb-agent-web1-1", State: "Up", Vars: vars("web1", "agent", VarAgent, "a1")},
-						{ID: "sb-web-web2", State: "Up", Vars: vars("web2", "customer", VarQueue, "general")},
+						{ID: "sb-web-web2", State: "Up", Vars: vars("web2", "customer", VarQueue, "general", VarEnqueued, ms)},
+						{ID: "sb-web-web3", State: "Up", Vars: vars("web3", "customer", VarQueue, "general", VarEnqueued, ms)},
 					}, []cti.BridgeInfo{
 						{ID: "sb-web1", Channels: []string{"sb-web-web1", "sb-agent-web1-1"}},
 						{ID: "sb-web2", Channels: []string{"sb-web-web2"}},
+						{ID: "sb-web3", Channels: []string{"sb-web-web3"}},
 					}, nil
+			}
+			tel.getVar = func(ch, name string) string {
+				id := strings.TrimPrefix(ch, "sb-web-")
+				switch name {
+				case VarWebResume:
+					sum := sha256.Sum256([]byte(resumes[id]))
+					return hex.EncodeToString(sum[:])
+				case VarWebMedia:
+					return "127.0.0.1:4000" + id[3:]
+				case varRTPLocalAddress:
+					return "127.0.0.1"
+				case varRTPLocalPort:
+					return "1011" + id[3:]
+				}
+				return ""
 			}
 		})
 		synctest.Wait()
-		joined := strings.Join(append(h.started, h.tel.take()...), "\n")
-		for _, want := range []string{"Hangup sb-web-web1", "Hangup sb-agent-web1-1", "Hangup sb-web-web2"} {
-			if !strings.Contains(joined, want) {
-				t.Errorf("reconcile commands lack %q:\n%s", want, joined)
+		for _, c := range append(h.started, h.tel.take()...) {
+			if strings.HasPrefix(c, "Hangup") {
+				t.Fatalf("reconcile hung up %q: the web calls must survive", c)
 			}
 		}
-		if in := h.crm.interaction("web1"); in.Outcome != cti.OutcomeAnswered || in.EndedAt.IsZero() {
-			t.Errorf("web1 = %+v, want answered and ended", in)
+		ctx := context.Background()
+		if _, err := h.e.ResumeWebCall(ctx, "not-a-resume-id", &webPage{}); cti.ErrorCode(err) != cti.ENOTFOUND {
+			t.Fatalf("an unknown resume id: %v, want %s", err, cti.ENOTFOUND)
 		}
-		if in := h.crm.interaction("web2"); in.Outcome != cti.OutcomeFailed || in.EndedAt.IsZero() {
-			t.Errorf("web2 = %+v, want failed and ended", in)
+		if _, err := h.e.ResumeWebCall(ctx, "", &webPage{}); cti.ErrorCode(err) != cti.EINVALID {
+			t.Fatalf("an empty resume id: %v, want %s", err, cti.EINVALID)
+		}
+
+		talking := &webPage{}
+		got, err := h.e.ResumeWebCall(ctx, "resume-one", talking)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := (cti.WebResume{CallID: "web1", MediaAddr: "127.0.0.1:40001", PBXAddr: "127.0.0.1:10111"}); got != want {
+			t.Fatalf("resume = %+v, want %+v", got, want)
+		}
+		if u := talking.last(); u.State != string(cti.CallConnected) {
+			t.Fatalf("the talking page was told %+v, want connected", u)
+		}
+		if _, err := h.e.ResumeWebCall(ctx, "resume-one", &webPage{}); cti.ErrorCode(err) != cti.ENOTFOUND {
+			t.Fatalf("a second page with the same id: %v, want %s", err, cti.ENOTFOUND)
+		}
+		waiting := &webPage{}
+		if _, err := h.e.ResumeWebCall(ctx, "resume-two", waiting); err != nil {
+			t.Fatal(err)
+		}
+		if u := waiting.last(); u.State != string(cti.CallQueued) || u.Position == 0 {
+			t.Fatalf("the waiting page was told %+v, want queued with its position", u)
+		}
+		snap, err := h.e.Snapshot(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range snap.Calls {
+			if c.Channel != cti.ChannelWebRTC {
+				t.Errorf("call %s has channel %q, want webrtc", c.ID, c.Channel)
+			}
+			if c.ID == "web1" && (c.State != cti.CallConnected || c.AgentID != "a1") {
+				t.Errorf("web1 = %+v, want connected to a1", c)
+			}
+		}
+
+		// web3's page never comes back: after the window its call ends; the others go on.
+		time.Sleep(ReconnectWindow)
+		synctest.Wait()
+		h.contains("Hangup sb-web-web3", "DestroyBridge sb-web3")
+		if in := h.crm.interaction("web3"); in.Outcome != cti.OutcomeFailed || in.EndedAt.IsZero() {
+			t.Errorf("web3 = %+v, want failed and ended", in)
+		}
+		for _, id := range []string{"web1", "web2"} {
+			if in := h.crm.interaction(id); !in.EndedAt.IsZero() {
+				t.Errorf("%s ended (%+v) although its page came back", id, in)
+			}
+		}
+		if _, err := h.e.ResumeWebCall(ctx, "resume-three", &webPage{}); cti.ErrorCode(err) != cti.ENOTFOUND {
+			t.Errorf("resume after the window: %v, want %s", err, cti.ENOTFOUND)
 		}
 	})
 }
