@@ -78,6 +78,7 @@ type ctiSys struct {
 	ariURL string
 	ids    map[string]string // agent login → id
 	logs   *ctiLog
+	tune   func(*Main) // applied to each Main runMain starts from now on (test hooks)
 }
 
 // ctiLog keeps the server's log for a failing test.
@@ -213,6 +214,9 @@ func (s *ctiSys) runMain() *Main {
 		t.Fatal(err)
 	}
 	m.simTimeScale = ctiTimeScale
+	if s.tune != nil {
+		s.tune(m)
+	}
 	m.Logger = slog.New(slog.NewTextHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatal(err)

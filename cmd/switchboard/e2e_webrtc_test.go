@@ -94,6 +94,13 @@ func webCallToken(tb testing.TB, base, site string) string {
 
 func newPionPage(tb testing.TB, base, site string, attrs url.Values) *pionPage {
 	tb.Helper()
+	return openPionPage(tb, base, site, attrs, "")
+}
+
+// openPionPage is newPionPage for a page that comes back to its call with its resume id (empty: a new call), as the widget
+// does after losing its websocket: a fresh page token, a new websocket and a new PeerConnection.
+func openPionPage(tb testing.TB, base, site string, attrs url.Values, resume string) *pionPage {
+	tb.Helper()
 	q := url.Values{"token": {webCallToken(tb, base, site)}}
 	for k, v := range attrs {
 		q["attr."+k] = v
@@ -152,8 +159,9 @@ func newPionPage(tb testing.TB, base, site string, attrs url.Values) *pionPage {
 		tb.Fatal(err)
 	}
 	<-gathered
-	p.send(webrtcgw.Message{Type: webrtcgw.MsgOffer, SDP: pc.LocalDescription().SDP})
-	ans := p.await(5*time.Second, func(m webrtcgw.Message) bool { return m.Type == webrtcgw.MsgAnswer })
+	p.send(webrtcgw.Message{Type: webrtcgw.MsgOffer, SDP: pc.LocalDescription().SDP, Resume: resume})
+	// Generous: a page back after a restart is answered once the new controller has reconciled with the PBX.
+	ans := p.await(15*time.Second, func(m webrtcgw.Message) bool { return m.Type == webrtcgw.MsgAnswer })
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: ans.SDP}); err != nil {
 		tb.Fatal(err)
 	}
@@ -716,18 +724,16 @@ func TestE2EBrowserAgentMediaLost(t *testing.T) {
 	})
 }
 
-// TestE2EWebCallerControllerRestart: a web caller talks with agent1 (a desk phone) when the controller stops. The page's
-// PeerConnection and websocket end with the process, and the restarted controller does not re-attach them (docs/webrtc.md):
-// it ends the call cleanly instead of leaving a ghost. The web caller's externalMedia channel and the agent's leg are hung up,
-// the interaction row is finished (answered: agent1 had talked), and the page that comes back with its resume id is told the
-// call was cut off.
-func TestE2EWebCallerControllerRestart(t *testing.T) {
-	s := startCTI(t, ctiOptions{})
+// webCallOnAgent1 starts a system whose web caller (a pion page) talks with agent1's desk phone; it returns the page's resume
+// id, the call, the web caller's externalMedia channel, agent1's leg and the number of interaction rows before the call.
+func webCallOnAgent1(t *testing.T) (s *ctiSys, page *pionPage, resume, id, web, leg string, rows int) {
+	t.Helper()
+	s = startCTI(t, ctiOptions{})
+	rows = interactionRows(t, s)
 	s.ready("agent1")
-	page := newPionPage(t, s.m.URL(), "201", nil)
-	st := page.await(10*time.Second, func(m webrtcgw.Message) bool { return m.Type == webrtcgw.MsgState && m.Resume != "" })
-	leg := s.accept("agent1")
-	var id, web string
+	page = newPionPage(t, s.m.URL(), "201", nil)
+	resume = page.await(10*time.Second, func(m webrtcgw.Message) bool { return m.Type == webrtcgw.MsgState && m.Resume != "" }).Resume
+	leg = s.accept("agent1")
 	checkFor(t, 10*time.Second, func() error {
 		snap, err := s.m.sys.engine.Snapshot(context.Background())
 		if err != nil {
@@ -742,18 +748,103 @@ func TestE2EWebCallerControllerRestart(t *testing.T) {
 		return errors.New("the web call is not connected")
 	})
 	s.waitBridged(id, web, leg)
-	// The answer is written (agent_id) before the stop: this test is about what the next controller does, not about a write
-	// in flight when the first one stops.
+	// The answer is written (agent_id) before the stop: these tests are about what the next controller does, not about a
+	// write in flight when the first one stops.
 	s.waitRow(id, func(in *cti.Interaction) error {
 		if in.AgentID != s.ids["agent1"] {
 			return fmt.Errorf("row's agent %q, want agent1", in.AgentID)
 		}
 		return nil
 	})
+	return s, page, resume, id, web, leg, rows
+}
+
+func interactionRows(t *testing.T, s *ctiSys) int {
+	t.Helper()
+	var n int
+	if err := s.store.DB().Pool.QueryRow(context.Background(), "SELECT count(*) FROM interactions").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// rtpBothWays waits until the page has sent n packets that reached the emulator's externalMedia channel and heard the
+// emulator's.
+func rtpBothWays(t *testing.T, sim *arisim.Server, channel string, page *pionPage, n int) {
+	t.Helper()
+	_, recv0, err := sim.RTPStats(channel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	heard0 := page.heard()
+	// The call's "connected" is not the PeerConnection's: a page back after a restart may still be finishing DTLS.
+	checkFor(t, 10*time.Second, func() error {
+		if st := page.pc.ConnectionState(); st != webrtc.PeerConnectionStateConnected {
+			return fmt.Errorf("the page's PeerConnection is %s", st)
+		}
+		return nil
+	})
+	page.talk(n)
+	checkFor(t, 10*time.Second, func() error {
+		sent, recv, err := sim.RTPStats(channel)
+		if err != nil || recv < recv0+int64(n) || sent == 0 || page.heard() <= heard0 {
+			return fmt.Errorf("emulator sent %d received %d (from %d, %v); the page heard %d (from %d)", sent, recv, recv0, err,
+				page.heard(), heard0)
+		}
+		return nil
+	})
+}
+
+// TestE2EWebCallerControllerRestart: a web caller talks with agent1's desk phone when the controller stops (a crash or an
+// upgrade) and a new one starts on the same database and PBX. The PBX keeps the call (the web caller's externalMedia channel,
+// the bridge, agent1's leg, the recording); the new controller adopts it, the page comes back with its resume id on a new
+// websocket and PeerConnection, its new gateway leg binds the address the channel sends to, and RTP flows both ways again
+// through the same call and agent. When the page hangs up, the one interaction ends answered by agent1 with its recording.
+func TestE2EWebCallerControllerRestart(t *testing.T) {
+	s, page, resume, id, web, leg, rows := webCallOnAgent1(t)
+	rtpBothWays(t, s.sim, web, page, 25)
 
 	if err := s.m.Close(); err != nil {
 		t.Fatal(err)
 	}
+	s.m = s.runMain()
+	s.store = s.m.sys.store
+
+	back := openPionPage(t, s.m.URL(), "201", nil, resume)
+	back.await(10*time.Second, func(m webrtcgw.Message) bool { return m.Type == webrtcgw.MsgState && m.State == "connected" })
+	rtpBothWays(t, s.sim, web, back, 50)
+	s.waitBridged(id, web, leg)
+	if c, ok := s.callView(id); !ok || c.State != cti.CallConnected || c.AgentID != s.ids["agent1"] {
+		t.Fatalf("call after the restart = %+v (found %v), want connected to agent1", c, ok)
+	}
+	for _, r := range ctiRequestsSince(s.key, 0) {
+		if r.Method == "DELETE" && (strings.HasSuffix(r.Path, "/"+web) || strings.HasSuffix(r.Path, "/"+leg)) ||
+			strings.HasPrefix(r.Path, "/recordings/live/") && strings.HasSuffix(r.Path, "/stop") {
+			t.Fatalf("the call was touched across the restart: %s %s", r.Method, r.Path)
+		}
+	}
+
+	back.send(webrtcgw.Message{Type: webrtcgw.MsgHangup})
+	s.waitGone(web, leg)
+	in := s.waitEnded(id, true)
+	if in.Outcome != cti.OutcomeAnswered || in.AgentID != s.ids["agent1"] || in.Channel != cti.ChannelWebRTC {
+		t.Errorf("row = outcome %q agent %q channel %q; want answered by agent1, webrtc", in.Outcome, in.AgentID, in.Channel)
+	}
+	s.checkRecording(in, "interaction-"+id)
+	if n := interactionRows(t, s); n != rows+1 {
+		t.Errorf("%d interaction rows were written for the call, want 1", n-rows)
+	}
+}
+
+// TestE2EWebCallerRestartPageGone: after a restart the web caller's page does not come back within the reconnect window; the
+// new controller then ends the call cleanly as before: the web caller's channel and agent1's leg are hung up, the row ends
+// answered (agent1 had talked), agent1 goes to wrap-up, and a page that turns up later is told its call was cut off.
+func TestE2EWebCallerRestartPageGone(t *testing.T) {
+	s, _, resume, id, web, leg, _ := webCallOnAgent1(t)
+	if err := s.m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s.tune = func(m *Main) { m.reconnectWindow = 2 * time.Second }
 	s.m = s.runMain()
 	s.store = s.m.sys.store
 	s.waitGone(web, leg)
@@ -763,8 +854,9 @@ func TestE2EWebCallerControllerRestart(t *testing.T) {
 		}
 		return nil
 	})
+	s.waitAgent("agent1", cti.AgentWrapUp, "")
 
-	// The page comes back, as the widget does within its 30 s, with a fresh token and its resume id.
+	// The page comes back too late, with a fresh token and its resume id.
 	base := s.m.URL()
 	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(base, "http")+"/ws/call?"+url.Values{"token": {webCallToken(t, base, "201")}}.Encode(),
 		http.Header{"Origin": {base}})
@@ -772,7 +864,6 @@ func TestE2EWebCallerControllerRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ws.Close()
-	// A new PeerConnection, as the widget makes on a reconnect (the old one was closed with the old process's leg).
 	bs, err := browsersim.New()
 	if err != nil {
 		t.Fatal(err)
@@ -782,14 +873,14 @@ func TestE2EWebCallerControllerRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer peer.Close()
-	if err := ws.WriteJSON(webrtcgw.Message{Type: webrtcgw.MsgOffer, SDP: offer, Resume: st.Resume}); err != nil {
+	if err := ws.WriteJSON(webrtcgw.Message{Type: webrtcgw.MsgOffer, SDP: offer, Resume: resume}); err != nil {
 		t.Fatal(err)
 	}
 	ws.SetReadDeadline(time.Now().Add(10 * time.Second))
 	for {
 		var m webrtcgw.Message
 		if err := ws.ReadJSON(&m); err != nil {
-			t.Fatalf("no hang-up for the resumed page: %v", err)
+			t.Fatalf("no hang-up for the late page: %v", err)
 		}
 		if m.Type == webrtcgw.MsgHangup {
 			if m.Reason != webrtcgw.ReasonMediaLost {

@@ -227,16 +227,20 @@ func (w *webSession) Update(u cti.WebCallUpdate) {
 
 func (w *webSession) close() {
 	w.mu.Lock()
-	sig := w.sig
+	sig, leg := w.sig, w.leg
 	w.sig = nil
 	w.mu.Unlock()
 	if sig != nil {
 		sig.Close()
 	}
 	w.p.mu.Lock()
-	delete(w.p.resumes, w.resume)
+	if w.p.resumes[w.resume] == w {
+		delete(w.p.resumes, w.resume)
+	}
 	w.p.mu.Unlock()
-	_ = w.leg.Close()
+	if leg != nil { // nil while an adopted call's leg is being made (adoptCall closes it then)
+		_ = leg.Close()
+	}
 }
 
 // ServeCall implements agentui.WebRTC: the first message must be the page's offer (a new call, or a resume of a call whose
@@ -258,6 +262,16 @@ func (p *webPhones) ServeCall(ws *websocket.Conn, c agentui.WebCaller) {
 				w, old = p.resumeCall(m.Resume, sig)
 				if old != nil {
 					old.Close() // the page's previous websocket, if it is still open
+				}
+				if w == nil {
+					// Not a call of this process: perhaps one a previous process started, adopted from the PBX.
+					var err error
+					if w, err = p.adoptCall(ctx, m.Resume, sig); err != nil {
+						if cti.ErrorCode(err) != cti.ENOTFOUND {
+							p.log.Warn("web caller's page could not take its call back after the restart", "err", err)
+						}
+						w = nil
+					}
 				}
 				if w == nil {
 					sig.Send(webrtcgw.Message{Type: webrtcgw.MsgHangup, Reason: webrtcgw.ReasonMediaLost})
@@ -323,7 +337,8 @@ func (p *webPhones) ServeCall(ws *websocket.Conn, c agentui.WebCaller) {
 // startCall answers the page's first offer on a new leg and starts the call in the engine.
 func (p *webPhones) startCall(ctx context.Context, c agentui.WebCaller, sig *webrtcgw.Signaller, offer webrtcgw.Message) (*webSession, error) {
 	w := &webSession{p: p, sig: sig, resume: randomToken()}
-	leg, err := p.gw.NewLeg(webrtcgw.LegOptions{ID: "web-" + w.resume[:12], OnEvent: func(ev webrtcgw.Event) { p.webLegEvent(w, ev) }})
+	// The leg's id shows in logs: it must not be derived from the resume id, a bearer secret.
+	leg, err := p.gw.NewLeg(webrtcgw.LegOptions{ID: "web-" + randomToken()[:12], OnEvent: func(ev webrtcgw.Event) { p.webLegEvent(w, ev) }})
 	if err != nil {
 		return nil, err
 	}
@@ -347,7 +362,7 @@ func (p *webPhones) startCall(ctx context.Context, c agentui.WebCaller, sig *web
 	p.resumes[w.resume] = w
 	p.mu.Unlock()
 	id, err := p.eng.StartWebCall(ctx, cti.WebCall{Caller: caller, CustomerID: c.CustomerID, Dialed: c.Site, Attributes: attrs,
-		MediaAddr: leg.LocalRTPAddr().String(), Page: w})
+		MediaAddr: leg.LocalRTPAddr().String(), Page: w, Resume: w.resume})
 	if err != nil {
 		w.close()
 		return nil, err
@@ -356,6 +371,67 @@ func (p *webPhones) startCall(ctx context.Context, c agentui.WebCaller, sig *web
 	w.callID = id
 	w.mu.Unlock()
 	return w, nil
+}
+
+// adoptCall gives a page that comes back with its resume id the call that a previous controller process started and this
+// one adopted from the PBX (docs/webrtc.md, "A controller restart"). The new leg binds the address the call's externalMedia
+// channel already sends to and is pointed at the channel's own, so the PBX's side is untouched; the page's offer is
+// answered on it and the call's state follows. The engine is asked until it knows its calls, within ctx.
+func (p *webPhones) adoptCall(ctx context.Context, resume string, sig *webrtcgw.Signaller) (*webSession, error) {
+	w := &webSession{p: p, resume: resume}
+	var r cti.WebResume
+	for {
+		var err error
+		if r, err = p.eng.ResumeWebCall(ctx, resume, w); cti.ErrorCode(err) != cti.EUNAVAILABLE {
+			if err != nil {
+				return nil, err
+			}
+			break
+		}
+		select { // the engine is reconciling with the PBX after the start
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	leg, err := p.newAdoptedLeg(w, r)
+	if err != nil {
+		p.eng.EndWebCall(r.CallID) // the page cannot be given the call's media: end it rather than leave it silent
+		return nil, err
+	}
+	w.mu.Lock()
+	w.leg, w.callID, w.sig = leg, r.CallID, sig
+	ended := w.ended
+	w.mu.Unlock()
+	if ended { // the call ended while the leg was made
+		_ = leg.Close()
+		return nil, cti.Errorf(cti.ENOTFOUND, "the call ended")
+	}
+	p.mu.Lock()
+	p.resumes[resume] = w
+	p.mu.Unlock()
+	return w, nil
+}
+
+// newAdoptedLeg makes the gateway leg of an adopted web call on the address its externalMedia channel sends to.
+func (p *webPhones) newAdoptedLeg(w *webSession, r cti.WebResume) (*webrtcgw.Leg, error) {
+	media, err := netip.ParseAddrPort(r.MediaAddr)
+	if err != nil {
+		return nil, cti.Invalid("media", "the call's RTP address %q: %v", r.MediaAddr, err)
+	}
+	leg, err := p.gw.NewLeg(webrtcgw.LegOptions{ID: "web-" + r.CallID, RTPAddr: media,
+		OnEvent: func(ev webrtcgw.Event) { p.webLegEvent(w, ev) }})
+	if err != nil {
+		return nil, err
+	}
+	// Without the channel's own address the leg latches on the first packet the PBX sends it (symmetric RTP).
+	if r.PBXAddr != "" {
+		if err := leg.SetRemote(r.PBXAddr); err != nil {
+			_ = leg.Close()
+			return nil, err
+		}
+	}
+	return leg, nil
 }
 
 // resumeCall hands a web call whose websocket was lost to the page's new websocket.
