@@ -836,6 +836,75 @@ func TestE2EWebCallerControllerRestart(t *testing.T) {
 	}
 }
 
+// TestE2EWebCallerRestartQueued: a web caller waits in the general queue, first in line ahead of a phone caller, when the
+// controller restarts. The new controller keeps the call's place; the page comes back with its resume id and is told its
+// position again; when agent1 goes Ready the web caller is offered first, and once answered RTP flows both ways.
+func TestE2EWebCallerRestartQueued(t *testing.T) {
+	s := startCTI(t, ctiOptions{})
+	rows := interactionRows(t, s)
+	page := newPionPage(t, s.m.URL(), "201", nil)
+	st := page.await(10*time.Second, func(m webrtcgw.Message) bool { return m.Type == webrtcgw.MsgState && m.State == "queued" })
+	if st.Position != 1 || st.Resume == "" {
+		t.Fatalf("queued state %+v, want position 1 and a resume id", st)
+	}
+	phone, phoneID := s.call(arisim.CallSpec{CallerNumber: "15551230001", CallerName: "Phone Caller", Dialed: "201",
+		HangupAfter: time.Hour})
+	var id string
+	checkFor(t, 10*time.Second, func() error {
+		snap, err := s.m.sys.engine.Snapshot(context.Background())
+		if err != nil {
+			return err
+		}
+		queued := 0
+		for _, c := range snap.Calls {
+			if c.State == cti.CallQueued {
+				queued++
+				if c.Channel == cti.ChannelWebRTC {
+					id = c.ID
+				}
+			}
+		}
+		if queued != 2 || id == "" {
+			return fmt.Errorf("%d calls queued (web call %q), want the web and the phone caller", queued, id)
+		}
+		return nil
+	})
+	web := "sb-web-" + id
+
+	if err := s.m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s.m = s.runMain()
+	s.store = s.m.sys.store
+
+	back := openPionPage(t, s.m.URL(), "201", nil, st.Resume)
+	if q := back.await(10*time.Second, func(m webrtcgw.Message) bool { return m.Type == webrtcgw.MsgState }); q.State != "queued" || q.Position != 1 {
+		t.Fatalf("the page back is told %+v, want queued at position 1", q)
+	}
+	s.ready("agent1")
+	leg := s.accept("agent1")
+	s.waitBridged(id, web, leg)
+	back.await(10*time.Second, func(m webrtcgw.Message) bool { return m.Type == webrtcgw.MsgState && m.State == "connected" })
+	rtpBothWays(t, s.sim, web, back, 50)
+	if c, ok := s.callView(phoneID); !ok || c.State != cti.CallQueued {
+		t.Errorf("the phone caller = %+v (found %v), want still queued behind the web caller", c, ok)
+	}
+
+	back.send(webrtcgw.Message{Type: webrtcgw.MsgHangup})
+	s.waitGone(web, leg)
+	in := s.waitEnded(id, false)
+	if in.Outcome != cti.OutcomeAnswered || in.AgentID != s.ids["agent1"] || in.Channel != cti.ChannelWebRTC {
+		t.Errorf("row = outcome %q agent %q channel %q; want answered by agent1, webrtc", in.Outcome, in.AgentID, in.Channel)
+	}
+	if err := s.sim.Hangup(phone); err != nil {
+		t.Fatal(err)
+	}
+	s.waitEnded(phoneID, false)
+	if n := interactionRows(t, s); n != rows+2 {
+		t.Errorf("%d interaction rows for the two calls, want 2", n-rows)
+	}
+}
+
 // TestE2EWebCallerRestartPageGone: after a restart the web caller's page does not come back within the reconnect window; the
 // new controller then ends the call cleanly as before: the web caller's channel and agent1's leg are hung up, the row ends
 // answered (agent1 had talked), agent1 goes to wrap-up, and a page that turns up later is told its call was cut off.
