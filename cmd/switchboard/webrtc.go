@@ -396,7 +396,7 @@ func (p *webPhones) adoptCall(ctx context.Context, resume string, sig *webrtcgw.
 	}
 	leg, err := p.newAdoptedLeg(w, r)
 	if err != nil {
-		p.eng.EndWebCall(r.CallID) // the page cannot be given the call's media: end it rather than leave it silent
+		p.eng.DropWebCall(r.CallID) // the page cannot be given the call's media: end it rather than leave it silent
 		return nil, err
 	}
 	w.mu.Lock()

@@ -287,6 +287,18 @@ func (e *Engine) ResumeWebCall(ctx context.Context, resume string, page cti.WebC
 	return out, err
 }
 
+// DropWebCall ends a web call whose page came back after a restart but cannot be given its media (the gateway could not bind
+// the channel's RTP address): as when the page does not come back, not as a caller's hang-up, since the fault is ours.
+func (e *Engine) DropWebCall(callID string) {
+	e.in.put(&command{reply: make(chan error, 1), fn: func() error {
+		if c := e.calls[callID]; c != nil && c.web != nil && !c.finished {
+			e.log.Warn("a web caller's page came back but its media could not: the call ends", "call", c.id)
+			e.endLost(c)
+		}
+		return nil
+	}})
+}
+
 // WebDTMF implements cti.WebCalls: the digit reaches the IVR as the caller's DTMF on the call's channel.
 func (e *Engine) WebDTMF(callID, digit string) {
 	e.in.put(&command{reply: make(chan error, 1), fn: func() error {
