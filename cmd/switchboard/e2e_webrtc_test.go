@@ -795,6 +795,26 @@ func rtpBothWays(t *testing.T, sim *arisim.Server, channel string, page *pionPag
 	})
 }
 
+// TestE2EWebCallerWebsocketLost is rule 2 within one process: the page's websocket drops mid-call and the page comes back with
+// its resume id on a new websocket and PeerConnection; the same gateway leg (Leg.Reconnect) carries RTP both ways again.
+func TestE2EWebCallerWebsocketLost(t *testing.T) {
+	s, page, resume, id, web, leg, _ := webCallOnAgent1(t)
+	if err := page.ws.Close(); err != nil {
+		t.Fatal(err)
+	}
+	back := openPionPage(t, s.m.URL(), "201", nil, resume)
+	back.await(10*time.Second, func(m webrtcgw.Message) bool { return m.Type == webrtcgw.MsgState && m.State == "connected" })
+	rtpBothWays(t, s.sim, web, back, 25)
+	if n := s.m.sys.web.gw.Legs(); n != 1 {
+		t.Errorf("%d gateway legs, want the call's one", n)
+	}
+	back.send(webrtcgw.Message{Type: webrtcgw.MsgHangup})
+	s.waitGone(web, leg)
+	if in := s.waitEnded(id, false); in.Outcome != cti.OutcomeAnswered {
+		t.Errorf("outcome %q, want answered", in.Outcome)
+	}
+}
+
 // TestE2EWebCallerControllerRestart: a web caller talks with agent1's desk phone when the controller stops (a crash or an
 // upgrade) and a new one starts on the same database and PBX. The PBX keeps the call (the web caller's externalMedia channel,
 // the bridge, agent1's leg, the recording); the new controller adopts it, the page comes back with its resume id on a new

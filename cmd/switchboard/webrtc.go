@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -131,7 +132,7 @@ type webPhones struct {
 
 	mu      sync.Mutex
 	agents  map[string]*agentPhone
-	resumes map[string]*webSession
+	resumes map[resumeKey]*webSession // by the hash of the resume id: a lookup compares no secret
 	wg      sync.WaitGroup
 }
 
@@ -143,7 +144,7 @@ var (
 func newWebPhones(gw *webrtcgw.Gateway, log *slog.Logger) *webPhones {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &webPhones{gw: gw, log: log, window: engine.ReconnectWindow, ctx: ctx, cancel: cancel,
-		agents: map[string]*agentPhone{}, resumes: map[string]*webSession{}}
+		agents: map[string]*agentPhone{}, resumes: map[resumeKey]*webSession{}}
 }
 
 // Close ends every page's signalling and every leg, and waits for them.
@@ -180,6 +181,12 @@ func sendTo(sig *webrtcgw.Signaller) func(webrtcgw.Message) {
 }
 
 // --- web callers ---
+
+// resumeKey is the SHA-256 of a resume id. The id is a bearer secret: sessions are found by its hash, so the map's key
+// comparison reveals nothing about ids (the engine keeps only the hash too).
+type resumeKey [sha256.Size]byte
+
+func keyOf(resume string) resumeKey { return sha256.Sum256([]byte(resume)) }
 
 // webSession is one web caller: the gateway leg, the page's current signaller and the call. It implements cti.WebCallPage.
 type webSession struct {
@@ -234,8 +241,8 @@ func (w *webSession) close() {
 		sig.Close()
 	}
 	w.p.mu.Lock()
-	if w.p.resumes[w.resume] == w {
-		delete(w.p.resumes, w.resume)
+	if k := keyOf(w.resume); w.p.resumes[k] == w {
+		delete(w.p.resumes, k)
 	}
 	w.p.mu.Unlock()
 	if leg != nil { // nil while an adopted call's leg is being made (adoptCall closes it then)
@@ -359,7 +366,7 @@ func (p *webPhones) startCall(ctx context.Context, c agentui.WebCaller, sig *web
 		caller.Name = "Web caller"
 	}
 	p.mu.Lock()
-	p.resumes[w.resume] = w
+	p.resumes[keyOf(w.resume)] = w
 	p.mu.Unlock()
 	id, err := p.eng.StartWebCall(ctx, cti.WebCall{Caller: caller, CustomerID: c.CustomerID, Dialed: c.Site, Attributes: attrs,
 		MediaAddr: leg.LocalRTPAddr().String(), Page: w, Resume: w.resume})
@@ -408,7 +415,7 @@ func (p *webPhones) adoptCall(ctx context.Context, resume string, sig *webrtcgw.
 		return nil, cti.Errorf(cti.ENOTFOUND, "the call ended")
 	}
 	p.mu.Lock()
-	p.resumes[resume] = w
+	p.resumes[keyOf(resume)] = w
 	p.mu.Unlock()
 	return w, nil
 }
@@ -438,7 +445,7 @@ func (p *webPhones) newAdoptedLeg(w *webSession, r cti.WebResume) (*webrtcgw.Leg
 // The page's previous websocket, if still open, is returned for the caller to close.
 func (p *webPhones) resumeCall(id string, sig *webrtcgw.Signaller) (*webSession, *webrtcgw.Signaller) {
 	p.mu.Lock()
-	w := p.resumes[id]
+	w := p.resumes[keyOf(id)]
 	p.mu.Unlock()
 	if w == nil {
 		return nil, nil
