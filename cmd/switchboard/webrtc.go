@@ -345,7 +345,8 @@ func (p *webPhones) ServeCall(ws *websocket.Conn, c agentui.WebCaller) {
 func (p *webPhones) startCall(ctx context.Context, c agentui.WebCaller, sig *webrtcgw.Signaller, offer webrtcgw.Message) (*webSession, error) {
 	w := &webSession{p: p, sig: sig, resume: randomToken()}
 	// The leg's id shows in logs: it must not be derived from the resume id, a bearer secret.
-	leg, err := p.gw.NewLeg(webrtcgw.LegOptions{ID: "web-" + randomToken()[:12], OnEvent: func(ev webrtcgw.Event) { p.webLegEvent(w, ev) }})
+	leg, err := newLegAvoiding(p.gw, webrtcgw.LegOptions{ID: "web-" + randomToken()[:12],
+		OnEvent: func(ev webrtcgw.Event) { p.webLegEvent(w, ev) }}, p.eng.WebMediaReserved)
 	if err != nil {
 		return nil, err
 	}
@@ -379,6 +380,30 @@ func (p *webPhones) startCall(ctx context.Context, c agentui.WebCaller, sig *web
 	w.mu.Unlock()
 	return w, nil
 }
+
+// newLegAvoiding makes a leg whose RTP address is not reserved: after a restart the OS may hand a new leg the port an adopted
+// call's externalMedia channel still sends to, which that call's page must bind when it comes back (and the new leg would
+// hear the other call until pointed at its own channel). A leg on a reserved address is held while the next is made, so
+// the OS does not offer the same port again, then closed.
+func newLegAvoiding(gw *webrtcgw.Gateway, o webrtcgw.LegOptions, reserved func(addr string) bool) (*webrtcgw.Leg, error) {
+	var held []*webrtcgw.Leg
+	defer func() {
+		for _, l := range held {
+			_ = l.Close()
+		}
+	}()
+	for range maxReservedTries {
+		leg, err := gw.NewLeg(o)
+		if err != nil || !reserved(leg.LocalRTPAddr().String()) {
+			return leg, err
+		}
+		held = append(held, leg)
+	}
+	return nil, cti.Errorf(cti.EUNAVAILABLE, "no free RTP port: %d tries hit ports of calls adopted after a restart", maxReservedTries)
+}
+
+// maxReservedTries bounds newLegAvoiding; reserved ports are a few among thousands, so two tries are already rare.
+const maxReservedTries = 8
 
 // adoptCall gives a page that comes back with its resume id the call that a previous controller process started and this
 // one adopted from the PBX (docs/webrtc.md, "A controller restart"). The new leg binds the address the call's externalMedia

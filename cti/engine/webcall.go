@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"maps"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-cc/switchboard/cti"
@@ -74,6 +75,10 @@ type webState struct {
 	// whether its call survived.
 	reconciled bool
 	waiting    map[string]*call // adopted web calls waiting for their page, by id
+	adopted    map[string]*call // adopted web calls whose RTP address is known, until they end
+	// reserved holds the RTP addresses of adopted calls (VarWebMedia), read by the gateway's side from any goroutine: a new
+	// call's leg must not take an address whose page is about to come back and bind it.
+	reserved atomic.Pointer[map[string]bool]
 }
 
 // ReconnectWindow is how long a browser agent's call may go without media before the call is requeued (the re-offer /
@@ -236,6 +241,11 @@ func (e *Engine) adoptWeb(c *call) {
 		}
 		c.web.resume = sum
 		c.web.media = cti.WebResume{CallID: c.id, MediaAddr: vals[1]}
+		if e.web.adopted == nil {
+			e.web.adopted = map[string]*call{}
+		}
+		e.web.adopted[c.id] = c
+		e.publishReserved()
 		if host, port := vals[2], vals[3]; host != "" && port != "" {
 			if strings.Contains(host, ":") {
 				host = "[" + host + "]" // IPv6 (the engine does no I/O: no package net)
@@ -243,6 +253,30 @@ func (e *Engine) adoptWeb(c *call) {
 			c.web.media.PBXAddr = host + ":" + port
 		}
 	}})
+}
+
+// publishReserved publishes the RTP addresses of the adopted calls that have not ended (on the loop).
+func (e *Engine) publishReserved() {
+	if len(e.web.adopted) == 0 {
+		return
+	}
+	m := map[string]bool{}
+	for id, c := range e.web.adopted {
+		if c.finished {
+			delete(e.web.adopted, id)
+			continue
+		}
+		m[c.web.media.MediaAddr] = true
+	}
+	e.web.reserved.Store(&m)
+}
+
+// WebMediaReserved reports whether addr (host:port) is the RTP address of a web call adopted after a restart: the gateway
+// gives a new call's leg another address, or the adopted call's page could not bind its own when it comes back. It is
+// cheap and safe from any goroutine.
+func (e *Engine) WebMediaReserved(addr string) bool {
+	m := e.web.reserved.Load()
+	return m != nil && (*m)[addr]
 }
 
 // ResumeWebCall implements cti.WebCalls: the page that presents the resume id of an adopted web call gets the call.
@@ -366,6 +400,7 @@ func (e *Engine) webPush(c *call) {
 
 // webTick refreshes waiting web callers' position and estimated wait (from tick).
 func (e *Engine) webTick() {
+	e.publishReserved() // forget the addresses of adopted calls that ended
 	for _, c := range e.calls {
 		if c.web != nil && c.state == cti.CallQueued && !c.finished {
 			e.webPush(c)

@@ -125,6 +125,14 @@ func TestReconcileAdoptsWebCalls(t *testing.T) {
 				t.Fatalf("reconcile hung up %q: the web calls must survive", c)
 			}
 		}
+		for _, addr := range []string{"127.0.0.1:40001", "127.0.0.1:40002", "127.0.0.1:40003"} {
+			if !h.e.WebMediaReserved(addr) {
+				t.Errorf("%s is not reserved: a new call's leg could take an adopted call's address", addr)
+			}
+		}
+		if h.e.WebMediaReserved("127.0.0.1:40004") {
+			t.Error("an address of no adopted call is reserved")
+		}
 		ctx := context.Background()
 		if _, err := h.e.ResumeWebCall(ctx, "not-a-resume-id", &webPage{}); cti.ErrorCode(err) != cti.ENOTFOUND {
 			t.Fatalf("an unknown resume id: %v, want %s", err, cti.ENOTFOUND)
@@ -188,6 +196,10 @@ func TestReconcileAdoptsWebCalls(t *testing.T) {
 		}
 		if in := h.crm.interaction("web1"); !in.EndedAt.IsZero() {
 			t.Errorf("web1 ended (%+v) although its page came back", in)
+		}
+		// The ended calls' addresses are free again; the live call's stays reserved.
+		if h.e.WebMediaReserved("127.0.0.1:40002") || h.e.WebMediaReserved("127.0.0.1:40003") || !h.e.WebMediaReserved("127.0.0.1:40001") {
+			t.Error("reserved addresses do not follow the adopted calls")
 		}
 		if _, err := h.e.ResumeWebCall(ctx, "resume-three", &webPage{}); cti.ErrorCode(err) != cti.ENOTFOUND {
 			t.Errorf("resume after the window: %v, want %s", err, cti.ENOTFOUND)
