@@ -241,17 +241,17 @@ func (e *Engine) adoptWeb(c *call) {
 		}
 		c.web.resume = sum
 		c.web.media = cti.WebResume{CallID: c.id, MediaAddr: vals[1]}
-		if e.web.adopted == nil {
-			e.web.adopted = map[string]*call{}
-		}
-		e.web.adopted[c.id] = c
-		e.publishReserved()
 		if host, port := vals[2], vals[3]; host != "" && port != "" {
 			if strings.Contains(host, ":") {
 				host = "[" + host + "]" // IPv6 (the engine does no I/O: no package net)
 			}
 			c.web.media.PBXAddr = host + ":" + port
 		}
+		if e.web.adopted == nil {
+			e.web.adopted = map[string]*call{}
+		}
+		e.web.adopted[c.id] = c
+		e.publishReserved()
 	}})
 }
 
