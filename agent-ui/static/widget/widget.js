@@ -194,6 +194,8 @@ function onMessage(m) {
       call.pc.setRemoteDescription({ type: 'answer', sdp: m.sdp }).catch(() => fail(t('rejected'), 'sdp'));
       break;
     case 'state':
+      // The server has the call again: only now does a later loss get a fresh 30 s.
+      call.lostAt = 0;
       if (m.resume) call.resume = m.resume;
       onState(m);
       break;
@@ -254,7 +256,7 @@ function lost() {
 function retryLater() {
   if (!call || call.ended) return;
   if (Date.now() - (call.lostAt || Date.now()) > 30000) { fail(t('network'), 'network'); return; }
-  setTimeout(() => { if (call && !call.ended) connect(call.resume).then(() => { call.lostAt = 0; }); }, 1000);
+  setTimeout(() => { if (call && !call.ended) connect(call.resume); }, 1000);
 }
 
 function press(d) {
