@@ -19,10 +19,35 @@ import (
 type call struct {
 	method string
 	path   []string // path segments after the ARI root, escaped one by one ("channels", id, "answer")
-	query  url.Values
+	query  params
 	body   any    // JSON body, or nil
 	out    any    // decoded 2xx response, or nil
 	what   string // operation, for messages: "answer channel 123"
+}
+
+// params are query parameters as name, value pairs, sent in that order; a pair with an empty value is left out.
+type params []string
+
+// q returns the parameters kv (name, value, name, value…).
+func q(kv ...string) params { return kv }
+
+func (p params) appendTo(sb *strings.Builder) {
+	sep := byte('?')
+	for i := 0; i+1 < len(p); i += 2 {
+		if p[i+1] == "" {
+			continue
+		}
+		sb.WriteByte(sep)
+		sep = '&'
+		sb.WriteString(url.QueryEscape(p[i]))
+		sb.WriteByte('=')
+		sb.WriteString(url.QueryEscape(p[i+1]))
+	}
+}
+
+// variables is the JSON body of the requests that take channel variables.
+type variables struct {
+	Variables map[string]string `json:"variables"`
 }
 
 // do sends r with ctx and maps failures to *cti.Error.
@@ -37,39 +62,43 @@ func (c *Client) do(ctx context.Context, r call) error {
 			return cti.Internal(fmt.Errorf("ARI %s %s: decoding response: %w", r.method, r.what, err), r.what)
 		}
 	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // reuse the connection
+	if resp.Body != http.NoBody {
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // reuse the connection
+	}
 	return nil
 }
 
-// send sends r and returns the response of a 2xx status; the caller closes its body.
+// send sends r and returns the response of a 2xx status; the caller closes its body. It goes to the transport directly:
+// http.Client's redirect handling copies every request's headers, and Asterisk never redirects.
 func (c *Client) send(ctx context.Context, r call) (*http.Response, error) {
 	var sb strings.Builder
-	sb.WriteString(c.base.String())
+	n := len(c.root) + 16*len(r.query)
 	for _, seg := range r.path {
-		sb.WriteString("/")
+		n += 1 + len(seg)
+	}
+	sb.Grow(n)
+	sb.WriteString(c.root)
+	for _, seg := range r.path {
+		sb.WriteByte('/')
 		sb.WriteString(url.PathEscape(seg))
 	}
-	if len(r.query) > 0 {
-		sb.WriteString("?")
-		sb.WriteString(r.query.Encode())
-	}
+	r.query.appendTo(&sb)
 	var body io.Reader
+	hdr := c.hdr
 	if r.body != nil {
 		b, err := json.Marshal(r.body)
 		if err != nil {
 			return nil, cti.Internal(err, r.what)
 		}
 		body = bytes.NewReader(b)
+		hdr = c.hdrJSON
 	}
 	req, err := http.NewRequestWithContext(ctx, r.method, sb.String(), body)
 	if err != nil {
 		return nil, cti.Internal(err, r.what)
 	}
-	req.Header.Set("Authorization", c.auth)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.http.Do(req)
+	req.Header = hdr // shared and never written: the transport only reads a request's headers
+	resp, err := c.rt.RoundTrip(req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, &cti.Error{Code: cti.EUNAVAILABLE, Message: "asterisk did not answer in time: " + r.what, Err: ctx.Err()}
