@@ -9,20 +9,22 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/switchboard-cc/switchboard/cti"
 )
 
 // call is one ARI REST request: parameters travel in the query string (as Asterisk's own tooling and the transcripts send
-// them), body only for the "variables" body parameter.
+// them), a body only for the "variables" body parameter.
 type call struct {
 	method string
 	path   []string // path segments after the ARI root, escaped one by one ("channels", id, "answer")
 	query  params
-	body   any    // JSON body, or nil
-	out    any    // decoded 2xx response, or nil
-	what   string // operation, for messages: "answer channel 123"
+	vars   map[string]string // the "variables" body parameter, or nil
+	out    any               // decoded 2xx response, or nil
+	what   string            // operation, for messages: "answer channel 123"
 }
 
 // params are query parameters as name, value pairs, sent in that order; a pair with an empty value is left out.
@@ -45,9 +47,56 @@ func (p params) appendTo(sb *strings.Builder) {
 	}
 }
 
-// variables is the JSON body of the requests that take channel variables.
-type variables struct {
-	Variables map[string]string `json:"variables"`
+// variablesBody is the JSON body {"variables": vars}, keys in order. Written by hand: encoding/json's reflection over the
+// map cost the controller 2 % of its CPU.
+func variablesBody(vars map[string]string) []byte {
+	n := 16
+	keys := make([]string, 0, len(vars))
+	for k, v := range vars {
+		n += len(k) + len(v) + 6
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b := make([]byte, 0, n)
+	b = append(b, `{"variables":{`...)
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		b = appendJSONString(b, vars[k])
+	}
+	return append(b, "}}"...)
+}
+
+// appendJSONString appends s as a JSON string, invalid UTF-8 replaced by U+FFFD as encoding/json does.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c < 0x20:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, "\\ufffd"...)
+		} else {
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
 }
 
 // do sends r with ctx and maps failures to *cti.Error.
@@ -85,12 +134,8 @@ func (c *Client) send(ctx context.Context, r call) (*http.Response, error) {
 	r.query.appendTo(&sb)
 	var body io.Reader
 	hdr := c.hdr
-	if r.body != nil {
-		b, err := json.Marshal(r.body)
-		if err != nil {
-			return nil, cti.Internal(err, r.what)
-		}
-		body = bytes.NewReader(b)
+	if r.vars != nil {
+		body = bytes.NewReader(variablesBody(r.vars))
 		hdr = c.hdrJSON
 	}
 	req, err := http.NewRequestWithContext(ctx, r.method, sb.String(), body)

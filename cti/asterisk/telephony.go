@@ -144,7 +144,7 @@ func (c *Client) Originate(ctx context.Context, o cti.Originate) error {
 	}
 	r := call{method: http.MethodPost, path: []string{"channels"}, query: query, what: "call " + o.Endpoint}
 	if len(o.Vars) > 0 {
-		r.body = variables{o.Vars}
+		r.vars = o.Vars
 	}
 	return c.do(ctx, r)
 }
@@ -178,7 +178,7 @@ func (c *Client) ExternalMedia(ctx context.Context, channelID, hostPort, format 
 			"encapsulation", "rtp", "transport", "udp", "data", strings.Join(args, ",")),
 		out: &ch, what: "external media to " + hostPort}
 	if len(vars) > 0 {
-		r.body = variables{vars}
+		r.vars = vars
 	}
 	err := c.do(ctx, r)
 	if err != nil {
@@ -245,7 +245,7 @@ func (c *Client) SetVars(ctx context.Context, channelID string, vars map[string]
 	}
 	if c.bulkVars.Load() {
 		err := c.do(ctx, call{method: http.MethodPost, path: []string{"channels", channelID, "variables"},
-			body: variables{vars}, what: "set variables on channel " + channelID})
+			vars: vars, what: "set variables on channel " + channelID})
 		if cti.ErrorCode(err) != cti.ENOTIMPLEMENTED {
 			return err
 		}
