@@ -39,8 +39,8 @@ type Config struct {
 	// Clock stamps the adapter's own events (TelephonyConnected/Disconnected/Replaced) and ARI events without a
 	// timestamp (default: the wall clock).
 	Clock cti.Clock
-	// HTTPClient sends the REST requests and its Transport dials the websocket's TCP connection (default: a client with
-	// its own transport). Requests are bounded by the caller's context, not by a client timeout.
+	// HTTPClient's Transport sends the REST requests and dials the websocket's TCP connection (default: a client with its
+	// own transport). The client's redirects and Timeout are not used: requests are bounded by the caller's context.
 	HTTPClient *http.Client
 	// PingInterval is how often the adapter pings the events websocket; a connection silent for two intervals is dropped
 	// (default 20 s).
@@ -73,13 +73,17 @@ func (b Backoff) delay(n int, r *rand.Rand) time.Duration {
 // Client is the ARI adapter. Create it with New, run its event stream with Run; its Telephony methods may be called
 // concurrently at any time (they fail with EUNAVAILABLE while Asterisk cannot be reached).
 type Client struct {
-	cfg     Config
-	log     *slog.Logger
-	http    *http.Client
-	base    *url.URL // the ARI root, without trailing slash
-	auth    string   // Authorization header value
-	running atomic.Bool
-	ready   atomic.Pointer[error] // nil pointer value: up; else the reason it is not
+	cfg  Config
+	log  *slog.Logger
+	http *http.Client
+	rt   http.RoundTripper // http's transport, which sends the REST requests
+	base *url.URL          // the ARI root, without trailing slash
+	root string            // base as a string
+	auth string            // Authorization header value
+	// hdr and hdrJSON are the headers of every request without and with a JSON body, built once and only read.
+	hdr, hdrJSON http.Header
+	running      atomic.Bool
+	ready        atomic.Pointer[error] // nil pointer value: up; else the reason it is not
 	// bulkVars: this Asterisk sets several channel variables in one request (read from its version on every connect).
 	bulkVars atomic.Bool
 
@@ -125,6 +129,7 @@ func New(cfg Config) *Client {
 			MaxConnsPerHost:     MaxConns,
 			MaxIdleConnsPerHost: MaxConns,
 			IdleConnTimeout:     90 * time.Second,
+			DisableCompression:  true, // Asterisk's answers are small JSON; no Accept-Encoding header, no gzip check
 		}}
 	}
 	c := &Client{cfg: cfg, log: cfg.Logger, http: hc, rand: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
@@ -132,7 +137,14 @@ func New(cfg Config) *Client {
 	if c.base == nil {
 		c.base = &url.URL{}
 	}
+	c.root = c.base.String()
+	c.rt = hc.Transport
+	if c.rt == nil {
+		c.rt = http.DefaultTransport
+	}
 	c.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.User+":"+cfg.Password))
+	c.hdr = http.Header{"Authorization": {c.auth}}
+	c.hdrJSON = http.Header{"Authorization": {c.auth}, "Content-Type": {"application/json"}}
 	err := errNotStarted
 	c.ready.Store(&err)
 	return c

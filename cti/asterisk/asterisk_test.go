@@ -466,7 +466,7 @@ func TestSetVars(t *testing.T) {
 		want    []string // paths of the requests SetVars sends
 	}{
 		{"22.10.1", []string{"/variables"}},
-		{"20.10.0", []string{"/variable?value=42&variable=SB_ENQUEUED", "/variable?value=sales&variable=SB_QUEUE"}},
+		{"20.10.0", []string{"/variable?variable=SB_ENQUEUED&value=42", "/variable?variable=SB_QUEUE&value=sales"}},
 	} {
 		t.Run(tc.version, func(t *testing.T) {
 			s, a := harness(t, arisim.Config{Version: tc.version})

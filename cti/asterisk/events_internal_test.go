@@ -151,7 +151,10 @@ func TestConnectionReuse(t *testing.T) {
 // leadingType agrees with a JSON decoder whenever it answers, whatever the input.
 func FuzzLeadingType(f *testing.F) {
 	for _, s := range []string{`{"type":"ChannelVarset","variable":"x"}`, ` { "type" : "StasisStart" }`, `{"timestamp":"t","type":"Dial"}`,
-		`{"type":"Sta\u0073isStart"}`, `{"type":""}`, `[{"type":"Dial"}]`, `{"type":42}`, `{"type":"Dial"`} {
+		`{"type":"Sta\u0073isStart"}`, `{"type":""}`, `[{"type":"Dial"}]`, `{"type":42}`, `{"type":"Dial"`,
+		`{"variable":"BRIDGEPEER","value":"Announcer/ARI_MOH-00000000;2","type":"ChannelVarset","timestamp":"t"}`,
+		`{"variable":"X","value":"a \"type\":\"Dial\" \\","type":"ChannelVarset"}`, `{"variable":"X", "type" :"ChannelVarset"}`,
+		`{"variable":"X","value":42,"type":"ChannelVarset"}`, `{"value":"v","variable":"X","type":"ChannelVarset"}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, msg []byte) {

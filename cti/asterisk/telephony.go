@@ -6,7 +6,6 @@ import (
 	"io"
 	"maps"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,16 +16,6 @@ import (
 
 // The cti.Telephony methods. Each is one ARI request (two for ExternalMedia without channel variables in the response,
 // three kinds for Snapshot), bounded by ctx.
-
-func q(kv ...string) url.Values {
-	v := make(url.Values, len(kv)/2)
-	for i := 0; i+1 < len(kv); i += 2 {
-		if kv[i+1] != "" {
-			v.Set(kv[i], kv[i+1])
-		}
-	}
-	return v
-}
 
 // Answer answers a ringing channel.
 func (c *Client) Answer(ctx context.Context, channelID string) error {
@@ -151,11 +140,11 @@ func (c *Client) Originate(ctx context.Context, o cti.Originate) error {
 	query := q("endpoint", o.Endpoint, "app", c.cfg.App, "appArgs", strings.Join(o.Args, ","), "callerId", o.CallerID,
 		"channelId", o.ChannelID)
 	if o.Timeout > 0 {
-		query.Set("timeout", strconv.Itoa(int((o.Timeout+time.Second-1)/time.Second)))
+		query = append(query, "timeout", strconv.Itoa(int((o.Timeout+time.Second-1)/time.Second)))
 	}
 	r := call{method: http.MethodPost, path: []string{"channels"}, query: query, what: "call " + o.Endpoint}
 	if len(o.Vars) > 0 {
-		r.body = map[string]any{"variables": o.Vars}
+		r.vars = o.Vars
 	}
 	return c.do(ctx, r)
 }
@@ -189,7 +178,7 @@ func (c *Client) ExternalMedia(ctx context.Context, channelID, hostPort, format 
 			"encapsulation", "rtp", "transport", "udp", "data", strings.Join(args, ",")),
 		out: &ch, what: "external media to " + hostPort}
 	if len(vars) > 0 {
-		r.body = map[string]any{"variables": vars}
+		r.vars = vars
 	}
 	err := c.do(ctx, r)
 	if err != nil {
@@ -256,7 +245,7 @@ func (c *Client) SetVars(ctx context.Context, channelID string, vars map[string]
 	}
 	if c.bulkVars.Load() {
 		err := c.do(ctx, call{method: http.MethodPost, path: []string{"channels", channelID, "variables"},
-			body: map[string]any{"variables": vars}, what: "set variables on channel " + channelID})
+			vars: vars, what: "set variables on channel " + channelID})
 		if cti.ErrorCode(err) != cti.ENOTIMPLEMENTED {
 			return err
 		}

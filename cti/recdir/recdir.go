@@ -1,7 +1,9 @@
 // Package recdir keeps call recordings in a folder: the recording store of a single-node installation.
 //
-// A recording is written to a temporary file, synced, and renamed into place, so a crash never leaves a half-written recording
-// under its final name; its size, SHA-256 and (for WAV) duration go on the interaction.
+// A recording is written to a temporary file and renamed into place only once its data is durable, and Save returns only
+// once the rename is durable too, so a crash never leaves a half-written recording under its final name and a saved
+// recording survives one (the engine deletes the PBX's copy after Save). Recordings saved at about the same time are made
+// durable together (see commit); their size, SHA-256 and (for WAV) duration go on the interaction. It imports only cti.
 package recdir
 
 import (
@@ -14,22 +16,41 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/switchboard-cc/switchboard/cti"
 )
 
-// Dir is a folder of recordings.
+// tmpPrefix starts the names of files being written; New removes those a crash left behind.
+const tmpPrefix = ".incoming-"
+
+// Dir is a folder of recordings. Its methods may be called concurrently.
 type Dir struct {
 	path string
+	// syncData makes the data of files (written, still open) durable; a variable so tests can make it fail.
+	syncData func(dir string, files []*os.File) error
+
+	mu      sync.Mutex
+	open    *batch        // collecting files; its first member commits it
+	syncing chan struct{} // closed when the batch being committed is done; nil when none is
 }
 
-// New returns the store in path, creating the folder if needed.
+// New returns the store in path, creating the folder if needed and removing temporary files a crash left in it.
 func New(path string) (*Dir, error) {
 	if err := os.MkdirAll(path, 0o750); err != nil {
 		return nil, fmt.Errorf("recordings folder: %w", err)
 	}
-	return &Dir{path: path}, nil
+	stale, err := filepath.Glob(filepath.Join(path, tmpPrefix+"*"))
+	if err != nil {
+		return nil, fmt.Errorf("recordings folder: %w", err)
+	}
+	for _, f := range stale {
+		if err := os.Remove(f); err != nil {
+			return nil, fmt.Errorf("recordings folder: %w", err)
+		}
+	}
+	return &Dir{path: path, syncData: syncData}, nil
 }
 
 // validName accepts the names the engine gives recordings ("interaction-<uuid>", "vm-<uuid>"): no path separators, no dots
@@ -41,33 +62,52 @@ func validName(name string) error {
 	return nil
 }
 
-// Save stores r as name.wav and returns its reference. Saving the same name again replaces the file (a retried download).
+// copyBufs holds the copy buffers of Save: one per recording was the largest allocation of a recording's save.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// Save stores r as name.wav and returns its reference once the file is durable. Saving the same name again replaces the
+// file (a retried download).
 func (d *Dir) Save(ctx context.Context, name string, r io.Reader) (cti.RecordingRef, error) {
 	if err := validName(name); err != nil {
 		return cti.RecordingRef{}, err
 	}
-	tmp, err := os.CreateTemp(d.path, ".incoming-*")
+	tmp, err := os.CreateTemp(d.path, tmpPrefix+"*")
 	if err != nil {
 		return cti.RecordingRef{}, cti.Internal(err, "create recording file")
 	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
 	h := sha256.New()
-	head := &headBuffer{max: 44}
-	n, err := io.Copy(io.MultiWriter(tmp, h, head), ctxReader{ctx, r})
-	if err == nil {
-		err = tmp.Sync()
+	var head [44]byte
+	var n int64
+	buf := copyBufs.Get().(*[]byte)
+	for err == nil {
+		if err = ctx.Err(); err != nil {
+			break
+		}
+		var m int
+		m, err = r.Read(*buf)
+		if m > 0 {
+			p := (*buf)[:m]
+			if n < int64(len(head)) {
+				copy(head[n:], p)
+			}
+			h.Write(p)
+			if _, werr := tmp.Write(p); werr != nil {
+				err = werr
+			}
+			n += int64(m)
+		}
 	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	copyBufs.Put(buf)
+	if err != io.EOF {
+		tmp.Close()
+		os.Remove(tmp.Name())
 		return cti.RecordingRef{}, cti.Internal(err, "write recording")
 	}
 	file := name + ".wav"
-	if err := os.Rename(tmp.Name(), filepath.Join(d.path, file)); err != nil {
-		return cti.RecordingRef{}, cti.Internal(err, "store recording")
+	if err := d.commit(tmp, file); err != nil {
+		return cti.RecordingRef{}, err
 	}
-	return cti.RecordingRef{File: file, Size: n, SHA256: hex.EncodeToString(h.Sum(nil)), Duration: wavDuration(head.b, n)}, nil
+	return cti.RecordingRef{File: file, Size: n, SHA256: hex.EncodeToString(h.Sum(nil)), Duration: wavDuration(head[:min(n, 44)], n)}, nil
 }
 
 // Open opens a stored recording by its file name (RecordingRef.File).
@@ -93,29 +133,4 @@ func wavDuration(h []byte, size int64) time.Duration {
 	}
 	data := size - 44
 	return time.Duration(data) * time.Second / time.Duration(byteRate)
-}
-
-type headBuffer struct {
-	b   []byte
-	max int
-}
-
-func (h *headBuffer) Write(p []byte) (int, error) {
-	if room := h.max - len(h.b); room > 0 {
-		h.b = append(h.b, p[:min(room, len(p))]...)
-	}
-	return len(p), nil
-}
-
-// ctxReader stops a long copy when the context ends.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

@@ -7,8 +7,11 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -94,3 +97,110 @@ func TestNamesCannotEscapeTheFolder(t *testing.T) {
 type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// Concurrent saves all land, each under its name with its own bytes, and nothing else stays in the folder.
+func TestConcurrentSaves(t *testing.T) {
+	d, _ := New(t.TempDir())
+	const n = 40
+	var wg sync.WaitGroup
+	refs := make([]cti.RecordingRef, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			refs[i], errs[i] = d.Save(context.Background(), fmt.Sprintf("interaction-%d", i), bytes.NewReader(wav(time.Duration(i+1)*time.Second/10)))
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("save %d: %v", i, errs[i])
+		}
+		audio := wav(time.Duration(i+1) * time.Second / 10)
+		got, err := os.ReadFile(filepath.Join(d.path, refs[i].File))
+		if err != nil || !bytes.Equal(got, audio) {
+			t.Fatalf("recording %d: %d bytes, err %v; want %d bytes", i, len(got), err, len(audio))
+		}
+		if refs[i].Duration != time.Duration(i+1)*time.Second/10 {
+			t.Errorf("recording %d: duration %v", i, refs[i].Duration)
+		}
+	}
+	if entries, _ := os.ReadDir(d.path); len(entries) != n {
+		t.Fatalf("folder holds %d entries, want %d", len(entries), n)
+	}
+}
+
+// Saves that arrive while a batch is being made durable share the next batch; when making it durable fails, every Save of
+// that batch fails and leaves nothing behind, and the batch before it is unaffected.
+func TestFailedSyncFailsTheWholeBatch(t *testing.T) {
+	d, _ := New(t.TempDir())
+	boom := errors.New("EIO")
+	release := make(chan struct{})
+	calls := 0
+	d.syncData = func(_ string, files []*os.File) error {
+		calls++ // batches are committed one at a time
+		if calls == 1 {
+			<-release
+			return nil
+		}
+		return boom
+	}
+	first := make(chan error, 1)
+	go func() {
+		_, err := d.Save(context.Background(), "interaction-first", bytes.NewReader(wav(time.Second)))
+		first <- err
+	}()
+	waitFor(t, func() bool { d.mu.Lock(); defer d.mu.Unlock(); return d.syncing != nil })
+
+	const n = 5
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			_, err := d.Save(context.Background(), fmt.Sprintf("interaction-%d", i), bytes.NewReader(wav(time.Second)))
+			errs <- err
+		}()
+	}
+	waitFor(t, func() bool { d.mu.Lock(); defer d.mu.Unlock(); return d.open != nil && len(d.open.files) == n })
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatalf("first batch: %v", err)
+	}
+	for range n {
+		if err := <-errs; cti.ErrorCode(err) != cti.EINTERNAL || !errors.Is(err, boom) {
+			t.Fatalf("save in the failed batch: err = %v, want internal wrapping the cause", err)
+		}
+	}
+	if calls != 2 {
+		t.Fatalf("%d batches committed, want 2", calls)
+	}
+	entries, _ := os.ReadDir(d.path)
+	if len(entries) != 1 || entries[0].Name() != "interaction-first.wav" {
+		t.Fatalf("folder holds %v, want only the first recording", entries)
+	}
+}
+
+// Temporary files a crash left behind are removed when the store opens; recordings stay.
+func TestNewRemovesStaleTemporaryFiles(t *testing.T) {
+	path := t.TempDir()
+	for _, f := range []string{tmpPrefix + "123", "interaction-1.wav"} {
+		if err := os.WriteFile(filepath.Join(path, f), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := New(path); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(path)
+	if len(entries) != 1 || entries[0].Name() != "interaction-1.wav" {
+		t.Fatalf("folder holds %v, want only the recording", entries)
+	}
+}
+
+// waitFor polls cond until it holds (5 s at most).
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in 5 s")
+		}
+	}
+}
