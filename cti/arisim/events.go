@@ -22,9 +22,11 @@ type event struct {
 	order  fieldOrder
 }
 
-func (e *event) render(app, asteriskID string) obj {
+// render appends the event's members, addressed to app, to dst (reused
+// by publish) and returns it.
+func (e *event) render(dst obj, app, asteriskID string) obj {
 	ts := astTime(e.ts)
-	var o obj
+	o := dst
 	switch e.order {
 	case orderFieldsFirst:
 		o = append(o, e.pre...)
@@ -45,12 +47,24 @@ func (e *event) render(app, asteriskID string) obj {
 	return o
 }
 
+// liveChannel and liveBridge stand in an event for the snapshot of a
+// channel or bridge, taken when the event is encoded, which publish does at
+// once: a pointer boxed in an interface costs no allocation, a snapshot
+// struct does, and events are mostly snapshots.
+type (
+	liveChannel struct{ c *channel }
+	liveBridge  struct{ b *bridge }
+)
+
 // channelID is the id of the channel the event is about ("" for none).
 func (e *event) channelID() string {
 	for _, f := range e.fields {
 		if f.K == "channel" {
-			if c, ok := f.V.(channelJSON); ok {
+			switch c := f.V.(type) {
+			case channelJSON:
 				return c.ID
+			case liveChannel:
+				return c.c.id
 			}
 		}
 	}
@@ -73,9 +87,12 @@ func (s *Server) publish(e *event, apps []string) {
 			s.stats.EventsDropped++
 			continue
 		}
-		// Encode into a buffer reused under s.mu; enqueue copies it into
-		// the connection's queue.
-		buf, err := appendJSON(s.eventBuf[:0], e.render(name, s.cfg.AsteriskID))
+		// Render and encode into buffers reused under s.mu; enqueue copies
+		// the bytes into the connection's queue.
+		o := e.render(s.eventObj[:0], name, s.cfg.AsteriskID)
+		buf, err := appendJSON(s.eventBuf[:0], o)
+		clear(o) // keep nothing of the event alive
+		s.eventObj = o[:0]
 		if err != nil {
 			s.log.Error("arisim: encode event", "type", e.typ, "err", err)
 			continue
@@ -137,7 +154,7 @@ func (s *Server) appsFor(chs []*channel, brs []*bridge) []string {
 }
 
 func (s *Server) chanEvent(typ string, c *channel, fields ...kv) {
-	f := append(fields, kv{"channel", c.json()})
+	f := append(fields, kv{"channel", liveChannel{c}})
 	s.publish(&event{typ: typ, fields: f}, s.appsFor([]*channel{c}, nil))
 }
 
@@ -150,17 +167,17 @@ func (s *Server) emitVarset(c *channel, name, value string) {
 	c.vars[name] = value
 	s.publish(&event{typ: "ChannelVarset", order: orderFieldsFirst,
 		pre:    []kv{{"variable", name}, {"value", value}},
-		fields: []kv{{"channel", c.json()}}}, s.appsFor([]*channel{c}, nil))
+		fields: []kv{{"channel", liveChannel{c}}}}, s.appsFor([]*channel{c}, nil))
 }
 
 func (s *Server) emitHangupRequest(c *channel, pre []kv) {
 	s.publish(&event{typ: "ChannelHangupRequest", order: orderFieldsFirst, pre: pre,
-		fields: []kv{{"channel", c.json()}}}, s.appsFor([]*channel{c}, nil))
+		fields: []kv{{"channel", liveChannel{c}}}}, s.appsFor([]*channel{c}, nil))
 }
 
 func (s *Server) emitDial(peer *channel, status, dialstring string) {
 	s.publish(&event{typ: "Dial", fields: []kv{
-		{"dialstatus", status}, {"forward", ""}, {"dialstring", dialstring}, {"peer", peer.json()},
+		{"dialstatus", status}, {"forward", ""}, {"dialstring", dialstring}, {"peer", liveChannel{peer}},
 	}}, s.appsFor([]*channel{peer}, nil))
 }
 
@@ -180,7 +197,7 @@ func (s *Server) emitDestroyed(c *channel, cause int, techCause int) {
 }
 
 func (s *Server) emitBridgeEvent(typ string, b *bridge, c *channel) {
-	s.publish(&event{typ: typ, fields: []kv{{"bridge", b.json()}, {"channel", c.json()}}},
+	s.publish(&event{typ: typ, fields: []kv{{"bridge", liveBridge{b}}, {"channel", liveChannel{c}}}},
 		s.appsFor([]*channel{c}, []*bridge{b}))
 }
 

@@ -104,6 +104,7 @@ type Server struct {
 	appNames    []string // the keys of apps, sorted (apps are never removed)
 	conns       map[*wsConn]struct{}
 	dirty       []*wsConn // websockets with events queued under this hold of mu
+	eventObj    obj       // an event's members as publish renders them, reused
 	channels    map[string]*channel
 	bridges     map[string]*bridge
 	playbacks   map[string]*playback
