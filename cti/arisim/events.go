@@ -23,9 +23,8 @@ type event struct {
 }
 
 // render appends the event's members, addressed to app, to dst (reused
-// by publish) and returns it.
-func (e *event) render(dst obj, app, asteriskID string) obj {
-	ts := astTime(e.ts)
+// by publish) and returns it; ts is astTime(e.ts).
+func (e *event) render(dst obj, ts, app, asteriskID string) obj {
 	o := dst
 	switch e.order {
 	case orderFieldsFirst:
@@ -71,6 +70,15 @@ func (e *event) channelID() string {
 	return ""
 }
 
+// timestamp is astTime(t), formatted once per millisecond: events come in
+// bursts that share it. Caller holds s.mu.
+func (s *Server) timestamp(t time.Time) string {
+	if ms := t.UnixMilli(); ms != s.tsMilli || s.tsText == "" {
+		s.tsMilli, s.tsText = ms, astTime(t)
+	}
+	return s.tsText
+}
+
 // publish delivers e to each named app that has a websocket. Caller holds s.mu.
 func (s *Server) publish(e *event, apps []string) {
 	if e.ts.IsZero() {
@@ -81,6 +89,7 @@ func (s *Server) publish(e *event, apps []string) {
 			s.cfg.OnEvent(e.typ, id, time.Now())
 		}
 	}
+	ts := s.timestamp(e.ts)
 	for _, name := range apps {
 		reg := s.apps[name]
 		if reg == nil || reg.conn == nil {
@@ -89,7 +98,7 @@ func (s *Server) publish(e *event, apps []string) {
 		}
 		// Render and encode into buffers reused under s.mu; enqueue copies
 		// the bytes into the connection's queue.
-		o := e.render(s.eventObj[:0], name, s.cfg.AsteriskID)
+		o := e.render(s.eventObj[:0], ts, name, s.cfg.AsteriskID)
 		buf, err := appendJSON(s.eventBuf[:0], o)
 		clear(o) // keep nothing of the event alive
 		s.eventObj = o[:0]

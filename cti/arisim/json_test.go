@@ -67,7 +67,7 @@ func BenchmarkEncodeEvent(b *testing.B) {
 			Dialplan:     dialplanJSON{"from-carrier", "5551000", 2, "Stasis", "contact-center,inbound"},
 			Creationtime: "2026-11-22T12:41:41.292+0000", Language: "en"}}}}
 	for b.Loop() {
-		if _, err := marshal(e.render(nil, "contact-center", "02:fc:00:00:00:01")); err != nil {
+		if _, err := marshal(e.render(nil, astTime(e.ts), "contact-center", "02:fc:00:00:00:01")); err != nil {
 			b.Fatal(err)
 		}
 	}

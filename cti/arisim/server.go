@@ -105,6 +105,8 @@ type Server struct {
 	conns       map[*wsConn]struct{}
 	dirty       []*wsConn // websockets with events queued under this hold of mu
 	eventObj    obj       // an event's members as publish renders them, reused
+	tsMilli     int64     // the millisecond tsText shows (timestamp)
+	tsText      string
 	channels    map[string]*channel
 	bridges     map[string]*bridge
 	playbacks   map[string]*playback

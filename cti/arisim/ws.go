@@ -150,7 +150,7 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request, q *request)
 			s.appNames = slices.Insert(s.appNames, i, name)
 		}
 		if old := reg.conn; old != nil && old != c {
-			b, _ := marshal((&event{typ: "ApplicationReplaced", ts: s.now(), order: orderAppBeforeID}).render(nil, name, s.cfg.AsteriskID))
+			b, _ := marshal((&event{typ: "ApplicationReplaced", order: orderAppBeforeID}).render(nil, s.timestamp(s.now()), name, s.cfg.AsteriskID))
 			old.enqueue(b)
 			old.apps = remove(old.apps, name)
 		}
