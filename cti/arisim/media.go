@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -305,8 +306,9 @@ func writeWAV(w io.Writer, d time.Duration) error {
 	// the first hour, which TestWavTone checks. Past it the samples are
 	// computed, so no rounding drift can ever change a file.
 	tiled := min(n, wavExactSamples)
+	tone := toneMinute()
 	for left := 2 * tiled; left > 0; {
-		chunk := toneSecond[:min(left, len(toneSecond))]
+		chunk := tone[:min(left, len(tone))]
 		if _, err := w.Write(chunk); err != nil {
 			return err
 		}
@@ -337,8 +339,10 @@ var tonePeriod = func() (p [400]byte) {
 	return p
 }()
 
-// toneSecond is one second of the tone (40 periods), written in chunks.
-var toneSecond = bytes.Repeat(tonePeriod[:], 40)
+// toneMinute is one minute of the tone (2,400 periods), made once and
+// shared, read-only, by every stored recording's file: a file of up to a
+// minute goes out in one write of its samples instead of one a second.
+var toneMinute = sync.OnceValue(func() []byte { return bytes.Repeat(tonePeriod[:], 2400) })
 
 // recordingsOf returns the live recordings of channel c or bridge b in name
 // order: each keeps its own list, so this costs nothing per other call.
