@@ -22,28 +22,54 @@ type event struct {
 	order  fieldOrder
 }
 
-// render appends the event's members, addressed to app, to dst (reused
-// by publish) and returns it; ts is astTime(e.ts).
-func (e *event) render(dst obj, ts, app, asteriskID string) obj {
-	o := dst
+// appendJSON appends e, addressed to app, as Asterisk writes it: the
+// members in the order e.order gives (see the transcripts), ts being
+// astTime(e.ts). It writes what appendJSON of the equivalent obj would,
+// without building one (TestEventJSONMatchesObj).
+func (e *event) appendJSON(b []byte, ts, app, asteriskID string) ([]byte, error) {
+	var err error
 	switch e.order {
 	case orderFieldsFirst:
-		o = append(o, e.pre...)
-		o = append(o, kv{"type", e.typ}, kv{"timestamp", ts})
-		o = append(o, e.fields...)
-		o = append(o, kv{"asterisk_id", asteriskID}, kv{"application", app})
+		sep := byte('{')
+		if b, sep, err = appendMembers(b, sep, e.pre); err != nil {
+			return nil, err
+		}
+		b = appendField(appendField(b, sep, "type", e.typ), ',', "timestamp", ts)
+		if b, _, err = appendMembers(b, ',', e.fields); err != nil {
+			return nil, err
+		}
+		b = appendField(appendField(b, ',', "asterisk_id", asteriskID), ',', "application", app)
 	case orderAppFirst:
-		o = append(o, kv{"type", e.typ}, kv{"application", app}, kv{"timestamp", ts})
-		o = append(o, e.fields...)
-		o = append(o, kv{"asterisk_id", asteriskID})
+		b = appendField(appendField(appendField(b, '{', "type", e.typ), ',', "application", app), ',', "timestamp", ts)
+		if b, _, err = appendMembers(b, ',', e.fields); err != nil {
+			return nil, err
+		}
+		b = appendField(b, ',', "asterisk_id", asteriskID)
 	case orderAppBeforeID:
-		o = append(o, kv{"type", e.typ}, kv{"timestamp", ts}, kv{"application", app}, kv{"asterisk_id", asteriskID})
+		b = appendField(appendField(b, '{', "type", e.typ), ',', "timestamp", ts)
+		b = appendField(appendField(b, ',', "application", app), ',', "asterisk_id", asteriskID)
 	default:
-		o = append(o, kv{"type", e.typ}, kv{"timestamp", ts})
-		o = append(o, e.fields...)
-		o = append(o, kv{"asterisk_id", asteriskID}, kv{"application", app})
+		b = appendField(appendField(b, '{', "type", e.typ), ',', "timestamp", ts)
+		if b, _, err = appendMembers(b, ',', e.fields); err != nil {
+			return nil, err
+		}
+		b = appendField(appendField(b, ',', "asterisk_id", asteriskID), ',', "application", app)
 	}
-	return o
+	return append(b, '}'), nil
+}
+
+// appendMembers writes each member of list preceded by sep, then ','; it
+// returns the separator for the next member.
+func appendMembers(b []byte, sep byte, list []kv) ([]byte, byte, error) {
+	for _, m := range list {
+		b = append(appendString(append(b, sep), m.K), ':')
+		var err error
+		if b, err = appendJSON(b, m.V); err != nil {
+			return nil, sep, err
+		}
+		sep = ','
+	}
+	return b, sep, nil
 }
 
 // liveChannel and liveBridge stand in an event for the snapshot of a
@@ -96,12 +122,9 @@ func (s *Server) publish(e *event, apps []string) {
 			s.stats.EventsDropped++
 			continue
 		}
-		// Render and encode into buffers reused under s.mu; enqueue copies
-		// the bytes into the connection's queue.
-		o := e.render(s.eventObj[:0], ts, name, s.cfg.AsteriskID)
-		buf, err := appendJSON(s.eventBuf[:0], o)
-		clear(o) // keep nothing of the event alive
-		s.eventObj = o[:0]
+		// Encode into a buffer reused under s.mu; enqueue copies it into
+		// the connection's queue.
+		buf, err := e.appendJSON(s.eventBuf[:0], ts, name, s.cfg.AsteriskID)
 		if err != nil {
 			s.log.Error("arisim: encode event", "type", e.typ, "err", err)
 			continue

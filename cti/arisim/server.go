@@ -104,7 +104,6 @@ type Server struct {
 	appNames    []string // the keys of apps, sorted (apps are never removed)
 	conns       map[*wsConn]struct{}
 	dirty       []*wsConn // websockets with events queued under this hold of mu
-	eventObj    obj       // an event's members as publish renders them, reused
 	tsMilli     int64     // the millisecond tsText shows (timestamp)
 	tsText      string
 	channels    map[string]*channel

@@ -150,7 +150,7 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request, q *request)
 			s.appNames = slices.Insert(s.appNames, i, name)
 		}
 		if old := reg.conn; old != nil && old != c {
-			b, _ := marshal((&event{typ: "ApplicationReplaced", order: orderAppBeforeID}).render(nil, s.timestamp(s.now()), name, s.cfg.AsteriskID))
+			b, _ := (&event{typ: "ApplicationReplaced", order: orderAppBeforeID}).appendJSON(nil, s.timestamp(s.now()), name, s.cfg.AsteriskID)
 			old.enqueue(b)
 			old.apps = remove(old.apps, name)
 		}
