@@ -694,6 +694,9 @@ func readParams(r *http.Request) (vals map[string][]string, body map[string]json
 			var num json.Number
 			var list []string
 			switch {
+			case v[0] == '{':
+				// An object (variables, fields) is no parameter value: none of
+				// the decodings below would take it.
 			case isPlainString(v):
 				vals[k] = append(vals[k], string(v[1:len(v)-1]))
 			case json.Unmarshal(v, &str) == nil:
