@@ -71,6 +71,11 @@ func (c *wsConn) enqueue(b []byte) bool {
 		c.qmu.Unlock()
 		return false
 	}
+	if need := len(b) + 10; cap(c.queued)-len(c.queued) < need {
+		// At least double: append grows a large buffer by a quarter, which
+		// copies a backlog (a lagging controller's) four times over.
+		c.queued = slices.Grow(c.queued, max(need, len(c.queued)))
+	}
 	c.queued = appendFrame(c.queued, b)
 	c.nq++
 	c.qmu.Unlock()
@@ -218,8 +223,9 @@ func (c *wsConn) writeLoop() {
 }
 
 // maxSpare bounds the buffer kept for the next batch: a burst's buffer is
-// not kept for the connection's life.
-const maxSpare = 256 << 10
+// not kept for the connection's life, a lagging controller's backlog of a
+// few thousand events is.
+const maxSpare = 1 << 20
 
 // send writes the queued frames, batch after batch, until the queue is
 // empty, unless another goroutine is already doing so (it will send these
