@@ -209,8 +209,10 @@ func (h *httpServer) serveConn(c *httpConn) {
 		keep := w.finish()
 		// Read what the handler left of the body so the next request can be
 		// read, up to a bound.
-		if n, _ := io.CopyN(io.Discard, req.Body, maxDrain+1); n > maxDrain {
-			keep = false
+		if req.Body != http.NoBody {
+			if n, _ := io.CopyN(io.Discard, req.Body, maxDrain+1); n > maxDrain {
+				keep = false
+			}
 		}
 		if !keep || !h.setBusy(c, false) {
 			c.bw.Flush()
@@ -369,17 +371,16 @@ func (w *connResponse) finish() bool {
 func (w *connResponse) writeHead() {
 	w.wroteHead = true
 	bw := w.c.bw
-	bw.WriteString("HTTP/1.1 ")
-	bw.WriteString(strconv.Itoa(w.status))
-	bw.WriteByte(' ')
-	bw.WriteString(http.StatusText(w.status))
-	bw.WriteString("\r\n")
+	b := append(bw.AvailableBuffer(), "HTTP/1.1 "...)
+	b = strconv.AppendInt(b, int64(w.status), 10)
+	b = append(b, ' ')
+	b = append(b, http.StatusText(w.status)...)
+	b = append(b, "\r\n"...)
 	if w.header.Get("Date") == "" {
-		var line [len("Date: ") + len(http.TimeFormat) + len("\r\n")]byte
-		b := append(line[:0], "Date: "...)
+		b = append(b, "Date: "...)
 		b = append(w.c.date.appendDate(b, time.Now()), "\r\n"...)
-		bw.Write(b)
 	}
+	bw.Write(b)
 	w.header.Write(bw)
 	bw.WriteString("\r\n")
 }
