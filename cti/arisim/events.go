@@ -22,39 +22,87 @@ type event struct {
 	order  fieldOrder
 }
 
-func (e *event) render(app, asteriskID string) obj {
-	ts := astTime(e.ts)
-	var o obj
+// appendJSON appends e, addressed to app, as Asterisk writes it: the
+// members in the order e.order gives (see the transcripts), ts being
+// astTime(e.ts). It writes what appendJSON of the equivalent obj would,
+// without building one (TestEventJSONMatchesObj).
+func (e *event) appendJSON(b []byte, ts, app, asteriskID string) ([]byte, error) {
+	var err error
 	switch e.order {
 	case orderFieldsFirst:
-		o = append(o, e.pre...)
-		o = append(o, kv{"type", e.typ}, kv{"timestamp", ts})
-		o = append(o, e.fields...)
-		o = append(o, kv{"asterisk_id", asteriskID}, kv{"application", app})
+		sep := byte('{')
+		if b, sep, err = appendMembers(b, sep, e.pre); err != nil {
+			return nil, err
+		}
+		b = appendField(appendField(b, sep, "type", e.typ), ',', "timestamp", ts)
+		if b, _, err = appendMembers(b, ',', e.fields); err != nil {
+			return nil, err
+		}
+		b = appendField(appendField(b, ',', "asterisk_id", asteriskID), ',', "application", app)
 	case orderAppFirst:
-		o = append(o, kv{"type", e.typ}, kv{"application", app}, kv{"timestamp", ts})
-		o = append(o, e.fields...)
-		o = append(o, kv{"asterisk_id", asteriskID})
+		b = appendField(appendField(appendField(b, '{', "type", e.typ), ',', "application", app), ',', "timestamp", ts)
+		if b, _, err = appendMembers(b, ',', e.fields); err != nil {
+			return nil, err
+		}
+		b = appendField(b, ',', "asterisk_id", asteriskID)
 	case orderAppBeforeID:
-		o = append(o, kv{"type", e.typ}, kv{"timestamp", ts}, kv{"application", app}, kv{"asterisk_id", asteriskID})
+		b = appendField(appendField(b, '{', "type", e.typ), ',', "timestamp", ts)
+		b = appendField(appendField(b, ',', "application", app), ',', "asterisk_id", asteriskID)
 	default:
-		o = append(o, kv{"type", e.typ}, kv{"timestamp", ts})
-		o = append(o, e.fields...)
-		o = append(o, kv{"asterisk_id", asteriskID}, kv{"application", app})
+		b = appendField(appendField(b, '{', "type", e.typ), ',', "timestamp", ts)
+		if b, _, err = appendMembers(b, ',', e.fields); err != nil {
+			return nil, err
+		}
+		b = appendField(appendField(b, ',', "asterisk_id", asteriskID), ',', "application", app)
 	}
-	return o
+	return append(b, '}'), nil
 }
+
+// appendMembers writes each member of list preceded by sep, then ','; it
+// returns the separator for the next member.
+func appendMembers(b []byte, sep byte, list []kv) ([]byte, byte, error) {
+	for _, m := range list {
+		b = append(appendString(append(b, sep), m.K), ':')
+		var err error
+		if b, err = appendJSON(b, m.V); err != nil {
+			return nil, sep, err
+		}
+		sep = ','
+	}
+	return b, sep, nil
+}
+
+// liveChannel and liveBridge stand in an event for the snapshot of a
+// channel or bridge, taken when the event is encoded, which publish does at
+// once: a pointer boxed in an interface costs no allocation, a snapshot
+// struct does, and events are mostly snapshots.
+type (
+	liveChannel struct{ c *channel }
+	liveBridge  struct{ b *bridge }
+)
 
 // channelID is the id of the channel the event is about ("" for none).
 func (e *event) channelID() string {
 	for _, f := range e.fields {
 		if f.K == "channel" {
-			if c, ok := f.V.(channelJSON); ok {
+			switch c := f.V.(type) {
+			case channelJSON:
 				return c.ID
+			case liveChannel:
+				return c.c.id
 			}
 		}
 	}
 	return ""
+}
+
+// timestamp is astTime(t), formatted once per millisecond: events come in
+// bursts that share it. Caller holds s.mu.
+func (s *Server) timestamp(t time.Time) string {
+	if ms := t.UnixMilli(); ms != s.tsMilli || s.tsText == "" {
+		s.tsMilli, s.tsText = ms, astTime(t)
+	}
+	return s.tsText
 }
 
 // publish delivers e to each named app that has a websocket. Caller holds s.mu.
@@ -67,6 +115,7 @@ func (s *Server) publish(e *event, apps []string) {
 			s.cfg.OnEvent(e.typ, id, time.Now())
 		}
 	}
+	ts := s.timestamp(e.ts)
 	for _, name := range apps {
 		reg := s.apps[name]
 		if reg == nil || reg.conn == nil {
@@ -75,7 +124,7 @@ func (s *Server) publish(e *event, apps []string) {
 		}
 		// Encode into a buffer reused under s.mu; enqueue copies it into
 		// the connection's queue.
-		buf, err := appendJSON(s.eventBuf[:0], e.render(name, s.cfg.AsteriskID))
+		buf, err := e.appendJSON(s.eventBuf[:0], ts, name, s.cfg.AsteriskID)
 		if err != nil {
 			s.log.Error("arisim: encode event", "type", e.typ, "err", err)
 			continue
@@ -137,7 +186,7 @@ func (s *Server) appsFor(chs []*channel, brs []*bridge) []string {
 }
 
 func (s *Server) chanEvent(typ string, c *channel, fields ...kv) {
-	f := append(fields, kv{"channel", c.json()})
+	f := append(fields, kv{"channel", liveChannel{c}})
 	s.publish(&event{typ: typ, fields: f}, s.appsFor([]*channel{c}, nil))
 }
 
@@ -150,17 +199,17 @@ func (s *Server) emitVarset(c *channel, name, value string) {
 	c.vars[name] = value
 	s.publish(&event{typ: "ChannelVarset", order: orderFieldsFirst,
 		pre:    []kv{{"variable", name}, {"value", value}},
-		fields: []kv{{"channel", c.json()}}}, s.appsFor([]*channel{c}, nil))
+		fields: []kv{{"channel", liveChannel{c}}}}, s.appsFor([]*channel{c}, nil))
 }
 
 func (s *Server) emitHangupRequest(c *channel, pre []kv) {
 	s.publish(&event{typ: "ChannelHangupRequest", order: orderFieldsFirst, pre: pre,
-		fields: []kv{{"channel", c.json()}}}, s.appsFor([]*channel{c}, nil))
+		fields: []kv{{"channel", liveChannel{c}}}}, s.appsFor([]*channel{c}, nil))
 }
 
 func (s *Server) emitDial(peer *channel, status, dialstring string) {
 	s.publish(&event{typ: "Dial", fields: []kv{
-		{"dialstatus", status}, {"forward", ""}, {"dialstring", dialstring}, {"peer", peer.json()},
+		{"dialstatus", status}, {"forward", ""}, {"dialstring", dialstring}, {"peer", liveChannel{peer}},
 	}}, s.appsFor([]*channel{peer}, nil))
 }
 
@@ -180,7 +229,7 @@ func (s *Server) emitDestroyed(c *channel, cause int, techCause int) {
 }
 
 func (s *Server) emitBridgeEvent(typ string, b *bridge, c *channel) {
-	s.publish(&event{typ: typ, fields: []kv{{"bridge", b.json()}, {"channel", c.json()}}},
+	s.publish(&event{typ: typ, fields: []kv{{"bridge", liveBridge{b}}, {"channel", liveChannel{c}}}},
 		s.appsFor([]*channel{c}, []*bridge{b}))
 }
 

@@ -40,10 +40,27 @@ type httpServer struct {
 }
 
 type httpConn struct {
-	nc net.Conn
-	lr limitReader
-	br *bufio.Reader
-	bw *bufio.Writer
+	nc     net.Conn
+	remote string // nc.RemoteAddr().String(), for every request's RemoteAddr
+	lr     limitReader
+	br     *bufio.Reader
+	bw     *bufio.Writer
+	w      connResponse // the response being written, reused: a connection serves one request at a time
+	date   dateCache
+}
+
+// dateCache holds the Date header's text for one second.
+type dateCache struct {
+	sec  int64
+	text []byte
+}
+
+// appendDate appends now as http.TimeFormat, formatting it once a second.
+func (d *dateCache) appendDate(b []byte, now time.Time) []byte {
+	if sec := now.Unix(); sec != d.sec || d.text == nil {
+		d.sec, d.text = sec, now.UTC().AppendFormat(d.text[:0], http.TimeFormat)
+	}
+	return append(b, d.text...)
 }
 
 // limitReader fails reads past n bytes; the budget is reset per request.
@@ -83,7 +100,7 @@ func (h *httpServer) serve() error {
 			}
 			return err
 		}
-		c := &httpConn{nc: nc, lr: limitReader{r: nc}}
+		c := &httpConn{nc: nc, remote: nc.RemoteAddr().String(), lr: limitReader{r: nc}}
 		c.br = bufio.NewReaderSize(&c.lr, 4096)
 		c.bw = bufio.NewWriterSize(nc, 4096)
 		h.mu.Lock()
@@ -166,8 +183,8 @@ func (h *httpServer) serveConn(c *httpConn) {
 			c.writeStatusError(code, msg)
 			return
 		}
-		req.RemoteAddr = c.nc.RemoteAddr().String()
-		w := &connResponse{c: c, req: req, header: http.Header{}}
+		req.RemoteAddr = c.remote
+		w := c.newResponse(req)
 		switch expect := req.Header.Get("Expect"); {
 		case expect == "":
 		case strings.EqualFold(expect, "100-continue") && req.ProtoAtLeast(1, 1):
@@ -192,8 +209,10 @@ func (h *httpServer) serveConn(c *httpConn) {
 		keep := w.finish()
 		// Read what the handler left of the body so the next request can be
 		// read, up to a bound.
-		if n, _ := io.CopyN(io.Discard, req.Body, maxDrain+1); n > maxDrain {
-			keep = false
+		if req.Body != http.NoBody {
+			if n, _ := io.CopyN(io.Discard, req.Body, maxDrain+1); n > maxDrain {
+				keep = false
+			}
 		}
 		if !keep || !h.setBusy(c, false) {
 			c.bw.Flush()
@@ -256,6 +275,25 @@ type connResponse struct {
 	body      []byte
 	hijacked  bool
 }
+
+// newResponse readies c.w for req, keeping the header map and the body
+// buffer of the previous response (nothing holds them once it is sent;
+// a hijacked connection serves no further request).
+func (c *httpConn) newResponse(req *http.Request) *connResponse {
+	header, body := c.w.header, c.w.body
+	if header == nil {
+		header = http.Header{}
+	}
+	clear(header)
+	if cap(body) > maxKeptBody {
+		body = nil
+	}
+	c.w = connResponse{c: c, req: req, header: header, body: body[:0]}
+	return &c.w
+}
+
+// maxKeptBody bounds the body buffer a connection keeps between responses.
+const maxKeptBody = 64 << 10
 
 func (w *connResponse) Header() http.Header { return w.header }
 
@@ -333,17 +371,16 @@ func (w *connResponse) finish() bool {
 func (w *connResponse) writeHead() {
 	w.wroteHead = true
 	bw := w.c.bw
-	bw.WriteString("HTTP/1.1 ")
-	bw.WriteString(strconv.Itoa(w.status))
-	bw.WriteByte(' ')
-	bw.WriteString(http.StatusText(w.status))
-	bw.WriteString("\r\n")
+	b := append(bw.AvailableBuffer(), "HTTP/1.1 "...)
+	b = strconv.AppendInt(b, int64(w.status), 10)
+	b = append(b, ' ')
+	b = append(b, http.StatusText(w.status)...)
+	b = append(b, "\r\n"...)
 	if w.header.Get("Date") == "" {
-		var date [len(http.TimeFormat)]byte
-		bw.WriteString("Date: ")
-		bw.Write(time.Now().UTC().AppendFormat(date[:0], http.TimeFormat))
-		bw.WriteString("\r\n")
+		b = append(b, "Date: "...)
+		b = append(w.c.date.appendDate(b, time.Now()), "\r\n"...)
 	}
+	bw.Write(b)
 	w.header.Write(bw)
 	bw.WriteString("\r\n")
 }

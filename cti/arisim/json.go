@@ -55,6 +55,11 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 		return appendStrings(b, v), nil
 	case channelJSON:
 		return appendChannel(b, &v), nil
+	case liveChannel:
+		j := v.c.json()
+		return appendChannel(b, &j), nil
+	case liveBridge:
+		return appendJSON(b, v.b.json())
 	case []channelJSON:
 		if v == nil {
 			return append(b, "null"...), nil

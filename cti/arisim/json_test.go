@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+	"time"
 )
 
 // stdJSON is what encoding/json writes (compact, no HTML escaping): the
@@ -59,15 +60,84 @@ func FuzzAppendString(f *testing.F) {
 	})
 }
 
+// renderEvent is the reference for event.appendJSON: the members as an obj,
+// in the order each fieldOrder puts them.
+func renderEvent(e *event, ts, app, asteriskID string) obj {
+	var o obj
+	switch e.order {
+	case orderFieldsFirst:
+		o = append(o, e.pre...)
+		o = append(o, kv{"type", e.typ}, kv{"timestamp", ts})
+		o = append(o, e.fields...)
+		o = append(o, kv{"asterisk_id", asteriskID}, kv{"application", app})
+	case orderAppFirst:
+		o = append(o, kv{"type", e.typ}, kv{"application", app}, kv{"timestamp", ts})
+		o = append(o, e.fields...)
+		o = append(o, kv{"asterisk_id", asteriskID})
+	case orderAppBeforeID:
+		o = append(o, kv{"type", e.typ}, kv{"timestamp", ts}, kv{"application", app}, kv{"asterisk_id", asteriskID})
+	default:
+		o = append(o, kv{"type", e.typ}, kv{"timestamp", ts})
+		o = append(o, e.fields...)
+		o = append(o, kv{"asterisk_id", asteriskID}, kv{"application", app})
+	}
+	return o
+}
+
+// TestEventJSONMatchesObj: an event encoded directly is the bytes of its
+// members encoded as an obj (which TestAppendJSONMatchesEncodingJSON ties
+// to encoding/json), in every member order, with live snapshots standing
+// for the snapshot structs.
+func TestEventJSONMatchesObj(t *testing.T) {
+	ch := &channel{id: "1795351301.2", name: "PJSIP/carrier-00000002", state: "Up", protocolID: "1-18648@127.0.0.1",
+		caller: party{"Zoë \"Ü\"", "15551230001"}, language: "en", created: time.Date(2026, 11, 22, 12, 41, 41, 292e6, time.UTC)}
+	br := &bridge{id: "b<1>", name: "n", typ: "mixing", channels: []*channel{ch}, created: ch.created}
+	if got, want := string(mustAppendJSON(t, liveChannel{ch})), stdJSON(t, ch.json()); got != want {
+		t.Errorf("liveChannel:\n got %s\nwant %s", got, want)
+	}
+	if got, want := string(mustAppendJSON(t, liveBridge{br})), stdJSON(t, br.json()); got != want {
+		t.Errorf("liveBridge:\n got %s\nwant %s", got, want)
+	}
+	pre := []kv{{"variable", "RTPAUDIOQOS"}, {"value", "a\tb"}}
+	fields := []kv{{"bridge", liveBridge{br}}, {"channel", liveChannel{ch}}, {"n", 3}, {"args", []string{}}}
+	for _, e := range []*event{
+		{typ: "ChannelVarset", order: orderFieldsFirst, pre: pre, fields: fields},
+		{typ: "ChannelHangupRequest", order: orderFieldsFirst, fields: fields},
+		{typ: "DeviceStateChanged", order: orderAppFirst, fields: fields},
+		{typ: "DeviceStateChanged", order: orderAppFirst},
+		{typ: "ApplicationReplaced", order: orderAppBeforeID},
+		{typ: "StasisStart", fields: fields},
+		{typ: "StasisEnd"},
+	} {
+		got, err := e.appendJSON([]byte("prefix"), "2026-11-22T12:41:41.292+0000", "contact-<center>", "02:fc")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "prefix" + string(mustAppendJSON(t, renderEvent(e, "2026-11-22T12:41:41.292+0000", "contact-<center>", "02:fc"))); string(got) != want {
+			t.Errorf("%s (order %d):\n got %s\nwant %s", e.typ, e.order, got, want)
+		}
+	}
+}
+
+func mustAppendJSON(t testing.TB, v any) []byte {
+	b, err := appendJSON(nil, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func BenchmarkEncodeEvent(b *testing.B) {
+	ch := &channel{id: "1795351301.2", name: "PJSIP/carrier-00000002", state: "Up", protocolID: "1-18648@127.0.0.1",
+		caller: party{"Alice Example", "15551230001"}, language: "en", created: time.Date(2026, 11, 22, 12, 41, 41, 292e6, time.UTC),
+		dp: dialplan{"from-carrier", "5551000", 2, "Stasis", "contact-center,inbound"}}
 	e := &event{typ: "ChannelVarset", order: orderFieldsFirst,
-		pre: []kv{{"variable", "RTPAUDIOQOS"}, {"value", "ssrc=1582915640;themssrc=235223118;lp=0;rxjitter=0.000000;rxcount=20"}},
-		fields: []kv{{"channel", channelJSON{ID: "1795351301.2", Name: "PJSIP/carrier-00000002", State: "Up",
-			ProtocolID: "1-18648@127.0.0.1", Caller: partyJSON{"Alice Example", "15551230001"},
-			Dialplan:     dialplanJSON{"from-carrier", "5551000", 2, "Stasis", "contact-center,inbound"},
-			Creationtime: "2026-11-22T12:41:41.292+0000", Language: "en"}}}}
+		pre:    []kv{{"variable", "RTPAUDIOQOS"}, {"value", "ssrc=1582915640;themssrc=235223118;lp=0;rxjitter=0.000000;rxcount=20"}},
+		fields: []kv{{"channel", liveChannel{ch}}}}
+	var buf []byte
 	for b.Loop() {
-		if _, err := marshal(e.render("contact-center", "02:fc:00:00:00:01")); err != nil {
+		var err error
+		if buf, err = e.appendJSON(buf[:0], "2026-11-22T12:41:41.292+0000", "contact-center", "02:fc:00:00:00:01"); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -201,6 +202,11 @@ var knownFormats = map[string]bool{"wav": true, "WAV": true, "wav16": true, "gsm
 
 func (s *Server) startRecording(r *liveRecording, beep bool, maxDuration int) {
 	s.liveRecs[r.name] = r
+	if r.br != nil {
+		r.br.recs = append(r.br.recs, r)
+	} else {
+		r.ch.recs = append(r.ch.recs, r)
+	}
 	delay := time.Duration(0)
 	if beep {
 		delay = 400 * time.Millisecond
@@ -237,6 +243,11 @@ func (s *Server) finishRecording(r *liveRecording, state string) {
 	r.timer.stopLocked(s)
 	length := s.recordedLength(r) + r.appendTo
 	delete(s.liveRecs, r.name)
+	if r.br != nil {
+		r.br.recs = slices.DeleteFunc(r.br.recs, func(x *liveRecording) bool { return x == r })
+	} else {
+		r.ch.recs = slices.DeleteFunc(r.ch.recs, func(x *liveRecording) bool { return x == r })
+	}
 	if r.ch != nil && r.ch.recording == r {
 		r.ch.recording = nil
 	}
@@ -295,8 +306,9 @@ func writeWAV(w io.Writer, d time.Duration) error {
 	// the first hour, which TestWavTone checks. Past it the samples are
 	// computed, so no rounding drift can ever change a file.
 	tiled := min(n, wavExactSamples)
+	tone := toneMinute()
 	for left := 2 * tiled; left > 0; {
-		chunk := toneSecond[:min(left, len(toneSecond))]
+		chunk := tone[:min(left, len(tone))]
 		if _, err := w.Write(chunk); err != nil {
 			return err
 		}
@@ -327,17 +339,20 @@ var tonePeriod = func() (p [400]byte) {
 	return p
 }()
 
-// toneSecond is one second of the tone (40 periods), written in chunks.
-var toneSecond = bytes.Repeat(tonePeriod[:], 40)
+// toneMinute is one minute of the tone (2,400 periods), made once and
+// shared, read-only, by every stored recording's file: a file of up to a
+// minute goes out in one write of its samples instead of one a second.
+var toneMinute = sync.OnceValue(func() []byte { return bytes.Repeat(tonePeriod[:], 2400) })
 
 // recordingsOf returns the live recordings of channel c or bridge b in name
-// order, without sorting every live recording of every call.
+// order: each keeps its own list, so this costs nothing per other call.
 func (s *Server) recordingsOf(c *channel, b *bridge) []*liveRecording {
 	var out []*liveRecording
-	for _, r := range s.liveRecs {
-		if c != nil && r.ch == c || b != nil && r.br == b {
-			out = append(out, r)
-		}
+	if c != nil {
+		out = append(out, c.recs...)
+	}
+	if b != nil {
+		out = append(out, b.recs...)
 	}
 	slices.SortFunc(out, func(x, y *liveRecording) int { return strings.Compare(x.name, y.name) })
 	return out

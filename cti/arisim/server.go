@@ -104,6 +104,8 @@ type Server struct {
 	appNames    []string // the keys of apps, sorted (apps are never removed)
 	conns       map[*wsConn]struct{}
 	dirty       []*wsConn // websockets with events queued under this hold of mu
+	tsMilli     int64     // the millisecond tsText shows (timestamp)
+	tsText      string
 	channels    map[string]*channel
 	bridges     map[string]*bridge
 	playbacks   map[string]*playback
@@ -374,15 +376,28 @@ func buildRoutes() *routeNode {
 
 // request is one parsed ARI call.
 type request struct {
-	op   *specOperation
-	path map[string]string
-	vals map[string][]string
-	body map[string]json.RawMessage
-	http *http.Request
+	op      *specOperation
+	path    []pathParam // in q.pathBuf: no allocation per request
+	pathBuf [3]pathParam
+	vals    map[string][]string
+	body    map[string]json.RawMessage
+	http    *http.Request
+}
+
+// pathParam is a path parameter's name in the spec and its decoded value.
+type pathParam struct{ name, value string }
+
+func (q *request) pathValue(name string) (string, bool) {
+	for _, p := range q.path {
+		if p.name == name {
+			return p.value, true
+		}
+	}
+	return "", false
 }
 
 func (q *request) has(name string) bool {
-	if _, ok := q.path[name]; ok {
+	if _, ok := q.pathValue(name); ok {
 		return true
 	}
 	v, ok := q.vals[name]
@@ -392,7 +407,7 @@ func (q *request) has(name string) bool {
 // str returns the parameter as Asterisk's generated code sees it: the last
 // occurrence wins.
 func (q *request) str(name string) string {
-	if v, ok := q.path[name]; ok {
+	if v, ok := q.pathValue(name); ok {
 		return v
 	}
 	v := q.vals[name]
@@ -540,7 +555,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n := s.root
-	var path map[string]string // made on the first path parameter
+	q := &request{vals: vals, body: body, http: r}
+	q.path = q.pathBuf[:0]
 	for rest, more := uri, uri != ""; more; {
 		var seg string
 		seg, rest, more = strings.Cut(rest, "/")
@@ -553,10 +569,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		if c := n.children[dec]; c != nil {
 			n = c
 		} else if n.wild != nil {
-			if path == nil {
-				path = make(map[string]string, 2)
-			}
-			path[n.wildName] = dec
+			q.path = append(q.path, pathParam{n.wildName, dec})
 			n = n.wild
 		} else {
 			writeResponse(w, r, errMsg(http.StatusNotFound, "Resource not found"))
@@ -581,7 +594,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	if rec, isRec := w.(*recorder); isRec {
 		rec.op = op.ID
 	}
-	q := &request{op: op, path: path, vals: vals, body: body, http: r}
+	q.op = op
 	if op.Upgrade {
 		s.serveEvents(w, r, q)
 		return
@@ -681,6 +694,9 @@ func readParams(r *http.Request) (vals map[string][]string, body map[string]json
 			var num json.Number
 			var list []string
 			switch {
+			case v[0] == '{':
+				// An object (variables, fields) is no parameter value: none of
+				// the decodings below would take it.
 			case isPlainString(v):
 				vals[k] = append(vals[k], string(v[1:len(v)-1]))
 			case json.Unmarshal(v, &str) == nil:
@@ -704,6 +720,9 @@ const maxBody = 1 << 20
 // readBody reads the request body (at most maxBody bytes) into a buffer of
 // the announced size when there is one.
 func readBody(r *http.Request) ([]byte, error) {
+	if r.ContentLength == 0 && r.Body == http.NoBody { // how a server request says it has none
+		return nil, nil
+	}
 	if n := r.ContentLength; n > 0 && n <= maxBody {
 		b := make([]byte, n)
 		_, err := io.ReadFull(r.Body, b)

@@ -8,7 +8,8 @@ import (
 // timer is a pending simulated action. Its callback runs with s.mu held.
 type timer struct {
 	fn        func()
-	at        time.Time // wall-clock deadline; zero for work queued with zero delay
+	at        time.Time     // wall-clock deadline; zero for work queued with zero delay
+	when      time.Duration // at on the monotonic clock, since monoEpoch: the heap's cheap key
 	seq       uint64
 	index     int // in s.timerQ; -1 when not there
 	cancelled bool
@@ -33,6 +34,7 @@ func (s *Server) after(d time.Duration, fn func()) *timer {
 		return t
 	}
 	t.at = time.Now().Add(s.scaled(d))
+	t.when = t.at.Sub(monoEpoch)
 	t.seq = s.timerSeq
 	s.timerSeq++
 	heap.Push(&s.timerQ, t)
@@ -138,15 +140,18 @@ func (t *timer) stopLocked(s *Server) {
 	}
 }
 
+// monoEpoch is the origin of timer.when.
+var monoEpoch = time.Now()
+
 // timerHeap orders timers by deadline, then by the order they were set.
 type timerHeap []*timer
 
 func (h timerHeap) Len() int { return len(h) }
 func (h timerHeap) Less(i, j int) bool {
-	if h[i].at.Equal(h[j].at) {
+	if h[i].when == h[j].when {
 		return h[i].seq < h[j].seq
 	}
-	return h[i].at.Before(h[j].at)
+	return h[i].when < h[j].when
 }
 func (h timerHeap) Swap(i, j int) {
 	h[i], h[j] = h[j], h[i]

@@ -57,6 +57,7 @@ type channel struct {
 
 	playQueue []*playback // queued/playing playbacks, head is current
 	recording *liveRecording
+	recs      []*liveRecording // every live recording of the channel (recordingsOf)
 	snoops    []*channel
 	snoopOf   *channel
 	timers    []*timer
@@ -95,9 +96,10 @@ type bridge struct {
 	softmix       bool
 	playQueue     []*playback
 	recording     *liveRecording
-	mohName       string // unreal participants: MOH announcer,
-	announcerName string // playback announcer,
-	recorderName  string // recorder
+	recs          []*liveRecording // every live recording of the bridge (recordingsOf)
+	mohName       string           // unreal participants: MOH announcer,
+	announcerName string           // playback announcer,
+	recorderName  string           // recorder
 }
 
 func (b *bridge) technology() string {

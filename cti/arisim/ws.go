@@ -39,11 +39,21 @@ type wsConn struct {
 	dirty     bool     // listed in s.dirty (under s.mu)
 
 	qmu     sync.Mutex
+	head    []byte // what the socket did not take of a batch: sent before queued
 	queued  []byte // websocket frames not yet sent
 	nq      int    // events in queued
 	max     int    // events queued past which the connection is a slow consumer
 	sending bool   // a goroutine is sending queued frames, until none is left
 	spare   []byte // an emptied buffer to queue into next
+}
+
+// pending is the number of events waiting, the rest of a batch counting as
+// one. Caller holds c.qmu.
+func (c *wsConn) pending() int {
+	if len(c.head) > 0 {
+		return c.nq + 1
+	}
+	return c.nq
 }
 
 // enqueue frames b as one text message (each event stays its own message,
@@ -57,9 +67,14 @@ func (c *wsConn) enqueue(b []byte) bool {
 	default:
 	}
 	c.qmu.Lock()
-	if c.nq >= c.max {
+	if c.pending() >= c.max {
 		c.qmu.Unlock()
 		return false
+	}
+	if need := len(b) + 10; cap(c.queued)-len(c.queued) < need {
+		// At least double: append grows a large buffer by a quarter, which
+		// copies a backlog (a lagging controller's) four times over.
+		c.queued = slices.Grow(c.queued, max(need, len(c.queued)))
 	}
 	c.queued = appendFrame(c.queued, b)
 	c.nq++
@@ -140,7 +155,7 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request, q *request)
 			s.appNames = slices.Insert(s.appNames, i, name)
 		}
 		if old := reg.conn; old != nil && old != c {
-			b, _ := marshal((&event{typ: "ApplicationReplaced", ts: s.now(), order: orderAppBeforeID}).render(name, s.cfg.AsteriskID))
+			b, _ := (&event{typ: "ApplicationReplaced", order: orderAppBeforeID}).appendJSON(nil, s.timestamp(s.now()), name, s.cfg.AsteriskID)
 			old.enqueue(b)
 			old.apps = remove(old.apps, name)
 		}
@@ -193,7 +208,7 @@ func (c *wsConn) writeLoop() {
 					return
 				}
 				c.qmu.Lock()
-				idle := !c.sending && len(c.queued) == 0
+				idle := !c.sending && len(c.head) == 0 && len(c.queued) == 0
 				c.qmu.Unlock()
 				if idle {
 					break
@@ -208,14 +223,17 @@ func (c *wsConn) writeLoop() {
 }
 
 // maxSpare bounds the buffer kept for the next batch: a burst's buffer is
-// not kept for the connection's life.
-const maxSpare = 256 << 10
+// not kept for the connection's life, a lagging controller's backlog of a
+// few thousand events is.
+const maxSpare = 1 << 20
 
 // send writes the queued frames, batch after batch, until the queue is
 // empty, unless another goroutine is already doing so (it will send these
 // too). With block false each batch gets one write that does not wait; the
-// rest of a batch the socket did not take goes back to the head of the
-// queue for the writer goroutine. Only a blocking write returns an error.
+// rest of a batch the socket did not take is kept as the head of the queue,
+// where it stays (no copy, however long the backlog grows behind it) until
+// the writer goroutine or the next send gets it out. Only a blocking write
+// returns an error.
 func (c *wsConn) send(block bool) error {
 	c.qmu.Lock()
 	if c.sending {
@@ -223,9 +241,14 @@ func (c *wsConn) send(block bool) error {
 		return nil
 	}
 	c.sending = true
-	for len(c.queued) > 0 {
-		b := c.queued
-		c.queued, c.spare, c.nq = c.spare, nil, 0
+	for len(c.head) > 0 || len(c.queued) > 0 {
+		var b []byte
+		if len(c.head) > 0 {
+			b, c.head = c.head, nil
+		} else {
+			b = c.queued
+			c.queued, c.spare, c.nq = c.spare, nil, 0
+		}
 		c.qmu.Unlock()
 		n, err := len(b), error(nil)
 		if block {
@@ -240,8 +263,7 @@ func (c *wsConn) send(block bool) error {
 			return err
 		}
 		if n < len(b) {
-			c.queued = append(b[n:len(b):len(b)], c.queued...)
-			c.nq++ // at least the event cut short
+			c.head = b[n:]
 			c.sending = false
 			c.qmu.Unlock()
 			wake(c.wake)
