@@ -89,8 +89,14 @@ func exchange(t *testing.T, addr, req string) []string {
 		return r
 	}
 	var out []string
-	for r := next(); ; {
-		c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	for r, first := next(), true; ; first = false {
+		// A response is due for the first request and any request not yet answered: wait long, since a loaded machine is
+		// slow (a 1 MB header once took over 300 ms); after that the connection is only watched for a stray response.
+		quiet := 300 * time.Millisecond
+		if first || r != nil {
+			quiet = 10 * time.Second
+		}
+		c.SetReadDeadline(time.Now().Add(quiet))
 		resp, err := http.ReadResponse(br, r)
 		if err != nil {
 			return out

@@ -70,7 +70,12 @@ func TestInboundCall(t *testing.T) {
 
 // The agent path: caller in a mixing bridge with MOH, the agent originated into the app, bridged, recorded, reconciled.
 func TestAgentBridgeRecord(t *testing.T) {
-	s, a := harness(t, arisim.Config{})
+	// The test hangs the agent up itself: the phone's own hang-up (12 s, 240 ms scaled) raced it on a slow run.
+	eps := arisim.DefaultEndpoints()
+	b := eps["PJSIP/1001"]
+	b.HangupAfter = 0
+	eps["PJSIP/1001"] = b
+	s, a := harness(t, arisim.Config{Endpoints: eps})
 	ctx := ctxT(t)
 	id := call(t, s, arisim.CallSpec{CallerName: "Bob", CallerNumber: "15551230002"})
 	next(t, a.ev, func(e cti.ChannelEntered) bool { return e.Channel.ID == id })
