@@ -69,8 +69,8 @@ func (s *Store) recordAgentState(ctx context.Context, tx pgx.Tx, a agentStateWri
 		return nil
 	}
 	var replayed bool // see agentStateSQL
-	if err := tx.QueryRow(ctx, `select exists (select 1 from agent_states where agent_id = $1 and (started_at > $2 or
-			(started_at = $2 and state = $3 and reason = $4 and coalesce(call_id::text, '') = $5)))`,
+	if err := tx.QueryRow(ctx, `select exists (select 1 from agent_states where agent_id = $1 and started_at >= $2 and
+			(started_at > $2 or (state = $3 and reason = $4 and coalesce(call_id::text, '') = $5)))`,
 		st.AgentID, since, string(st.State), st.Reason, call).Scan(&replayed); err != nil || replayed {
 		return err
 	}
@@ -119,17 +119,21 @@ func (s *Store) recordAgentState(ctx context.Context, tx pgx.Tx, a agentStateWri
 // only when no subscription wants one). A state older than the agent's latest stretch, or one recorded already, is a batch
 // replayed after its commit went unacknowledged: no change, like a repeat of the open state, so a retry never records a
 // stretch twice.
+//
+// The open stretch is read without a lock: the update that closes it locks it, and only if it is still open (a writer that
+// closed it meanwhile makes this one insert a second open stretch, which the unique index refuses: the batch fails and is
+// retried on the new state). The replay check reads the agent's stretches from $5 on, an index range, not the whole history.
 const agentStateSQL = `with prev as (
 	select id, state, reason, coalesce(call_id::text, '') as call, started_at from agent_states
-	where agent_id = $1 and ended_at is null for update
+	where agent_id = $1 and ended_at is null
 ), change as (
 	select not exists (select 1 from prev where state = $2 and reason = $3 and call = $4)
-		and not exists (select 1 from agent_states where agent_id = $1 and (started_at > $5 or (started_at = $5 and state = $2
+		and not exists (select 1 from agent_states where agent_id = $1 and started_at >= $5 and (started_at > $5 or (state = $2
 			and reason = $3 and coalesce(call_id::text, '') = $4)))
 		and ($2 <> 'logged-out' or exists (select 1 from prev)) as yes
 ), closed as (
 	update agent_states a set ended_at = greatest($5, prev.started_at)
-	from prev, change where change.yes and a.id = prev.id
+	from prev, change where change.yes and a.id = prev.id and a.ended_at is null
 	returning prev.state, prev.call, prev.started_at, a.ended_at
 ), wrapped as (
 	update interactions i set wrap_up_ms = i.wrap_up_ms + floor(extract(epoch from closed.ended_at - closed.started_at) * 1000)::bigint

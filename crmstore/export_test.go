@@ -5,3 +5,6 @@ const TimelineFirstPage = timelineFirstPage
 
 // NewID returns a new UUIDv7 string.
 var NewID = newID
+
+// RefreshReportsBefore is RefreshReports for the buckets that start before a time, as the rollup job runs it.
+var RefreshReportsBefore = (*Store).refreshReports

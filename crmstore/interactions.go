@@ -431,6 +431,7 @@ type preparedWrite struct {
 	w     cti.InteractionWrite
 	id    string
 	sql   string
+	batch string // the statement in the pipelined batch (no events), when it differs from sql
 	args  []any
 	agent agentStateWrite // of an agent-state write
 	// Set by applyWrites: done when the statement ran, changed when it changed a row; a and b are its flags (start: inserted;
@@ -449,8 +450,10 @@ func (s *Store) prepareWrite(i int, w cti.InteractionWrite) (*preparedWrite, err
 		p.id = w.Start.ID // filled in when empty
 	case w.Update != nil:
 		p.sql, p.args, err = updateStatement(w.ID, *w.Update)
+		p.batch = updateBatchSQL
 	case w.Finish != nil:
 		p.sql, p.args, err = finishStatement(w.ID, *w.Finish)
+		p.batch = finishBatchSQL
 	case w.Disposition != nil:
 		p.sql, p.args, err = dispositionStatement(w.ID, *w.Disposition)
 	case w.AgentState != nil:
@@ -477,8 +480,18 @@ func startStatement(in *cti.Interaction) (string, []any, error) {
 }
 
 // The update and the finish read the row's state before the change in the same statement (the subquery sees it as it was) and
-// lock it, so the events they emit are exact.
-const updateSQL = `update interactions set
+// lock it, so the events they emit are exact. The pipelined batch writes no events: it runs the plain update (updateBatchSQL,
+// finishBatchSQL), which neither reads the row first nor locks it before changing it (one index probe and one WAL record less).
+const updateSQL = updateSetSQL + `
+from (select id, answered_at is null as unanswered, recording_file is null as unrecorded from interactions where id = $1
+	for update) old
+where interactions.id = old.id
+returning old.unanswered, old.unrecorded`
+
+// updateBatchSQL is updateSQL without the flags, which only events need.
+const updateBatchSQL = updateSetSQL + ` where id = $1 returning false, false`
+
+const updateSetSQL = `update interactions set
 	overflow_from = case when $3::text is not null and queue is not null and nullif($3::text, '') is distinct from queue
 		then queue else overflow_from end,
 	customer_id = case when $2::text is null then customer_id else nullif($2::text, '')::uuid end,
@@ -490,11 +503,7 @@ const updateSQL = `update interactions set
 	recording_sha256 = coalesce($12, recording_sha256), recording_ms = coalesce($13, recording_ms),
 	channel_id = coalesce($14, channel_id), bridge_id = coalesce($15, bridge_id),
 	script_id = case when $16::text is null then script_id else nullif($16::text, '')::uuid end,
-	script_version = coalesce($17, script_version)
-from (select id, answered_at is null as unanswered, recording_file is null as unrecorded from interactions where id = $1
-	for update) old
-where interactions.id = old.id
-returning old.unanswered, old.unrecorded`
+	script_version = coalesce($17, script_version)`
 
 func updateStatement(id string, u cti.InteractionUpdate) (string, []any, error) {
 	if _, err := parseID(id, "interaction"); err != nil {
@@ -549,11 +558,17 @@ func optTimeArg(p *time.Time) any {
 }
 
 // wrap_up_ms may have been counted already from the agent's wrap-up state (agentstates.go); a finish does not undo it.
-const finishSQL = `update interactions set outcome = $2, ended_at = $3,
-	ivr_ms = $4, wait_ms = $5, talk_ms = $6, hold_ms = $7, wrap_up_ms = greatest(wrap_up_ms, $8)
+const finishSQL = finishSetSQL + `
 from (select id, ended_at is null as live from interactions where id = $1 for update) old
 where interactions.id = old.id and (interactions.ended_at is null or (interactions.ended_at = $3 and interactions.outcome = $2))
 returning old.live, false`
+
+// finishBatchSQL is finishSQL without the flag, which only events need.
+const finishBatchSQL = finishSetSQL + ` where id = $1 and (ended_at is null or (ended_at = $3 and outcome = $2))
+returning false, false`
+
+const finishSetSQL = `update interactions set outcome = $2, ended_at = $3,
+	ivr_ms = $4, wait_ms = $5, talk_ms = $6, hold_ms = $7, wrap_up_ms = greatest(wrap_up_ms, $8)`
 
 func finishStatement(id string, f cti.InteractionFinish) (string, []any, error) {
 	if _, err := parseID(id, "interaction"); err != nil {
@@ -626,7 +641,11 @@ func (s *Store) applyWrites(ctx context.Context, ps []*preparedWrite) error {
 	}
 	b.Queue(guard)
 	for _, p := range ps {
-		b.Queue(p.sql, p.args...)
+		sql := p.sql
+		if p.batch != "" {
+			sql = p.batch
+		}
+		b.Queue(sql, p.args...)
 	}
 	err := func() error {
 		br := s.db.Pool.SendBatch(ctx, b)

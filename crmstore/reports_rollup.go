@@ -50,9 +50,15 @@ func (s *Store) refreshReports(ctx context.Context, limit int, before time.Time)
 		if err := tx.QueryRow(ctx, resolveCustomerMarksSQL, limit).Scan(&customers); err != nil {
 			return err
 		}
+		// The marks are locked first and the buckets read by the next statement, on a snapshot taken once every writer that
+		// relied on one of these marks (migration 0016) has committed.
+		var ids []int64
+		if err := tx.QueryRow(ctx, takeMarksSQL, limit, before).Scan(&ids); err != nil {
+			return err
+		}
 		var kinds, keys []string
 		var buckets []time.Time
-		if err := tx.QueryRow(ctx, refreshSQL, limit, cti.ShortAbandon.Milliseconds(), before).Scan(&n, &kinds, &keys, &buckets); err != nil {
+		if err := tx.QueryRow(ctx, refreshSQL, ids, cti.ShortAbandon.Milliseconds()).Scan(&n, &kinds, &keys, &buckets); err != nil {
 			return err
 		}
 		// While customer marks are backlogged (a bulk load writes one per contact), the value view's days wait: each batch of
@@ -71,7 +77,8 @@ func (s *Store) refreshReports(ctx context.Context, limit int, before time.Time)
 			return err
 		}
 		// A bucket left marked while it fills keeps one mark: reports look its marks up, and a mark per write would make that
-		// lookup grow with the rate.
+		// lookup grow with the rate. Queue and agent marks are seldom doubled (migration 0016); the value view's are not
+		// (one per contact written).
 		_, err = tx.Exec(ctx, `delete from report_dirty r where r.bucket >= $1 and exists (select 1 from report_dirty o
 			where o.kind = r.kind and o.key = r.key and o.bucket = r.bucket and o.id < r.id)`, before)
 		return err
@@ -79,15 +86,22 @@ func (s *Store) refreshReports(ctx context.Context, limit int, before time.Time)
 	return n, dbError(err, "refresh report rollups")
 }
 
-// refreshSQL takes marks (of buckets before $3) and recomputes their buckets. It takes them in key and time order, so a backlog (after a bulk load,
-// say) is worked through a few days at a time rather than every day of the backlog in every batch. Every part reads the same snapshot: a write committed after it has a
-// mark this statement does not see, and so does not remove.
-const refreshSQL = `with pick as (
-		select distinct kind, key, bucket from (select kind, key, bucket from report_dirty where kind in ('q', 'a') and bucket < $3
-			order by kind, key, bucket limit $1) m),
-	d as (
-		delete from report_dirty r using pick where r.kind = pick.kind and r.key = pick.key and r.bucket = pick.bucket
-		returning r.kind, r.key, r.bucket),
+// takeMarksSQL locks the marks of the buckets (before $2) that its first $1 marks name and returns their ids. It takes them in
+// key and time order, so a backlog (after a bulk load, say) is worked through a few days at a time rather than every day of
+// the backlog in every batch. A writer that found one of these marks holds it locked (FOR KEY SHARE) until it commits, so
+// this waits for the writers whose changes the marks stand for; a writer that comes later finds them locked and inserts a
+// mark of its own.
+const takeMarksSQL = `with m as (
+		select r.id from report_dirty r
+		where (r.kind, r.key, r.bucket) in (select kind, key, bucket from report_dirty where kind in ('q', 'a') and bucket < $2
+			order by kind, key, bucket limit $1)
+		for update of r)
+	select coalesce(array_agg(id), '{}') from m`
+
+// refreshSQL deletes the marks $1 (locked by takeMarksSQL) and recomputes their buckets. Every part reads the same snapshot,
+// taken after the marks were locked: every write a mark stood for is in it, and a mark inserted since is not deleted.
+const refreshSQL = `with d as (
+		delete from report_dirty r where r.id = any($1) returning r.kind, r.key, r.bucket),
 	qd as (select distinct key as queue, bucket from d where kind = 'q'),
 	ad as (select distinct key::uuid as agent_id, bucket from d where kind = 'a'),
 	qa as (

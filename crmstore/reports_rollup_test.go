@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/switchboard-cc/switchboard/crmstore"
 	"github.com/switchboard-cc/switchboard/cti"
 )
@@ -325,4 +326,144 @@ func whileRefreshing(t *testing.T, s *crmstore.Store, write func()) {
 	write()
 	close(stop)
 	wg.Wait()
+}
+
+// A write that finds its bucket marked already inserts no mark of its own (migration 0016). TestReportMarkRaces stages the two
+// races that rule makes possible and checks that the report stays exact: a write relying on a mark commits while the job
+// takes that mark (the job must wait for it, or its snapshot misses the write and the bucket loses its mark), and a write
+// comes while the job holds the mark (it must not wait, and must leave a mark of its own).
+func TestReportMarkRaces(t *testing.T) {
+	ctx := context.Background()
+	s := MustStore(t)
+	pool := s.DB().Pool
+	if _, err := pool.Exec(ctx, `update queues set time_zone = 'UTC' where name = 'sales'`); err != nil {
+		t.Fatal(err)
+	}
+	bucket := time.Date(2025, 3, 3, 9, 0, 0, 0, time.UTC)
+	in := cti.Interaction{Channel: cti.ChannelPhone, Direction: cti.Inbound, Queue: "sales", ArrivedAt: bucket.Add(time.Minute),
+		EndedAt: bucket.Add(2 * time.Minute), Outcome: cti.OutcomeAbandoned, Durations: cti.Durations{Wait: time.Second}}
+	ins := []cti.Interaction{in}
+	if err := s.LogInteractions(ctx, ins); err != nil {
+		t.Fatal(err)
+	}
+	in = ins[0]
+	marks := func() int {
+		t.Helper()
+		var n int
+		if err := pool.QueryRow(ctx, `select count(*) from report_dirty where kind = 'q' and key = 'sales' and bucket = $1`,
+			bucket).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	exact := func(stage string) {
+		t.Helper()
+		rq := cti.ReportQuery{From: bucket, To: bucket.Add(time.Hour), Interval: cti.Interval15m, Queue: "sales"}
+		got, err := s.QueueReport(ctx, rq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := s.QueueReportRaw(ctx, rq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(want) != 1 || !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: queue report\n got %+v\nwant %+v (one row)", stage, got, want)
+		}
+	}
+	// The short abandon becomes a long one, then the reverse: each change moves the bucket's short_abandoned count.
+	wait := 1
+	edit := func(ctx context.Context, q interface {
+		Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+	}) error {
+		wait = 61 - wait
+		_, err := q.Exec(ctx, `update interactions set wait_ms = $2 where id = $1`, in.ID, wait*1000)
+		return err
+	}
+	if n := marks(); n != 1 {
+		t.Fatalf("after the insert: %d marks, want 1", n)
+	}
+
+	// 1. A writer relies on the mark; the job runs before it commits.
+	w, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Rollback(ctx) //nolint:errcheck // committed below
+	if err := edit(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	if n := marks(); n != 1 {
+		t.Fatalf("a write to a marked bucket: %d marks, want still 1", n)
+	}
+	refreshed := make(chan error, 1)
+	go func() { _, err := s.RefreshReports(ctx, 0); refreshed <- err }()
+	// The job waits for the writer (or, were it not to, finishes first: the comparison below then fails).
+	deadline := time.Now().Add(10 * time.Second)
+	for waiting := false; !waiting; {
+		select {
+		case err := <-refreshed:
+			refreshed <- err
+			waiting = true
+		default:
+			if err := pool.QueryRow(ctx, `select exists (select 1 from pg_stat_activity where wait_event_type = 'Lock'
+				and datname = current_database())`).Scan(&waiting); err != nil {
+				t.Fatal(err)
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the refresh neither waits nor ends")
+			}
+		}
+	}
+	if err := w.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-refreshed; err != nil {
+		t.Fatal(err)
+	}
+	exact("a write committed while the job took its bucket's mark")
+	for {
+		n, err := s.RefreshReports(ctx, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	exact("refreshed")
+
+	// 2. The job holds the bucket's mark when a write comes.
+	if err := edit(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	job, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer job.Rollback(ctx) //nolint:errcheck // committed below
+	var id int64
+	if err := job.QueryRow(ctx, `select id from report_dirty where kind = 'q' and key = 'sales' and bucket = $1 for update`,
+		bucket).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := edit(wctx, pool); err != nil {
+		t.Fatalf("a write while the job holds the mark: %v (it must not wait for the job)", err)
+	}
+	if n := marks(); n != 2 {
+		t.Fatalf("a write while the job holds the mark: %d marks, want its own beside the job's", n)
+	}
+	// The job, on a snapshot from before that write, computes the bucket and deletes the mark it holds.
+	if _, err := job.Exec(ctx, `delete from report_dirty where id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := job.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := marks(); n != 1 {
+		t.Fatalf("after the job: %d marks, want the write's", n)
+	}
+	exact("a write while the job held the mark")
 }

@@ -118,7 +118,12 @@ func (w *interactionWriter) run(ctx context.Context) {
 
 // write applies one batch, retrying until it is written or ctx ends (false).
 func (w *interactionWriter) write(ctx context.Context, batch []writeReq) bool {
-	ws, owner := fold(batch)
+	return w.writeFolded(ctx, batch, true)
+}
+
+// writeFolded is write; intoStart says whether updates may be folded into their interaction's start (see fold).
+func (w *interactionWriter) writeFolded(ctx context.Context, batch []writeReq, intoStart bool) bool {
+	ws, owner := fold(batch, intoStart)
 	// A batch that timed out is given twice the time on its next attempt, so a database slower than the timeout for a batch
 	// this big still takes it in the end.
 	backoff, timeout := 50*time.Millisecond, w.timeout
@@ -132,8 +137,17 @@ func (w *interactionWriter) write(ctx context.Context, batch []writeReq) bool {
 		}
 		if err == nil {
 			errs := make([]error, len(batch))
+			var apart []writeReq // refused starts that carried updates: written again unfolded, so a bad update loses no row
+			later := make(map[int]bool)
 			for i, r := range rejected {
 				if r == nil {
+					continue
+				}
+				if ws[i].Start != nil && len(owner[i]) > 1 {
+					for _, j := range owner[i] {
+						apart = append(apart, batch[j])
+						later[j] = true
+					}
 					continue
 				}
 				if a := ws[i].AgentState; a != nil {
@@ -146,9 +160,12 @@ func (w *interactionWriter) write(ctx context.Context, batch []writeReq) bool {
 				}
 			}
 			for j, r := range batch {
-				if r.then != nil {
+				if r.then != nil && !later[j] {
 					w.done(r.then, errs[j])
 				}
+			}
+			if len(apart) > 0 && !w.writeFolded(ctx, apart, false) {
+				return false
 			}
 			if n := w.pending(); n >= backlogWarn && time.Since(w.warned) >= 10*time.Second {
 				w.warned = time.Now()
@@ -175,9 +192,10 @@ func (w *interactionWriter) write(ctx context.Context, batch []writeReq) bool {
 }
 
 // fold turns queued writes into a batch, merging each update into the previous write of its interaction when that is an update
-// too (nothing of that interaction in between, so the order of its writes is kept). owner[i] lists the queued writes that
-// batch write i carries.
-func fold(batch []writeReq) (ws []cti.InteractionWrite, owner [][]int) {
+// too (nothing of that interaction in between, so the order of its writes is kept), or, with intoStart, its start when the
+// start can carry it (startCarries): a new call's queue is then written with its row rather than by an update right after
+// it. owner[i] lists the queued writes that batch write i carries.
+func fold(batch []writeReq, intoStart bool) (ws []cti.InteractionWrite, owner [][]int) {
 	last := make(map[string]int, len(batch))
 	merged := make(map[int]bool)
 	ws = make([]cti.InteractionWrite, 0, len(batch))
@@ -195,12 +213,71 @@ func fold(batch []writeReq) (ws []cti.InteractionWrite, owner [][]int) {
 				owner[i] = append(owner[i], j)
 				continue
 			}
+			if i, ok := last[w.ID]; ok && intoStart && ws[i].Start != nil && startCarries(ws[i].Start, u) {
+				if !merged[i] {
+					cp := *ws[i].Start
+					ws[i].Start = &cp
+					merged[i] = true
+				}
+				applyUpdate(ws[i].Start, *u)
+				owner[i] = append(owner[i], j)
+				continue
+			}
 		}
 		last[w.ID] = len(ws)
 		ws = append(ws, w)
 		owner = append(owner, []int{j})
 	}
 	return ws, owner
+}
+
+// startCarries reports whether writing in with u applied is what writing in, then u, does to the database: not when u answers
+// the call or links its recording (the store writes events for those changes of a row, not for a new row), nor when u moves
+// the call from the start's queue to another (the store keeps the queue it left, in overflow_from).
+func startCarries(in *cti.Interaction, u *cti.InteractionUpdate) bool {
+	return u.AnsweredAt == nil && u.Recording == nil && (u.Queue == nil || in.Queue == "" || in.Queue == *u.Queue)
+}
+
+// applyUpdate applies u to a new interaction as the store applies it to a row: set fields win (a zero time leaves the field as
+// it was), IVRPath is replaced, Inputs are merged.
+func applyUpdate(in *cti.Interaction, u cti.InteractionUpdate) {
+	set := func(dst *string, src *string) {
+		if src != nil {
+			*dst = *src
+		}
+	}
+	setT := func(dst *time.Time, src *time.Time) {
+		if src != nil && !src.IsZero() {
+			*dst = *src
+		}
+	}
+	set(&in.CustomerID, u.CustomerID)
+	set(&in.Queue, u.Queue)
+	set(&in.AgentID, u.AgentID)
+	setT(&in.QueuedAt, u.QueuedAt)
+	setT(&in.OfferedAt, u.OfferedAt)
+	setT(&in.AnsweredAt, u.AnsweredAt)
+	if u.IVRPath != nil {
+		in.IVRPath = u.IVRPath
+	}
+	if u.Inputs != nil {
+		inputs := maps.Clone(in.Inputs) // the start's map stays the caller's
+		if inputs == nil {
+			inputs = make(map[string]string, len(u.Inputs))
+		}
+		maps.Copy(inputs, u.Inputs)
+		in.Inputs = inputs
+	}
+	if u.Recording != nil {
+		r := *u.Recording
+		in.Recording = &r
+	}
+	set(&in.ChannelID, u.ChannelID)
+	set(&in.BridgeID, u.BridgeID)
+	set(&in.ScriptID, u.ScriptID)
+	if u.ScriptVersion != nil {
+		in.ScriptVersion = *u.ScriptVersion
+	}
 }
 
 // flushUnstarted queues, when the loop has stopped, the start of every interaction still waiting for its caller lookup and the

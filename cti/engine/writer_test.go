@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -25,7 +26,7 @@ func TestFoldMergesConsecutiveUpdatesOfOneInteraction(t *testing.T) {
 		{w: cti.InteractionWrite{ID: "x", Finish: &cti.InteractionFinish{Outcome: cti.OutcomeAnswered}}},
 		{w: cti.InteractionWrite{ID: "x", Update: &cti.InteractionUpdate{BridgeID: strp("b")}}}, // after the finish: kept apart
 	}
-	ws, owner := fold(batch)
+	ws, owner := fold(batch, false)
 	var kinds []string
 	for _, w := range ws {
 		kinds = append(kinds, w.ID+":"+w.Kind())
@@ -49,6 +50,85 @@ func TestFoldMergesConsecutiveUpdatesOfOneInteraction(t *testing.T) {
 	if len(owner[1]) != 2 || owner[1][0] != 1 || owner[1][1] != 3 {
 		t.Errorf("owner of the merged update %v, want [1 3]", owner[1])
 	}
+}
+
+// A new call's start carries the updates that follow it in the batch when it can (its queue, its customer, its agent): one
+// insert rather than an insert and updates. Not an answer or a recording (the store writes events for those), nor a move to
+// another queue (the store keeps the queue left); the caller's start and maps stay as they were.
+func TestFoldCarriesUpdatesInTheStart(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	start := &cti.Interaction{ID: "x", CallerNumber: "100", ArrivedAt: t0, Inputs: map[string]string{"lang": "en"}}
+	t1, t2 := t0.Add(time.Second), t0.Add(2*time.Second)
+	version := 3
+	batch := []writeReq{
+		{w: cti.InteractionWrite{ID: "x", Start: start}},
+		{w: cti.InteractionWrite{ID: "x", Update: &cti.InteractionUpdate{Queue: strp("sales"), QueuedAt: &t1,
+			Inputs: map[string]string{"pin": "*"}, IVRPath: []cti.IVRStep{{Node: "menu"}}}}},
+		{w: cti.InteractionWrite{ID: "y", Start: &cti.Interaction{ID: "y", Queue: "sales"}}},
+		{w: cti.InteractionWrite{ID: "x", Update: &cti.InteractionUpdate{CustomerID: strp("c1"), AgentID: strp("a1"), OfferedAt: &t2,
+			ChannelID: strp("ch"), BridgeID: strp("br"), ScriptID: strp("s1"), ScriptVersion: &version}}},
+		{w: cti.InteractionWrite{ID: "y", Update: &cti.InteractionUpdate{Queue: strp("general")}}}, // a move: apart
+		{w: cti.InteractionWrite{ID: "x", Update: &cti.InteractionUpdate{AnsweredAt: &t2}}},        // an answer: apart
+		{w: cti.InteractionWrite{ID: "x", Update: &cti.InteractionUpdate{Queue: strp("sales")}}},   // follows the answer: merged with it
+	}
+	ws, owner := fold(batch, true)
+	var kinds []string
+	for _, w := range ws {
+		kinds = append(kinds, w.ID+":"+w.Kind())
+	}
+	if want := []string{"x:start", "y:start", "y:update", "x:update"}; !slices.Equal(kinds, want) {
+		t.Fatalf("folded to %v, want %v", kinds, want)
+	}
+	in := ws[0].Start
+	if in.Queue != "sales" || !in.QueuedAt.Equal(t1) || in.CustomerID != "c1" || in.AgentID != "a1" || !in.OfferedAt.Equal(t2) ||
+		in.ChannelID != "ch" || in.BridgeID != "br" || in.ScriptID != "s1" || in.ScriptVersion != 3 || in.CallerNumber != "100" ||
+		!in.AnsweredAt.IsZero() || len(in.IVRPath) != 1 || in.Inputs["lang"] != "en" || in.Inputs["pin"] != "*" {
+		t.Errorf("the start with its updates: %+v", in)
+	}
+	if start.Queue != "" || len(start.Inputs) != 1 {
+		t.Errorf("the caller's start was changed: %+v", start)
+	}
+	if !slices.Equal(owner[0], []int{0, 1, 3}) || !slices.Equal(owner[3], []int{5, 6}) {
+		t.Errorf("owners %v", owner)
+	}
+}
+
+// A start refused with the updates it carried is written again apart from them: a bad update (a queue deleted meanwhile)
+// must not cost the call its row.
+func TestWriterWritesARefusedStartApartFromItsUpdates(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var rounds [][]string
+		store := writeFunc(func(_ context.Context, ws []cti.InteractionWrite) ([]error, error) {
+			var round []string
+			rejected := make([]error, len(ws))
+			for i, w := range ws {
+				round = append(round, w.Kind())
+				if (w.Start != nil && w.Start.Queue == "nosuch") || (w.Update != nil && w.Update.Queue != nil && *w.Update.Queue == "nosuch") {
+					rejected[i] = cti.Invalid("queue", "no such queue")
+				}
+			}
+			rounds = append(rounds, round)
+			return rejected, nil
+		})
+		var thens []string
+		w := newInteractionWriter(store, slog.New(slog.DiscardHandler), nil, time.Second, func(then func(error), err error) {
+			then(err)
+		})
+		note := func(name string) func(error) {
+			return func(err error) { thens = append(thens, name+":"+cti.ErrorCode(err)) }
+		}
+		w.put(writeReq{w: cti.InteractionWrite{ID: "a", Start: &cti.Interaction{ID: "a"}}, then: note("start")})
+		w.put(writeReq{w: cti.InteractionWrite{ID: "a", Update: &cti.InteractionUpdate{Queue: strp("nosuch")}}, then: note("queue")})
+		w.stop()
+		w.run(context.Background())
+		if want := [][]string{{"start"}, {"start", "update"}}; len(rounds) != 2 || !slices.Equal(rounds[0], want[0]) ||
+			!slices.Equal(rounds[1], want[1]) {
+			t.Fatalf("rounds %v, want %v", rounds, want)
+		}
+		if want := []string{"start:", "queue:" + cti.EINVALID}; !slices.Equal(thens, want) {
+			t.Errorf("then calls %v, want %v", thens, want)
+		}
+	})
 }
 
 // writeFunc is a cti.InteractionWriter from a function.
