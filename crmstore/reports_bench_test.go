@@ -128,7 +128,8 @@ func BenchmarkReports(b *testing.B) {
 
 // benchReportsDB returns the database BenchmarkReports runs on: a new one, dropped at the end, or, with
 // SWITCHBOARD_BENCH_DATABASE_URL, that one, migrated and kept, and seeded only when it holds no interaction yet (kept is
-// then true once it does), so a 1 M-row database is seeded once and measured many times:
+// then true once it does), so a 1 M-row database is seeded once and measured many times (drop it if a seed was interrupted:
+// it is not resumed):
 //
 //	psql -c 'create database bench_reports'
 //	SWITCHBOARD_BENCH_DATABASE_URL=postgres://.../bench_reports SWITCHBOARD_BENCH_ROWS=1000000 go test ./crmstore/ -run '^$' -bench ...
@@ -192,7 +193,6 @@ func seedReports(b *testing.B, db *crmstore.DB, s *crmstore.Store, rows int) {
 	}
 	b.Logf("seeded %d customers, %d interactions (+ agent states) in %v; rollup job: %d marks in %v", rep.Customers,
 		rep.Interactions, seeded.Round(time.Millisecond), marks, refreshed.Round(time.Millisecond))
-
 }
 
 // withParams adds query parameters to a PostgreSQL URL.
