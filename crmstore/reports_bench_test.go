@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/switchboard-cc/switchboard/crmstore"
 	"github.com/switchboard-cc/switchboard/crmstore/pgtest"
 	"github.com/switchboard-cc/switchboard/cti"
@@ -26,52 +27,17 @@ import (
 // report over the raw rows only (the reports before the rollups), for comparison; cpu-ms/op is the database server's CPU time
 // per report (backendCPU), which a loaded machine inflates far less than the latency. Each agent also gets a state history (a change every 5 minutes over the last 90 days). Every sub-benchmark reports p50 and p99.
 func BenchmarkReports(b *testing.B) {
-	rows := benchRows(b, 4000)
 	ctx := context.Background()
-	url := pgtest.URL(b)
+	url, kept := benchReportsDB(b)
 	db, err := crmstore.Open(ctx, url)
 	if err != nil {
 		benchFatal(b, err)
 	}
 	b.Cleanup(db.Close)
 	s := crmstore.NewStore(db, crmstore.Options{})
-	rep, err := crmstore.Seed(ctx, db, crmstore.SeedOptions{Customers: max(1, rows/2), Rand: 1})
-	if err != nil {
-		benchFatal(b, err)
+	if !kept {
+		seedReports(b, db, s, benchRows(b, 4000))
 	}
-	t0 := time.Now()
-	// The agents' state history: the three agents cycle ready → on-call → wrap-up → not-ready every 5 minutes for 90 days.
-	_, err = db.Pool.Exec(ctx, `insert into agent_states (agent_id, state, reason, started_at, ended_at)
-		select a.id, (array['ready', 'on-call', 'wrap-up', 'not-ready'])[1 + (n % 4)],
-			case when n % 4 = 3 then (array['break', 'lunch', 'training'])[1 + (n / 4) % 3] else '' end,
-			now() - interval '90 days' + n * interval '5 minutes', now() - interval '90 days' + (n + 1) * interval '5 minutes'
-		from agents a, generate_series(0, 90 * 288 - 1) n where a.role <> 'admin'`)
-	if err != nil {
-		benchFatal(b, err)
-	}
-	seeded := rep.Elapsed + time.Since(t0)
-	// The rollup job catches up with the seed, as the server's would within its first minutes.
-	t0 = time.Now()
-	marks := 0
-	for {
-		n, err := s.RefreshReports(ctx, 50000)
-		if err != nil {
-			benchFatal(b, err)
-		}
-		if n == 0 {
-			break
-		}
-		marks += n
-	}
-	refreshed := time.Since(t0)
-	// Index-only scans need the visibility map: what autovacuum would have done by the time anyone reads a report.
-	if _, err := db.Pool.Exec(ctx, `vacuum analyze interactions, agent_states, customers, report_queue_15m, report_agent_15m,
-		report_dirty`); err != nil {
-		benchFatal(b, err)
-	}
-	b.Logf("seeded %d customers, %d interactions (+ agent states) in %v; rollup job: %d marks in %v", rep.Customers,
-		rep.Interactions, seeded.Round(time.Millisecond), marks, refreshed.Round(time.Millisecond))
-
 	today := time.Now().In(shanghai)
 	end := wallClock(time.Date(today.Year(), today.Month(), today.Day()+1, 0, 0, 0, 0, shanghai))
 	cases := []struct {
@@ -158,6 +124,75 @@ func BenchmarkReports(b *testing.B) {
 			}
 		})
 	}
+}
+
+// benchReportsDB returns the database BenchmarkReports runs on: a new one, dropped at the end, or, with
+// SWITCHBOARD_BENCH_DATABASE_URL, that one, migrated and kept, and seeded only when it holds no interaction yet (kept is
+// then true once it does), so a 1 M-row database is seeded once and measured many times (drop it if a seed was interrupted:
+// it is not resumed):
+//
+//	psql -c 'create database bench_reports'
+//	SWITCHBOARD_BENCH_DATABASE_URL=postgres://.../bench_reports SWITCHBOARD_BENCH_ROWS=1000000 go test ./crmstore/ -run '^$' -bench ...
+func benchReportsDB(b *testing.B) (url string, kept bool) {
+	url = os.Getenv("SWITCHBOARD_BENCH_DATABASE_URL")
+	if url == "" {
+		return pgtest.URL(b), false
+	}
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		benchFatal(b, err)
+	}
+	defer pool.Close()
+	if _, err := crmstore.Migrate(ctx, pool); err != nil {
+		benchFatal(b, err)
+	}
+	if err := pool.QueryRow(ctx, `select exists (select 1 from interactions)`).Scan(&kept); err != nil {
+		benchFatal(b, err)
+	}
+	return url, kept
+}
+
+// seedReports seeds about rows interactions (two per customer), the agents' state history, and runs the rollup job until it
+// has caught up.
+func seedReports(b *testing.B, db *crmstore.DB, s *crmstore.Store, rows int) {
+	ctx := context.Background()
+	rep, err := crmstore.Seed(ctx, db, crmstore.SeedOptions{Customers: max(1, rows/2), Rand: 1})
+	if err != nil {
+		benchFatal(b, err)
+	}
+	t0 := time.Now()
+	// The agents' state history: the three agents cycle ready → on-call → wrap-up → not-ready every 5 minutes for 90 days.
+	_, err = db.Pool.Exec(ctx, `insert into agent_states (agent_id, state, reason, started_at, ended_at)
+		select a.id, (array['ready', 'on-call', 'wrap-up', 'not-ready'])[1 + (n % 4)],
+			case when n % 4 = 3 then (array['break', 'lunch', 'training'])[1 + (n / 4) % 3] else '' end,
+			now() - interval '90 days' + n * interval '5 minutes', now() - interval '90 days' + (n + 1) * interval '5 minutes'
+		from agents a, generate_series(0, 90 * 288 - 1) n where a.role <> 'admin'`)
+	if err != nil {
+		benchFatal(b, err)
+	}
+	seeded := rep.Elapsed + time.Since(t0)
+	// The rollup job catches up with the seed, as the server's would within its first minutes.
+	t0 = time.Now()
+	marks := 0
+	for {
+		n, err := s.RefreshReports(ctx, 50000)
+		if err != nil {
+			benchFatal(b, err)
+		}
+		if n == 0 {
+			break
+		}
+		marks += n
+	}
+	refreshed := time.Since(t0)
+	// Index-only scans need the visibility map: what autovacuum would have done by the time anyone reads a report.
+	if _, err := db.Pool.Exec(ctx, `vacuum analyze interactions, agent_states, customers, report_queue_15m, report_agent_15m,
+		report_dirty`); err != nil {
+		benchFatal(b, err)
+	}
+	b.Logf("seeded %d customers, %d interactions (+ agent states) in %v; rollup job: %d marks in %v", rep.Customers,
+		rep.Interactions, seeded.Round(time.Millisecond), marks, refreshed.Round(time.Millisecond))
 }
 
 // withParams adds query parameters to a PostgreSQL URL.
