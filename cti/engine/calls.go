@@ -848,6 +848,7 @@ func (e *Engine) legEntered(l *leg, x cti.ChannelEntered) {
 		return // a repeat
 	}
 	l.entered = true
+	e.legKnown(l)
 	if c.finished || l.gone {
 		l.gone = false
 		e.hangupLeg(c, l.id, "normal")

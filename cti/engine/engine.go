@@ -123,6 +123,7 @@ type Engine struct {
 	seq        uint64 // Notifier pushes
 	connected  bool
 	everUp     bool
+	snapshots  uint64          // PBX snapshots asked for (see leg.known)
 	downAgents map[string]bool // made NotReady because the PBX is down
 	statsDirty bool
 	// decisions holds a reusable buffer per nesting level of route (a decision may route again), so the router allocates

@@ -32,6 +32,8 @@ func (e *Engine) telephonyDown(reason string) {
 
 func (e *Engine) telephonyUp() {
 	e.connected, e.everUp = true, true
+	e.snapshots++
+	asked := e.snapshots
 	t := e.cfg.Telephony
 	type snap struct {
 		chans   []cti.ChannelInfo
@@ -45,7 +47,7 @@ func (e *Engine) telephonyUp() {
 			e.log.Error("telephony snapshot failed; reconciling on the next connect", "err", err)
 		} else {
 			s := res.(snap)
-			e.reconcile(s.chans, s.bridges)
+			e.reconcile(s.chans, s.bridges, asked)
 		}
 		if !e.connected {
 			return
@@ -64,8 +66,9 @@ func (e *Engine) telephonyUp() {
 	}})
 }
 
-// reconcile makes the engine's calls match the PBX's channels after a (re)connect or a restart.
-func (e *Engine) reconcile(chans []cti.ChannelInfo, bridges []cti.BridgeInfo) {
+// reconcile makes the engine's calls match the PBX's channels after a (re)connect or a restart; asked numbers the snapshot
+// (see leg.known).
+func (e *Engine) reconcile(chans []cti.ChannelInfo, bridges []cti.BridgeInfo, asked uint64) {
 	byID := make(map[string]cti.ChannelInfo, len(chans))
 	for _, ch := range chans {
 		byID[ch.ID] = ch
@@ -87,14 +90,14 @@ func (e *Engine) reconcile(chans []cti.ChannelInfo, bridges []cti.BridgeInfo) {
 		if c.finished {
 			continue
 		}
-		if l := e.legs[c.customer]; l != nil && !l.gone {
+		if l := e.legs[c.customer]; l != nil && !l.gone && l.known != 0 && l.known <= asked {
 			if _, ok := byID[c.customer]; !ok {
 				l.gone = true
 				e.endLost(c)
 				continue
 			}
 		}
-		if l := e.legs[c.agentLeg]; l != nil && !l.gone && c.agentLeg != "" {
+		if l := e.legs[c.agentLeg]; l != nil && !l.gone && c.agentLeg != "" && l.known != 0 && l.known <= asked {
 			if _, ok := byID[c.agentLeg]; !ok {
 				l.gone = true
 				e.agentGone(c)
@@ -167,6 +170,7 @@ func (e *Engine) reconcile(chans []cti.ChannelInfo, bridges []cti.BridgeInfo) {
 				c.adopt = &adoption{leg: l.ID, agentID: l.Vars[VarAgent]}
 				adopted[l.ID] = true
 				e.addLeg(&leg{id: l.ID, call: c, role: roleAgent, agentID: l.Vars[VarAgent]})
+				e.legKnown(e.legs[l.ID]) // listed by the snapshot
 			}
 		}
 		waiting = append(waiting, c)

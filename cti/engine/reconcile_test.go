@@ -85,6 +85,34 @@ func TestReconcileAfterReconnect(t *testing.T) {
 	})
 }
 
+// A caller who arrives while the reconnect's snapshot is being taken is missing from it but not gone: the call lives on.
+func TestReconcileSnapshotRace(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := start(t, nil)
+		h.post(cti.TelephonyDisconnected{Reason: "test"})
+		release := make(chan struct{})
+		h.tel.snapshot = func() ([]cti.ChannelInfo, []cti.BridgeInfo, error) {
+			<-release // the PBX answers the listing after the caller below entered
+			return nil, nil, nil
+		}
+		h.post(cti.TelephonyConnected{})
+		id := h.inbound("100.9", "+15550000009")
+		close(release)
+		synctest.Wait()
+		for _, cmd := range h.tel.take() {
+			if strings.HasPrefix(cmd, "Hangup 100.9") || strings.HasPrefix(cmd, "DestroyBridge") {
+				t.Fatalf("the caller's call was torn down after the snapshot: %s", cmd)
+			}
+		}
+		if c, ok := h.call(id); !ok || c.finished || c.state != cti.CallQueued {
+			t.Fatalf("call after the reconnect = %+v (found %v), want it waiting in its queue", c, ok)
+		}
+		if in := h.crm.interaction(id); in.Outcome != "" {
+			t.Fatalf("interaction after the reconnect = %+v, want it open", in)
+		}
+	})
+}
+
 // A caller tagged and queued by the previous controller but not yet answered is answered before its bridge.
 func TestRebuiltCallerAnswered(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {

@@ -55,6 +55,10 @@ type leg struct {
 	agentID string // agent and outbound legs, supervisors
 	entered bool   // the channel entered our application (answered)
 	gone    bool
+	// known is 1 + the number of PBX snapshots asked for when the engine first knew the channel was on the PBX (it entered
+	// our application, or a snapshot listed it); 0: not known yet. A snapshot judges only the legs known before it was
+	// asked for: a channel that entered while it was being taken may be missing from it and is not gone.
+	known uint64
 }
 
 type playback struct {
@@ -391,8 +395,18 @@ func (e *Engine) snapshot() cti.DeskSnapshot {
 
 // addLeg registers a leg of l.call.
 func (e *Engine) addLeg(l *leg) {
+	if l.entered {
+		e.legKnown(l)
+	}
 	e.legs[l.id] = l
 	l.call.legIDs = append(l.call.legIDs, l.id)
+}
+
+// legKnown records that l's channel is on the PBX now (see leg.known).
+func (e *Engine) legKnown(l *leg) {
+	if l.known == 0 {
+		l.known = e.snapshots + 1
+	}
 }
 
 // legsOf lists the ids of c's registered legs, sorted (each once).

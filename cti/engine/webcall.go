@@ -155,6 +155,7 @@ func (e *Engine) webEntered(l *leg) bool {
 		return false
 	}
 	l.entered = true
+	e.legKnown(l)
 	if c.finished || l.gone {
 		l.gone = false
 		e.hangupLeg(c, l.id, "normal")
