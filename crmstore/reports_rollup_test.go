@@ -125,14 +125,7 @@ func TestReportRollupEqualsRaw(t *testing.T) {
 		for _, p := range periods {
 			for _, q := range []string{"", "support", "billing"} {
 				rq := cti.ReportQuery{From: p.from, To: p.to, Interval: p.iv, Queue: q}
-				got, err := s.QueueReport(ctx, rq)
-				if err != nil {
-					t.Fatal(err)
-				}
-				want, err := s.QueueReportRaw(ctx, rq)
-				if err != nil {
-					t.Fatal(err)
-				}
+				got, want := queueReports(t, s, rq)
 				if len(want) == 0 {
 					t.Fatalf("%s: no rows in %+v: the test data miss the period", stage, rq)
 				}
@@ -303,6 +296,19 @@ func TestRunReportRollup(t *testing.T) {
 	}
 }
 
+// queueReports returns the queue report of rq from the rollups and from the raw rows.
+func queueReports(t *testing.T, s *crmstore.Store, rq cti.ReportQuery) (got, want []cti.QueueReportRow) {
+	t.Helper()
+	got, err := s.QueueReport(t.Context(), rq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, err = s.QueueReportRaw(t.Context(), rq); err != nil {
+		t.Fatal(err)
+	}
+	return got, want
+}
+
 // whileRefreshing runs write while two report refreshers run in parallel with it, and waits for both to stop.
 func whileRefreshing(t *testing.T, s *crmstore.Store, write func()) {
 	t.Helper()
@@ -359,14 +365,7 @@ func TestReportMarkRaces(t *testing.T) {
 	exact := func(stage string) {
 		t.Helper()
 		rq := cti.ReportQuery{From: bucket, To: bucket.Add(time.Hour), Interval: cti.Interval15m, Queue: "sales"}
-		got, err := s.QueueReport(ctx, rq)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, err := s.QueueReportRaw(ctx, rq)
-		if err != nil {
-			t.Fatal(err)
-		}
+		got, want := queueReports(t, s, rq)
 		if len(want) != 1 || !reflect.DeepEqual(got, want) {
 			t.Fatalf("%s: queue report\n got %+v\nwant %+v (one row)", stage, got, want)
 		}

@@ -317,6 +317,48 @@ func (u *InteractionUpdate) Merge(v InteractionUpdate) {
 	}
 }
 
+// Apply applies u to a new interaction as the store applies it to a row: set fields win (a zero time leaves the field as it
+// was), IVRPath is replaced, Inputs are merged. Merge is the same rule between two updates.
+func (in *Interaction) Apply(u InteractionUpdate) {
+	set := func(dst *string, src *string) {
+		if src != nil {
+			*dst = *src
+		}
+	}
+	setT := func(dst *time.Time, src *time.Time) {
+		if src != nil && !src.IsZero() {
+			*dst = *src
+		}
+	}
+	set(&in.CustomerID, u.CustomerID)
+	set(&in.Queue, u.Queue)
+	set(&in.AgentID, u.AgentID)
+	setT(&in.QueuedAt, u.QueuedAt)
+	setT(&in.OfferedAt, u.OfferedAt)
+	setT(&in.AnsweredAt, u.AnsweredAt)
+	if u.IVRPath != nil {
+		in.IVRPath = u.IVRPath
+	}
+	if u.Inputs != nil {
+		inputs := maps.Clone(in.Inputs) // the start's map stays the caller's
+		if inputs == nil {
+			inputs = make(map[string]string, len(u.Inputs))
+		}
+		maps.Copy(inputs, u.Inputs)
+		in.Inputs = inputs
+	}
+	if u.Recording != nil {
+		r := *u.Recording
+		in.Recording = &r
+	}
+	set(&in.ChannelID, u.ChannelID)
+	set(&in.BridgeID, u.BridgeID)
+	set(&in.ScriptID, u.ScriptID)
+	if u.ScriptVersion != nil {
+		in.ScriptVersion = *u.ScriptVersion
+	}
+}
+
 // Script is a call script: a Markdown template shown to the agent, per queue and optionally per tier. Every edit makes a new version.
 type Script struct {
 	ID        string    `json:"id"`

@@ -219,7 +219,7 @@ func fold(batch []writeReq, intoStart bool) (ws []cti.InteractionWrite, owner []
 					ws[i].Start = &cp
 					merged[i] = true
 				}
-				applyUpdate(ws[i].Start, *u)
+				ws[i].Start.Apply(*u)
 				owner[i] = append(owner[i], j)
 				continue
 			}
@@ -236,48 +236,6 @@ func fold(batch []writeReq, intoStart bool) (ws []cti.InteractionWrite, owner []
 // the call from the start's queue to another (the store keeps the queue it left, in overflow_from).
 func startCarries(in *cti.Interaction, u *cti.InteractionUpdate) bool {
 	return u.AnsweredAt == nil && u.Recording == nil && (u.Queue == nil || in.Queue == "" || in.Queue == *u.Queue)
-}
-
-// applyUpdate applies u to a new interaction as the store applies it to a row: set fields win (a zero time leaves the field as
-// it was), IVRPath is replaced, Inputs are merged.
-func applyUpdate(in *cti.Interaction, u cti.InteractionUpdate) {
-	set := func(dst *string, src *string) {
-		if src != nil {
-			*dst = *src
-		}
-	}
-	setT := func(dst *time.Time, src *time.Time) {
-		if src != nil && !src.IsZero() {
-			*dst = *src
-		}
-	}
-	set(&in.CustomerID, u.CustomerID)
-	set(&in.Queue, u.Queue)
-	set(&in.AgentID, u.AgentID)
-	setT(&in.QueuedAt, u.QueuedAt)
-	setT(&in.OfferedAt, u.OfferedAt)
-	setT(&in.AnsweredAt, u.AnsweredAt)
-	if u.IVRPath != nil {
-		in.IVRPath = u.IVRPath
-	}
-	if u.Inputs != nil {
-		inputs := maps.Clone(in.Inputs) // the start's map stays the caller's
-		if inputs == nil {
-			inputs = make(map[string]string, len(u.Inputs))
-		}
-		maps.Copy(inputs, u.Inputs)
-		in.Inputs = inputs
-	}
-	if u.Recording != nil {
-		r := *u.Recording
-		in.Recording = &r
-	}
-	set(&in.ChannelID, u.ChannelID)
-	set(&in.BridgeID, u.BridgeID)
-	set(&in.ScriptID, u.ScriptID)
-	if u.ScriptVersion != nil {
-		in.ScriptVersion = *u.ScriptVersion
-	}
 }
 
 // flushUnstarted queues, when the loop has stopped, the start of every interaction still waiting for its caller lookup and the
