@@ -152,18 +152,7 @@ func TestReportRollupEqualsRaw(t *testing.T) {
 			}
 		}
 	}
-	refreshAll := func() {
-		t.Helper()
-		for {
-			n, err := s.RefreshReports(ctx, 50)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n == 0 {
-				return
-			}
-		}
-	}
+	refreshAll := func() { t.Helper(); refreshUntilDone(t, s, 50) }
 	var marks int
 	count := func(table string) int {
 		if err := pool.QueryRow(ctx, `select count(*) from `+table).Scan(&marks); err != nil {
@@ -224,15 +213,7 @@ func TestReportRollupBackfill(t *testing.T) {
 	if err := s.LogInteractions(ctx, ins); err != nil {
 		t.Fatal(err)
 	}
-	for {
-		n, err := s.RefreshReports(ctx, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			break
-		}
-	}
+	refreshUntilDone(t, s, 0)
 	var diff int
 	err := s.DB().Pool.QueryRow(ctx, `select count(*) from (
 			(select b.* from queues q, lateral report_queue_buckets(q.name, '-infinity', 'infinity', 5000) b
@@ -293,6 +274,20 @@ func TestRunReportRollup(t *testing.T) {
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Errorf("RunReportRollup returned %v", err)
+	}
+}
+
+// refreshUntilDone runs the rollup job, limit marks at a time, until it finds no mark left.
+func refreshUntilDone(t *testing.T, s *crmstore.Store, limit int) {
+	t.Helper()
+	for {
+		n, err := s.RefreshReports(t.Context(), limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
 	}
 }
 
@@ -421,15 +416,7 @@ func TestReportMarkRaces(t *testing.T) {
 		t.Fatal(err)
 	}
 	exact("a write committed while the job took its bucket's mark")
-	for {
-		n, err := s.RefreshReports(ctx, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			break
-		}
-	}
+	refreshUntilDone(t, s, 0)
 	exact("refreshed")
 
 	// 2. The job holds the bucket's mark when a write comes.

@@ -123,18 +123,7 @@ func TestValueRollupEqualsRaw(t *testing.T) {
 			}
 		}
 	}
-	refreshAll := func() {
-		t.Helper()
-		for {
-			n, err := s.RefreshReports(ctx, 50)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n == 0 {
-				return
-			}
-		}
-	}
+	refreshAll := func() { t.Helper(); refreshUntilDone(t, s, 50) }
 	count := func(sql string) int {
 		t.Helper()
 		var n int
