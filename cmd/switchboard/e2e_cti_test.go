@@ -438,16 +438,6 @@ func talk(t *testing.T, d time.Duration) {
 	})
 }
 
-// interaction reads an interaction row.
-func (s *ctiSys) interaction(id string) *cti.Interaction {
-	s.t.Helper()
-	in, err := s.store.Interaction(context.Background(), id)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	return in
-}
-
 // storedInteraction reads the row for a wait: a row the interaction writer has not stored yet is a reason to wait, not a failure.
 func (s *ctiSys) storedInteraction(id string) (*cti.Interaction, error) {
 	in, err := s.store.Interaction(context.Background(), id)
