@@ -117,6 +117,7 @@ type Engine struct {
 	playbacks  map[string]*playback // our playback id → call
 	recordings map[string]*call     // recording name → call
 	execs      map[string]*executor
+	spare      chan *executor // idle workers take the next executor with work here (unbuffered)
 	timers     timerHeap
 	timerSeq   uint64
 	wake       *time.Timer
@@ -193,6 +194,7 @@ func New(cfg Config) (*Engine, error) {
 		downAgents: map[string]bool{}, queues: map[string]cti.QueueConfig{},
 	}
 	e.in.wake = make(chan struct{}, 1)
+	e.spare = make(chan *executor)
 	e.flows.p.Store(cfg.Flows)
 	e.writer = newInteractionWriter(cfg.Interactions, cfg.Logger, cfg.Observer, cfg.EffectTimeout, func(then func(error), err error) {
 		e.in.put(effectDone{key: "writer", name: "write-interactions", then: func(any, error) { then(err) }})
@@ -379,74 +381,85 @@ type effectDone struct {
 	then      func(any, error)
 }
 
-// executor runs the effects of one call (or of the system) in order, one at a time.
+// executor runs the effects of one call (or of the system) in order, one at a time. It has no goroutine of its own: while
+// it has effects queued, one worker runs them; then the worker takes the next executor with work. A goroutine per call sat
+// idle through most of the call, so the collector shrank its stack and the next request grew it again (stack copying was
+// 4.5 % of the controller's CPU under load); a few busy workers keep their stacks.
 type executor struct {
-	key    string
-	mu     sync.Mutex
-	q      []effect
-	closed bool
-	wake   chan struct{}
+	key  string
+	mu   sync.Mutex
+	q    []effect
+	busy bool // a worker owns the executor until its queue is empty
 }
 
-// exec returns the executor of key, starting it if needed.
+// spareFor is how long an idle worker waits for an executor with work before it exits.
+const spareFor = 10 * time.Second
+
+// exec returns the executor of key, creating it if needed.
 func (e *Engine) exec(key string) *executor {
 	if x := e.execs[key]; x != nil {
 		return x
 	}
-	x := &executor{key: key, wake: make(chan struct{}, 1)}
+	x := &executor{key: key}
 	e.execs[key] = x
-	e.execWG.Add(1)
-	go func() {
-		defer e.execWG.Done()
-		e.runExecutor(x)
-	}()
 	return x
 }
 
-// run queues an effect on key's executor.
+// run queues an effect on key's executor, and hands the executor to a worker if none runs it.
 func (e *Engine) run(key string, ef effect) {
 	x := e.exec(key)
 	x.mu.Lock()
 	x.q = append(x.q, ef)
+	idle := !x.busy
+	x.busy = true
 	x.mu.Unlock()
-	select {
-	case x.wake <- struct{}{}:
-	default:
-	}
-}
-
-// stopExec lets key's executor finish its queue and exit.
-func (e *Engine) stopExec(key string) {
-	x := e.execs[key]
-	if x == nil {
+	if !idle {
 		return
 	}
-	delete(e.execs, key)
-	x.mu.Lock()
-	x.closed = true
-	x.mu.Unlock()
 	select {
-	case x.wake <- struct{}{}:
+	case e.spare <- x:
 	default:
+		e.execWG.Add(1)
+		go func() {
+			defer e.execWG.Done()
+			e.work(x)
+		}()
 	}
 }
 
+// stopExec forgets key's executor; effects already queued still run.
+func (e *Engine) stopExec(key string) { delete(e.execs, key) }
+
+// work runs x, then each executor handed over on e.spare, until none comes for spareFor or Run ends.
+func (e *Engine) work(x *executor) {
+	ctx := e.runCtx
+	idle := time.NewTimer(spareFor)
+	defer idle.Stop()
+	for {
+		e.runExecutor(x)
+		if ctx.Err() != nil {
+			return
+		}
+		idle.Reset(spareFor)
+		select {
+		case x = <-e.spare:
+		case <-idle.C:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// runExecutor runs x's effects until its queue is empty (or Run ends: what is left is dropped).
 func (e *Engine) runExecutor(x *executor) {
 	ctx := e.runCtx
 	for {
 		x.mu.Lock()
 		if len(x.q) == 0 {
-			closed := x.closed
+			x.busy = false
 			x.mu.Unlock()
-			if closed {
-				return
-			}
-			select {
-			case <-x.wake:
-				continue
-			case <-ctx.Done():
-				return
-			}
+			return
 		}
 		ef := x.q[0]
 		x.q[0] = effect{}
