@@ -2,10 +2,12 @@ package crmstore_test
 
 import (
 	"context"
+	"reflect"
 	"testing"
 
 	"github.com/switchboard-cc/switchboard/crmstore"
 	"github.com/switchboard-cc/switchboard/crmstore/pgtest"
+	"github.com/switchboard-cc/switchboard/cti"
 )
 
 func TestSampleCallers(t *testing.T) {
@@ -61,4 +63,51 @@ func mustLookup(tb testing.TB, s *crmstore.Store, number string) string {
 		tb.Fatal(err)
 	}
 	return c.ID
+}
+
+// LookupByPhones finds each number's owner in one query, in the order asked, whatever the numbers' formats; unknown,
+// impossible and deleted customers' numbers find nobody, and a number asked twice finds its owner twice.
+func TestLookupByPhones(t *testing.T) {
+	ctx := context.Background()
+	s := MustStore(t)
+	li := mustCreate(t, s, &cti.Customer{Name: "Li Wei", Phones: []cti.Phone{{Number: "138 0013 8000"}, {Number: "010-6512-3456"}}})
+	zhang := mustCreate(t, s, &cti.Customer{Name: "Zhang San", Phones: []cti.Phone{{Number: "13900139000"}}})
+	gone := mustCreate(t, s, &cti.Customer{Name: "Gone", Phones: []cti.Phone{{Number: "13700137000"}}})
+	if err := s.DeleteCustomer(ctx, gone.ID, gone.Version); err != nil {
+		t.Fatal(err)
+	}
+	raws := []string{"0086 139-0013-9000", "+8613800138000", "13600136000", "call me", "(010) 65123456", "13700137000",
+		"13800138000", ""}
+	want := []string{zhang.ID, li.ID, "", "", li.ID, "", li.ID, ""}
+	got, err := s.LookupByPhones(ctx, raws)
+	if err != nil || len(got) != len(raws) {
+		t.Fatalf("LookupByPhones = %v, %v", got, err)
+	}
+	for i, c := range got {
+		id := ""
+		if c != nil {
+			id = c.ID
+			// The same record LookupByPhone reads.
+			one, err := s.LookupByPhone(ctx, raws[i])
+			if err != nil || !reflect.DeepEqual(one, c) {
+				t.Errorf("%q: batch %+v, alone %+v %v", raws[i], c, one, err)
+			}
+		}
+		if id != want[i] {
+			t.Errorf("%q: customer %q, want %q", raws[i], id, want[i])
+		}
+	}
+	if got, err := s.LookupByPhones(ctx, nil); err != nil || len(got) != 0 {
+		t.Errorf("no numbers: %v, %v", got, err)
+	}
+	e := wantCode(t, func() error {
+		_, err := s.LookupByPhones(ctx, make([]string, crmstore.MaxPhonesPerLookup+1))
+		return err
+	}(), cti.EINVALID)
+	if e.Field != "phones" {
+		t.Errorf("field %q", e.Field)
+	}
+	if _, err := s.LookupByPhones(ctx, make([]string, crmstore.MaxPhonesPerLookup)); err != nil {
+		t.Errorf("%d numbers: %v", crmstore.MaxPhonesPerLookup, err)
+	}
 }
