@@ -117,7 +117,9 @@ type Engine struct {
 	playbacks  map[string]*playback // our playback id → call
 	recordings map[string]*call     // recording name → call
 	execs      map[string]*executor
-	spare      chan *executor // idle workers take the next executor with work here (unbuffered)
+	lookups    []pendingLookup // caller lookups waiting for the next batch
+	lookingUp  bool            // a batch of caller lookups is in flight
+	spare      chan *executor  // idle workers take the next executor with work here (unbuffered)
 	timers     timerHeap
 	timerSeq   uint64
 	wake       *time.Timer
