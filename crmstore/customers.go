@@ -74,7 +74,7 @@ func (s *Store) LookupByPhones(ctx context.Context, raws []string) (found []*cti
 	numbers := make([]string, 0, len(raws))
 	at := make(map[string][]int, len(raws)) // E.164 → indexes in raws
 	for i, raw := range raws {
-		e164, err := NormalizePhone("phone", raw, s.region, false)
+		e164, err := normalizePhone("phone", raw, s.region, false, false)
 		if err != nil {
 			continue
 		}

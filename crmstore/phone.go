@@ -21,6 +21,13 @@ const maxPhoneInput = 64
 // region. When strict is set the number must also be a valid (assigned) number of its country, which is what a stored number needs;
 // lookups only need it to be possible. Failures are EINVALID for field with the reason.
 func NormalizePhone(field, raw, region string, strict bool) (string, error) {
+	return normalizePhone(field, raw, region, strict, true)
+}
+
+// normalizePhone is NormalizePhone; without readBack it skips the check that the result reads back as itself (a second
+// parse, half the cost), which a lookup that treats an invalid number as an unknown one can do without: a number that
+// does not read back is never stored, so it finds nobody either way.
+func normalizePhone(field, raw, region string, strict, readBack bool) (string, error) {
 	s := strings.TrimSpace(raw)
 	switch {
 	case s == "":
@@ -57,7 +64,7 @@ func NormalizePhone(field, raw, region string, strict bool) (string, error) {
 	// A stored number must be found again by itself: reject the rare input (national numbers of zeros, leading-zero quirks)
 	// whose E.164 form does not read back to the same number.
 	// An input already in E.164 form was that very parse; a lookup (most caller ids arrive so) need not parse it twice.
-	if e164 == s {
+	if e164 == s || !readBack {
 		return e164, nil
 	}
 	if back, err := phonenumbers.Parse(e164, region); err != nil || phonenumbers.Format(back, phonenumbers.E164) != e164 {

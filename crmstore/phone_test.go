@@ -47,6 +47,18 @@ func FuzzNormalizePhone(f *testing.F) {
 	f.Add("415 555 2671", "US")
 	f.Add("020 7946 0958", "GB")
 	f.Fuzz(func(t *testing.T, raw, region string) {
+		// The lookup's form without the read-back check gives the same number whenever NormalizePhone gives one; where only
+		// the check fails, its number could never have been stored, so the lookup finds nobody either way.
+		full, ferr := NormalizePhone("phone", raw, region, false)
+		lookup, lerr := normalizePhone("phone", raw, region, false, false)
+		switch {
+		case ferr == nil && (lerr != nil || lookup != full):
+			t.Fatalf("%q: lookup form %q, %v; NormalizePhone %q", raw, lookup, lerr, full)
+		case ferr != nil && lerr == nil:
+			if stored, err := NormalizePhone("phone", lookup, region, true); err == nil && stored == lookup {
+				t.Fatalf("%q: lookup form %q could be stored, NormalizePhone refused %v", raw, lookup, ferr)
+			}
+		}
 		for _, strict := range []bool{false, true} {
 			got, err := NormalizePhone("phone", raw, region, strict)
 			if err != nil {
@@ -65,4 +77,22 @@ func FuzzNormalizePhone(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkNormalizePhone normalizes a caller id in national form (as the load test's callers send it), with the read-back
+// check NormalizePhone makes and without it, as the batch lookup does.
+func BenchmarkNormalizePhone(b *testing.B) {
+	for _, tc := range []struct {
+		name     string
+		readBack bool
+	}{{"read-back", true}, {"lookup", false}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := normalizePhone("phone", "15550000001", "CN", false, tc.readBack); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
