@@ -2,8 +2,13 @@ package crmstore_test
 
 import (
 	"context"
+	"fmt"
 	"reflect"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/switchboard-cc/switchboard/crmstore"
 	"github.com/switchboard-cc/switchboard/crmstore/pgtest"
@@ -110,4 +115,61 @@ func TestLookupByPhones(t *testing.T) {
 	if _, err := s.LookupByPhones(ctx, make([]string, crmstore.MaxPhonesPerLookup)); err != nil {
 		t.Errorf("%d numbers: %v", crmstore.MaxPhonesPerLookup, err)
 	}
+}
+
+// BenchmarkLookupCallers looks up 8 callers in national form (as caller ids often arrive), half of them customers, one query
+// each (LookupByPhone) or all in one (LookupByPhones, as the engine batches concurrent calls), and reports the process's CPU
+// per caller (getrusage: the client's share; the database's is in its own processes).
+func BenchmarkLookupCallers(b *testing.B) {
+	ctx := context.Background()
+	db := pgtest.DB(b)
+	if _, err := crmstore.Seed(ctx, db, crmstore.SeedOptions{Customers: 200, Rand: 3}); err != nil {
+		b.Fatal(err)
+	}
+	s := crmstore.NewStore(db, crmstore.Options{})
+	known, err := crmstore.SampleCallers(ctx, db, 4)
+	if err != nil || len(known) != 4 {
+		b.Fatalf("sample: %v %v", known, err)
+	}
+	var raws []string
+	for i, p := range known {
+		raws = append(raws, strings.TrimPrefix(p.Number, "+86"), "1555000000"+strconv.Itoa(i))
+	}
+	for _, tc := range []struct {
+		name string
+		look func() error
+	}{
+		{"one-query-each", func() error {
+			for _, raw := range raws {
+				if _, err := s.LookupByPhone(ctx, raw); err != nil && cti.ErrorCode(err) != cti.ENOTFOUND {
+					return err
+				}
+			}
+			return nil
+		}},
+		{"one-query", func() error {
+			found, err := s.LookupByPhones(ctx, raws)
+			if err == nil && (found[0] == nil || found[1] != nil) {
+				err = fmt.Errorf("found %v", found)
+			}
+			return err
+		}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			cpu0 := processCPU()
+			for b.Loop() {
+				if err := tc.look(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/float64(b.N*len(raws))/1e3, "cpu-µs/caller")
+		})
+	}
+}
+
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
