@@ -4,9 +4,10 @@
 // The loop (Run) takes items from one unbounded inbox: telephony events (Post, which never blocks and never drops), desk
 // commands (the cti.Desk methods, which wait for their reply) and the results of effects. It applies them to its state, to
 // the pure ACD (queue.Router) and to the pure IVR (ivr.Session), and turns what they decide into effects. It never does I/O
-// itself: effects (Telephony commands, CRM reads and writes, recording downloads) run on a serial executor per call — one
-// goroutine per live call, so one call's effects keep their order (answer before play, bridge before add) while calls never
-// wait on each other — each with Config.EffectTimeout, and their results come back through the inbox. Timers (IVR timers,
+// itself: effects (Telephony commands, CRM reads and writes, recording downloads) run on a serial executor per call — run
+// by one of a few reused worker goroutines while it has effects queued, so one call's effects keep their order (answer
+// before play, bridge before add) while calls never wait on each other — each with Config.EffectTimeout, and their results
+// come back through the inbox; caller lookups go in batches on an executor of their own. Timers (IVR timers,
 // the router tick, presence grace, voicemail limits) live in one heap driven by a single time.Timer; time comes from
 // Config.Clock, so tests run under testing/synctest.
 //
