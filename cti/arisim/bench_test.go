@@ -147,7 +147,7 @@ func BenchmarkRESTRequest(b *testing.B) {
 // under `switchboard load`, over real HTTP and websocket, one call at a
 // time: the caller's StasisStart, tagging variables (a JSON body), answer,
 // a mixing bridge with the caller and music on hold, an agent leg
-// originated with variables (answers after 200 ms, hangs up after 2 s of
+// originated with variables (answers after 200 ms, hangs up after 10 s of
 // talk, simulated), MOH stopped, the leg bridged, the bridge recorded; on
 // the leg's StasisEnd the caller hung up, the recording stopped, the bridge
 // destroyed, the stored file fetched and deleted: the 14 REST requests and
@@ -155,8 +155,10 @@ func BenchmarkRESTRequest(b *testing.B) {
 // connection and reads the events itself, so that nearly all of the process's
 // CPU (cpu-µs/call) and allocations (allocs/op) are the emulator's.
 func BenchmarkCall(b *testing.B) {
-	h := newHarness(b, Config{TimeScale: 0.01, Endpoints: map[string]Behaviour{
-		"PJSIP/9001": {Registered: true, AnswerAfter: 200 * time.Millisecond, HangupAfter: 2 * time.Second},
+	// The agent talks 10 s (50 ms here), not the load command's 2 s: on a
+	// busy machine a shorter talk can end before the leg is bridged.
+	h := newHarness(b, Config{TimeScale: 0.005, Endpoints: map[string]Behaviour{
+		"PJSIP/9001": {Registered: true, AnswerAfter: 200 * time.Millisecond, HangupAfter: 10 * time.Second},
 	}})
 	addr := strings.TrimPrefix(h.url, "http://")
 	ws, resp, err := websocket.DefaultDialer.Dial("ws://"+addr+"/ari/events?api_key=asterisk:asterisk&app=contact-center", nil)
