@@ -284,12 +284,10 @@ func parseVarAssigns(raw json.RawMessage) ([]varAssign, bool) {
 			out[at] = a
 		} else {
 			out = append(out, a)
-			if index == nil && len(out) > 8 {
+			if index == nil && len(out) > 8 { // the names in out are distinct
 				index = make(map[string]int, 2*len(out))
 				for k, x := range out {
-					if _, seen := index[x.name]; !seen {
-						index[x.name] = k
-					}
+					index[x.name] = k
 				}
 			} else if index != nil {
 				index[name] = len(out) - 1
