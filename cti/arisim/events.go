@@ -8,9 +8,10 @@ type fieldOrder int
 
 const (
 	orderNormal      fieldOrder = iota // type, timestamp, fields, asterisk_id, application
-	orderFieldsFirst                   // fields, type, timestamp, rest, asterisk_id, application (ChannelVarset, ChannelHangupRequest)
+	orderFieldsFirst                   // pre, type, timestamp, fields, asterisk_id, application (ChannelHangupRequest)
 	orderAppFirst                      // type, application, timestamp, fields, asterisk_id (DeviceStateChanged)
 	orderAppBeforeID                   // type, timestamp, application, asterisk_id (ApplicationReplaced)
+	orderVarset                        // variable, value, type, timestamp, fields, asterisk_id, application (ChannelVarset)
 )
 
 // event is an event before it is addressed to an application.
@@ -19,7 +20,13 @@ type event struct {
 	ts     time.Time
 	pre    []kv // members before "type" (orderFieldsFirst)
 	fields []kv
-	order  fieldOrder
+	// ch, if set, is a last member "channel" after fields: most events
+	// carry one, and a kv list of it would be an allocation.
+	ch *channel
+	// variable and value are ChannelVarset's first members (orderVarset),
+	// without the allocations of a pre list of two boxed strings.
+	variable, value string
+	order           fieldOrder
 }
 
 // appendJSON appends e, addressed to app, as Asterisk writes it: the
@@ -29,19 +36,26 @@ type event struct {
 func (e *event) appendJSON(b []byte, ts, app, asteriskID string) ([]byte, error) {
 	var err error
 	switch e.order {
+	case orderVarset:
+		b = appendField(appendField(b, '{', "variable", e.variable), ',', "value", e.value)
+		b = appendField(appendField(b, ',', "type", e.typ), ',', "timestamp", ts)
+		if b, err = e.appendFields(b); err != nil {
+			return nil, err
+		}
+		b = appendField(appendField(b, ',', "asterisk_id", asteriskID), ',', "application", app)
 	case orderFieldsFirst:
 		sep := byte('{')
 		if b, sep, err = appendMembers(b, sep, e.pre); err != nil {
 			return nil, err
 		}
 		b = appendField(appendField(b, sep, "type", e.typ), ',', "timestamp", ts)
-		if b, _, err = appendMembers(b, ',', e.fields); err != nil {
+		if b, err = e.appendFields(b); err != nil {
 			return nil, err
 		}
 		b = appendField(appendField(b, ',', "asterisk_id", asteriskID), ',', "application", app)
 	case orderAppFirst:
 		b = appendField(appendField(appendField(b, '{', "type", e.typ), ',', "application", app), ',', "timestamp", ts)
-		if b, _, err = appendMembers(b, ',', e.fields); err != nil {
+		if b, err = e.appendFields(b); err != nil {
 			return nil, err
 		}
 		b = appendField(b, ',', "asterisk_id", asteriskID)
@@ -50,12 +64,22 @@ func (e *event) appendJSON(b []byte, ts, app, asteriskID string) ([]byte, error)
 		b = appendField(appendField(b, ',', "application", app), ',', "asterisk_id", asteriskID)
 	default:
 		b = appendField(appendField(b, '{', "type", e.typ), ',', "timestamp", ts)
-		if b, _, err = appendMembers(b, ',', e.fields); err != nil {
+		if b, err = e.appendFields(b); err != nil {
 			return nil, err
 		}
 		b = appendField(appendField(b, ',', "asterisk_id", asteriskID), ',', "application", app)
 	}
 	return append(b, '}'), nil
+}
+
+// appendFields writes e's fields, then its channel, each after a ','.
+func (e *event) appendFields(b []byte) ([]byte, error) {
+	b, _, err := appendMembers(b, ',', e.fields)
+	if err != nil || e.ch == nil {
+		return b, err
+	}
+	j := e.ch.json()
+	return appendChannel(appendKey(b, ',', "channel"), &j), nil
 }
 
 // appendMembers writes each member of list preceded by sep, then ','; it
@@ -83,6 +107,9 @@ type (
 
 // channelID is the id of the channel the event is about ("" for none).
 func (e *event) channelID() string {
+	if e.ch != nil {
+		return e.ch.id
+	}
 	for _, f := range e.fields {
 		if f.K == "channel" {
 			switch c := f.V.(type) {
@@ -142,8 +169,11 @@ func (s *Server) publish(e *event, apps []string) {
 
 // appsFor returns the apps interested in a channel and/or bridge, plus the
 // apps subscribed to everything, without duplicates and in a stable order.
+// The list is valid until the next call (publish takes it at once). Caller
+// holds s.mu.
 func (s *Server) appsFor(chs []*channel, brs []*bridge) []string {
-	var out []string
+	out := s.appsBuf[:0]
+	defer func() { s.appsBuf = out[:0] }()
 	add := func(a string) {
 		if a == "" {
 			return
@@ -186,8 +216,7 @@ func (s *Server) appsFor(chs []*channel, brs []*bridge) []string {
 }
 
 func (s *Server) chanEvent(typ string, c *channel, fields ...kv) {
-	f := append(fields, kv{"channel", liveChannel{c}})
-	s.publish(&event{typ: typ, fields: f}, s.appsFor([]*channel{c}, nil))
+	s.publish(&event{typ: typ, fields: fields, ch: c}, s.appsFor([]*channel{c}, nil))
 }
 
 func (s *Server) emitStateChange(c *channel, state string) {
@@ -197,14 +226,13 @@ func (s *Server) emitStateChange(c *channel, state string) {
 
 func (s *Server) emitVarset(c *channel, name, value string) {
 	c.vars[name] = value
-	s.publish(&event{typ: "ChannelVarset", order: orderFieldsFirst,
-		pre:    []kv{{"variable", name}, {"value", value}},
-		fields: []kv{{"channel", liveChannel{c}}}}, s.appsFor([]*channel{c}, nil))
+	s.publish(&event{typ: "ChannelVarset", order: orderVarset, variable: name, value: value, ch: c},
+		s.appsFor([]*channel{c}, nil))
 }
 
 func (s *Server) emitHangupRequest(c *channel, pre []kv) {
-	s.publish(&event{typ: "ChannelHangupRequest", order: orderFieldsFirst, pre: pre,
-		fields: []kv{{"channel", liveChannel{c}}}}, s.appsFor([]*channel{c}, nil))
+	s.publish(&event{typ: "ChannelHangupRequest", order: orderFieldsFirst, pre: pre, ch: c},
+		s.appsFor([]*channel{c}, nil))
 }
 
 func (s *Server) emitDial(peer *channel, status, dialstring string) {
@@ -229,8 +257,7 @@ func (s *Server) emitDestroyed(c *channel, cause int, techCause int) {
 }
 
 func (s *Server) emitBridgeEvent(typ string, b *bridge, c *channel) {
-	s.publish(&event{typ: typ, fields: []kv{{"bridge", liveBridge{b}}, {"channel", liveChannel{c}}}},
-		s.appsFor([]*channel{c}, []*bridge{b}))
+	s.publish(&event{typ: typ, fields: []kv{{"bridge", liveBridge{b}}}, ch: c}, s.appsFor([]*channel{c}, []*bridge{b}))
 }
 
 func (s *Server) emitPlayback(typ string, p *playback) {

@@ -3,6 +3,7 @@ package arisim
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 )
@@ -64,21 +65,30 @@ func FuzzAppendString(f *testing.F) {
 // in the order each fieldOrder puts them.
 func renderEvent(e *event, ts, app, asteriskID string) obj {
 	var o obj
+	fields := e.fields
+	if e.ch != nil {
+		fields = append(slices.Clip(fields), kv{"channel", e.ch.json()})
+	}
 	switch e.order {
+	case orderVarset:
+		o = append(o, kv{"variable", e.variable}, kv{"value", e.value})
+		o = append(o, kv{"type", e.typ}, kv{"timestamp", ts})
+		o = append(o, fields...)
+		o = append(o, kv{"asterisk_id", asteriskID}, kv{"application", app})
 	case orderFieldsFirst:
 		o = append(o, e.pre...)
 		o = append(o, kv{"type", e.typ}, kv{"timestamp", ts})
-		o = append(o, e.fields...)
+		o = append(o, fields...)
 		o = append(o, kv{"asterisk_id", asteriskID}, kv{"application", app})
 	case orderAppFirst:
 		o = append(o, kv{"type", e.typ}, kv{"application", app}, kv{"timestamp", ts})
-		o = append(o, e.fields...)
+		o = append(o, fields...)
 		o = append(o, kv{"asterisk_id", asteriskID})
 	case orderAppBeforeID:
 		o = append(o, kv{"type", e.typ}, kv{"timestamp", ts}, kv{"application", app}, kv{"asterisk_id", asteriskID})
 	default:
 		o = append(o, kv{"type", e.typ}, kv{"timestamp", ts})
-		o = append(o, e.fields...)
+		o = append(o, fields...)
 		o = append(o, kv{"asterisk_id", asteriskID}, kv{"application", app})
 	}
 	return o
@@ -102,7 +112,12 @@ func TestEventJSONMatchesObj(t *testing.T) {
 	fields := []kv{{"bridge", liveBridge{br}}, {"channel", liveChannel{ch}}, {"n", 3}, {"args", []string{}}}
 	for _, e := range []*event{
 		{typ: "ChannelVarset", order: orderFieldsFirst, pre: pre, fields: fields},
+		{typ: "ChannelVarset", order: orderVarset, variable: "RTPAUDIOQOS", value: "a\tb", ch: ch},
+		{typ: "ChannelVarset", order: orderVarset, variable: "X", fields: fields, ch: ch},
 		{typ: "ChannelHangupRequest", order: orderFieldsFirst, fields: fields},
+		{typ: "ChannelHangupRequest", order: orderFieldsFirst, pre: pre, ch: ch},
+		{typ: "ChannelEnteredBridge", fields: fields[:1], ch: ch},
+		{typ: "StasisStart", fields: fields[3:], ch: ch},
 		{typ: "DeviceStateChanged", order: orderAppFirst, fields: fields},
 		{typ: "DeviceStateChanged", order: orderAppFirst},
 		{typ: "ApplicationReplaced", order: orderAppBeforeID},
@@ -131,9 +146,8 @@ func BenchmarkEncodeEvent(b *testing.B) {
 	ch := &channel{id: "1795351301.2", name: "PJSIP/carrier-00000002", state: "Up", protocolID: "1-18648@127.0.0.1",
 		caller: party{"Alice Example", "15551230001"}, language: "en", created: time.Date(2026, 11, 22, 12, 41, 41, 292e6, time.UTC),
 		dp: dialplan{"from-carrier", "5551000", 2, "Stasis", "contact-center,inbound"}}
-	e := &event{typ: "ChannelVarset", order: orderFieldsFirst,
-		pre:    []kv{{"variable", "RTPAUDIOQOS"}, {"value", "ssrc=1582915640;themssrc=235223118;lp=0;rxjitter=0.000000;rxcount=20"}},
-		fields: []kv{{"channel", liveChannel{ch}}}}
+	e := &event{typ: "ChannelVarset", order: orderVarset,
+		variable: "RTPAUDIOQOS", value: "ssrc=1582915640;themssrc=235223118;lp=0;rxjitter=0.000000;rxcount=20", ch: ch}
 	var buf []byte
 	for b.Loop() {
 		var err error

@@ -126,8 +126,9 @@ type Server struct {
 	snoopSeq    int
 	unrealSeq   int // Announcer/Recorder unreal channels
 	rng         *rand.Rand
-	basicAuth   []byte // the Authorization header of the configured credentials
-	eventBuf    []byte // scratch for encoding events (publish)
+	basicAuth   []byte   // the Authorization header of the configured credentials
+	eventBuf    []byte   // scratch for encoding events (publish)
+	appsBuf     []string // scratch for appsFor
 
 	httpSrv *httpServer
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -160,5 +161,90 @@ func TestSeparateArgs(t *testing.T) {
 		if got := separateArgs(in); strings.Join(got, "|") != strings.Join(want, "|") {
 			t.Errorf("separateArgs(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// parseVarAssignsDecoder is parseVarAssigns as it was written over
+// json.Decoder's tokens: the reference the faster walk must agree with.
+func parseVarAssignsDecoder(raw json.RawMessage) ([]varAssign, bool) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, false
+	}
+	var out []varAssign
+	index := map[string]int{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, false
+		}
+		name := t.(string)
+		var member json.RawMessage
+		if err := dec.Decode(&member); err != nil {
+			return nil, false
+		}
+		a := varAssign{name: name}
+		if err := json.Unmarshal(member, &a.value); err != nil {
+			var o struct {
+				Value        *string `json:"value"`
+				ReportEvents *bool   `json:"report_events"`
+			}
+			if bytes.HasPrefix(bytes.TrimSpace(member), []byte("{")) && json.Unmarshal(member, &o) == nil && o.Value != nil {
+				a.value = *o.Value
+				a.report = o.ReportEvents != nil && *o.ReportEvents
+			} else {
+				return nil, false
+			}
+		}
+		if i, seen := index[name]; seen {
+			out[i] = a
+			continue
+		}
+		index[name] = len(out)
+		out = append(out, a)
+	}
+	return out, true
+}
+
+var varAssignsSamples = []string{
+	`{}`, ` { } `, `{"A":"1"}`, `{"A":"1","B":{"value":"2","report_events":true},"A":"3"}`,
+	"{\n\t\"A\" : \"x\" ,\r\n \"B\":\"y\"\n}", `{"A":null}`, `{"A":1}`, `{"A":true}`, `{"A":["x"]}`, `{"A":{"value":1}}`,
+	`{"A":{"report_events":true}}`, `{"A":{"value":"v","report_events":"yes"}}`, `{"A":{"value":"v","x":[1,{"y":"}"}]}}`,
+	`{"A\"B":"c\\"d"}`, `{"\u00e9t\u00e9":"caf\u00e9"}`, "{\"\xff\":\"\xfe\"}", `{"CALLERID(name)":"Frank (VIP)"}`,
+	`{"":"empty"}`, `{"A":"1",}`, `{"A":"1"`, `{"A" "1"}`, `["A","B"]`, `"A"`, `null`, ``, `{"A":"1"} x`, `{"A":"1"}{}`,
+	`{"A":-1.5e3}`, `{"A":{"value":"a","value":"b"}}`,
+	`{"1":"a","2":"b","3":"c","4":"d","5":"e","6":"f","7":"g","8":"h","9":"i","10":"j","3":"k","11":"l","1":"m","10":"n"}`,
+}
+
+// TestParseVarAssignsAsDecoder: the walk reads every body as the
+// json.Decoder version did (values, order, duplicates, report_events, what
+// is invalid).
+func TestParseVarAssignsAsDecoder(t *testing.T) {
+	for _, raw := range varAssignsSamples {
+		checkVarAssignsAsDecoder(t, []byte(raw))
+	}
+}
+
+func FuzzParseVarAssigns(f *testing.F) {
+	for _, raw := range varAssignsSamples {
+		f.Add([]byte(raw))
+	}
+	f.Fuzz(checkVarAssignsAsDecoder)
+}
+
+func checkVarAssignsAsDecoder(t *testing.T, raw []byte) {
+	// The handlers only ever get a member of a body json.Unmarshal accepted;
+	// the decoder version read no further than the object's end, so on
+	// invalid JSON the question is only that the walk refuses it.
+	if !json.Valid(raw) {
+		if got, ok := parseVarAssigns(raw); ok {
+			t.Fatalf("%q: invalid JSON accepted as %v", raw, got)
+		}
+		return
+	}
+	got, ok := parseVarAssigns(raw)
+	want, wantOK := parseVarAssignsDecoder(raw)
+	if ok != wantOK || !slices.Equal(got, want) {
+		t.Fatalf("%q: got %v %v, want %v %v", raw, got, ok, want, wantOK)
 	}
 }

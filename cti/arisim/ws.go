@@ -291,6 +291,7 @@ func (h *lockingHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	h.conn = &lockedConn{Conn: nc}
+	h.conn.rawWrite = h.conn.writeNow
 	if sc, ok := nc.(syscall.Conn); ok {
 		h.conn.raw, _ = sc.SyscallConn()
 	}
@@ -304,6 +305,12 @@ type lockedConn struct {
 	net.Conn
 	raw syscall.RawConn // nil if the connection has no descriptor
 	mu  sync.Mutex
+
+	// tryWrite's state for rawWrite, a method value made once: a closure
+	// per write would be an allocation per batch of events.
+	pending  []byte
+	written  int
+	rawWrite func(fd uintptr) bool
 }
 
 func (c *lockedConn) Write(p []byte) (int, error) {
@@ -330,21 +337,26 @@ func (c *lockedConn) tryWrite(p []byte) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.Conn.SetWriteDeadline(time.Time{}) // a past deadline would refuse the write
-	n := 0
-	c.raw.Write(func(fd uintptr) bool {
-		for n < len(p) {
-			m, err := syscall.Write(int(fd), p[n:])
-			if err == syscall.EINTR {
-				continue
-			}
-			if err != nil || m <= 0 {
-				break
-			}
-			n += m
+	c.pending, c.written = p, 0
+	c.raw.Write(c.rawWrite)
+	c.pending = nil
+	return c.written
+}
+
+// writeNow writes as much of c.pending as the socket takes, for tryWrite.
+// Caller holds c.mu.
+func (c *lockedConn) writeNow(fd uintptr) bool {
+	for c.written < len(c.pending) {
+		m, err := syscall.Write(int(fd), c.pending[c.written:])
+		if err == syscall.EINTR {
+			continue
 		}
-		return true // done: never wait for the socket
-	})
-	return n
+		if err != nil || m <= 0 {
+			break
+		}
+		c.written += m
+	}
+	return true // done: never wait for the socket
 }
 
 func (c *wsConn) readLoop() {
