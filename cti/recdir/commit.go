@@ -1,15 +1,19 @@
 package recdir
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/switchboard-cc/switchboard/cti"
 )
 
-// batch is the files of Saves that arrived while the previous batch was being made durable. Making a file durable costs
-// mostly a journal commit and a device flush whether one file or twenty share it (fsync was ¾ of a recording's save), so
-// under load one commit serves every recording that finished meanwhile; alone, a Save commits at once.
+// batch is the files of Saves that arrived while the previous batch was being made durable, or within a window of its
+// start. Making a file durable has a cost per commit whatever the number of files it serves (the folder's fsync, the
+// device flush, the goroutine hand-offs), so under load one commit serves every recording that finished meanwhile; alone,
+// a Save commits at once.
 type batch struct {
 	files []pending
 	done  chan struct{} // closed once err is set
@@ -17,14 +21,15 @@ type batch struct {
 }
 
 type pending struct {
-	tmp  *os.File // written, still open
+	f    *os.File // written, still open
+	tmp  string   // its temporary path; "" when it has no name
 	file string   // final name in the folder
 }
 
-// commit makes tmp durable, renames it to file and makes the rename durable; it closes tmp, and removes it on failure. The
-// first Save to join a batch commits it, after the batch before it is done; the others wait for it. A failure fails the
-// whole batch: each of its Saves returns the error (and the engine keeps the PBX's copy).
-func (d *Dir) commit(tmp *os.File, file string) error {
+// commit makes p durable under its final name; it closes p.f, and removes its temporary name on failure. The first Save to
+// join a batch commits it, after the batch before it is done and at least a window after that one started; the others
+// wait for it. A failure fails the whole batch: each of its Saves returns the error (and the engine keeps the PBX's copy).
+func (d *Dir) commit(p pending) error {
 	d.mu.Lock()
 	b := d.open
 	first := b == nil
@@ -32,7 +37,7 @@ func (d *Dir) commit(tmp *os.File, file string) error {
 		b = &batch{done: make(chan struct{})}
 		d.open = b
 	}
-	b.files = append(b.files, pending{tmp: tmp, file: file})
+	b.files = append(b.files, p)
 	prev := d.syncing
 	d.mu.Unlock()
 	if !first {
@@ -43,7 +48,13 @@ func (d *Dir) commit(tmp *os.File, file string) error {
 		<-prev // meanwhile this batch collects the Saves that finish
 	}
 	d.mu.Lock()
-	d.open, d.syncing = nil, b.done
+	wait := d.window - time.Since(d.started)
+	d.mu.Unlock()
+	if wait > 0 {
+		time.Sleep(wait) // and meanwhile too
+	}
+	d.mu.Lock()
+	d.open, d.syncing, d.started = nil, b.done, time.Now()
 	d.mu.Unlock()
 
 	b.err = d.sync(b.files)
@@ -55,47 +66,62 @@ func (d *Dir) commit(tmp *os.File, file string) error {
 	return b.err
 }
 
-// sync commits one batch: the files' data, then their renames, then the folder (which holds the renames).
+// sync commits one batch: the files' data, then their names, then the folder (which holds the names).
 func (d *Dir) sync(files []pending) error {
-	tmps := make([]*os.File, len(files))
+	fds := make([]*os.File, len(files))
 	for i, p := range files {
-		tmps[i] = p.tmp
+		fds[i] = p.f
 	}
-	err := d.syncData(d.path, tmps)
-	for _, p := range files {
-		if cerr := p.tmp.Close(); err == nil {
-			err = cerr
-		}
-	}
-	if err != nil {
-		for _, p := range files {
-			os.Remove(p.tmp.Name())
-		}
+	if err := d.syncData(fds); err != nil {
+		discard(files)
 		return cti.Internal(err, "write recording")
 	}
+	folder, err := os.Open(d.path)
+	if err != nil {
+		discard(files)
+		return cti.Internal(err, "store recording")
+	}
+	defer folder.Close()
 	for i, p := range files {
-		if err := os.Rename(p.tmp.Name(), filepath.Join(d.path, p.file)); err != nil {
-			for _, q := range files[i:] {
-				os.Remove(q.tmp.Name())
-			}
+		if err := d.name(folder, p); err != nil {
+			discard(files[i:])
 			return cti.Internal(err, "store recording")
 		}
+		p.f.Close() // its data is durable and named: closing cannot lose it
 	}
-	if err := syncDir(d.path); err != nil {
+	if err := folder.Sync(); err != nil {
 		return cti.Internal(err, "store recording")
 	}
 	return nil
 }
 
-// syncDir makes the folder's entries (the renames) durable.
-func syncDir(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
+// name gives p its final name, replacing a recording of that name (a retried download, or two Saves of one name).
+func (d *Dir) name(folder *os.File, p pending) error {
+	if p.tmp == "" {
+		err := linkUnnamed(p.f, folder, p.file)
+		if !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		// A link cannot replace: take a temporary name and rename it over the old file, which replaces it atomically.
+		tmp, err := linkTemp(p.f, folder)
+		if err != nil {
+			return err
+		}
+		p.tmp = filepath.Join(d.path, tmp)
+	}
+	if err := os.Rename(p.tmp, filepath.Join(d.path, p.file)); err != nil {
+		os.Remove(p.tmp)
 		return err
 	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	return nil
+}
+
+// discard closes files that will not be stored and removes their temporary names.
+func discard(files []pending) {
+	for _, p := range files {
+		p.f.Close()
+		if p.tmp != "" {
+			os.Remove(p.tmp)
+		}
 	}
-	return err
 }

@@ -1,9 +1,11 @@
 // Package recdir keeps call recordings in a folder: the recording store of a single-node installation.
 //
-// A recording is written to a temporary file and renamed into place only once its data is durable, and Save returns only
-// once the rename is durable too, so a crash never leaves a half-written recording under its final name and a saved
-// recording survives one (the engine deletes the PBX's copy after Save). Recordings saved at about the same time are made
-// durable together (see commit); their size, SHA-256 and (for WAV) duration go on the interaction. It imports only cti.
+// A recording is written to a file without a name (O_TMPFILE, on Linux; elsewhere, or where the filesystem cannot, under a
+// temporary name) and linked (or renamed) to its final name only once its data is durable, and Save returns only once the
+// name is durable too, so a crash never leaves a half-written recording under its final name and a saved recording
+// survives one (the engine deletes the PBX's copy after Save). Recordings saved at about the same time are made durable
+// together (see commit); their size, SHA-256 and (for WAV) duration go on the interaction. It imports only cti, and
+// golang.org/x/sys for the Linux system calls.
 package recdir
 
 import (
@@ -11,10 +13,14 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -22,18 +28,25 @@ import (
 	"github.com/switchboard-cc/switchboard/cti"
 )
 
-// tmpPrefix starts the names of files being written; New removes those a crash left behind.
+// tmpPrefix starts the temporary names of files being written; New removes those a crash left behind.
 const tmpPrefix = ".incoming-"
+
+// window is the least time between the starts of two commits (see commit): under load each commit serves the Saves of a
+// window; a Save after a quiet spell commits at once, so a recording waits at most this long for its batch to start.
+const window = 20 * time.Millisecond
 
 // Dir is a folder of recordings. Its methods may be called concurrently.
 type Dir struct {
-	path string
+	path    string
+	unnamed bool          // files are written without a name and linked; else under a temporary name and renamed
+	window  time.Duration // a field so tests can choose it
 	// syncData makes the data of files (written, still open) durable; a variable so tests can make it fail.
-	syncData func(dir string, files []*os.File) error
+	syncData func(files []*os.File) error
 
 	mu      sync.Mutex
 	open    *batch        // collecting files; its first member commits it
 	syncing chan struct{} // closed when the batch being committed is done; nil when none is
+	started time.Time     // when the last commit started
 }
 
 // New returns the store in path, creating the folder if needed and removing temporary files a crash left in it.
@@ -50,7 +63,38 @@ func New(path string) (*Dir, error) {
 			return nil, fmt.Errorf("recordings folder: %w", err)
 		}
 	}
-	return &Dir{path: path, syncData: syncData}, nil
+	return &Dir{path: path, unnamed: unnamedWorks(path), window: window, syncData: syncData}, nil
+}
+
+// unnamedWorks tells whether files in path can be written without a name and linked (Linux with O_TMPFILE support in the
+// filesystem, /proc mounted): it tries once, and removes the probe.
+func unnamedWorks(path string) bool {
+	f, err := openUnnamed(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	folder, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer folder.Close()
+	name, err := linkTemp(f, folder)
+	if err != nil {
+		return false
+	}
+	return os.Remove(filepath.Join(path, name)) == nil
+}
+
+// linkTemp links f, a file without a name, under a new temporary name in folder and returns that name.
+func linkTemp(f, folder *os.File) (string, error) {
+	for {
+		name := tmpPrefix + strconv.FormatUint(rand.Uint64(), 36)
+		err := linkUnnamed(f, folder, name)
+		if !errors.Is(err, fs.ErrExist) {
+			return name, err
+		}
+	}
 }
 
 // validName accepts the names the engine gives recordings ("interaction-<uuid>", "vm-<uuid>"): no path separators, no dots
@@ -62,8 +106,9 @@ func validName(name string) error {
 	return nil
 }
 
-// copyBufs holds the copy buffers of Save: one per recording was the largest allocation of a recording's save.
-var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+// copyBufs holds the copy buffers of Save: one per recording was the largest allocation of a recording's save. Save fills
+// one before writing it, so a recording of a few seconds (16 KB a second) takes one write.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
 // Save stores r as name.wav and returns its reference once the file is durable. Saving the same name again replaces the
 // file (a retried download).
@@ -71,7 +116,7 @@ func (d *Dir) Save(ctx context.Context, name string, r io.Reader) (cti.Recording
 	if err := validName(name); err != nil {
 		return cti.RecordingRef{}, err
 	}
-	tmp, err := os.CreateTemp(d.path, tmpPrefix+"*")
+	f, tmp, err := d.create()
 	if err != nil {
 		return cti.RecordingRef{}, cti.Internal(err, "create recording file")
 	}
@@ -80,18 +125,15 @@ func (d *Dir) Save(ctx context.Context, name string, r io.Reader) (cti.Recording
 	var n int64
 	buf := copyBufs.Get().(*[]byte)
 	for err == nil {
-		if err = ctx.Err(); err != nil {
-			break
-		}
 		var m int
-		m, err = r.Read(*buf)
+		m, err = fill(ctx, r, *buf)
 		if m > 0 {
 			p := (*buf)[:m]
 			if n < int64(len(head)) {
 				copy(head[n:], p)
 			}
 			h.Write(p)
-			if _, werr := tmp.Write(p); werr != nil {
+			if _, werr := f.Write(p); werr != nil {
 				err = werr
 			}
 			n += int64(m)
@@ -99,15 +141,43 @@ func (d *Dir) Save(ctx context.Context, name string, r io.Reader) (cti.Recording
 	}
 	copyBufs.Put(buf)
 	if err != io.EOF {
-		tmp.Close()
-		os.Remove(tmp.Name())
+		discard([]pending{{f: f, tmp: tmp}})
 		return cti.RecordingRef{}, cti.Internal(err, "write recording")
 	}
 	file := name + ".wav"
-	if err := d.commit(tmp, file); err != nil {
+	if err := d.commit(pending{f: f, tmp: tmp, file: file}); err != nil {
 		return cti.RecordingRef{}, err
 	}
 	return cti.RecordingRef{File: file, Size: n, SHA256: hex.EncodeToString(h.Sum(nil)), Duration: wavDuration(head[:min(n, 44)], n)}, nil
+}
+
+// create opens a new file to write a recording to: without a name where that works, else under a temporary name (tmp).
+func (d *Dir) create() (f *os.File, tmp string, err error) {
+	if d.unnamed {
+		f, err = openUnnamed(d.path)
+		return f, "", err
+	}
+	f, err = os.CreateTemp(d.path, tmpPrefix+"*")
+	if err != nil {
+		return nil, "", err
+	}
+	return f, f.Name(), nil
+}
+
+// fill reads r into buf until buf is full or r fails (io.EOF included), checking ctx before each read.
+func fill(ctx context.Context, r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		m, err := r.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // Open opens a stored recording by its file name (RecordingRef.File).

@@ -11,8 +11,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/switchboard-cc/switchboard/cti"
@@ -34,11 +37,41 @@ func wav(d time.Duration) []byte {
 	return b.Bytes()
 }
 
-func TestSaveAndOpen(t *testing.T) {
+// forEachWay runs f on a store that writes files without a name (where the platform can) and on one that writes them
+// under temporary names, the fallback.
+func forEachWay(t *testing.T, f func(t *testing.T, d *Dir)) {
+	for _, unnamed := range []bool{true, false} {
+		t.Run(map[bool]string{true: "unnamed", false: "temporary-name"}[unnamed], func(t *testing.T) {
+			d, err := New(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if unnamed && !d.unnamed {
+				t.Skip("files without a name are not supported here")
+			}
+			d.unnamed = unnamed
+			f(t, d)
+		})
+	}
+}
+
+// On Linux the store writes files without a name, and its probe leaves nothing in the folder.
+func TestNewWritesUnnamedOnLinux(t *testing.T) {
 	d, err := New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
+	if runtime.GOOS == "linux" && !d.unnamed {
+		t.Fatal("store writes under temporary names on Linux")
+	}
+	if entries, _ := os.ReadDir(d.path); len(entries) != 0 {
+		t.Fatalf("folder holds %v after New", entries)
+	}
+}
+
+func TestSaveAndOpen(t *testing.T) { forEachWay(t, testSaveAndOpen) }
+
+func testSaveAndOpen(t *testing.T, d *Dir) {
 	audio := wav(3 * time.Second)
 	ref, err := d.Save(context.Background(), "interaction-0193", bytes.NewReader(audio))
 	if err != nil {
@@ -65,8 +98,9 @@ func TestSaveAndOpen(t *testing.T) {
 }
 
 // A failed download leaves nothing under the final name and no temporary file behind.
-func TestSaveFailureLeavesNothing(t *testing.T) {
-	d, _ := New(t.TempDir())
+func TestSaveFailureLeavesNothing(t *testing.T) { forEachWay(t, testSaveFailureLeavesNothing) }
+
+func testSaveFailureLeavesNothing(t *testing.T, d *Dir) {
 	boom := errors.New("connection reset")
 	_, err := d.Save(context.Background(), "interaction-x", io.MultiReader(bytes.NewReader(wav(time.Second)[:100]), errReader{boom}))
 	if cti.ErrorCode(err) != cti.EINTERNAL || !errors.Is(err, boom) {
@@ -99,8 +133,9 @@ type errReader struct{ err error }
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // Concurrent saves all land, each under its name with its own bytes, and nothing else stays in the folder.
-func TestConcurrentSaves(t *testing.T) {
-	d, _ := New(t.TempDir())
+func TestConcurrentSaves(t *testing.T) { forEachWay(t, testConcurrentSaves) }
+
+func testConcurrentSaves(t *testing.T, d *Dir) {
 	const n = 40
 	var wg sync.WaitGroup
 	refs := make([]cti.RecordingRef, n)
@@ -131,12 +166,13 @@ func TestConcurrentSaves(t *testing.T) {
 
 // Saves that arrive while a batch is being made durable share the next batch; when making it durable fails, every Save of
 // that batch fails and leaves nothing behind, and the batch before it is unaffected.
-func TestFailedSyncFailsTheWholeBatch(t *testing.T) {
-	d, _ := New(t.TempDir())
+func TestFailedSyncFailsTheWholeBatch(t *testing.T) { forEachWay(t, testFailedSyncFailsTheWholeBatch) }
+
+func testFailedSyncFailsTheWholeBatch(t *testing.T, d *Dir) {
 	boom := errors.New("EIO")
 	release := make(chan struct{})
 	calls := 0
-	d.syncData = func(_ string, files []*os.File) error {
+	d.syncData = func([]*os.File) error {
 		calls++ // batches are committed one at a time
 		if calls == 1 {
 			<-release
@@ -175,6 +211,108 @@ func TestFailedSyncFailsTheWholeBatch(t *testing.T) {
 	entries, _ := os.ReadDir(d.path)
 	if len(entries) != 1 || entries[0].Name() != "interaction-first.wav" {
 		t.Fatalf("folder holds %v, want only the first recording", entries)
+	}
+}
+
+// Saving a name again replaces the recording (a retried download), and Saves of one name at once all succeed, one of
+// them winning whole; nothing else stays in the folder.
+func TestSaveReplaces(t *testing.T) { forEachWay(t, testSaveReplaces) }
+
+func testSaveReplaces(t *testing.T, d *Dir) {
+	if _, err := d.Save(context.Background(), "interaction-r", bytes.NewReader(wav(time.Second))); err != nil {
+		t.Fatal(err)
+	}
+	again := wav(2 * time.Second)
+	ref, err := d.Save(context.Background(), "interaction-r", bytes.NewReader(again))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(d.path, ref.File)); !bytes.Equal(got, again) || ref.Size != int64(len(again)) {
+		t.Fatalf("stored %d bytes (ref %d), want the second save's %d", len(got), ref.Size, len(again))
+	}
+
+	const n = 8
+	audios := make([][]byte, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		audios[i] = wav(time.Duration(i+1) * time.Second / 4)
+		wg.Go(func() { _, errs[i] = d.Save(context.Background(), "interaction-r", bytes.NewReader(audios[i])) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("save %d: %v", i, err)
+		}
+	}
+	got, _ := os.ReadFile(filepath.Join(d.path, "interaction-r.wav"))
+	if !slices.ContainsFunc(audios, func(a []byte) bool { return bytes.Equal(a, got) }) {
+		t.Fatalf("stored %d bytes, none of the saves' recordings", len(got))
+	}
+	if entries, _ := os.ReadDir(d.path); len(entries) != 1 {
+		t.Fatalf("folder holds %v, want only the recording", entries)
+	}
+}
+
+// When the final name cannot be given (here a folder holds it), Save fails naming the cause and leaves no file behind.
+func TestNamingFailureLeavesNothing(t *testing.T) { forEachWay(t, testNamingFailureLeavesNothing) }
+
+func testNamingFailureLeavesNothing(t *testing.T, d *Dir) {
+	if err := os.Mkdir(filepath.Join(d.path, "interaction-d.wav"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(d.path, "interaction-d.wav", "x"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := d.Save(context.Background(), "interaction-d", bytes.NewReader(wav(time.Second)))
+	var le *os.LinkError
+	if cti.ErrorCode(err) != cti.EINTERNAL || !errors.As(err, &le) {
+		t.Fatalf("err = %v, want internal wrapping the failed link or rename", err)
+	}
+	entries, _ := os.ReadDir(d.path)
+	if len(entries) != 1 || !entries[0].IsDir() {
+		t.Fatalf("folder holds %v, want only the folder in the way", entries)
+	}
+}
+
+// A Save after a quiet spell commits at once; Saves that finish within a window of a commit's start wait for the window
+// to pass and share the next commit.
+func TestCommitsAWindowApart(t *testing.T) {
+	path := t.TempDir()
+	synctest.Test(t, func(t *testing.T) {
+		d, err := New(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.window = time.Minute
+		start := time.Now()
+		type commit struct {
+			at    time.Duration
+			files int
+		}
+		var commits []commit
+		d.syncData = func(files []*os.File) error {
+			commits = append(commits, commit{time.Since(start), len(files)}) // commits are made one at a time
+			return syncData(files)
+		}
+		if _, err := d.Save(context.Background(), "interaction-lone", bytes.NewReader(wav(time.Second))); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for i := range 3 {
+			wg.Go(func() {
+				if _, err := d.Save(context.Background(), fmt.Sprintf("interaction-%d", i), bytes.NewReader(wav(time.Second))); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if want := []commit{{0, 1}, {time.Minute, 3}}; !slices.Equal(commits, want) {
+			t.Fatalf("commits (since the first Save, files) = %v, want %v", commits, want)
+		}
+	})
+	if entries, _ := os.ReadDir(path); len(entries) != 4 {
+		t.Fatalf("folder holds %v, want the 4 recordings", entries)
 	}
 }
 
