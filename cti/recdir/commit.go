@@ -21,9 +21,10 @@ type batch struct {
 }
 
 type pending struct {
-	f    *os.File // written, still open
-	tmp  string   // its temporary path; "" when it has no name
-	file string   // final name in the folder
+	f      *os.File // written, still open
+	tmp    string   // its temporary path; "" when it has no name
+	file   string   // final name in the folder
+	opened uint64   // taken after the file is created and before it is written
 }
 
 // commit makes p durable under its final name; it closes p.f, and removes its temporary name on failure. The first Save to
@@ -69,9 +70,16 @@ func (d *Dir) commit(p pending) error {
 // sync commits one batch: the files' data, then their names, then the folder (which holds the names).
 func (d *Dir) sync(files []pending) error {
 	fds := make([]*os.File, len(files))
+	oldest := 0
 	for i, p := range files {
 		fds[i] = p.f
+		if p.opened < files[oldest].opened {
+			oldest = i
+		}
 	}
+	// syncData's syncfs reports errors since its file was opened: the file with the least opened was opened before any
+	// file of the batch was written, so before any of their writeback could fail.
+	fds[0], fds[oldest] = fds[oldest], fds[0]
 	if err := d.syncData(fds); err != nil {
 		discard(files)
 		return cti.Internal(err, "write recording")

@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-cc/switchboard/cti"
@@ -47,6 +48,7 @@ type Dir struct {
 	open    *batch        // collecting files; its first member commits it
 	syncing chan struct{} // closed when the batch being committed is done; nil when none is
 	started time.Time     // when the last commit started
+	opened  atomic.Uint64 // files created so far
 }
 
 // New returns the store in path, creating the folder if needed and removing temporary files a crash left in it.
@@ -117,6 +119,7 @@ func (d *Dir) Save(ctx context.Context, name string, r io.Reader) (cti.Recording
 		return cti.RecordingRef{}, err
 	}
 	f, tmp, err := d.create()
+	opened := d.opened.Add(1)
 	if err != nil {
 		return cti.RecordingRef{}, cti.Internal(err, "create recording file")
 	}
@@ -145,7 +148,7 @@ func (d *Dir) Save(ctx context.Context, name string, r io.Reader) (cti.Recording
 		return cti.RecordingRef{}, cti.Internal(err, "write recording")
 	}
 	file := name + ".wav"
-	if err := d.commit(pending{f: f, tmp: tmp, file: file}); err != nil {
+	if err := d.commit(pending{f: f, tmp: tmp, file: file, opened: opened}); err != nil {
 		return cti.RecordingRef{}, err
 	}
 	return cti.RecordingRef{File: file, Size: n, SHA256: hex.EncodeToString(h.Sum(nil)), Duration: wavDuration(head[:min(n, 44)], n)}, nil

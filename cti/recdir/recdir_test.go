@@ -316,6 +316,52 @@ func TestCommitsAWindowApart(t *testing.T) {
 	}
 }
 
+// The data of a batch is made durable through the batch's file opened first (syncfs reports the errors since its file was
+// opened), whatever the order in which the batch's Saves finished.
+func TestBatchSyncsThroughItsOldestFile(t *testing.T) {
+	d, err := New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	var firstSizes []int64
+	d.syncData = func(files []*os.File) error {
+		if len(firstSizes) == 0 {
+			<-release // hold the lone first batch so the next one collects both Saves
+		}
+		fi, err := files[0].Stat()
+		if err != nil {
+			return err
+		}
+		firstSizes = append(firstSizes, fi.Size()) // batches are committed one at a time
+		return syncData(files)
+	}
+	errs := make(chan error, 3)
+	save := func(name string, r io.Reader) {
+		go func() { _, err := d.Save(context.Background(), name, r); errs <- err }()
+	}
+	save("interaction-lone", bytes.NewReader(wav(time.Second)))
+	waitFor(t, func() bool { d.mu.Lock(); defer d.mu.Unlock(); return d.syncing != nil })
+
+	slow, feed := io.Pipe() // opened first, finishes last
+	save("interaction-slow", slow)
+	waitFor(t, func() bool { return d.opened.Load() == 2 })
+	save("interaction-fast", bytes.NewReader(wav(time.Second)))
+	waitFor(t, func() bool { d.mu.Lock(); defer d.mu.Unlock(); return d.open != nil && len(d.open.files) == 1 })
+	long := wav(2 * time.Second)
+	go func() { feed.Write(long); feed.Close() }()
+	waitFor(t, func() bool { d.mu.Lock(); defer d.mu.Unlock(); return len(d.open.files) == 2 })
+	close(release)
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := []int64{int64(len(wav(time.Second))), int64(len(long))}; !slices.Equal(firstSizes, want) {
+		t.Fatalf("sizes of the files the batches were synced through = %v, want %v (the slow save's)", firstSizes, want)
+	}
+}
+
 // Temporary files a crash left behind are removed when the store opens; recordings stay.
 func TestNewRemovesStaleTemporaryFiles(t *testing.T) {
 	path := t.TempDir()
