@@ -1,8 +1,6 @@
 package recdir
 
 import (
-	"errors"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -21,15 +19,13 @@ type batch struct {
 }
 
 type pending struct {
-	f      *os.File // written, still open
-	tmp    string   // its temporary path; "" when it has no name
+	f      *os.File // written under a temporary name, still open
 	file   string   // final name in the folder
 	opened uint64   // taken after the file is created and before it is written
 }
 
-// commit makes p durable under its final name; it closes p.f, and removes its temporary name on failure. The first Save to
-// join a batch commits it, after the batch before it is done and at least a window after that one started; the others
-// wait for it. A failure fails the whole batch: each of its Saves returns the error (and the engine keeps the PBX's copy).
+// commit makes p durable under its final name; it closes p.f, and removes it on failure. The first Save to join a batch
+// commits it, after the batch before it is done and at least a window after that one started; the others wait for it. A failure fails the whole batch: each of its Saves returns the error (and the engine keeps the PBX's copy).
 func (d *Dir) commit(p pending) error {
 	d.mu.Lock()
 	b := d.open
@@ -67,7 +63,7 @@ func (d *Dir) commit(p pending) error {
 	return b.err
 }
 
-// sync commits one batch: the files' data, then their names, then the folder (which holds the names).
+// sync commits one batch: the files' data, then their renames, then the folder (which holds the renames).
 func (d *Dir) sync(files []pending) error {
 	fds := make([]*os.File, len(files))
 	oldest := 0
@@ -80,56 +76,45 @@ func (d *Dir) sync(files []pending) error {
 	// syncData's syncfs reports errors since its file was opened: the file with the least opened was opened before any
 	// file of the batch was written, so before any of their writeback could fail.
 	fds[0], fds[oldest] = fds[oldest], fds[0]
-	if err := d.syncData(fds); err != nil {
+	err := d.syncData(fds)
+	for _, p := range files {
+		if cerr := p.f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
 		discard(files)
 		return cti.Internal(err, "write recording")
 	}
-	folder, err := os.Open(d.path)
-	if err != nil {
-		discard(files)
-		return cti.Internal(err, "store recording")
-	}
-	defer folder.Close()
 	for i, p := range files {
-		if err := d.name(folder, p); err != nil {
+		if err := os.Rename(p.f.Name(), filepath.Join(d.path, p.file)); err != nil {
 			discard(files[i:])
 			return cti.Internal(err, "store recording")
 		}
-		p.f.Close() // its data is durable and named: closing cannot lose it
 	}
-	if err := folder.Sync(); err != nil {
+	if err := syncDir(d.path); err != nil {
 		return cti.Internal(err, "store recording")
 	}
 	return nil
 }
 
-// name gives p its final name, replacing a recording of that name (a retried download, or two Saves of one name).
-func (d *Dir) name(folder *os.File, p pending) error {
-	if p.tmp == "" {
-		err := linkUnnamed(p.f, folder, p.file)
-		if !errors.Is(err, fs.ErrExist) {
-			return err
-		}
-		// A link cannot replace: take a temporary name and rename it over the old file, which replaces it atomically.
-		tmp, err := linkTemp(p.f, folder)
-		if err != nil {
-			return err
-		}
-		p.tmp = filepath.Join(d.path, tmp)
-	}
-	if err := os.Rename(p.tmp, filepath.Join(d.path, p.file)); err != nil {
-		os.Remove(p.tmp)
+// syncDir makes the folder's entries (the renames) durable.
+func syncDir(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
 		return err
 	}
-	return nil
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
-// discard closes files that will not be stored and removes their temporary names.
+// discard removes files that will not be stored (closing them if still open).
 func discard(files []pending) {
 	for _, p := range files {
 		p.f.Close()
-		if p.tmp != "" {
-			os.Remove(p.tmp)
-		}
+		os.Remove(p.f.Name())
 	}
 }

@@ -1,10 +1,9 @@
 // Package recdir keeps call recordings in a folder: the recording store of a single-node installation.
 //
-// A recording is written to a file without a name (O_TMPFILE, on Linux; elsewhere, or where the filesystem cannot, under a
-// temporary name) and linked (or renamed) to its final name only once its data is durable, and Save returns only once the
-// name is durable too, so a crash never leaves a half-written recording under its final name and a saved recording
-// survives one (the engine deletes the PBX's copy after Save). Recordings saved at about the same time are made durable
-// together (see commit); their size, SHA-256 and (for WAV) duration go on the interaction. It imports only cti, and
+// A recording is written to a temporary file and renamed into place only once its data is durable, and Save returns only
+// once the rename is durable too, so a crash never leaves a half-written recording under its final name and a saved
+// recording survives one (the engine deletes the PBX's copy after Save). Recordings saved at about the same time are made
+// durable together (see commit); their size, SHA-256 and (for WAV) duration go on the interaction. It imports only cti, and
 // golang.org/x/sys for the Linux system calls.
 package recdir
 
@@ -13,14 +12,10 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,7 +24,7 @@ import (
 	"github.com/switchboard-cc/switchboard/cti"
 )
 
-// tmpPrefix starts the temporary names of files being written; New removes those a crash left behind.
+// tmpPrefix starts the names of files being written; New removes those a crash left behind.
 const tmpPrefix = ".incoming-"
 
 // window is the least time between the starts of two commits (see commit): under load each commit serves the Saves of a
@@ -38,9 +33,8 @@ const window = 20 * time.Millisecond
 
 // Dir is a folder of recordings. Its methods may be called concurrently.
 type Dir struct {
-	path    string
-	unnamed bool          // files are written without a name and linked; else under a temporary name and renamed
-	window  time.Duration // a field so tests can choose it
+	path   string
+	window time.Duration // a field so tests can choose it
 	// syncData makes the data of files (written, still open) durable; a variable so tests can make it fail.
 	syncData func(files []*os.File) error
 
@@ -65,38 +59,7 @@ func New(path string) (*Dir, error) {
 			return nil, fmt.Errorf("recordings folder: %w", err)
 		}
 	}
-	return &Dir{path: path, unnamed: unnamedWorks(path), window: window, syncData: syncData}, nil
-}
-
-// unnamedWorks tells whether files in path can be written without a name and linked (Linux with O_TMPFILE support in the
-// filesystem, /proc mounted): it tries once, and removes the probe.
-func unnamedWorks(path string) bool {
-	f, err := openUnnamed(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	folder, err := os.Open(path)
-	if err != nil {
-		return false
-	}
-	defer folder.Close()
-	name, err := linkTemp(f, folder)
-	if err != nil {
-		return false
-	}
-	return os.Remove(filepath.Join(path, name)) == nil
-}
-
-// linkTemp links f, a file without a name, under a new temporary name in folder and returns that name.
-func linkTemp(f, folder *os.File) (string, error) {
-	for {
-		name := tmpPrefix + strconv.FormatUint(rand.Uint64(), 36)
-		err := linkUnnamed(f, folder, name)
-		if !errors.Is(err, fs.ErrExist) {
-			return name, err
-		}
-	}
+	return &Dir{path: path, window: window, syncData: syncData}, nil
 }
 
 // validName accepts the names the engine gives recordings ("interaction-<uuid>", "vm-<uuid>"): no path separators, no dots
@@ -118,7 +81,7 @@ func (d *Dir) Save(ctx context.Context, name string, r io.Reader) (cti.Recording
 	if err := validName(name); err != nil {
 		return cti.RecordingRef{}, err
 	}
-	f, tmp, err := d.create()
+	f, err := os.CreateTemp(d.path, tmpPrefix+"*")
 	opened := d.opened.Add(1)
 	if err != nil {
 		return cti.RecordingRef{}, cti.Internal(err, "create recording file")
@@ -144,27 +107,14 @@ func (d *Dir) Save(ctx context.Context, name string, r io.Reader) (cti.Recording
 	}
 	copyBufs.Put(buf)
 	if err != io.EOF {
-		discard([]pending{{f: f, tmp: tmp}})
+		discard([]pending{{f: f}})
 		return cti.RecordingRef{}, cti.Internal(err, "write recording")
 	}
 	file := name + ".wav"
-	if err := d.commit(pending{f: f, tmp: tmp, file: file, opened: opened}); err != nil {
+	if err := d.commit(pending{f: f, file: file, opened: opened}); err != nil {
 		return cti.RecordingRef{}, err
 	}
 	return cti.RecordingRef{File: file, Size: n, SHA256: hex.EncodeToString(h.Sum(nil)), Duration: wavDuration(head[:min(n, 44)], n)}, nil
-}
-
-// create opens a new file to write a recording to: without a name where that works, else under a temporary name (tmp).
-func (d *Dir) create() (f *os.File, tmp string, err error) {
-	if d.unnamed {
-		f, err = openUnnamed(d.path)
-		return f, "", err
-	}
-	f, err = os.CreateTemp(d.path, tmpPrefix+"*")
-	if err != nil {
-		return nil, "", err
-	}
-	return f, f.Name(), nil
 }
 
 // fill reads r into buf until buf is full or r fails (io.EOF included), checking ctx before each read.

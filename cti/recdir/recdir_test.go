@@ -11,7 +11,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -37,41 +36,8 @@ func wav(d time.Duration) []byte {
 	return b.Bytes()
 }
 
-// forEachWay runs f on a store that writes files without a name (where the platform can) and on one that writes them
-// under temporary names, the fallback.
-func forEachWay(t *testing.T, f func(t *testing.T, d *Dir)) {
-	for _, unnamed := range []bool{true, false} {
-		t.Run(map[bool]string{true: "unnamed", false: "temporary-name"}[unnamed], func(t *testing.T) {
-			d, err := New(t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if unnamed && !d.unnamed {
-				t.Skip("files without a name are not supported here")
-			}
-			d.unnamed = unnamed
-			f(t, d)
-		})
-	}
-}
-
-// On Linux the store writes files without a name, and its probe leaves nothing in the folder.
-func TestNewWritesUnnamedOnLinux(t *testing.T) {
-	d, err := New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if runtime.GOOS == "linux" && !d.unnamed {
-		t.Fatal("store writes under temporary names on Linux")
-	}
-	if entries, _ := os.ReadDir(d.path); len(entries) != 0 {
-		t.Fatalf("folder holds %v after New", entries)
-	}
-}
-
-func TestSaveAndOpen(t *testing.T) { forEachWay(t, testSaveAndOpen) }
-
-func testSaveAndOpen(t *testing.T, d *Dir) {
+func TestSaveAndOpen(t *testing.T) {
+	d := mustNew(t)
 	audio := wav(3 * time.Second)
 	ref, err := d.Save(context.Background(), "interaction-0193", bytes.NewReader(audio))
 	if err != nil {
@@ -98,9 +64,8 @@ func testSaveAndOpen(t *testing.T, d *Dir) {
 }
 
 // A failed download leaves nothing under the final name and no temporary file behind.
-func TestSaveFailureLeavesNothing(t *testing.T) { forEachWay(t, testSaveFailureLeavesNothing) }
-
-func testSaveFailureLeavesNothing(t *testing.T, d *Dir) {
+func TestSaveFailureLeavesNothing(t *testing.T) {
+	d := mustNew(t)
 	boom := errors.New("connection reset")
 	_, err := d.Save(context.Background(), "interaction-x", io.MultiReader(bytes.NewReader(wav(time.Second)[:100]), errReader{boom}))
 	if cti.ErrorCode(err) != cti.EINTERNAL || !errors.Is(err, boom) {
@@ -133,9 +98,8 @@ type errReader struct{ err error }
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // Concurrent saves all land, each under its name with its own bytes, and nothing else stays in the folder.
-func TestConcurrentSaves(t *testing.T) { forEachWay(t, testConcurrentSaves) }
-
-func testConcurrentSaves(t *testing.T, d *Dir) {
+func TestConcurrentSaves(t *testing.T) {
+	d := mustNew(t)
 	const n = 40
 	var wg sync.WaitGroup
 	refs := make([]cti.RecordingRef, n)
@@ -166,9 +130,8 @@ func testConcurrentSaves(t *testing.T, d *Dir) {
 
 // Saves that arrive while a batch is being made durable share the next batch; when making it durable fails, every Save of
 // that batch fails and leaves nothing behind, and the batch before it is unaffected.
-func TestFailedSyncFailsTheWholeBatch(t *testing.T) { forEachWay(t, testFailedSyncFailsTheWholeBatch) }
-
-func testFailedSyncFailsTheWholeBatch(t *testing.T, d *Dir) {
+func TestFailedSyncFailsTheWholeBatch(t *testing.T) {
+	d := mustNew(t)
 	boom := errors.New("EIO")
 	release := make(chan struct{})
 	calls := 0
@@ -216,9 +179,8 @@ func testFailedSyncFailsTheWholeBatch(t *testing.T, d *Dir) {
 
 // Saving a name again replaces the recording (a retried download), and Saves of one name at once all succeed, one of
 // them winning whole; nothing else stays in the folder.
-func TestSaveReplaces(t *testing.T) { forEachWay(t, testSaveReplaces) }
-
-func testSaveReplaces(t *testing.T, d *Dir) {
+func TestSaveReplaces(t *testing.T) {
+	d := mustNew(t)
 	if _, err := d.Save(context.Background(), "interaction-r", bytes.NewReader(wav(time.Second))); err != nil {
 		t.Fatal(err)
 	}
@@ -255,9 +217,8 @@ func testSaveReplaces(t *testing.T, d *Dir) {
 }
 
 // When the final name cannot be given (here a folder holds it), Save fails naming the cause and leaves no file behind.
-func TestNamingFailureLeavesNothing(t *testing.T) { forEachWay(t, testNamingFailureLeavesNothing) }
-
-func testNamingFailureLeavesNothing(t *testing.T, d *Dir) {
+func TestNamingFailureLeavesNothing(t *testing.T) {
+	d := mustNew(t)
 	if err := os.Mkdir(filepath.Join(d.path, "interaction-d.wav"), 0o750); err != nil {
 		t.Fatal(err)
 	}
@@ -267,7 +228,7 @@ func testNamingFailureLeavesNothing(t *testing.T, d *Dir) {
 	_, err := d.Save(context.Background(), "interaction-d", bytes.NewReader(wav(time.Second)))
 	var le *os.LinkError
 	if cti.ErrorCode(err) != cti.EINTERNAL || !errors.As(err, &le) {
-		t.Fatalf("err = %v, want internal wrapping the failed link or rename", err)
+		t.Fatalf("err = %v, want internal wrapping the failed rename", err)
 	}
 	entries, _ := os.ReadDir(d.path)
 	if len(entries) != 1 || !entries[0].IsDir() {
@@ -377,6 +338,15 @@ func TestNewRemovesStaleTemporaryFiles(t *testing.T) {
 	if len(entries) != 1 || entries[0].Name() != "interaction-1.wav" {
 		t.Fatalf("folder holds %v, want only the recording", entries)
 	}
+}
+
+func mustNew(tb testing.TB) *Dir {
+	tb.Helper()
+	d, err := New(tb.TempDir())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return d
 }
 
 // waitFor polls cond until it holds (5 s at most).
