@@ -3,13 +3,15 @@ package recdir
 import (
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/switchboard-cc/switchboard/cti"
 )
 
-// batch is the files of Saves that arrived while the previous batch was being made durable. Making a file durable costs
-// mostly a journal commit and a device flush whether one file or twenty share it (fsync was ¾ of a recording's save), so
-// under load one commit serves every recording that finished meanwhile; alone, a Save commits at once.
+// batch is the files of Saves that arrived while the previous batch was being made durable, or within a window of its
+// start. Making a file durable has a cost per commit whatever the number of files it serves (the folder's fsync, the
+// device flush, the goroutine hand-offs), so under load one commit serves every recording that finished meanwhile; alone,
+// a Save commits at once.
 type batch struct {
 	files []pending
 	done  chan struct{} // closed once err is set
@@ -17,14 +19,14 @@ type batch struct {
 }
 
 type pending struct {
-	tmp  *os.File // written, still open
-	file string   // final name in the folder
+	f      *os.File // written under a temporary name, still open
+	file   string   // final name in the folder
+	opened uint64   // taken after the file is created and before it is written
 }
 
-// commit makes tmp durable, renames it to file and makes the rename durable; it closes tmp, and removes it on failure. The
-// first Save to join a batch commits it, after the batch before it is done; the others wait for it. A failure fails the
-// whole batch: each of its Saves returns the error (and the engine keeps the PBX's copy).
-func (d *Dir) commit(tmp *os.File, file string) error {
+// commit makes p durable under its final name; it closes p.f, and removes it on failure. The first Save to join a batch
+// commits it, after the batch before it is done and at least a window after that one started; the others wait for it. A failure fails the whole batch: each of its Saves returns the error (and the engine keeps the PBX's copy).
+func (d *Dir) commit(p pending) error {
 	d.mu.Lock()
 	b := d.open
 	first := b == nil
@@ -32,7 +34,7 @@ func (d *Dir) commit(tmp *os.File, file string) error {
 		b = &batch{done: make(chan struct{})}
 		d.open = b
 	}
-	b.files = append(b.files, pending{tmp: tmp, file: file})
+	b.files = append(b.files, p)
 	prev := d.syncing
 	d.mu.Unlock()
 	if !first {
@@ -43,7 +45,13 @@ func (d *Dir) commit(tmp *os.File, file string) error {
 		<-prev // meanwhile this batch collects the Saves that finish
 	}
 	d.mu.Lock()
-	d.open, d.syncing = nil, b.done
+	wait := d.window - time.Since(d.started)
+	d.mu.Unlock()
+	if wait > 0 {
+		time.Sleep(wait) // and meanwhile too
+	}
+	d.mu.Lock()
+	d.open, d.syncing, d.started = nil, b.done, time.Now()
 	d.mu.Unlock()
 
 	b.err = d.sync(b.files)
@@ -57,27 +65,30 @@ func (d *Dir) commit(tmp *os.File, file string) error {
 
 // sync commits one batch: the files' data, then their renames, then the folder (which holds the renames).
 func (d *Dir) sync(files []pending) error {
-	tmps := make([]*os.File, len(files))
+	fds := make([]*os.File, len(files))
+	oldest := 0
 	for i, p := range files {
-		tmps[i] = p.tmp
+		fds[i] = p.f
+		if p.opened < files[oldest].opened {
+			oldest = i
+		}
 	}
-	err := d.syncData(d.path, tmps)
+	// syncData's syncfs reports errors since its file was opened: the file with the least opened was opened before any
+	// file of the batch was written, so before any of their writeback could fail.
+	fds[0], fds[oldest] = fds[oldest], fds[0]
+	err := d.syncData(fds)
 	for _, p := range files {
-		if cerr := p.tmp.Close(); err == nil {
+		if cerr := p.f.Close(); err == nil {
 			err = cerr
 		}
 	}
 	if err != nil {
-		for _, p := range files {
-			os.Remove(p.tmp.Name())
-		}
+		discard(files)
 		return cti.Internal(err, "write recording")
 	}
 	for i, p := range files {
-		if err := os.Rename(p.tmp.Name(), filepath.Join(d.path, p.file)); err != nil {
-			for _, q := range files[i:] {
-				os.Remove(q.tmp.Name())
-			}
+		if err := os.Rename(p.f.Name(), filepath.Join(d.path, p.file)); err != nil {
+			discard(files[i:])
 			return cti.Internal(err, "store recording")
 		}
 	}
@@ -98,4 +109,12 @@ func syncDir(path string) error {
 		err = cerr
 	}
 	return err
+}
+
+// discard removes files that will not be stored (closing them if still open).
+func discard(files []pending) {
+	for _, p := range files {
+		p.f.Close()
+		os.Remove(p.f.Name())
+	}
 }

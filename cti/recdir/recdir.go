@@ -3,7 +3,8 @@
 // A recording is written to a temporary file and renamed into place only once its data is durable, and Save returns only
 // once the rename is durable too, so a crash never leaves a half-written recording under its final name and a saved
 // recording survives one (the engine deletes the PBX's copy after Save). Recordings saved at about the same time are made
-// durable together (see commit); their size, SHA-256 and (for WAV) duration go on the interaction. It imports only cti.
+// durable together (see commit); their size, SHA-256 and (for WAV) duration go on the interaction. It imports only cti, and
+// golang.org/x/sys for the Linux system calls.
 package recdir
 
 import (
@@ -17,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-cc/switchboard/cti"
@@ -25,15 +27,22 @@ import (
 // tmpPrefix starts the names of files being written; New removes those a crash left behind.
 const tmpPrefix = ".incoming-"
 
+// window is the least time between the starts of two commits (see commit): under load each commit serves the Saves of a
+// window; a Save after a quiet spell commits at once, so a recording waits at most this long for its batch to start.
+const window = 20 * time.Millisecond
+
 // Dir is a folder of recordings. Its methods may be called concurrently.
 type Dir struct {
-	path string
+	path   string
+	window time.Duration // a field so tests can choose it
 	// syncData makes the data of files (written, still open) durable; a variable so tests can make it fail.
-	syncData func(dir string, files []*os.File) error
+	syncData func(files []*os.File) error
 
 	mu      sync.Mutex
 	open    *batch        // collecting files; its first member commits it
 	syncing chan struct{} // closed when the batch being committed is done; nil when none is
+	started time.Time     // when the last commit started
+	opened  atomic.Uint64 // files created so far
 }
 
 // New returns the store in path, creating the folder if needed and removing temporary files a crash left in it.
@@ -50,7 +59,7 @@ func New(path string) (*Dir, error) {
 			return nil, fmt.Errorf("recordings folder: %w", err)
 		}
 	}
-	return &Dir{path: path, syncData: syncData}, nil
+	return &Dir{path: path, window: window, syncData: syncData}, nil
 }
 
 // validName accepts the names the engine gives recordings ("interaction-<uuid>", "vm-<uuid>"): no path separators, no dots
@@ -62,8 +71,9 @@ func validName(name string) error {
 	return nil
 }
 
-// copyBufs holds the copy buffers of Save: one per recording was the largest allocation of a recording's save.
-var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+// copyBufs holds the copy buffers of Save: one per recording was the largest allocation of a recording's save. Save fills
+// one before writing it, so a recording of a few seconds (16 KB a second) takes one write.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
 // Save stores r as name.wav and returns its reference once the file is durable. Saving the same name again replaces the
 // file (a retried download).
@@ -71,7 +81,8 @@ func (d *Dir) Save(ctx context.Context, name string, r io.Reader) (cti.Recording
 	if err := validName(name); err != nil {
 		return cti.RecordingRef{}, err
 	}
-	tmp, err := os.CreateTemp(d.path, tmpPrefix+"*")
+	f, err := os.CreateTemp(d.path, tmpPrefix+"*")
+	opened := d.opened.Add(1)
 	if err != nil {
 		return cti.RecordingRef{}, cti.Internal(err, "create recording file")
 	}
@@ -80,18 +91,15 @@ func (d *Dir) Save(ctx context.Context, name string, r io.Reader) (cti.Recording
 	var n int64
 	buf := copyBufs.Get().(*[]byte)
 	for err == nil {
-		if err = ctx.Err(); err != nil {
-			break
-		}
 		var m int
-		m, err = r.Read(*buf)
+		m, err = fill(ctx, r, *buf)
 		if m > 0 {
 			p := (*buf)[:m]
 			if n < int64(len(head)) {
 				copy(head[n:], p)
 			}
 			h.Write(p)
-			if _, werr := tmp.Write(p); werr != nil {
+			if _, werr := f.Write(p); werr != nil {
 				err = werr
 			}
 			n += int64(m)
@@ -99,15 +107,30 @@ func (d *Dir) Save(ctx context.Context, name string, r io.Reader) (cti.Recording
 	}
 	copyBufs.Put(buf)
 	if err != io.EOF {
-		tmp.Close()
-		os.Remove(tmp.Name())
+		discard([]pending{{f: f}})
 		return cti.RecordingRef{}, cti.Internal(err, "write recording")
 	}
 	file := name + ".wav"
-	if err := d.commit(tmp, file); err != nil {
+	if err := d.commit(pending{f: f, file: file, opened: opened}); err != nil {
 		return cti.RecordingRef{}, err
 	}
 	return cti.RecordingRef{File: file, Size: n, SHA256: hex.EncodeToString(h.Sum(nil)), Duration: wavDuration(head[:min(n, 44)], n)}, nil
+}
+
+// fill reads r into buf until buf is full or r fails (io.EOF included), checking ctx before each read.
+func fill(ctx context.Context, r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		m, err := r.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // Open opens a stored recording by its file name (RecordingRef.File).

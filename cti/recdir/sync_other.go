@@ -4,8 +4,8 @@ package recdir
 
 import "os"
 
-// syncData makes a batch's data durable, one fsync per file.
-func syncData(_ string, files []*os.File) error {
+// syncData makes the data of a batch's files durable, one fsync each.
+func syncData(files []*os.File) error {
 	for _, f := range files {
 		if err := f.Sync(); err != nil {
 			return err

@@ -1,7 +1,0 @@
-//go:build linux && !amd64 && !386
-
-package recdir
-
-import "syscall"
-
-const sysSyncfs = syscall.SYS_SYNCFS
