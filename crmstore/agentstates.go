@@ -125,27 +125,33 @@ func (s *Store) recordAgentState(ctx context.Context, tx pgx.Tx, a agentStateWri
 // closed it meanwhile makes this one insert a second open stretch, which the unique index refuses: the batch fails and is
 // retried on the new state). The replay check reads each agent's stretches from its new state's time on, an index range, not
 // the whole history. Two agents may close wrap-ups of the same interaction (a transfer): their times are added together.
+//
+// The rows are found by "= any" of the ids (and the replay check by a lateral probe per agent), so that every plan reads them
+// through their index whatever the planner thinks of the table's size: a hash join over a whole (small, fresh) table cost more
+// than every other part of the write.
 const agentStateSetSQL = `with w as (
 	select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[]) w (agent, state, reason, call, since)
 ), prev as (
 	select s.agent_id as agent, s.id, s.state, s.reason, coalesce(s.call_id::text, '') as call, s.started_at
-	from agent_states s join w on s.agent_id = w.agent and s.ended_at is null
+	from agent_states s where s.agent_id = any($1::uuid[]) and s.ended_at is null
 ), change as (
 	select w.*, not exists (select 1 from prev where prev.agent = w.agent and prev.state = w.state and prev.reason = w.reason
 			and prev.call = w.call)
-		and not exists (select 1 from agent_states a where a.agent_id = w.agent and a.started_at >= w.since
-			and (a.started_at > w.since or (a.state = w.state and a.reason = w.reason and coalesce(a.call_id::text, '') = w.call)))
+		and r.replayed is null
 		and (w.state <> 'logged-out' or exists (select 1 from prev where prev.agent = w.agent)) as yes
-	from w
+	from w left join lateral (select true as replayed from agent_states a where a.agent_id = w.agent and a.started_at >= w.since
+		and (a.started_at > w.since or (a.state = w.state and a.reason = w.reason and coalesce(a.call_id::text, '') = w.call))
+		limit 1) r on true
 ), closed as (
 	update agent_states a set ended_at = greatest(change.since, prev.started_at)
-	from prev join change on change.agent = prev.agent where change.yes and a.id = prev.id and a.ended_at is null
+	from prev join change on change.agent = prev.agent
+	where change.yes and a.id = prev.id and a.agent_id = any($1::uuid[]) and a.ended_at is null
 	returning prev.state, prev.call, prev.started_at, a.ended_at
 ), wrapped as (
 	update interactions i set wrap_up_ms = i.wrap_up_ms + x.ms
 	from (select call::uuid as id, sum(floor(extract(epoch from ended_at - started_at) * 1000))::bigint as ms from closed
 		where state = 'wrap-up' and call <> '' group by 1) x
-	where i.id = x.id
+	where i.id = x.id and i.id = any(array(select call::uuid from closed where state = 'wrap-up' and call <> ''))
 	returning 1
 ), opened as (
 	insert into agent_states (agent_id, state, reason, call_id, started_at)

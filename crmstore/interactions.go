@@ -488,7 +488,9 @@ func startStatement(in *cti.Interaction) (string, []any, error) {
 // in a round of the pipelined batch (setSQL), its values passed as arrays and read back row by row with unnest. The write alone
 // reads the row's state before the change in the same statement (the subquery sees it as it was) and locks it, so the events
 // it emits are exact; the batch writes no events, so its statement neither reads the rows first nor locks them before changing
-// them. Per row, both return the same change.
+// them. Per row, both return the same change. The set statements also find their rows by "= any" of the ids, so that the plan
+// reads them through the primary key whatever the planner thinks of the table's size (joined with unnest alone, a small
+// table was read whole, a hash join, for every statement).
 
 // updateSetSQL is the update's change, its values in u.
 const updateSetSQL = `update interactions set
@@ -522,7 +524,7 @@ returning old.unanswered, old.unrecorded`
 
 var updateSetBatchSQL = updateSetSQL + `
 from unnest(` + placeholders(updateTypes, true) + `) u ` + updateColumns + `
-where interactions.id = u.id
+where interactions.id = u.id and interactions.id = any($1)
 returning interactions.id`
 
 // placeholders returns "$1::t1, $2::t2…" for types, or their array types.
@@ -609,7 +611,7 @@ returning old.live, false`
 
 var finishSetBatchSQL = finishSetSQL + `
 from unnest(` + placeholders(finishTypes, true) + `) f ` + finishColumns + `
-where ` + finishWhere + `
+where ` + finishWhere + ` and interactions.id = any($1)
 returning interactions.id`
 
 func finishStatement(id string, f cti.InteractionFinish) (string, []any, error) {
@@ -653,7 +655,7 @@ returning true, false`
 
 var dispositionSetBatchSQL = dispositionSetSQL + `
 from unnest(` + placeholders(dispositionTypes, true) + `) d ` + dispositionColumns + `
-where ` + dispositionWhere + `
+where ` + dispositionWhere + ` and interactions.id = any($1)
 returning interactions.id`
 
 func dispositionStatement(id string, d cti.DispositionWrite) (string, []any, error) {
@@ -675,16 +677,13 @@ func dispositionStatement(id string, d cti.DispositionWrite) (string, []any, err
 	return dispositionSQL, []any{id, code, d.Notes, d.AgentID}, nil
 }
 
-// noInteractionSubscribers fails the pipelined batch it opens (SQLSTATE SB001) when a webhook subscription wants an interaction
-// event: the batch has no way to write the events, so it must not commit and the writes go the way that does.
-var noInteractionSubscribers = `do $$ begin
-	if exists (select 1 from webhook_subscriptions where active and events && array['` + strings.Join(interactionEvents, "', '") + `'])
-	then raise exception using errcode = 'SB001', message = 'a webhook subscription wants interaction events';
-	end if;
-end $$`
+// noSubscribers fails the pipelined batch it opens (SQLSTATE SB001) when a webhook subscription wants one of the events ($1)
+// the batch's writes could emit (interactionEvents, and with agent states writeEvents): the batch has no way to write the
+// events, so it must not commit and the writes go the way that does (migration 0017).
+const noSubscribers = `select no_event_subscribers($1)`
 
-// noWriteSubscribers is the guard of a batch that also records agent states.
-var noWriteSubscribers = strings.Replace(noInteractionSubscribers, "array['", "array['"+cti.EventAgentStateChanged+"', '", 1)
+// writeEvents are interactionEvents and the agent state's event.
+var writeEvents = append([]string{cti.EventAgentStateChanged}, interactionEvents...)
 
 const errSubscribers = "SB001"
 
@@ -754,11 +753,11 @@ func setArgs(ps []*preparedWrite) []any {
 // each statement is followed by its events in an explicit transaction.
 func (s *Store) applyWrites(ctx context.Context, ps []*preparedWrite) error {
 	b := &pgx.Batch{}
-	guard := noInteractionSubscribers
+	events := interactionEvents
 	if slices.ContainsFunc(ps, func(p *preparedWrite) bool { return p.w.AgentState != nil }) {
-		guard = noWriteSubscribers
+		events = writeEvents
 	}
-	b.Queue(guard)
+	b.Queue(noSubscribers, events)
 	var sets [][]*preparedWrite
 	for _, r := range rounds(ps) {
 		for k, group := range r {
