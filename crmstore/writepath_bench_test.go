@@ -122,6 +122,15 @@ func BenchmarkCallWritePath(b *testing.B) {
 	// The server's statistics of idle connections reach pg_stat_database within a second.
 	time.Sleep(2 * time.Second)
 	b.ReportMetric(float64(serverBlocks(b, s)-blocks0)/float64(len(calls)), "pg-blocks/call")
+	// The share of updates that were HOT (no index entry written), of interactions and of agent_states.
+	for _, table := range []string{"interactions", "agent_states"} {
+		var upd, hot float64
+		if err := pool.QueryRow(ctx, `select n_tup_upd, n_tup_hot_upd from pg_stat_user_tables where relname = $1`,
+			table).Scan(&upd, &hot); err != nil {
+			benchFatal(b, err)
+		}
+		b.ReportMetric(100*hot/max(upd, 1), table+"-hot-%")
+	}
 	var done int
 	if err := pool.QueryRow(ctx, `select count(*) from interactions where outcome = 'answered' and recording_file is not null`).Scan(&done); err != nil {
 		benchFatal(b, err)
