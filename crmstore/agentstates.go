@@ -3,6 +3,7 @@ package crmstore
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -160,6 +161,12 @@ const agentStateSetSQL = `with w as (
 	returning 1
 )
 select agent from change where yes`
+
+// agentStateSQL is agentStateSetSQL for one agent, its arguments scalars (see batchSQL).
+var agentStateSQL = strings.NewReplacer(
+	`unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])`,
+	`(values ($1::uuid, $2::text, $3::text, $4::text, $5::timestamptz))`,
+	`any($1::uuid[])`, `any(array[$1::uuid])`).Replace(agentStateSetSQL)
 
 func (a agentStateWrite) args() []any {
 	return []any{a.st.AgentID, string(a.st.State), a.st.Reason, a.call, a.since}

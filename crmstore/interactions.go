@@ -479,6 +479,9 @@ var startSQL = `insert into interactions (` + strings.Join(interactionColumns, "
 var startSetBatchSQL = `insert into interactions (` + strings.Join(interactionColumns, ", ") + `)
 select * from unnest(` + placeholders(interactionTypes, true) + `) on conflict (id) do nothing returning id`
 
+var startBatchSQL = `insert into interactions (` + strings.Join(interactionColumns, ", ") + `) values (` +
+	placeholders(interactionTypes, false) + `) on conflict (id) do nothing returning id`
+
 func startStatement(in *cti.Interaction) (string, []any, error) {
 	row, err := interactionRow(in)
 	return startSQL, row, err
@@ -525,6 +528,11 @@ returning old.unanswered, old.unrecorded`
 var updateSetBatchSQL = updateSetSQL + `
 from unnest(` + placeholders(updateTypes, true) + `) u ` + updateColumns + `
 where interactions.id = u.id and interactions.id = any($1)
+returning interactions.id`
+
+var updateBatchSQL = updateSetSQL + `
+from (values (` + placeholders(updateTypes, false) + `)) u ` + updateColumns + `
+where interactions.id = u.id
 returning interactions.id`
 
 // placeholders returns "$1::t1, $2::t2…" for types, or their array types.
@@ -614,6 +622,11 @@ from unnest(` + placeholders(finishTypes, true) + `) f ` + finishColumns + `
 where ` + finishWhere + ` and interactions.id = any($1)
 returning interactions.id`
 
+var finishBatchSQL = finishSetSQL + `
+from (values (` + placeholders(finishTypes, false) + `)) f ` + finishColumns + `
+where ` + finishWhere + `
+returning interactions.id`
+
 func finishStatement(id string, f cti.InteractionFinish) (string, []any, error) {
 	if _, err := parseID(id, "interaction"); err != nil {
 		return "", nil, err
@@ -656,6 +669,11 @@ returning true, false`
 var dispositionSetBatchSQL = dispositionSetSQL + `
 from unnest(` + placeholders(dispositionTypes, true) + `) d ` + dispositionColumns + `
 where ` + dispositionWhere + ` and interactions.id = any($1)
+returning interactions.id`
+
+var dispositionBatchSQL = dispositionSetSQL + `
+from (values (` + placeholders(dispositionTypes, false) + `)) d ` + dispositionColumns + `
+where ` + dispositionWhere + `
 returning interactions.id`
 
 func dispositionStatement(id string, d cti.DispositionWrite) (string, []any, error) {
@@ -703,6 +721,12 @@ const (
 // the id of every row it changed (an agent state: the agent's).
 var setBatchSQL = [writeKinds]string{startSetBatchSQL, updateSetBatchSQL, finishSetBatchSQL, dispositionSetBatchSQL,
 	agentStateSetSQL}
+
+// batchSQL is setBatchSQL for one write, its arguments the write's own. A set statement is planned anew for each call with
+// fewer rows than the planner assumes of an array of unknown length (ten): its plan for the statement's actual arrays then
+// looks cheaper than the plan kept for any arrays. A round's lone write of a kind (most, when the writes come one at a time)
+// takes a statement whose kept plan is as cheap as any.
+var batchSQL = [writeKinds]string{startBatchSQL, updateBatchSQL, finishBatchSQL, dispositionBatchSQL, agentStateSQL}
 
 // rounds orders ps for set statements: round r holds, of each interaction and each agent, its r-th write of the batch, so no
 // statement changes a row twice and each interaction's and agent's writes keep their order. A round applies its starts, then
@@ -761,10 +785,15 @@ func (s *Store) applyWrites(ctx context.Context, ps []*preparedWrite) error {
 	var sets [][]*preparedWrite
 	for _, r := range rounds(ps) {
 		for k, group := range r {
-			if len(group) > 0 {
+			switch len(group) {
+			case 0:
+				continue
+			case 1:
+				b.Queue(batchSQL[k], group[0].args...)
+			default:
 				b.Queue(setBatchSQL[k], setArgs(group)...)
-				sets = append(sets, group)
 			}
+			sets = append(sets, group)
 		}
 	}
 	err := func() error {

@@ -93,8 +93,3 @@ end $$;
 -- No statement reads agent_states by time alone (a report reads an agent's stretches through agent_states_agent), and each
 -- state change wrote this index twice (the new stretch, and the closed one's new version): it goes.
 drop index agent_states_started;
-
--- Room on each page for the later versions of its rows: the recording's update changes no indexed column, so with room on the
--- row's page it is a HOT update (no index entry written); on a full page it is not. (New pages only: the pages written
--- before keep what they have.)
-alter table interactions set (fillfactor = 85);
