@@ -736,21 +736,22 @@ var batchSQL = [writeKinds]string{startBatchSQL, updateBatchSQL, finishBatchSQL,
 // greater of it and its own, and the engine finishes a call before its wrap-up begins.) The engine's batches take one or two
 // rounds: a few statements instead of one per write.
 func rounds(ps []*preparedWrite) [][writeKinds][]*preparedWrite {
+	type key struct {
+		agent bool
+		id    uuid.UUID // ids are valid once prepared; parsed, two spellings of one id are one key
+	}
 	var out [][writeKinds][]*preparedWrite
-	next := make(map[string]int, len(ps)) // an interaction's or agent's next round
-	floor := 0                            // the latest round of an interaction write so far
+	next := make(map[key]int, len(ps)) // an interaction's or agent's next round
+	floor := 0                         // the latest round of an interaction write so far
 	for _, p := range ps {
-		key := "i" + strings.ToLower(p.id)
-		if p.kind == writeAgentState {
-			key = "a" + strings.ToLower(p.id)
-		}
-		r := next[key]
+		k := key{p.kind == writeAgentState, uuid.MustParse(p.id)}
+		r := next[k]
 		if p.kind == writeAgentState {
 			r = max(r, floor)
 		} else {
 			floor = max(floor, r)
 		}
-		next[key] = r + 1
+		next[k] = r + 1
 		for len(out) <= r {
 			out = append(out, [writeKinds][]*preparedWrite{})
 		}
