@@ -487,9 +487,9 @@ func startStatement(in *cti.Interaction) (string, []any, error) {
 	return startSQL, row, err
 }
 
-// Each kind of write has two statements over the same SET: one for a write alone (sql), and one for every write of that kind
-// in a round of the pipelined batch (setSQL), its values passed as arrays and read back row by row with unnest. The write alone
-// reads the row's state before the change in the same statement (the subquery sees it as it was) and locks it, so the events
+// Each kind of write has three statements over the same SET: one for a write with its events (sql), and in the pipelined batch
+// one for every write of that kind in a round (setBatchSQL), its values passed as arrays and read back row by row with
+// unnest, and the same over one row of scalars (batchSQL). The write with its events reads the row's state before the change in the same statement (the subquery sees it as it was) and locks it, so the events
 // it emits are exact; the batch writes no events, so its statement neither reads the rows first nor locks them before changing
 // them. Per row, both return the same change. The set statements also find their rows by "= any" of the ids, so that the plan
 // reads them through the primary key whatever the planner thinks of the table's size (joined with unnest alone, a small
@@ -511,7 +511,7 @@ const updateSetSQL = `update interactions set
 	script_id = case when u.script is null then script_id else nullif(u.script, '')::uuid end,
 	script_version = coalesce(u.script_ver, script_version)`
 
-// updateColumns names the update's values (updateStatement's arguments) and their types.
+// updateColumns names the update's values (updateStatement's arguments); updateTypes are their types.
 const updateColumns = `(id, customer, queue, agent, queued, offered, answered, steps, vars, rec_file, rec_size, rec_sha, rec_ms,
 	channel, bridge, script, script_ver)`
 
@@ -733,8 +733,8 @@ var batchSQL = [writeKinds]string{startBatchSQL, updateBatchSQL, finishBatchSQL,
 // its updates, finishes, dispositions and agent states. An agent state is put no earlier than the round of any interaction
 // write before it, so closing a wrap-up, which adds to its interaction's wrap-up time, still comes after that interaction's
 // start and finish. (An interaction write after an agent state may go first: only the finish reads wrap_up_ms, taking the
-// greater of it and its own, and the engine finishes a call before its wrap-up begins.) The engine's batches take one or two
-// rounds: a few statements instead of one per write.
+// greater of it and its own, and the engine finishes a call before its wrap-up begins.) A batch's writes are mostly of
+// distinct calls and agents, so it takes few rounds: a few statements instead of one per write.
 func rounds(ps []*preparedWrite) [][writeKinds][]*preparedWrite {
 	type key struct {
 		agent bool
