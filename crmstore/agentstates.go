@@ -3,6 +3,7 @@ package crmstore
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -115,37 +116,57 @@ func (s *Store) recordAgentState(ctx context.Context, tx pgx.Tx, a agentStateWri
 	})
 }
 
-// agentStateSQL is RecordAgentState in one statement, for the pipelined batch of WriteInteractions (no event: that batch runs
-// only when no subscription wants one). A state older than the agent's latest stretch, or one recorded already, is a batch
-// replayed after its commit went unacknowledged: no change, like a repeat of the open state, so a retry never records a
-// stretch twice.
+// agentStateSetSQL is RecordAgentState in one statement for many agents, one state each ($1 agents, $2 states, $3 reasons, $4
+// calls, $5 times), for the pipelined batch of WriteInteractions (no event: that batch runs only when no subscription wants
+// one). It returns the agents whose state changed. A state older than the agent's latest stretch, or one recorded already, is
+// a batch replayed after its commit went unacknowledged: no change, like a repeat of the open state, so a retry never records
+// a stretch twice.
 //
-// The open stretch is read without a lock: the update that closes it locks it, and only if it is still open (a writer that
+// The open stretches are read without a lock: the update that closes one locks it, and only if it is still open (a writer that
 // closed it meanwhile makes this one insert a second open stretch, which the unique index refuses: the batch fails and is
-// retried on the new state). The replay check reads the agent's stretches from $5 on, an index range, not the whole history.
-const agentStateSQL = `with prev as (
-	select id, state, reason, coalesce(call_id::text, '') as call, started_at from agent_states
-	where agent_id = $1 and ended_at is null
+// retried on the new state). The replay check reads each agent's stretches from its new state's time on, an index range, not
+// the whole history. Two agents may close wrap-ups of the same interaction (a transfer): their times are added together.
+//
+// The rows are found by "= any" of the ids (and the replay check by a lateral probe per agent), so that every plan reads them
+// through their index whatever the planner thinks of the table's size: a hash join over a whole (small, fresh) table cost more
+// than every other part of the write.
+const agentStateSetSQL = `with w as (
+	select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[]) w (agent, state, reason, call, since)
+), prev as (
+	select s.agent_id as agent, s.id, s.state, s.reason, coalesce(s.call_id::text, '') as call, s.started_at
+	from agent_states s where s.agent_id = any($1::uuid[]) and s.ended_at is null
 ), change as (
-	select not exists (select 1 from prev where state = $2 and reason = $3 and call = $4)
-		and not exists (select 1 from agent_states where agent_id = $1 and started_at >= $5 and (started_at > $5 or (state = $2
-			and reason = $3 and coalesce(call_id::text, '') = $4)))
-		and ($2 <> 'logged-out' or exists (select 1 from prev)) as yes
+	select w.*, not exists (select 1 from prev where prev.agent = w.agent and prev.state = w.state and prev.reason = w.reason
+			and prev.call = w.call)
+		and r.replayed is null
+		and (w.state <> 'logged-out' or exists (select 1 from prev where prev.agent = w.agent)) as yes
+	from w left join lateral (select true as replayed from agent_states a where a.agent_id = w.agent and a.started_at >= w.since
+		and (a.started_at > w.since or (a.state = w.state and a.reason = w.reason and coalesce(a.call_id::text, '') = w.call))
+		limit 1) r on true
 ), closed as (
-	update agent_states a set ended_at = greatest($5, prev.started_at)
-	from prev, change where change.yes and a.id = prev.id and a.ended_at is null
+	update agent_states a set ended_at = greatest(change.since, prev.started_at)
+	from prev join change on change.agent = prev.agent
+	where change.yes and a.id = prev.id and a.agent_id = any($1::uuid[]) and a.ended_at is null
 	returning prev.state, prev.call, prev.started_at, a.ended_at
 ), wrapped as (
-	update interactions i set wrap_up_ms = i.wrap_up_ms + floor(extract(epoch from closed.ended_at - closed.started_at) * 1000)::bigint
-	from closed where closed.state = 'wrap-up' and closed.call <> '' and i.id = closed.call::uuid
+	update interactions i set wrap_up_ms = i.wrap_up_ms + x.ms
+	from (select call::uuid as id, sum(floor(extract(epoch from ended_at - started_at) * 1000))::bigint as ms from closed
+		where state = 'wrap-up' and call <> '' group by 1) x
+	where i.id = x.id and i.id = any(array(select call::uuid from closed where state = 'wrap-up' and call <> ''))
 	returning 1
 ), opened as (
 	insert into agent_states (agent_id, state, reason, call_id, started_at)
-	select $1, $2, $3, nullif($4, '')::uuid, $5 from change
-	where change.yes and $2 <> 'logged-out' and (select count(*) from closed) >= 0 -- after the close: one open stretch per agent
+	select agent, state, reason, nullif(call, '')::uuid, since from change
+	where yes and state <> 'logged-out' and (select count(*) from closed) >= 0 -- after the close: one open stretch per agent
 	returning 1
 )
-select yes, false from change`
+select agent from change where yes`
+
+// agentStateSQL is agentStateSetSQL for one agent, its arguments scalars (see batchSQL).
+var agentStateSQL = strings.NewReplacer(
+	`unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])`,
+	`(values ($1::uuid, $2::text, $3::text, $4::text, $5::timestamptz))`,
+	`any($1::uuid[])`, `any(array[$1::uuid])`).Replace(agentStateSetSQL)
 
 func (a agentStateWrite) args() []any {
 	return []any{a.st.AgentID, string(a.st.State), a.st.Reason, a.call, a.since}

@@ -358,11 +358,11 @@ func (s *Store) writeOne(ctx context.Context, w cti.InteractionWrite) error {
 var interactionEvents = []string{cti.EventInteractionStarted, cti.EventInteractionAnswered, cti.EventRecordingReady,
 	cti.EventInteractionCompleted, cti.EventCallbackRequested}
 
-// WriteInteractions implements cti.InteractionWriter. Each write is one statement that also returns what its events need (was
-// the row new, unanswered, unrecorded, live?). With no webhook subscription wanting an interaction event — the usual case —
-// the statements go in one pipelined batch: one round trip however many calls it carries (see applyWrites). A statement the
-// database refuses (a foreign key, a check) aborts the transaction; the writes are then applied one transaction each, so only
-// the refused one is skipped.
+// WriteInteractions implements cti.InteractionWriter. With no webhook subscription wanting an interaction event — the usual
+// case — the writes go in one pipelined batch, one statement for all writes of a kind (see applyWrites): one round trip, and a
+// few statements however many calls it carries. Otherwise each write is one statement that also returns what its events need
+// (was the row new, unanswered, unrecorded, live?). A statement the database refuses (a foreign key, a check) aborts the
+// transaction; the writes are then applied one transaction each, so only the refused one is skipped.
 func (s *Store) WriteInteractions(ctx context.Context, ws []cti.InteractionWrite) ([]error, error) {
 	var rejected []error
 	reject := func(i int, err error) {
@@ -430,9 +430,9 @@ type preparedWrite struct {
 	index int
 	w     cti.InteractionWrite
 	id    string
-	sql   string
-	batch string // the statement in the pipelined batch (no events), when it differs from sql
-	args  []any
+	kind  writeKind
+	sql   string          // the statement of this write alone, with what its events need (applyWrites' explicit transaction)
+	args  []any           // sql's arguments; the pipelined batch passes each as an element of an array of the kind's set statement
 	agent agentStateWrite // of an agent-state write
 	// Set by applyWrites: done when the statement ran, changed when it changed a row; a and b are its flags (start: inserted;
 	// update: was unanswered, was unrecorded; finish: was live).
@@ -446,64 +446,106 @@ func (s *Store) prepareWrite(i int, w cti.InteractionWrite) (*preparedWrite, err
 	var err error
 	switch {
 	case w.Start != nil:
+		p.kind = writeStart
 		p.sql, p.args, err = startStatement(w.Start)
 		p.id = w.Start.ID // filled in when empty
 	case w.Update != nil:
+		p.kind = writeUpdate
 		p.sql, p.args, err = updateStatement(w.ID, *w.Update)
-		p.batch = updateBatchSQL
 	case w.Finish != nil:
+		p.kind = writeFinish
 		p.sql, p.args, err = finishStatement(w.ID, *w.Finish)
-		p.batch = finishBatchSQL
 	case w.Disposition != nil:
+		p.kind = writeDisposition
 		p.sql, p.args, err = dispositionStatement(w.ID, *w.Disposition)
 	case w.AgentState != nil:
+		p.kind = writeAgentState
 		p.agent, err = s.prepareAgentState(*w.AgentState)
-		p.id, p.sql, p.args = w.AgentState.AgentID, agentStateSQL, p.agent.args()
+		p.id, p.args = w.AgentState.AgentID, p.agent.args()
 	default:
 		err = cti.Invalid("write", "one of start, update, finish, disposition or agent state is required")
 	}
 	return p, err
 }
 
-var startSQL = func() string {
-	ph := make([]string, len(interactionColumns))
-	for i := range ph {
-		ph[i] = "$" + strconv.Itoa(i+1)
-	}
-	return `insert into interactions (` + strings.Join(interactionColumns, ", ") + `) values (` + strings.Join(ph, ", ") +
-		`) on conflict (id) do nothing returning true, false`
-}()
+// interactionTypes are the types of interactionColumns.
+var interactionTypes = []string{"uuid", "text", "text", "uuid", "text", "text", "text", "uuid", "timestamptz", "timestamptz",
+	"timestamptz", "timestamptz", "timestamptz", "bigint", "bigint", "bigint", "bigint", "bigint", "text", "jsonb", "jsonb", "text",
+	"text", "text", "bigint", "text", "bigint", "uuid", "text", "text", "uuid", "integer"}
+
+var startSQL = `insert into interactions (` + strings.Join(interactionColumns, ", ") + `) values (` +
+	placeholders(interactionTypes, false) + `) on conflict (id) do nothing returning true, false`
+
+var startSetBatchSQL = `insert into interactions (` + strings.Join(interactionColumns, ", ") + `)
+select * from unnest(` + placeholders(interactionTypes, true) + `) on conflict (id) do nothing returning id`
+
+var startBatchSQL = `insert into interactions (` + strings.Join(interactionColumns, ", ") + `) values (` +
+	placeholders(interactionTypes, false) + `) on conflict (id) do nothing returning id`
 
 func startStatement(in *cti.Interaction) (string, []any, error) {
 	row, err := interactionRow(in)
 	return startSQL, row, err
 }
 
-// The update and the finish read the row's state before the change in the same statement (the subquery sees it as it was) and
-// lock it, so the events they emit are exact. The pipelined batch writes no events: it runs the plain update (updateBatchSQL,
-// finishBatchSQL), which neither reads the row first nor locks it before changing it (one index probe and one WAL record less).
-const updateSQL = updateSetSQL + `
-from (select id, answered_at is null as unanswered, recording_file is null as unrecorded from interactions where id = $1
-	for update) old
+// Each kind of write has three statements over the same SET: one for a write with its events (sql), and in the pipelined batch
+// one for every write of that kind in a round (setBatchSQL), its values passed as arrays and read back row by row with
+// unnest, and the same over one row of scalars (batchSQL). The write with its events reads the row's state before the change in the same statement (the subquery sees it as it was) and locks it, so the events
+// it emits are exact; the batch writes no events, so its statement neither reads the rows first nor locks them before changing
+// them. Per row, both return the same change. The set statements also find their rows by "= any" of the ids, so that the plan
+// reads them through the primary key whatever the planner thinks of the table's size (joined with unnest alone, a small
+// table was read whole, a hash join, for every statement).
+
+// updateSetSQL is the update's change, its values in u.
+const updateSetSQL = `update interactions set
+	overflow_from = case when u.queue is not null and interactions.queue is not null
+		and nullif(u.queue, '') is distinct from interactions.queue then interactions.queue else overflow_from end,
+	customer_id = case when u.customer is null then customer_id else nullif(u.customer, '')::uuid end,
+	queue = case when u.queue is null then interactions.queue else nullif(u.queue, '') end,
+	agent_id = case when u.agent is null then agent_id else nullif(u.agent, '')::uuid end,
+	queued_at = coalesce(u.queued, queued_at), offered_at = coalesce(u.offered, offered_at),
+	answered_at = coalesce(u.answered, answered_at),
+	ivr_path = coalesce(u.steps, ivr_path), inputs = interactions.inputs || coalesce(u.vars, '{}'),
+	recording_file = coalesce(u.rec_file, recording_file), recording_size = coalesce(u.rec_size, recording_size),
+	recording_sha256 = coalesce(u.rec_sha, recording_sha256), recording_ms = coalesce(u.rec_ms, recording_ms),
+	channel_id = coalesce(u.channel, channel_id), bridge_id = coalesce(u.bridge, bridge_id),
+	script_id = case when u.script is null then script_id else nullif(u.script, '')::uuid end,
+	script_version = coalesce(u.script_ver, script_version)`
+
+// updateColumns names the update's values (updateStatement's arguments); updateTypes are their types.
+const updateColumns = `(id, customer, queue, agent, queued, offered, answered, steps, vars, rec_file, rec_size, rec_sha, rec_ms,
+	channel, bridge, script, script_ver)`
+
+var updateTypes = []string{"uuid", "text", "text", "text", "timestamptz", "timestamptz", "timestamptz", "jsonb", "jsonb", "text",
+	"bigint", "text", "bigint", "text", "text", "text", "integer"}
+
+var updateSQL = updateSetSQL + `
+from (values (` + placeholders(updateTypes, false) + `)) u ` + updateColumns + `,
+	(select id, answered_at is null as unanswered, recording_file is null as unrecorded from interactions where id = $1
+		for update) old
 where interactions.id = old.id
 returning old.unanswered, old.unrecorded`
 
-// updateBatchSQL is updateSQL without the flags, which only events need.
-const updateBatchSQL = updateSetSQL + ` where id = $1 returning false, false`
+var updateSetBatchSQL = updateSetSQL + `
+from unnest(` + placeholders(updateTypes, true) + `) u ` + updateColumns + `
+where interactions.id = u.id and interactions.id = any($1)
+returning interactions.id`
 
-const updateSetSQL = `update interactions set
-	overflow_from = case when $3::text is not null and queue is not null and nullif($3::text, '') is distinct from queue
-		then queue else overflow_from end,
-	customer_id = case when $2::text is null then customer_id else nullif($2::text, '')::uuid end,
-	queue = case when $3::text is null then queue else nullif($3::text, '') end,
-	agent_id = case when $4::text is null then agent_id else nullif($4::text, '')::uuid end,
-	queued_at = coalesce($5, queued_at), offered_at = coalesce($6, offered_at), answered_at = coalesce($7, answered_at),
-	ivr_path = coalesce($8::jsonb, ivr_path), inputs = inputs || coalesce($9::jsonb, '{}'),
-	recording_file = coalesce($10, recording_file), recording_size = coalesce($11, recording_size),
-	recording_sha256 = coalesce($12, recording_sha256), recording_ms = coalesce($13, recording_ms),
-	channel_id = coalesce($14, channel_id), bridge_id = coalesce($15, bridge_id),
-	script_id = case when $16::text is null then script_id else nullif($16::text, '')::uuid end,
-	script_version = coalesce($17, script_version)`
+var updateBatchSQL = updateSetSQL + `
+from (values (` + placeholders(updateTypes, false) + `)) u ` + updateColumns + `
+where interactions.id = u.id
+returning interactions.id`
+
+// placeholders returns "$1::t1, $2::t2…" for types, or their array types.
+func placeholders(types []string, arrays bool) string {
+	ph := make([]string, len(types))
+	for i, t := range types {
+		if arrays {
+			t += "[]"
+		}
+		ph[i] = "$" + strconv.Itoa(i+1) + "::" + t
+	}
+	return strings.Join(ph, ", ")
+}
 
 func updateStatement(id string, u cti.InteractionUpdate) (string, []any, error) {
 	if _, err := parseID(id, "interaction"); err != nil {
@@ -557,18 +599,33 @@ func optTimeArg(p *time.Time) any {
 	return p.UTC()
 }
 
-// wrap_up_ms may have been counted already from the agent's wrap-up state (agentstates.go); a finish does not undo it.
-const finishSQL = finishSetSQL + `
-from (select id, ended_at is null as live from interactions where id = $1 for update) old
-where interactions.id = old.id and (interactions.ended_at is null or (interactions.ended_at = $3 and interactions.outcome = $2))
+// wrap_up_ms may have been counted already from the agent's wrap-up state (agentstates.go); a finish does not undo it. A repeat
+// of the same finish changes the row again (to the same values); another finish changes nothing.
+const finishSetSQL = `update interactions set outcome = f.outcome, ended_at = f.ended_at,
+	ivr_ms = f.ivr, wait_ms = f.wait, talk_ms = f.talk, hold_ms = f.hold, wrap_up_ms = greatest(wrap_up_ms, f.wrap)`
+
+const finishColumns = `(id, outcome, ended_at, ivr, wait, talk, hold, wrap)`
+
+const finishWhere = `interactions.id = f.id
+	and (interactions.ended_at is null or (interactions.ended_at = f.ended_at and interactions.outcome = f.outcome))`
+
+var finishTypes = []string{"uuid", "text", "timestamptz", "bigint", "bigint", "bigint", "bigint", "bigint"}
+
+var finishSQL = finishSetSQL + `
+from (values (` + placeholders(finishTypes, false) + `)) f ` + finishColumns + `,
+	(select id, ended_at is null as live from interactions where id = $1 for update) old
+where interactions.id = old.id and ` + finishWhere + `
 returning old.live, false`
 
-// finishBatchSQL is finishSQL without the flag, which only events need.
-const finishBatchSQL = finishSetSQL + ` where id = $1 and (ended_at is null or (ended_at = $3 and outcome = $2))
-returning false, false`
+var finishSetBatchSQL = finishSetSQL + `
+from unnest(` + placeholders(finishTypes, true) + `) f ` + finishColumns + `
+where ` + finishWhere + ` and interactions.id = any($1)
+returning interactions.id`
 
-const finishSetSQL = `update interactions set outcome = $2, ended_at = $3,
-	ivr_ms = $4, wait_ms = $5, talk_ms = $6, hold_ms = $7, wrap_up_ms = greatest(wrap_up_ms, $8)`
+var finishBatchSQL = finishSetSQL + `
+from (values (` + placeholders(finishTypes, false) + `)) f ` + finishColumns + `
+where ` + finishWhere + `
+returning interactions.id`
 
 func finishStatement(id string, f cti.InteractionFinish) (string, []any, error) {
 	if _, err := parseID(id, "interaction"); err != nil {
@@ -594,9 +651,30 @@ func finishStatement(id string, f cti.InteractionFinish) (string, []any, error) 
 }
 
 // The code must belong to the interaction's queue or be global; no row changed means no interaction or a foreign code.
-const dispositionSQL = `update interactions set disposition = $2, notes = $3, agent_id = coalesce(agent_id, nullif($4, '')::uuid)
-where id = $1 and exists (select 1 from dispositions d where d.code = $2 and (d.queue is null or d.queue = interactions.queue))
+const dispositionSetSQL = `update interactions set disposition = d.code, notes = d.notes,
+	agent_id = coalesce(agent_id, nullif(d.agent, '')::uuid)`
+
+const dispositionColumns = `(id, code, notes, agent)`
+
+const dispositionWhere = `interactions.id = d.id
+	and exists (select 1 from dispositions x where x.code = d.code and (x.queue is null or x.queue = interactions.queue))`
+
+var dispositionTypes = []string{"uuid", "text", "text", "text"}
+
+var dispositionSQL = dispositionSetSQL + `
+from (values (` + placeholders(dispositionTypes, false) + `)) d ` + dispositionColumns + `
+where ` + dispositionWhere + `
 returning true, false`
+
+var dispositionSetBatchSQL = dispositionSetSQL + `
+from unnest(` + placeholders(dispositionTypes, true) + `) d ` + dispositionColumns + `
+where ` + dispositionWhere + ` and interactions.id = any($1)
+returning interactions.id`
+
+var dispositionBatchSQL = dispositionSetSQL + `
+from (values (` + placeholders(dispositionTypes, false) + `)) d ` + dispositionColumns + `
+where ` + dispositionWhere + `
+returning interactions.id`
 
 func dispositionStatement(id string, d cti.DispositionWrite) (string, []any, error) {
 	if _, err := parseID(id, "interaction"); err != nil {
@@ -617,35 +695,107 @@ func dispositionStatement(id string, d cti.DispositionWrite) (string, []any, err
 	return dispositionSQL, []any{id, code, d.Notes, d.AgentID}, nil
 }
 
-// noInteractionSubscribers fails the pipelined batch it opens (SQLSTATE SB001) when a webhook subscription wants an interaction
-// event: the batch has no way to write the events, so it must not commit and the writes go the way that does.
-var noInteractionSubscribers = `do $$ begin
-	if exists (select 1 from webhook_subscriptions where active and events && array['` + strings.Join(interactionEvents, "', '") + `'])
-	then raise exception using errcode = 'SB001', message = 'a webhook subscription wants interaction events';
-	end if;
-end $$`
+// noSubscribers fails the pipelined batch it opens (SQLSTATE SB001) when a webhook subscription wants one of the events ($1)
+// the batch's writes could emit (interactionEvents, and with agent states writeEvents): the batch has no way to write the
+// events, so it must not commit and the writes go the way that does (migration 0017).
+const noSubscribers = `select no_event_subscribers($1)`
 
-// noWriteSubscribers is the guard of a batch that also records agent states.
-var noWriteSubscribers = strings.Replace(noInteractionSubscribers, "array['", "array['"+cti.EventAgentStateChanged+"', '", 1)
+// writeEvents are interactionEvents and the agent state's event.
+var writeEvents = append([]string{cti.EventAgentStateChanged}, interactionEvents...)
 
 const errSubscribers = "SB001"
 
-// applyWrites runs ps in one transaction, with their events. Usually no subscription wants them: then the guard and the
-// statements go in one pipeline, one implicit transaction, one round trip. Otherwise, each statement is followed by its
-// events in an explicit transaction.
+// writeKind is the kind of a write, in the order a round of the pipelined batch applies them.
+type writeKind int
+
+const (
+	writeStart writeKind = iota
+	writeUpdate
+	writeFinish
+	writeDisposition
+	writeAgentState
+	writeKinds
+)
+
+// setBatchSQL is each kind's statement for many writes (its arguments are arrays of the single write's arguments); each returns
+// the id of every row it changed (an agent state: the agent's).
+var setBatchSQL = [writeKinds]string{startSetBatchSQL, updateSetBatchSQL, finishSetBatchSQL, dispositionSetBatchSQL,
+	agentStateSetSQL}
+
+// batchSQL is setBatchSQL for one write, its arguments the write's own. A set statement is planned anew for each call with
+// fewer rows than the planner assumes of an array of unknown length (ten): its plan for the statement's actual arrays then
+// looks cheaper than the plan kept for any arrays. A round's lone write of a kind (most, when the writes come one at a time)
+// takes a statement whose kept plan is as cheap as any.
+var batchSQL = [writeKinds]string{startBatchSQL, updateBatchSQL, finishBatchSQL, dispositionBatchSQL, agentStateSQL}
+
+// rounds orders ps for set statements: round r holds, of each interaction and each agent, its r-th write of the batch, so no
+// statement changes a row twice and each interaction's and agent's writes keep their order. A round applies its starts, then
+// its updates, finishes, dispositions and agent states. An agent state is put no earlier than the round of any interaction
+// write before it, so closing a wrap-up, which adds to its interaction's wrap-up time, still comes after that interaction's
+// start and finish. (An interaction write after an agent state may go first: only the finish reads wrap_up_ms, taking the
+// greater of it and its own, and the engine finishes a call before its wrap-up begins.) A batch's writes are mostly of
+// distinct calls and agents, so it takes few rounds: a few statements instead of one per write.
+func rounds(ps []*preparedWrite) [][writeKinds][]*preparedWrite {
+	type key struct {
+		agent bool
+		id    uuid.UUID // ids are valid once prepared; parsed, two spellings of one id are one key
+	}
+	var out [][writeKinds][]*preparedWrite
+	next := make(map[key]int, len(ps)) // an interaction's or agent's next round
+	floor := 0                         // the latest round of an interaction write so far
+	for _, p := range ps {
+		k := key{p.kind == writeAgentState, uuid.MustParse(p.id)}
+		r := next[k]
+		if p.kind == writeAgentState {
+			r = max(r, floor)
+		} else {
+			floor = max(floor, r)
+		}
+		next[k] = r + 1
+		for len(out) <= r {
+			out = append(out, [writeKinds][]*preparedWrite{})
+		}
+		out[r][p.kind] = append(out[r][p.kind], p)
+	}
+	return out
+}
+
+// setArgs returns the arguments of ps' set statement: for each argument of a single write, the array of every write's.
+func setArgs(ps []*preparedWrite) []any {
+	args := make([]any, len(ps[0].args))
+	for i := range args {
+		col := make([]any, len(ps))
+		for j, p := range ps {
+			col[j] = p.args[i]
+		}
+		args[i] = col
+	}
+	return args
+}
+
+// applyWrites runs ps in one transaction, with their events. Usually no subscription wants them: then the guard and one
+// statement per kind of write and round (see rounds) go in one pipeline, one implicit transaction, one round trip. Otherwise,
+// each statement is followed by its events in an explicit transaction.
 func (s *Store) applyWrites(ctx context.Context, ps []*preparedWrite) error {
 	b := &pgx.Batch{}
-	guard := noInteractionSubscribers
+	events := interactionEvents
 	if slices.ContainsFunc(ps, func(p *preparedWrite) bool { return p.w.AgentState != nil }) {
-		guard = noWriteSubscribers
+		events = writeEvents
 	}
-	b.Queue(guard)
-	for _, p := range ps {
-		sql := p.sql
-		if p.batch != "" {
-			sql = p.batch
+	b.Queue(noSubscribers, events)
+	var sets [][]*preparedWrite
+	for _, r := range rounds(ps) {
+		for k, group := range r {
+			switch len(group) {
+			case 0:
+				continue
+			case 1:
+				b.Queue(batchSQL[k], group[0].args...)
+			default:
+				b.Queue(setBatchSQL[k], setArgs(group)...)
+			}
+			sets = append(sets, group)
 		}
-		b.Queue(sql, p.args...)
 	}
 	err := func() error {
 		br := s.db.Pool.SendBatch(ctx, b)
@@ -653,9 +803,20 @@ func (s *Store) applyWrites(ctx context.Context, ps []*preparedWrite) error {
 		if _, err := br.Exec(); err != nil {
 			return err
 		}
-		for _, p := range ps {
-			if err := p.scan(br.QueryRow()); err != nil {
-				return mapWriteError(p, err)
+		changed := make(map[uuid.UUID]bool, len(ps))
+		for _, group := range sets {
+			clear(changed)
+			rows, err := br.Query()
+			if err != nil {
+				return mapWriteError(group[0], err)
+			}
+			var id uuid.UUID
+			_, err = pgx.ForEachRow(rows, []any{&id}, func() error { changed[id] = true; return nil })
+			if err != nil {
+				return mapWriteError(group[0], err)
+			}
+			for _, p := range group {
+				p.done, p.changed, p.a, p.b = true, changed[uuid.MustParse(p.id)], false, false
 			}
 		}
 		return br.Close()

@@ -274,3 +274,77 @@ func TestWriteInteractionsAgentStates(t *testing.T) {
 		})
 	}
 }
+
+// Two agents close wrap-ups of one transferred call in the same batch (one set statement): both wrap-up times are added. A
+// transfer's child written with another call's start (one insert) marks its parent's buckets, so the parent's report counts
+// the transfer once the rollup job runs.
+func TestWriteInteractionsTransferInOneBatch(t *testing.T) {
+	ctx := context.Background()
+	s := MustStore(t)
+	a1, err := s.AgentByLogin(ctx, "agent1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a2, err := s.AgentByLogin(ctx, "agent2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	parent := crmstore.NewID()
+	state := func(agent string, st cti.AgentState, call string, at time.Duration) cti.InteractionWrite {
+		return cti.InteractionWrite{AgentState: &cti.AgentStatus{AgentID: agent, State: st, CallID: call, Since: t0.Add(at)}}
+	}
+	ws := []cti.InteractionWrite{
+		{ID: parent, Start: &cti.Interaction{ID: parent, Channel: cti.ChannelPhone, Direction: cti.Inbound, Queue: "general",
+			AgentID: a1.ID, ArrivedAt: t0}},
+		state(a1.ID, cti.AgentWrapUp, parent, time.Minute),
+		state(a2.ID, cti.AgentWrapUp, parent, time.Minute),
+		state(a1.ID, cti.AgentReady, "", time.Minute+time.Second),
+		state(a2.ID, cti.AgentReady, "", time.Minute+2*time.Second),
+	}
+	if rejected, err := s.WriteInteractions(ctx, ws); err != nil || rejected != nil {
+		t.Fatalf("write: %v %v", rejected, err)
+	}
+	in, err := s.Interaction(ctx, parent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Durations.WrapUp != 3*time.Second {
+		t.Errorf("wrap-up %v, want 3s (1s of agent1 and 2s of agent2)", in.Durations.WrapUp)
+	}
+	for {
+		n, err := s.RefreshReports(ctx, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	child, other := crmstore.NewID(), crmstore.NewID()
+	ws = []cti.InteractionWrite{
+		{ID: other, Start: &cti.Interaction{ID: other, Channel: cti.ChannelPhone, Direction: cti.Inbound, Queue: "sales",
+			ArrivedAt: t0.Add(2 * time.Hour)}},
+		{ID: child, Start: &cti.Interaction{ID: child, Channel: cti.ChannelPhone, Direction: cti.Outbound, Queue: "sales",
+			ParentID: parent, ArrivedAt: t0.Add(2 * time.Hour)}},
+	}
+	if rejected, err := s.WriteInteractions(ctx, ws); err != nil || rejected != nil {
+		t.Fatalf("write: %v %v", rejected, err)
+	}
+	var marks []string
+	rows, err := s.DB().Pool.Query(ctx, `select kind || ' ' || key from report_dirty where bucket = $1 and kind in ('q', 'a')
+		order by 1`, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var m string
+		if err := rows.Scan(&m); err != nil {
+			t.Fatal(err)
+		}
+		marks = append(marks, m)
+	}
+	if want := []string{"a " + a1.ID, "q general"}; fmt.Sprint(marks) != fmt.Sprint(want) {
+		t.Errorf("marks of the parent's bucket after its child was written: %q, want %q", marks, want)
+	}
+}

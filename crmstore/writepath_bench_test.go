@@ -23,7 +23,13 @@ import (
 // one batch.
 //
 //	go test ./crmstore/ -run '^$' -bench CallWritePath -benchtime 400x -count 3 -cpu 1
-func BenchmarkCallWritePath(b *testing.B) {
+func BenchmarkCallWritePath(b *testing.B) { benchCallWritePath(b, false) }
+
+// BenchmarkCallWritePathSingly is BenchmarkCallWritePath with every write sent alone, as the engine's writer sends them when
+// each round trip carries one write (a quiet system): the cost of a write that shares its statements with no other.
+func BenchmarkCallWritePathSingly(b *testing.B) { benchCallWritePath(b, true) }
+
+func benchCallWritePath(b *testing.B, singly bool) {
 	ctx := context.Background()
 	s := MustStore(b)
 	pool := s.DB().Pool
@@ -105,9 +111,18 @@ func BenchmarkCallWritePath(b *testing.B) {
 	k := 0
 	for b.Loop() {
 		ws := batch(k)
-		rejected, err := s.WriteInteractions(ctx, ws)
-		if err != nil || rejected != nil {
-			benchFatalf(b, "batch %d: %v %v", k, err, rejected)
+		rounds := [][]cti.InteractionWrite{ws}
+		if singly {
+			rounds = nil
+			for i := range ws {
+				rounds = append(rounds, ws[i:i+1])
+			}
+		}
+		for _, ws := range rounds {
+			rejected, err := s.WriteInteractions(ctx, ws)
+			if err != nil || rejected != nil {
+				benchFatalf(b, "batch %d: %v %v", k, err, rejected)
+			}
 		}
 		if k%50 == 49 { // every 5 s of calls, as serve's report-rollup goroutine
 			now := t0.Add(time.Duration(k) * 100 * time.Millisecond)
@@ -122,6 +137,15 @@ func BenchmarkCallWritePath(b *testing.B) {
 	// The server's statistics of idle connections reach pg_stat_database within a second.
 	time.Sleep(2 * time.Second)
 	b.ReportMetric(float64(serverBlocks(b, s)-blocks0)/float64(len(calls)), "pg-blocks/call")
+	// The share of updates that were HOT (no index entry written), of interactions and of agent_states.
+	for _, table := range []string{"interactions", "agent_states"} {
+		var upd, hot float64
+		if err := pool.QueryRow(ctx, `select n_tup_upd, n_tup_hot_upd from pg_stat_user_tables where relname = $1`,
+			table).Scan(&upd, &hot); err != nil {
+			benchFatal(b, err)
+		}
+		b.ReportMetric(100*hot/max(upd, 1), table+"-hot-%")
+	}
 	var done int
 	if err := pool.QueryRow(ctx, `select count(*) from interactions where outcome = 'answered' and recording_file is not null`).Scan(&done); err != nil {
 		benchFatal(b, err)
