@@ -54,14 +54,15 @@ func (s *Store) prepareAgentState(st cti.AgentStatus) (agentStateWrite, error) {
 	return agentStateWrite{st: st, since: since, call: call}, nil
 }
 
-// recordAgentState applies a in tx with its event; the way a batch goes when a webhook subscription wants events.
+// recordAgentState applies a in tx with its event; the way a batch goes when a webhook subscription wants events. The agent's
+// open stretch is locked first, so the close and the next stretch see no other writer.
 func (s *Store) recordAgentState(ctx context.Context, tx pgx.Tx, a agentStateWrite) error {
 	st, since, call := a.st, a.since, a.call
 	var id int64
 	var state, reason, openCall string
 	var started time.Time
-	err := tx.QueryRow(ctx, `select id, state, reason, coalesce(call_id::text, ''), started_at from agent_states
-			where agent_id = $1 and ended_at is null for update`, st.AgentID).Scan(&id, &state, &reason, &openCall, &started)
+	err := tx.QueryRow(ctx, `select id, state, reason, coalesce(call_id::text, ''), started_at from agent_state_open
+			where agent_id = $1 for update`, st.AgentID).Scan(&id, &state, &reason, &openCall, &started)
 	open := err == nil
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return err
@@ -83,7 +84,8 @@ func (s *Store) recordAgentState(ctx context.Context, tx pgx.Tx, a agentStateWri
 		if end.Before(started) {
 			end = started
 		}
-		if _, err := tx.Exec(ctx, `update agent_states set ended_at = $2 where id = $1`, id, end); err != nil {
+		if _, err := tx.Exec(ctx, `insert into agent_state_history (id, agent_id, state, reason, call_id, started_at, ended_at)
+				values ($1, $2, $3, $4, $5, $6, $7)`, id, st.AgentID, state, reason, nullable(openCall), started, end); err != nil {
 			return err
 		}
 		if state == string(cti.AgentWrapUp) && openCall != "" {
@@ -93,15 +95,21 @@ func (s *Store) recordAgentState(ctx context.Context, tx pgx.Tx, a agentStateWri
 			}
 		}
 	}
-	if st.State != cti.AgentLoggedOut {
-		_, err := tx.Exec(ctx, `insert into agent_states (agent_id, state, reason, call_id, started_at) values ($1, $2, $3, $4, $5)`,
+	switch {
+	case st.State == cti.AgentLoggedOut:
+		_, err = tx.Exec(ctx, `delete from agent_state_open where agent_id = $1`, st.AgentID)
+	case open:
+		_, err = tx.Exec(ctx, `update agent_state_open set id = nextval('agent_state_ids'), state = $2, reason = $3, call_id = $4,
+				started_at = $5 where agent_id = $1`, st.AgentID, string(st.State), st.Reason, nullable(call), since)
+	default:
+		_, err = tx.Exec(ctx, `insert into agent_state_open (agent_id, state, reason, call_id, started_at) values ($1, $2, $3, $4, $5)`,
 			st.AgentID, string(st.State), st.Reason, nullable(call), since)
 		if code, _ := pgCode(err); code == pgForeignKeyViolation {
 			return cti.Errorf(cti.ENOTFOUND, "agent %s not found", st.AgentID)
 		}
-		if err != nil {
-			return err
-		}
+	}
+	if err != nil {
+		return err
 	}
 	return s.emit(ctx, tx, cti.EventAgentStateChanged, st.AgentID, since, func() (any, error) {
 		return struct {
@@ -122,10 +130,13 @@ func (s *Store) recordAgentState(ctx context.Context, tx pgx.Tx, a agentStateWri
 // a batch replayed after its commit went unacknowledged: no change, like a repeat of the open state, so a retry never records
 // a stretch twice.
 //
-// The open stretches are read without a lock: the update that closes one locks it, and only if it is still open (a writer that
-// closed it meanwhile makes this one insert a second open stretch, which the unique index refuses: the batch fails and is
-// retried on the new state). The replay check reads each agent's stretches from its new state's time on, an index range, not
-// the whole history. Two agents may close wrap-ups of the same interaction (a transfer): their times are added together.
+// A change moves the agent's open stretch (agent_state_open) into the history (agent_state_history) with its end, and rewrites
+// the open row in place with the new state (a HOT update: migration 0018), or deletes it for logged-out; an agent with no open
+// stretch gets a new row. The open stretches are read without a lock: the update or delete that moves one locks it, and only
+// if it is still the stretch read (same id), and only what it moved goes into the history. A writer that changed it meanwhile
+// makes this one insert a second open row for the agent, which the primary key refuses: the batch fails and is retried on the
+// new state. The replay check reads each agent's history from its new state's time on, an index range, not the whole history.
+// Two agents may close wrap-ups of the same interaction (a transfer): their times are added together.
 //
 // The rows are found by "= any" of the ids (and the replay check by a lateral probe per agent), so that every plan reads them
 // through their index whatever the planner thinks of the table's size: a hash join over a whole (small, fresh) table cost more
@@ -133,31 +144,42 @@ func (s *Store) recordAgentState(ctx context.Context, tx pgx.Tx, a agentStateWri
 const agentStateSetSQL = `with w as (
 	select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[]) w (agent, state, reason, call, since)
 ), prev as (
-	select s.agent_id as agent, s.id, s.state, s.reason, coalesce(s.call_id::text, '') as call, s.started_at
-	from agent_states s where s.agent_id = any($1::uuid[]) and s.ended_at is null
+	select o.agent_id as agent, o.id, o.state, o.reason, coalesce(o.call_id::text, '') as call, o.started_at
+	from agent_state_open o where o.agent_id = any($1::uuid[])
 ), change as (
-	select w.*, not exists (select 1 from prev where prev.agent = w.agent and prev.state = w.state and prev.reason = w.reason
-			and prev.call = w.call)
-		and r.replayed is null
-		and (w.state <> 'logged-out' or exists (select 1 from prev where prev.agent = w.agent)) as yes
-	from w left join lateral (select true as replayed from agent_states a where a.agent_id = w.agent and a.started_at >= w.since
-		and (a.started_at > w.since or (a.state = w.state and a.reason = w.reason and coalesce(a.call_id::text, '') = w.call))
+	select w.*, p.id as open_id, p.state as open_state, p.reason as open_reason, p.call as open_call, p.started_at as open_since,
+		not coalesce(p.state = w.state and p.reason = w.reason and p.call = w.call, false)
+		and not coalesce(p.started_at > w.since, false) and r.replayed is null
+		and (w.state <> 'logged-out' or p.agent is not null) as yes
+	from w left join prev p on p.agent = w.agent
+	left join lateral (select true as replayed from agent_state_history h where h.agent_id = w.agent and h.started_at >= w.since
+		and (h.started_at > w.since or (h.state = w.state and h.reason = w.reason and coalesce(h.call_id::text, '') = w.call))
 		limit 1) r on true
+), moved as (
+	update agent_state_open o set id = nextval('agent_state_ids'), state = c.state, reason = c.reason,
+		call_id = nullif(c.call, '')::uuid, started_at = c.since
+	from change c
+	where c.yes and c.state <> 'logged-out' and o.agent_id = c.agent and o.id = c.open_id and o.agent_id = any($1::uuid[])
+	returning c.agent, c.open_id, c.open_state, c.open_reason, c.open_call, c.open_since, c.since
+), dropped as (
+	delete from agent_state_open o using change c
+	where c.yes and c.state = 'logged-out' and o.agent_id = c.agent and o.id = c.open_id and o.agent_id = any($1::uuid[])
+	returning c.agent, c.open_id, c.open_state, c.open_reason, c.open_call, c.open_since, c.since
 ), closed as (
-	update agent_states a set ended_at = greatest(change.since, prev.started_at)
-	from prev join change on change.agent = prev.agent
-	where change.yes and a.id = prev.id and a.agent_id = any($1::uuid[]) and a.ended_at is null
-	returning prev.state, prev.call, prev.started_at, a.ended_at
+	insert into agent_state_history (id, agent_id, state, reason, call_id, started_at, ended_at)
+	select open_id, agent, open_state, open_reason, nullif(open_call, '')::uuid, open_since, greatest(since, open_since)
+	from (select * from moved union all select * from dropped) x
+	returning state, call_id, started_at, ended_at
 ), wrapped as (
 	update interactions i set wrap_up_ms = i.wrap_up_ms + x.ms
-	from (select call::uuid as id, sum(floor(extract(epoch from ended_at - started_at) * 1000))::bigint as ms from closed
-		where state = 'wrap-up' and call <> '' group by 1) x
-	where i.id = x.id and i.id = any(array(select call::uuid from closed where state = 'wrap-up' and call <> ''))
+	from (select call_id as id, sum(floor(extract(epoch from ended_at - started_at) * 1000))::bigint as ms from closed
+		where state = 'wrap-up' and call_id is not null group by 1) x
+	where i.id = x.id and i.id = any(array(select call_id from closed where state = 'wrap-up' and call_id is not null))
 	returning 1
 ), opened as (
-	insert into agent_states (agent_id, state, reason, call_id, started_at)
-	select agent, state, reason, nullif(call, '')::uuid, since from change
-	where yes and state <> 'logged-out' and (select count(*) from closed) >= 0 -- after the close: one open stretch per agent
+	insert into agent_state_open (agent_id, state, reason, call_id, started_at)
+	select agent, state, reason, nullif(call, '')::uuid, since from change c
+	where yes and state <> 'logged-out' and not exists (select 1 from moved m where m.agent = c.agent)
 	returning 1
 )
 select agent from change where yes`

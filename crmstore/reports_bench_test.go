@@ -163,8 +163,8 @@ func seedReports(b *testing.B, db *crmstore.DB, s *crmstore.Store, rows int) {
 	}
 	t0 := time.Now()
 	// The agents' state history: the three agents cycle ready → on-call → wrap-up → not-ready every 5 minutes for 90 days.
-	_, err = db.Pool.Exec(ctx, `insert into agent_states (agent_id, state, reason, started_at, ended_at)
-		select a.id, (array['ready', 'on-call', 'wrap-up', 'not-ready'])[1 + (n % 4)],
+	_, err = db.Pool.Exec(ctx, `insert into agent_state_history (id, agent_id, state, reason, started_at, ended_at)
+		select nextval('agent_state_ids'), a.id, (array['ready', 'on-call', 'wrap-up', 'not-ready'])[1 + (n % 4)],
 			case when n % 4 = 3 then (array['break', 'lunch', 'training'])[1 + (n / 4) % 3] else '' end,
 			now() - interval '90 days' + n * interval '5 minutes', now() - interval '90 days' + (n + 1) * interval '5 minutes'
 		from agents a, generate_series(0, 90 * 288 - 1) n where a.role <> 'admin'`)
@@ -187,7 +187,7 @@ func seedReports(b *testing.B, db *crmstore.DB, s *crmstore.Store, rows int) {
 	}
 	refreshed := time.Since(t0)
 	// Index-only scans need the visibility map: what autovacuum would have done by the time anyone reads a report.
-	if _, err := db.Pool.Exec(ctx, `vacuum analyze interactions, agent_states, customers, report_queue_15m, report_agent_15m,
+	if _, err := db.Pool.Exec(ctx, `vacuum analyze interactions, agent_state_history, customers, report_queue_15m, report_agent_15m,
 		report_dirty`); err != nil {
 		benchFatal(b, err)
 	}

@@ -137,8 +137,8 @@ func benchCallWritePath(b *testing.B, singly bool) {
 	// The server's statistics of idle connections reach pg_stat_database within a second.
 	time.Sleep(2 * time.Second)
 	b.ReportMetric(float64(serverBlocks(b, s)-blocks0)/float64(len(calls)), "pg-blocks/call")
-	// The share of updates that were HOT (no index entry written), of interactions and of agent_states.
-	for _, table := range []string{"interactions", "agent_states"} {
+	// The share of updates that were HOT (no index entry written), of interactions and of the open agent states.
+	for _, table := range []string{"interactions", "agent_state_open"} {
 		var upd, hot float64
 		if err := pool.QueryRow(ctx, `select n_tup_upd, n_tup_hot_upd from pg_stat_user_tables where relname = $1`,
 			table).Scan(&upd, &hot); err != nil {

@@ -1,0 +1,111 @@
+package crmstore_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/switchboard-cc/switchboard/crmstore"
+	"github.com/switchboard-cc/switchboard/crmstore/pgtest"
+	"github.com/switchboard-cc/switchboard/cti"
+)
+
+// Migration 0018 moves agent_states into the history and the open stretches: the view shows every stretch as the table held
+// it (ids included), the next state closes the moved open stretch with an id after every old one, and an agent still has at
+// most one open stretch.
+func TestAgentStatesMigrationKeepsHistory(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.DB(t)
+	pool := db.Pool
+	// The schema as it was before 0018, recorded as applied so that Migrate applies only what follows.
+	if _, err := pool.Exec(ctx, "drop schema public cascade; create schema public"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `create table schema_migrations (version text primary key,
+		applied_at timestamptz not null default now())`); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range crmstore.Migrations() {
+		if m.Version >= "0018" {
+			break
+		}
+		if _, err := pool.Exec(ctx, m.SQL); err != nil {
+			t.Fatalf("%s: %v", m.Version, err)
+		}
+		if _, err := pool.Exec(ctx, `insert into schema_migrations (version) values ($1)`, m.Version); err != nil {
+			t.Fatal(err)
+		}
+	}
+	agents := []string{crmstore.NewID(), crmstore.NewID()}
+	for i, id := range agents {
+		if _, err := pool.Exec(ctx, `insert into agents (id, login, display_name, password_hash, role, endpoint, created_at,
+			updated_at) values ($1, $2, $2, 'x', 'agent', $3, now(), now())`, id, fmt.Sprint("m", i), fmt.Sprint("PJSIP/900", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t0 := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	call := crmstore.NewID()
+	// Agent 0: ready, on a call, in wrap-up (open). Agent 1: not ready, then logged out (no open stretch).
+	if _, err := pool.Exec(ctx, `insert into agent_states (agent_id, state, reason, call_id, started_at, ended_at) values
+		($1, 'ready', '', null, $3::timestamptz, $3 + interval '1 minute'),
+		($1, 'on-call', '', $4, $3 + interval '1 minute', $3 + interval '3 minutes'),
+		($2, 'not-ready', 'break', null, $3::timestamptz, $3 + interval '10 minutes'),
+		($1, 'wrap-up', '', $4, $3 + interval '3 minutes', null)`, agents[0], agents[1], t0, call); err != nil {
+		t.Fatal(err)
+	}
+	all := func() []string {
+		rows, err := pool.Query(ctx, `select id, agent_id, state, reason, coalesce(call_id::text, '-'), started_at,
+			coalesce(ended_at::text, 'open') from agent_states order by id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var id int64
+			var agent, state, reason, call, ended string
+			var started time.Time
+			if err := rows.Scan(&id, &agent, &state, &reason, &call, &started, &ended); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, fmt.Sprint(id, agent, state, reason, call, started.UTC(), ended))
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	before := all()
+	if applied, err := crmstore.Migrate(ctx, pool); err != nil || !slices.Contains(applied, "0018_agent_state_open") {
+		t.Fatalf("migrate applied %v, %v", applied, err)
+	}
+	if after := all(); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Fatalf("after the migration:\n%v\nbefore:\n%v", after, before)
+	}
+	var open int
+	if err := pool.QueryRow(ctx, `select count(*) from agent_state_open`).Scan(&open); err != nil || open != 1 {
+		t.Fatalf("%d open stretches (%v), want agent 0's wrap-up", open, err)
+	}
+
+	s := crmstore.NewStore(db, crmstore.Options{})
+	if err := s.RecordAgentState(ctx, cti.AgentStatus{AgentID: agents[0], State: cti.AgentReady,
+		Since: t0.Add(5 * time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	got := agentStateHistory(t, s, agents[0], t0)
+	want := []string{"ready  - 0s 1m0s", "on-call  call 1m0s 3m0s", "wrap-up  call 3m0s 5m0s", "ready  - 5m0s open"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("agent 0's stretches %q, want %q", got, want)
+	}
+	var lastOld, newest int64
+	if err := pool.QueryRow(ctx, `select (select max(id) from agent_state_history), (select id from agent_state_open)`).Scan(
+		&lastOld, &newest); err != nil || newest <= lastOld {
+		t.Fatalf("the new stretch's id %d is not after the history's %d (%v)", newest, lastOld, err)
+	}
+	if _, err := pool.Exec(ctx, `insert into agent_state_open (agent_id, state, started_at) values ($1, 'ready', $2)`,
+		agents[0], t0.Add(6*time.Minute)); err == nil {
+		t.Fatal("a second open stretch for agent 0 was accepted")
+	}
+}
