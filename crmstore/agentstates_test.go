@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -107,5 +108,69 @@ func TestAgentStatesMigrationKeepsHistory(t *testing.T) {
 	if _, err := pool.Exec(ctx, `insert into agent_state_open (agent_id, state, started_at) values ($1, 'ready', $2)`,
 		agents[0], t0.Add(6*time.Minute)); err == nil {
 		t.Fatal("a second open stretch for agent 0 was accepted")
+	}
+}
+
+// A state change whose agent's open stretch another writer changed meanwhile fails (the pipelined statement reads the open
+// stretches without a lock) rather than record a stretch beside the other writer's; its retry applies it on the new state.
+func TestAgentStateConcurrentChangeFailsAndRetries(t *testing.T) {
+	ctx := context.Background()
+	s := MustStore(t)
+	pool := s.DB().Pool
+	a, err := s.AgentByLogin(ctx, "agent1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	state := func(st cti.AgentState, at time.Duration) []cti.InteractionWrite {
+		return []cti.InteractionWrite{{AgentState: &cti.AgentStatus{AgentID: a.ID, State: st, Since: t0.Add(at)}}}
+	}
+	if _, err := s.WriteInteractions(ctx, state(cti.AgentReady, 0)); err != nil {
+		t.Fatal(err)
+	}
+	// Another writer moves the agent to not-ready and holds its transaction open.
+	other, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Rollback(ctx) //nolint:errcheck
+	if _, err := other.Exec(ctx, `insert into agent_state_history (id, agent_id, state, reason, started_at, ended_at)
+		select id, agent_id, state, reason, started_at, $2 from agent_state_open where agent_id = $1`, a.ID, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Exec(ctx, `update agent_state_open set id = nextval('agent_state_ids'), state = 'not-ready',
+		reason = 'break', started_at = $2 where agent_id = $1`, a.ID, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.WriteInteractions(ctx, state(cti.AgentOnCall, 2*time.Minute))
+		done <- err
+	}()
+	// Commit once the write waits on the other writer's row lock.
+	for waiting := false; !waiting; {
+		select {
+		case err := <-done:
+			t.Fatalf("the write did not wait for the other writer: %v", err)
+		default:
+		}
+		if err := pool.QueryRow(ctx, `select exists (select 1 from pg_stat_activity where datname = current_database()
+			and wait_event_type = 'Lock')`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := other.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err == nil || !strings.Contains(err.Error(), "agent_state_open_pkey") {
+		t.Fatalf("the write over a stretch another writer had closed: %v, want the open stretch's key refusing a second", err)
+	}
+	if _, err := s.WriteInteractions(ctx, state(cti.AgentOnCall, 2*time.Minute)); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	got := agentStateHistory(t, s, a.ID, t0)
+	want := []string{"ready  - 0s 1m0s", "not-ready break - 1m0s 2m0s", "on-call  - 2m0s open"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("stretches %q, want %q", got, want)
 	}
 }
