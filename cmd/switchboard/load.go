@@ -70,6 +70,7 @@ type loadOptions struct {
 	Agents      int // 0: enough for the rate
 	Answer      time.Duration
 	Talk        time.Duration
+	WriteWindow time.Duration // the engine's interaction-write gathering window (0: none)
 	DatabaseURL string
 	CPUProfile  string
 	// MemProfile is where the controller writes its allocation profile at the end of the run ("" for none).
@@ -124,6 +125,8 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.IntVar(&o.Agents, "agents", 0, "emulated agents, all Ready (0: enough for the rate, answer and talk times)")
 	fs.DurationVar(&o.Answer, "answer", 200*time.Millisecond, "how long an agent's phone rings before it answers")
 	fs.DurationVar(&o.Talk, "talk", 2*time.Second, "how long each call talks before the agent hangs up")
+	fs.DurationVar(&o.WriteWindow, "write-window", engine.DefaultWriteWindow,
+		"the least time between the starts of two batches of interaction writes (0: none)")
 	c := Config{DatabaseURL: o.DatabaseURL}
 	c.bindDatabaseFlags(fs)
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write the controller's CPU profile over the run to this `file`")
@@ -143,6 +146,8 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return errUsage{fmt.Errorf("invalid -agents %d: must not be negative", o.Agents)}
 	case o.Answer <= 0 || o.Talk <= 0:
 		return errUsage{errors.New("invalid -answer or -talk: must be positive")}
+	case o.WriteWindow < 0:
+		return errUsage{fmt.Errorf("invalid -write-window %s: must not be negative", o.WriteWindow)}
 	}
 	if err := validateDatabaseURL(o.DatabaseURL); err != nil {
 		return errUsage{err}
@@ -227,6 +232,10 @@ func loadRun(ctx context.Context, o loadOptions, stderr io.Writer) (*loadReport,
 	m.Config.DatabaseURL, m.Config.Migrate, m.Config.Seed = dbURL, false, false
 	m.Config.ARIURL, m.Config.ARIPassword = "http://"+sim.addr+"/ari", password
 	m.Config.FlowsDir, m.Config.RecordingsDir, m.Config.DemoCallsPerMinute = flows, recs, 0
+	m.writeWindow = o.WriteWindow
+	if m.writeWindow == 0 {
+		m.writeWindow = -1 // the engine's "none"
+	}
 	if err := m.Run(ctx); err != nil {
 		m.Close()
 		return nil, err
@@ -568,8 +577,8 @@ func (r *loadReport) sustained() bool {
 
 func (r *loadReport) print(w io.Writer) {
 	o := r.Opts
-	fmt.Fprintf(w, "switchboard load: %g calls/s for %s; %d agents (answer after %s, talk %s); %s, %d CPUs\n",
-		o.Rate, o.Duration, o.Agents, o.Answer, o.Talk, runtime.Version(), runtime.NumCPU())
+	fmt.Fprintf(w, "switchboard load: %g calls/s for %s; %d agents (answer after %s, talk %s); write window %s; %s, %d CPUs\n",
+		o.Rate, o.Duration, o.Agents, o.Answer, o.Talk, o.WriteWindow, runtime.Version(), runtime.NumCPU())
 	fmt.Fprintf(w, "machine: load average %s at the start; all cores %.0f%% busy during the run (every process)\n",
 		r.LoadAvg, 100*r.MachineBusy)
 	pace := "sustained"
