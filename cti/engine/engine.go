@@ -208,9 +208,10 @@ func New(cfg Config) (*Engine, error) {
 	e.in.wake = make(chan struct{}, 1)
 	e.spare = make(chan *executor)
 	e.flows.p.Store(cfg.Flows)
-	e.writer = newInteractionWriter(cfg.Interactions, cfg.Logger, cfg.Observer, cfg.EffectTimeout, cfg.WriteWindow, func(then func(error), err error) {
-		e.in.put(effectDone{key: "writer", name: "write-interactions", then: func(any, error) { then(err) }})
-	})
+	e.writer = newInteractionWriter(cfg.Interactions, cfg.Logger, cfg.Observer, cfg.EffectTimeout, cfg.WriteWindow,
+		func(then func(error), err error) {
+			e.in.put(effectDone{key: "writer", name: "write-interactions", then: func(any, error) { then(err) }})
+		})
 	return e, nil
 }
 

@@ -17,10 +17,10 @@ import (
 // updates of one interaction, and hands the lot to cti.InteractionWriter as one batch. A batch starts no sooner than
 // Config.WriteWindow after the previous one started: while a batch is in flight, and for the rest of the window, the next one
 // gathers, so under load a round carries a window's worth of calls (the database's cost per call falls steeply with the rows
-// per statement) and after a quiet spell a write goes out at once. A full batch, or a stop, does not wait. A batch that fails (the database down,
-// a timeout) is retried with backoff until it is written — writes are idempotent, so a retry repeats nothing; only a write the
-// store refuses as invalid is dropped, logged as an error with its interaction. After Run's context ends the writer drains what
-// is queued for up to Config.DrainFor.
+// per statement) and after a quiet spell a write goes out at once; a full batch, or a stop, does not wait. A batch that fails
+// (the database down, a timeout) is retried with backoff until it is written — writes are idempotent, so a retry repeats
+// nothing; only a write the store refuses as invalid is dropped, logged as an error with its interaction. After Run's context
+// ends the writer drains what is queued for up to Config.DrainFor.
 
 // maxWriteBatch bounds one batch, so one transaction stays short.
 const maxWriteBatch = 1000

@@ -112,9 +112,8 @@ func TestWriterWritesARefusedStartApartFromItsUpdates(t *testing.T) {
 			return rejected, nil
 		})
 		var thens []string
-		w := newInteractionWriter(store, slog.New(slog.DiscardHandler), nil, time.Second, 10*time.Millisecond, func(then func(error), err error) {
-			then(err)
-		})
+		w := newInteractionWriter(store, slog.New(slog.DiscardHandler), nil, time.Second, 10*time.Millisecond,
+			func(then func(error), err error) { then(err) })
 		note := func(name string) func(error) {
 			return func(err error) { thens = append(thens, name+":"+cti.ErrorCode(err)) }
 		}
@@ -166,9 +165,8 @@ func TestWriterRetriesUntilStored(t *testing.T) {
 		})
 		var thens []string
 		var thenMu sync.Mutex
-		w := newInteractionWriter(store, slog.New(slog.DiscardHandler), nil, time.Second, 10*time.Millisecond, func(then func(error), err error) {
-			then(err)
-		})
+		w := newInteractionWriter(store, slog.New(slog.DiscardHandler), nil, time.Second, 10*time.Millisecond,
+			func(then func(error), err error) { then(err) })
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		done := make(chan struct{})
@@ -317,6 +315,10 @@ func TestWriterGathersWithinTheWindow(t *testing.T) {
 		time.Sleep(2 * time.Millisecond)
 		at = time.Since(t0)
 		put("g", "h")
+		synctest.Wait() // gathering
+		if got := take(); len(got) != 0 {
+			t.Fatalf("rounds %v inside the window, want none", got)
+		}
 		w.stop()
 		<-done
 		if got := take(); len(got) != 1 || got[0].at != at || !slices.Equal(got[0].ids, []string{"g", "h"}) {
