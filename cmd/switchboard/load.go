@@ -26,6 +26,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/switchboard-cc/switchboard/crmstore"
 	"github.com/switchboard-cc/switchboard/cti"
 	"github.com/switchboard-cc/switchboard/cti/arisim"
@@ -70,6 +72,7 @@ type loadOptions struct {
 	Agents      int // 0: enough for the rate
 	Answer      time.Duration
 	Talk        time.Duration
+	WriteWindow time.Duration // the engine's interaction-write gathering window (0: none)
 	DatabaseURL string
 	CPUProfile  string
 	// MemProfile is where the controller writes its allocation profile at the end of the run ("" for none).
@@ -124,6 +127,8 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.IntVar(&o.Agents, "agents", 0, "emulated agents, all Ready (0: enough for the rate, answer and talk times)")
 	fs.DurationVar(&o.Answer, "answer", 200*time.Millisecond, "how long an agent's phone rings before it answers")
 	fs.DurationVar(&o.Talk, "talk", 2*time.Second, "how long each call talks before the agent hangs up")
+	fs.DurationVar(&o.WriteWindow, "write-window", engine.DefaultWriteWindow,
+		"the least time between the starts of two batches of interaction writes (0: none)")
 	c := Config{DatabaseURL: o.DatabaseURL}
 	c.bindDatabaseFlags(fs)
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write the controller's CPU profile over the run to this `file`")
@@ -143,6 +148,8 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return errUsage{fmt.Errorf("invalid -agents %d: must not be negative", o.Agents)}
 	case o.Answer <= 0 || o.Talk <= 0:
 		return errUsage{errors.New("invalid -answer or -talk: must be positive")}
+	case o.WriteWindow < 0:
+		return errUsage{fmt.Errorf("invalid -write-window %s: must not be negative", o.WriteWindow)}
 	}
 	if err := validateDatabaseURL(o.DatabaseURL); err != nil {
 		return errUsage{err}
@@ -198,6 +205,8 @@ type loadReport struct {
 	AllocLive          uint64
 	GCs                uint32
 	GCPause            time.Duration
+	WriteBatches       uint64        // the engine's batches of interaction writes over the window (its metrics)
+	WriteTime          time.Duration // their database time
 }
 
 func loadRun(ctx context.Context, o loadOptions, stderr io.Writer) (*loadReport, error) {
@@ -227,6 +236,10 @@ func loadRun(ctx context.Context, o loadOptions, stderr io.Writer) (*loadReport,
 	m.Config.DatabaseURL, m.Config.Migrate, m.Config.Seed = dbURL, false, false
 	m.Config.ARIURL, m.Config.ARIPassword = "http://"+sim.addr+"/ari", password
 	m.Config.FlowsDir, m.Config.RecordingsDir, m.Config.DemoCallsPerMinute = flows, recs, 0
+	m.writeWindow = o.WriteWindow
+	if m.writeWindow == 0 {
+		m.writeWindow = -1 // the engine's "none"
+	}
 	if err := m.Run(ctx); err != nil {
 		m.Close()
 		return nil, err
@@ -266,6 +279,7 @@ func loadRun(ctx context.Context, o loadOptions, stderr io.Writer) (*loadReport,
 	}
 	busy0 := machineCPU()
 	user0, sys0 := processCPU()
+	batches0, writeTime0 := writeBatches(m.registry)
 	start := time.Now()
 	patience := o.Answer + o.Talk + 30*time.Second
 	loaded, err := sim.send(loadCommand{Cmd: "load", Rate: o.Rate, Duration: o.Duration, Patience: patience})
@@ -308,6 +322,8 @@ func loadRun(ctx context.Context, o loadOptions, stderr io.Writer) (*loadReport,
 	}
 	rep.Window = time.Since(start)
 	user1, sys1 := processCPU()
+	batches1, writeTime1 := writeBatches(m.registry)
+	rep.WriteBatches, rep.WriteTime = batches1-batches0, writeTime1-writeTime0
 	rep.ControllerUser, rep.ControllerSys = user1-user0, sys1-sys0
 	rep.ControllerCPU = rep.ControllerUser + rep.ControllerSys
 	rep.MachineBusy = machineCPU().busySince(busy0)
@@ -330,6 +346,25 @@ func loadRun(ctx context.Context, o loadOptions, stderr io.Writer) (*loadReport,
 	answered := rep.Outcomes[string(cti.OutcomeAnswered)]
 	rep.Lost = max(rep.Offered-answered, rep.Offered-rep.Bridged, rep.Offered-rep.Emulator.Originates, 0) + rep.Rejected
 	return rep, nil
+}
+
+// writeBatches reads the engine's effect metric: the batches of interaction writes so far and their total time.
+func writeBatches(g prometheus.Gatherer) (n uint64, took time.Duration) {
+	mfs, _ := g.Gather() // a gathering error leaves out only what it concerns
+	for _, mf := range mfs {
+		if mf.GetName() != "switchboard_engine_effect_seconds" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "effect" && l.GetValue() == "write-interactions" {
+					h := m.GetHistogram()
+					return h.GetSampleCount(), time.Duration(h.GetSampleSum() * float64(time.Second))
+				}
+			}
+		}
+	}
+	return 0, 0
 }
 
 // createLoadDatabase creates an empty database next to the one at base and returns its URL and a function that drops it.
@@ -568,8 +603,8 @@ func (r *loadReport) sustained() bool {
 
 func (r *loadReport) print(w io.Writer) {
 	o := r.Opts
-	fmt.Fprintf(w, "switchboard load: %g calls/s for %s; %d agents (answer after %s, talk %s); %s, %d CPUs\n",
-		o.Rate, o.Duration, o.Agents, o.Answer, o.Talk, runtime.Version(), runtime.NumCPU())
+	fmt.Fprintf(w, "switchboard load: %g calls/s for %s; %d agents (answer after %s, talk %s); write window %s; %s, %d CPUs\n",
+		o.Rate, o.Duration, o.Agents, o.Answer, o.Talk, o.WriteWindow, runtime.Version(), runtime.NumCPU())
 	fmt.Fprintf(w, "machine: load average %s at the start; all cores %.0f%% busy during the run (every process)\n",
 		r.LoadAvg, 100*r.MachineBusy)
 	pace := "sustained"
@@ -622,6 +657,10 @@ func (r *loadReport) print(w io.Writer) {
 			ops = append(ops, fmt.Sprintf("%s %.2f", op, float64(n)/float64(r.Offered)))
 		}
 		fmt.Fprintf(w, "REST requests per call: %.2f (%s)\n", float64(total)/float64(r.Offered), strings.Join(ops, ", "))
+	}
+	if r.WriteBatches > 0 {
+		fmt.Fprintf(w, "interaction writes: %d batches, %.1f calls a batch, %s a batch on average\n", r.WriteBatches,
+			float64(r.Offered)/float64(r.WriteBatches), fmtDur(r.WriteTime/time.Duration(r.WriteBatches)))
 	}
 	if r.LiveCalls > 0 {
 		fmt.Fprintf(w, "memory per live call: %.1f KB heap in use (%.1f KB live objects), %d calls up, heap %.1f MB over a %.1f MB baseline\n",

@@ -67,6 +67,8 @@ type Main struct {
 	simTimeScale float64
 	// reconnectWindow shortens the WebRTC reconnect windows (tests); 0 is engine.ReconnectWindow.
 	reconnectWindow time.Duration
+	// writeWindow is the engine's WriteWindow (the load command); 0 is engine.DefaultWriteWindow.
+	writeWindow time.Duration
 
 	checksMu sync.Mutex
 	checks   map[string]func(context.Context) error // readiness checks by name

@@ -107,6 +107,7 @@ func (m *Main) startSystem(ctx context.Context) error {
 		// The hub already waits out a short disconnection (a page reload) before it reports an agent absent.
 		GraceDisconnect:   time.Millisecond,
 		ReconnectWindow:   m.reconnectWindow,
+		WriteWindow:       m.writeWindow,
 		RecordAgentStates: true,
 	})
 	if err != nil {

@@ -40,6 +40,9 @@ type Observer interface {
 	CallEnded(queue string, outcome cti.Outcome)
 }
 
+// DefaultWriteWindow is Config.WriteWindow's default, measured in docs/performance.md ("PostgreSQL per call").
+const DefaultWriteWindow = 10 * time.Millisecond
+
 // Config builds an Engine. Telephony, Customers, Interactions, Settings, Notifier and IDs are required.
 type Config struct {
 	Telephony    cti.Telephony
@@ -78,6 +81,10 @@ type Config struct {
 	// DrainFor is how long Run keeps writing queued interaction writes after its context ended (30 s); what is left then is
 	// logged as lost.
 	DrainFor time.Duration
+	// WriteWindow: a batch of interaction writes starts no sooner than this after the previous one started, so under load a
+	// batch carries this long's worth of calls, and the database's cost per call falls with the rows per statement; a write
+	// after a quiet spell goes at once. It delays the database write only, never a call (DefaultWriteWindow; negative: none).
+	WriteWindow time.Duration
 	// TickEvery is the router tick and the statistics period (1 s).
 	TickEvery time.Duration
 	// AnnounceEvery repeats position and wait announcements to waiting callers (0: on arrival only).
@@ -180,6 +187,9 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.DrainFor <= 0 {
 		cfg.DrainFor = 30 * time.Second
 	}
+	if cfg.WriteWindow == 0 {
+		cfg.WriteWindow = DefaultWriteWindow
+	}
 	if cfg.TickEvery <= 0 {
 		cfg.TickEvery = time.Second
 	}
@@ -198,9 +208,10 @@ func New(cfg Config) (*Engine, error) {
 	e.in.wake = make(chan struct{}, 1)
 	e.spare = make(chan *executor)
 	e.flows.p.Store(cfg.Flows)
-	e.writer = newInteractionWriter(cfg.Interactions, cfg.Logger, cfg.Observer, cfg.EffectTimeout, func(then func(error), err error) {
-		e.in.put(effectDone{key: "writer", name: "write-interactions", then: func(any, error) { then(err) }})
-	})
+	e.writer = newInteractionWriter(cfg.Interactions, cfg.Logger, cfg.Observer, cfg.EffectTimeout, cfg.WriteWindow,
+		func(then func(error), err error) {
+			e.in.put(effectDone{key: "writer", name: "write-interactions", then: func(any, error) { then(err) }})
+		})
 	return e, nil
 }
 

@@ -405,7 +405,10 @@ func start(t *testing.T, tune func(*Config, *fakeCRM)) *harness {
 	t.Helper()
 	h := &harness{t: t, tel: &fakeTel{}, n: &fakeNotifier{}, crm: newCRM(), errc: make(chan error, 1)}
 	cfg := Config{Telephony: h.tel, Customers: h.crm, Interactions: h.crm, Settings: h.crm, Auditor: h.crm, Notifier: h.n,
-		Recordings: h.crm, IDs: func() string { h.ids++; return fmt.Sprintf("call%d", h.ids) }, Trunk: "PJSIP/{number}@trunk"}
+		Recordings: h.crm, IDs: func() string { h.ids++; return fmt.Sprintf("call%d", h.ids) }, Trunk: "PJSIP/{number}@trunk",
+		// Writes at once: these tests check what is written, after synctest.Wait, where a writer gathering a batch on
+		// synctest's clock looks idle. The window has its tests in writer_test.go.
+		WriteWindow: -1}
 	if tune != nil {
 		tune(&cfg, h.crm)
 	}

@@ -14,11 +14,13 @@ import (
 
 // The interaction writer records every call's CRM interaction off the telephony path. The loop queues writes (start, updates,
 // finish, recording, disposition) and never waits; one goroutine, owned by Run, takes whatever is queued, folds consecutive
-// updates of one interaction, and hands the lot to cti.InteractionWriter as one batch: while a batch is in flight the next one
-// gathers, so under load a round carries many calls and at rest a write goes out at once. A batch that fails (the database down,
-// a timeout) is retried with backoff until it is written — writes are idempotent, so a retry repeats nothing; only a write the
-// store refuses as invalid is dropped, logged as an error with its interaction. After Run's context ends the writer drains what
-// is queued for up to Config.DrainFor.
+// updates of one interaction, and hands the lot to cti.InteractionWriter as one batch. A batch starts no sooner than
+// Config.WriteWindow after the previous one started: while a batch is in flight, and for the rest of the window, the next one
+// gathers, so under load a round carries a window's worth of calls (the database's cost per call falls steeply with the rows
+// per statement) and after a quiet spell a write goes out at once; a full batch, or a stop, does not wait. A batch that fails
+// (the database down, a timeout) is retried with backoff until it is written — writes are idempotent, so a retry repeats
+// nothing; only a write the store refuses as invalid is dropped, logged as an error with its interaction. After Run's context
+// ends the writer drains what is queued for up to Config.DrainFor.
 
 // maxWriteBatch bounds one batch, so one transaction stays short.
 const maxWriteBatch = 1000
@@ -37,6 +39,7 @@ type interactionWriter struct {
 	log     *slog.Logger
 	obs     Observer
 	timeout time.Duration // per batch
+	window  time.Duration // a batch starts no sooner than this after the previous one started
 	done    func(then func(error), err error)
 	warned  time.Time // the last backlog warning; owned by run
 
@@ -44,11 +47,13 @@ type interactionWriter struct {
 	q       []writeReq
 	stopped bool
 	wake    chan struct{}
+	quit    chan struct{} // closed by stop: the window is cut short
 }
 
-func newInteractionWriter(store cti.InteractionWriter, log *slog.Logger, obs Observer, timeout time.Duration,
+func newInteractionWriter(store cti.InteractionWriter, log *slog.Logger, obs Observer, timeout, window time.Duration,
 	done func(then func(error), err error)) *interactionWriter {
-	return &interactionWriter{store: store, log: log, obs: obs, timeout: timeout, done: done, wake: make(chan struct{}, 1)}
+	return &interactionWriter{store: store, log: log, obs: obs, timeout: timeout, window: window, done: done,
+		wake: make(chan struct{}, 1), quit: make(chan struct{})}
 }
 
 // put queues a write; it never blocks.
@@ -69,7 +74,10 @@ func (w *interactionWriter) signal() {
 // stop makes run return once the queue is empty.
 func (w *interactionWriter) stop() {
 	w.mu.Lock()
-	w.stopped = true
+	if !w.stopped {
+		w.stopped = true
+		close(w.quit)
+	}
 	w.mu.Unlock()
 	w.signal()
 }
@@ -89,17 +97,23 @@ func (w *interactionWriter) take() (batch []writeReq, stopped bool) {
 
 // pending counts the queued writes.
 func (w *interactionWriter) pending() int {
+	n, _ := w.queued()
+	return n
+}
+
+func (w *interactionWriter) queued() (n int, stopped bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return len(w.q)
+	return len(w.q), w.stopped
 }
 
 // run writes batches until stop was called and the queue is empty, or ctx ends (the writes still queued are then lost: the
 // caller logs them).
 func (w *interactionWriter) run(ctx context.Context) {
+	var started time.Time // the previous batch's start
 	for {
-		batch, stopped := w.take()
-		if len(batch) == 0 {
+		n, stopped := w.queued()
+		if n == 0 {
 			if stopped {
 				return
 			}
@@ -110,10 +124,30 @@ func (w *interactionWriter) run(ctx context.Context) {
 				return
 			}
 		}
+		if wait := w.window - time.Since(started); wait > 0 && n < maxWriteBatch && !stopped && !w.gather(ctx, wait) {
+			return
+		}
+		batch, _ := w.take()
+		started = time.Now()
 		if !w.write(ctx, batch) {
 			return
 		}
 	}
+}
+
+// gather lets writes queue up for d, or until stop; false if ctx ended meanwhile. Only the database write waits: the loop
+// queues a call's writes and goes on (write, startInteraction), and what runs after a write (its then) is bookkeeping off the
+// call's path — the PBX's copy of a stored recording deleted, a refused disposition logged.
+func (w *interactionWriter) gather(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-w.quit: // the engine stops: what is queued goes out at once
+	case <-ctx.Done():
+		return false
+	}
+	return true
 }
 
 // write applies one batch, retrying until it is written or ctx ends (false).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -111,9 +112,8 @@ func TestWriterWritesARefusedStartApartFromItsUpdates(t *testing.T) {
 			return rejected, nil
 		})
 		var thens []string
-		w := newInteractionWriter(store, slog.New(slog.DiscardHandler), nil, time.Second, func(then func(error), err error) {
-			then(err)
-		})
+		w := newInteractionWriter(store, slog.New(slog.DiscardHandler), nil, time.Second, 10*time.Millisecond,
+			func(then func(error), err error) { then(err) })
 		note := func(name string) func(error) {
 			return func(err error) { thens = append(thens, name+":"+cti.ErrorCode(err)) }
 		}
@@ -165,9 +165,8 @@ func TestWriterRetriesUntilStored(t *testing.T) {
 		})
 		var thens []string
 		var thenMu sync.Mutex
-		w := newInteractionWriter(store, slog.New(slog.DiscardHandler), nil, time.Second, func(then func(error), err error) {
-			then(err)
-		})
+		w := newInteractionWriter(store, slog.New(slog.DiscardHandler), nil, time.Second, 10*time.Millisecond,
+			func(then func(error), err error) { then(err) })
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		done := make(chan struct{})
@@ -218,6 +217,139 @@ func TestStopWritesInteractionsWaitingForTheirLookup(t *testing.T) {
 		in := h.crm.interaction(id)
 		if in.ID != id || in.Queue != "general" || in.CallerNumber != "+15551230001" {
 			t.Fatalf("after the stop the row is %+v, want the call's start and its queue", in)
+		}
+	})
+}
+
+// A batch starts no sooner than the window after the previous one started: a burst inside the window is one batch, a write
+// after a quiet spell goes at once, a full batch does not wait, and a stop writes what is queued at once.
+func TestWriterGathersWithinTheWindow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const window = 10 * time.Millisecond
+		type round struct {
+			at  time.Duration // since t0
+			ids []string
+		}
+		t0 := time.Now()
+		var mu sync.Mutex
+		var rounds []round
+		store := writeFunc(func(_ context.Context, ws []cti.InteractionWrite) ([]error, error) {
+			r := round{at: time.Since(t0)}
+			for _, w := range ws {
+				r.ids = append(r.ids, w.ID)
+			}
+			mu.Lock()
+			rounds = append(rounds, r)
+			mu.Unlock()
+			time.Sleep(2 * time.Millisecond) // the database's time: the window counts from the batch's start
+			return nil, nil
+		})
+		take := func() []round {
+			mu.Lock()
+			defer mu.Unlock()
+			r := rounds
+			rounds = nil
+			return r
+		}
+		var thens []string // appended on the writer's goroutine
+		w := newInteractionWriter(store, slog.New(slog.DiscardHandler), nil, time.Second, window, func(then func(error), err error) {
+			mu.Lock()
+			then(err)
+			mu.Unlock()
+		})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			w.run(context.Background())
+		}()
+		put := func(ids ...string) {
+			for _, id := range ids {
+				w.put(writeReq{w: cti.InteractionWrite{ID: id, Start: &cti.Interaction{ID: id}},
+					then: func(err error) { thens = append(thens, id) }})
+			}
+		}
+
+		put("a") // the first write: at once
+		synctest.Wait()
+		if got := take(); len(got) != 1 || got[0].at != 0 || !slices.Equal(got[0].ids, []string{"a"}) {
+			t.Fatalf("rounds %v, want [a] at once", got)
+		}
+		put("b", "c") // while a is written
+		time.Sleep(5 * time.Millisecond)
+		put("d") // after a, inside the window
+		synctest.Wait()
+		if got := take(); len(got) != 0 {
+			t.Fatalf("rounds %v inside the window, want none", got)
+		}
+		time.Sleep(window)
+		if got := take(); len(got) != 1 || got[0].at != window || !slices.Equal(got[0].ids, []string{"b", "c", "d"}) {
+			t.Fatalf("rounds %v, want [b c d] one window after a", got)
+		}
+		mu.Lock()
+		if !slices.Equal(thens, []string{"a", "b", "c", "d"}) {
+			t.Errorf("then calls %v, want a, b, c, d once written", thens)
+		}
+		mu.Unlock()
+
+		time.Sleep(time.Second) // a quiet spell: the next write goes at once
+		at := time.Since(t0)
+		put("e")
+		synctest.Wait()
+		if got := take(); len(got) != 1 || got[0].at != at || !slices.Equal(got[0].ids, []string{"e"}) {
+			t.Fatalf("rounds %v, want [e] at once at %v", got, at)
+		}
+
+		// A full batch queued while e is written does not wait for the window.
+		full := make([]string, maxWriteBatch)
+		for i := range full {
+			full[i] = "f" + strconv.Itoa(i)
+		}
+		put(full...)
+		time.Sleep(2 * time.Millisecond) // e is written
+		synctest.Wait()
+		if got := take(); len(got) != 1 || got[0].at != at+2*time.Millisecond || len(got[0].ids) != maxWriteBatch {
+			t.Fatalf("%d rounds, want one full batch at once after e", len(got))
+		}
+
+		// A stop does not wait for the window either.
+		time.Sleep(2 * time.Millisecond)
+		at = time.Since(t0)
+		put("g", "h")
+		synctest.Wait() // gathering
+		if got := take(); len(got) != 0 {
+			t.Fatalf("rounds %v inside the window, want none", got)
+		}
+		w.stop()
+		<-done
+		if got := take(); len(got) != 1 || got[0].at != at || !slices.Equal(got[0].ids, []string{"g", "h"}) {
+			t.Fatalf("rounds %v, want [g h] at once at %v on the stop", got, at)
+		}
+		if len(thens) != 7+maxWriteBatch || w.pending() != 0 {
+			t.Errorf("%d then calls, %d writes left", len(thens), w.pending())
+		}
+	})
+}
+
+// The window holds the database write, not the call: the caller is queued and offered to an agent while the queue's write is
+// still gathering, and it is written one window after the start.
+func TestWriteWindowDelaysNoCall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := start(t, func(cfg *Config, _ *fakeCRM) { cfg.WriteWindow = 0 }) // the default
+		h.ready("a1")
+		h.post(entered("100.1", "+15551230001", "inbound"))
+		h.contains("Answer 100.1", "Play 100.1 sb-call1-p1 sound:sb/welcome")
+		if in := h.crm.interaction("call1"); in.ID != "call1" {
+			t.Fatalf("the start after a quiet spell was not written at once: %+v", in)
+		}
+		h.post(cti.PlaybackFinished{PlaybackID: "sb-call1-p1", State: "done"})
+		h.contains("Originate sb-agent-call1-1 PJSIP/1001 agent,call1")
+		if in := h.crm.interaction("call1"); in.Queue != "" {
+			t.Fatalf("queued inside the window: written already %+v", in)
+		}
+		time.Sleep(DefaultWriteWindow)
+		synctest.Wait()
+		if in := h.crm.interaction("call1"); in.Queue != "general" || in.QueuedAt.IsZero() {
+			t.Fatalf("one window later the row is %+v, want its queue", in)
 		}
 	})
 }
