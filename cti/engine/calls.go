@@ -592,15 +592,16 @@ func (e *Engine) enqueue(c *call, q string, skills []ivr.SkillReq, prio int, att
 	e.tel(c.id, "set-queue-vars", func(ctx context.Context, t cti.Telephony) error { return t.SetVars(ctx, ch, vars) }, nil)
 	qn, qa := q, c.queued
 	e.update(c, cti.InteractionUpdate{Queue: &qn, QueuedAt: &qa})
-	e.preparePop(c)
-	// The router goes before a new caller's bridge and music: the call's requests run one after another, so an agent's
-	// originate decided now waits for one or two requests (the variables, the answer unless it waits too) rather than five. The agent's leg joins the bridge
-	// only once it answered, by requests queued behind these. A caller already in a bridge (a transfer, a requeue) hears
-	// the music first.
+	// The router goes before a new caller's bridge and music, and before the screen-pop's read: the call's effects run one
+	// after another, so an agent's originate decided now waits for one request (the variables) rather than five. The agent's
+	// leg joins the bridge only once it answered, by requests queued behind these. A caller already in a bridge (a transfer,
+	// a requeue) hears the music first.
 	if c.bridgeMade {
 		e.moh(c, true)
 	}
+	c.pop = nil
 	e.arrive(c, now)
+	e.popAfterRoute(c)
 	if !c.finished {
 		if c.unanswered {
 			e.answer(c)
@@ -727,8 +728,9 @@ func (e *Engine) overflow(d queue.Decision) {
 		c.queue = target
 		q := target
 		e.update(c, cti.InteractionUpdate{Queue: &q})
-		e.preparePop(c)
+		c.pop = nil
 		e.arrive(c, e.now())
+		e.popAfterRoute(c)
 		e.pushCall(c)
 	default:
 		if c.callback {
@@ -741,6 +743,15 @@ func (e *Engine) overflow(d queue.Decision) {
 }
 
 // --- offers ---
+
+// popAfterRoute prepares the screen-pop of a call the router has just taken, unless an offer did (offer prepares it behind
+// the agent's originate). The caller clears c.pop before the route, so the originate never waits on the call's executor
+// for the pop's read: a database round trip whenever the configuration cache has let the queue's script expire.
+func (e *Engine) popAfterRoute(c *call) {
+	if c.pop == nil && !c.finished {
+		e.preparePop(c)
+	}
+}
 
 // preparePop reads what the screen-pop needs besides the customer: the queue's script and dispositions.
 func (e *Engine) preparePop(c *call) {

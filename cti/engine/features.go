@@ -59,8 +59,9 @@ func (e *Engine) requestCallback(c *call, number string) {
 		}
 		c.queue, c.queued, c.ivrEnd = q, e.now(), e.now()
 		c.state = cti.CallQueued
-		e.preparePop(c)
+		c.pop = nil
 		e.arrive(c, e.now())
+		e.popAfterRoute(c)
 		if c.finished {
 			return
 		}

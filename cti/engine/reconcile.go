@@ -272,7 +272,7 @@ func (e *Engine) requeue(c *call) {
 	c.state = cti.CallQueued
 	e.ensureBridge(c)
 	e.moh(c, true)
-	e.preparePop(c)
+	c.pop = nil
 	ar := &queue.Arrival{Queue: c.queue, Priority: min(max(c.prio, 0), 9)}
 	if c.adopt != nil {
 		ar.Preferred, ar.PreferredUntil = c.adopt.agentID, e.now().Add(e.cfg.PreferFor)
@@ -288,6 +288,7 @@ func (e *Engine) requeue(c *call) {
 		e.teardown(c, cti.OutcomeFailed)
 		return
 	}
+	e.popAfterRoute(c)
 	e.pushCall(c)
 }
 
