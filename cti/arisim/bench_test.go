@@ -89,12 +89,7 @@ func processCPU(tb testing.TB) time.Duration {
 // the events reader's one or two.
 func BenchmarkRESTRequest(b *testing.B) {
 	h := newHarness(b, Config{TimeScale: 0.001})
-	addr := strings.TrimPrefix(h.url, "http://")
-	ws, resp, err := websocket.DefaultDialer.Dial("ws://"+addr+"/ari/events?api_key=asterisk:asterisk&app=contact-center", nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	resp.Body.Close()
+	addr, ws := dialEvents(b, h)
 	defer ws.Close()
 	go func() {
 		for {
@@ -160,12 +155,7 @@ func BenchmarkCall(b *testing.B) {
 	h := newHarness(b, Config{TimeScale: 0.005, Endpoints: map[string]Behaviour{
 		"PJSIP/9001": {Registered: true, AnswerAfter: 200 * time.Millisecond, HangupAfter: 10 * time.Second},
 	}})
-	addr := strings.TrimPrefix(h.url, "http://")
-	ws, resp, err := websocket.DefaultDialer.Dial("ws://"+addr+"/ari/events?api_key=asterisk:asterisk&app=contact-center", nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	resp.Body.Close()
+	addr, ws := dialEvents(b, h)
 	defer ws.Close()
 	waitRegistered(b, h, "contact-center")
 	nc, err := net.Dial("tcp", addr)
@@ -298,4 +288,16 @@ func (r *eventReader) wait(typ, id string) {
 			return
 		}
 	}
+}
+
+// dialEvents opens the contact-center app's events websocket on h, returning the emulator's host:port too.
+func dialEvents(b *testing.B, h *harness) (string, *websocket.Conn) {
+	b.Helper()
+	addr := strings.TrimPrefix(h.url, "http://")
+	ws, resp, err := websocket.DefaultDialer.Dial("ws://"+addr+"/ari/events?api_key=asterisk:asterisk&app=contact-center", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp.Body.Close()
+	return addr, ws
 }
