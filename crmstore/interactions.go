@@ -525,15 +525,17 @@ from (values (` + placeholders(updateTypes, false) + `)) u ` + updateColumns + `
 where interactions.id = old.id
 returning old.unanswered, old.unrecorded`
 
-var updateSetBatchSQL = updateSetSQL + `
-from unnest(` + placeholders(updateTypes, true) + `) u ` + updateColumns + `
-where interactions.id = u.id and interactions.id = any($1)
-returning interactions.id`
+var updateBatchSQL, updateSetBatchSQL = batchStatements(updateSetSQL, "u", updateColumns, updateTypes, "interactions.id = u.id")
 
-var updateBatchSQL = updateSetSQL + `
-from (values (` + placeholders(updateTypes, false) + `)) u ` + updateColumns + `
-where interactions.id = u.id
-returning interactions.id`
+// batchStatements returns a kind's two statements for the pipelined batch: over one row of scalars (one), and over arrays of
+// many rows read back with unnest and found by "= any" of their ids (many). Each returns the ids of the rows it changed.
+func batchStatements(set, alias, columns string, types []string, where string) (one, many string) {
+	one = set + "\nfrom (values (" + placeholders(types, false) + ")) " + alias + " " + columns + "\nwhere " + where +
+		"\nreturning interactions.id"
+	many = set + "\nfrom unnest(" + placeholders(types, true) + ") " + alias + " " + columns + "\nwhere " + where +
+		" and interactions.id = any($1)\nreturning interactions.id"
+	return one, many
+}
 
 // placeholders returns "$1::t1, $2::t2…" for types, or their array types.
 func placeholders(types []string, arrays bool) string {
@@ -617,15 +619,7 @@ from (values (` + placeholders(finishTypes, false) + `)) f ` + finishColumns + `
 where interactions.id = old.id and ` + finishWhere + `
 returning old.live, false`
 
-var finishSetBatchSQL = finishSetSQL + `
-from unnest(` + placeholders(finishTypes, true) + `) f ` + finishColumns + `
-where ` + finishWhere + ` and interactions.id = any($1)
-returning interactions.id`
-
-var finishBatchSQL = finishSetSQL + `
-from (values (` + placeholders(finishTypes, false) + `)) f ` + finishColumns + `
-where ` + finishWhere + `
-returning interactions.id`
+var finishBatchSQL, finishSetBatchSQL = batchStatements(finishSetSQL, "f", finishColumns, finishTypes, finishWhere)
 
 func finishStatement(id string, f cti.InteractionFinish) (string, []any, error) {
 	if _, err := parseID(id, "interaction"); err != nil {
@@ -666,15 +660,8 @@ from (values (` + placeholders(dispositionTypes, false) + `)) d ` + dispositionC
 where ` + dispositionWhere + `
 returning true, false`
 
-var dispositionSetBatchSQL = dispositionSetSQL + `
-from unnest(` + placeholders(dispositionTypes, true) + `) d ` + dispositionColumns + `
-where ` + dispositionWhere + ` and interactions.id = any($1)
-returning interactions.id`
-
-var dispositionBatchSQL = dispositionSetSQL + `
-from (values (` + placeholders(dispositionTypes, false) + `)) d ` + dispositionColumns + `
-where ` + dispositionWhere + `
-returning interactions.id`
+var dispositionBatchSQL, dispositionSetBatchSQL = batchStatements(dispositionSetSQL, "d", dispositionColumns, dispositionTypes,
+	dispositionWhere)
 
 func dispositionStatement(id string, d cti.DispositionWrite) (string, []any, error) {
 	if _, err := parseID(id, "interaction"); err != nil {
