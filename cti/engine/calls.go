@@ -794,7 +794,8 @@ func (e *Engine) preparePop(c *call) {
 				Body: cti.RenderScript(p.script.Body, vars)}
 		}
 		c.popReady = true
-		if o := c.popWanted; o != nil && c.offer == o {
+		// The read goes behind the agent's originate, so the agent may have answered meanwhile: the pop still goes to them.
+		if o := c.popWanted; o != nil && (c.offer == o || c.agentID == o.agentID && c.state == cti.CallConnected) {
 			e.sendPop(c, o)
 		}
 		c.popWanted = nil

@@ -44,3 +44,28 @@ func TestOriginateDoesNotWaitForScreenPopRead(t *testing.T) {
 		}
 	})
 }
+
+// An agent who answers while the screen-pop's read is still out gets the pop once the read is back, and the interaction
+// records the script they saw.
+func TestScreenPopAfterAnswerBeforeRead(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		h := start(t, func(cfg *Config, crm *fakeCRM) { cfg.Settings = slowScript{crm, release} })
+		h.ready("a1")
+		h.inbound("100.1", "+15551230001")
+		h.contains("Originate sb-agent-call1-1 PJSIP/1001 agent,call1")
+		h.post(entered("sb-agent-call1-1", "", "agent", "call1"))
+		if len(h.n.offers) != 0 {
+			t.Fatalf("screen-pop sent before its script was read: %+v", h.n.offers)
+		}
+		close(release)
+		synctest.Wait()
+		h.contains("AddChannel sb-call1 sb-agent-call1-1 agent", "RecordBridge sb-call1 interaction-call1")
+		if len(h.n.offers) != 1 || h.n.to[0] != "a1" || h.n.offers[0].Script == nil {
+			t.Fatalf("screen-pop = %+v to %v", h.n.offers, h.n.to)
+		}
+		if in := h.crm.interaction("call1"); in.ScriptID != "script-1" {
+			t.Fatalf("interaction script %q, want script-1", in.ScriptID)
+		}
+	})
+}
