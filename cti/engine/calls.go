@@ -119,10 +119,12 @@ func (e *Engine) inbound(ch cti.ChannelInfo) *call {
 		}, nil)
 	}
 	// The channel's tags (what a restarted controller rebuilds the call from) go first, unless the IVR queues the call in
-	// its first step: then they travel with the queue's variables, one request instead of two, still ahead of the agent's
-	// originate. A crash before leaves an untagged caller in the application, which reconcile adopts as a new caller.
-	// When that step plays nothing before it queues, the answer too waits until the originate is out (enqueue sends it,
-	// ahead of the bridge): the call's requests run one at a time, and the caller hears nothing earlier either way.
+	// its first step: then they travel with the queue's variables, one request instead of two, right behind the agent's
+	// originate when an agent is free (the originate names the caller, so reconcile rebuilds the call from the agent's leg
+	// if the controller stops in between). A crash before the originate leaves an untagged caller in the application,
+	// which reconcile adopts as a new caller. When that step plays nothing before it queues, the answer too waits until the
+	// originate is out (enqueue sends it, ahead of the bridge): the call's requests run one at a time, and the caller hears
+	// nothing earlier either way.
 	first, flows := e.firstIVRStep(c)
 	if q := slices.IndexFunc(first, func(a ivr.Action) bool { return a.Kind == ivr.ActEnqueue }); q >= 0 {
 		c.untagged = true
@@ -583,24 +585,20 @@ func (e *Engine) enqueue(c *call, q string, skills []ivr.SkillReq, prio int, att
 		c.ivrEnd = now
 	}
 	c.queue, c.state = q, cti.CallQueued
-	ch, enq, p := c.customer, strconv.FormatInt(c.queued.UnixMilli(), 10), strconv.Itoa(c.prio)
-	vars := map[string]string{VarQueue: q, VarEnqueued: enq, VarPriority: p}
-	if c.untagged {
-		c.untagged = false
-		vars[VarCall], vars[VarRole] = c.id, roleCustomer
-	}
-	e.tel(c.id, "set-queue-vars", func(ctx context.Context, t cti.Telephony) error { return t.SetVars(ctx, ch, vars) }, nil)
 	qn, qa := q, c.queued
 	e.update(c, cti.InteractionUpdate{Queue: &qn, QueuedAt: &qa})
-	// The router goes before a new caller's bridge and music, and before the screen-pop's read: the call's effects run one
-	// after another, so an agent's originate decided now waits for one request (the variables) rather than five. The agent's
-	// leg joins the bridge only once it answered, by requests queued behind these. A caller already in a bridge (a transfer,
-	// a requeue) hears the music first.
+	// The router goes before the caller's tags, a new caller's bridge and music, and the screen-pop's read: the call's
+	// effects run one after another, so an agent's originate decided now is the call's next request. It carries what a
+	// restarted controller needs to rebuild the caller from the agent's leg alone (see queueVars, reconcile), so a crash
+	// between it and the tags loses nothing. The agent's leg joins the bridge only once it answered, by requests queued
+	// behind these. A caller already in a bridge (a transfer, a requeue) hears the music first.
 	if c.bridgeMade {
 		e.moh(c, true)
 	}
 	c.pop = nil
+	c.tagsDue = true
 	e.arrive(c, now)
+	e.sendQueueTags(c)
 	e.popAfterRoute(c)
 	if !c.finished {
 		if c.unanswered {
@@ -614,6 +612,31 @@ func (e *Engine) enqueue(c *call, q string, skills []ivr.SkillReq, prio int, att
 		c.waitTimer = e.after(hook.After, func() { e.waitFlow(c, flow) })
 	}
 	e.pushCall(c)
+}
+
+// sendQueueTags sets the caller's queue variables (and its call id and role if not set yet) once the router has had its
+// say: right behind the agent's originate when the call was offered at once.
+func (e *Engine) sendQueueTags(c *call) {
+	if !c.tagsDue {
+		return
+	}
+	c.tagsDue = false
+	if c.finished {
+		return
+	}
+	vars := c.queueVars()
+	if c.untagged {
+		c.untagged = false
+		vars[VarCall], vars[VarRole] = c.id, roleCustomer
+	}
+	ch := c.customer
+	e.tel(c.id, "set-queue-vars", func(ctx context.Context, t cti.Telephony) error { return t.SetVars(ctx, ch, vars) }, nil)
+}
+
+// queueVars are the variables of a caller's place in line (a restarted controller requeues the caller by them).
+func (c *call) queueVars() map[string]string {
+	return map[string]string{VarQueue: c.queue, VarEnqueued: strconv.FormatInt(c.queued.UnixMilli(), 10),
+		VarPriority: strconv.Itoa(c.prio)}
 }
 
 // arrive tells the router about a waiting call.
@@ -852,8 +875,14 @@ func (e *Engine) offer(d queue.Decision) {
 		role = roleOutbound
 	}
 	e.addLeg(&leg{id: o.leg, call: c, role: role, agentID: a.cfg.ID})
+	vars := map[string]string{VarCall: c.id, VarRole: role, VarAgent: a.cfg.ID}
+	if role == roleAgent && c.customer != "" && c.queue != "" && !c.queued.IsZero() {
+		// The caller's own tags may still be behind this request: the leg names its caller and place in line.
+		maps.Copy(vars, c.queueVars())
+		vars[VarCustomer] = c.customer
+	}
 	org := cti.Originate{ChannelID: o.leg, Endpoint: a.cfg.Endpoint, CallerID: callerID(c.caller), Timeout: d.Deadline.Sub(now),
-		Args: []string{role, c.id}, Vars: map[string]string{VarCall: c.id, VarRole: role, VarAgent: a.cfg.ID}}
+		Args: []string{role, c.id}, Vars: vars}
 	web := isWebRTC(a.cfg.Endpoint) // rung through the page; the channel is made on accept (acceptWeb)
 	e.tel(c.id, "originate-agent", func(ctx context.Context, t cti.Telephony) error {
 		if web {
@@ -869,6 +898,7 @@ func (e *Engine) offer(d queue.Decision) {
 			e.offerFailed(c, queue.OfferRejected)
 		}
 	})
+	e.sendQueueTags(c)
 	if c.pop != nil && c.popReady {
 		e.sendPop(c, o)
 	} else {
@@ -939,8 +969,8 @@ func (e *Engine) hangupLeg(c *call, id, reason string) {
 // legEntered: a channel we created answered.
 func (e *Engine) legEntered(l *leg, x cti.ChannelEntered) {
 	c := l.call
-	if l.role == roleCustomer && l.entered {
-		return // a repeat
+	if l.entered && (l.role == roleCustomer || l.id == c.agentLeg) {
+		return // a repeat, or an agent's leg adopted as answered after a restart whose StasisStart comes late
 	}
 	l.entered = true
 	e.legKnown(l)

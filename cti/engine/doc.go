@@ -15,8 +15,10 @@
 //
 // Channel variables set on a customer channel: SB_CALL (the interaction id), SB_ROLE ("customer"), and once queued SB_QUEUE,
 // SB_ENQUEUED (Unix milliseconds) and SB_PRIORITY. Legs we originate carry SB_CALL, SB_ROLE ("agent", "outbound",
-// "customer", "transfer", "supervisor") and SB_AGENT as originate variables. After a reconnect or a restart the engine
-// rebuilds its calls from Telephony.Snapshot with these variables.
+// "customer", "transfer", "supervisor") and SB_AGENT as originate variables; an agent leg offered a waiting caller also
+// carries SB_CUSTOMER (the caller's channel) and the caller's SB_QUEUE, SB_ENQUEUED and SB_PRIORITY, because the caller's
+// own tags go after the agent's originate. After a reconnect or a restart the engine rebuilds its calls from
+// Telephony.Snapshot with these variables; an untagged caller named by a live agent leg is that leg's call's caller.
 //
 // Ids we choose, <id> being the interaction id: agent legs "sb-agent-<id>-<n>" entering with args ["agent", <id>], outbound
 // agent legs "sb-agent-<id>-<n>" with ["outbound", <id>], trunk legs to customers "sb-cust-<id>-<n>" with ["customer",

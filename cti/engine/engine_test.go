@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"maps"
 	"strconv"
 	"testing"
 	"testing/synctest"
@@ -24,8 +25,8 @@ func TestAnsweredCall(t *testing.T) {
 			"Play 100.1 sb-call1-p1 sound:sb/welcome")
 		time.Sleep(3 * time.Second)
 		h.post(cti.PlaybackFinished{PlaybackID: "sb-call1-p1", State: "done"})
-		h.want("SetVar 100.1 SB_ENQUEUED="+msNow(), "SetVar 100.1 SB_PRIORITY=5", "SetVar 100.1 SB_QUEUE=general",
-			"Originate sb-agent-call1-1 PJSIP/1001 agent,call1",
+		h.want("Originate sb-agent-call1-1 PJSIP/1001 agent,call1",
+			"SetVar 100.1 SB_ENQUEUED="+msNow(), "SetVar 100.1 SB_PRIORITY=5", "SetVar 100.1 SB_QUEUE=general",
 			"CreateBridge sb-call1 mixing", "AddChannel sb-call1 100.1 customer", "BridgeMOH sb-call1 default")
 		// The screen-pop goes out at offer time, before the agent answers.
 		if len(h.n.offers) != 1 || h.n.to[0] != "a1" {
@@ -292,8 +293,9 @@ func TestAgentLegLostBeforeBridge(t *testing.T) {
 	}
 }
 
-// A flow that queues at once: the caller's tags travel with the queue's variables in one request, and the agent's originate
-// goes before the caller's answer, bridge and music: one request stands before it.
+// A flow that queues at once: the agent's originate is the call's first request, naming the caller and its place in line
+// (what a restarted controller needs if it stops before the caller's tags); the caller's tags follow with the queue's
+// variables in one request, then the answer, bridge and music.
 func TestQueueAtOnceTagsInOneRequest(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f, err := ivr.Parse("now.yaml", []byte("id: now\ndefault: true\nstart: q\nnodes:\n  q:\n    type: queue\n    queue: general\n"), ivr.Config{})
@@ -306,10 +308,17 @@ func TestQueueAtOnceTagsInOneRequest(t *testing.T) {
 		}
 		h := start(t, func(c *Config, _ *fakeCRM) { c.Flows = set })
 		h.tel.oneRequest = true
+		var org cti.Originate
+		h.tel.originate = func(o cti.Originate) error { org = o; return nil }
 		h.ready("a1")
 		h.post(entered("100.1", "+15551230001", "inbound"))
-		h.want("SetVars 100.1 SB_CALL=call1 SB_ENQUEUED="+msNow()+" SB_PRIORITY=0 SB_QUEUE=general SB_ROLE=customer",
-			"Originate sb-agent-call1-1 PJSIP/1001 agent,call1", "Answer 100.1",
-			"CreateBridge sb-call1 mixing", "AddChannel sb-call1 100.1 customer", "BridgeMOH sb-call1 default")
+		h.want("Originate sb-agent-call1-1 PJSIP/1001 agent,call1",
+			"SetVars 100.1 SB_CALL=call1 SB_ENQUEUED="+msNow()+" SB_PRIORITY=0 SB_QUEUE=general SB_ROLE=customer",
+			"Answer 100.1", "CreateBridge sb-call1 mixing", "AddChannel sb-call1 100.1 customer", "BridgeMOH sb-call1 default")
+		want := map[string]string{VarCall: "call1", VarRole: "agent", VarAgent: "a1", VarCustomer: "100.1",
+			VarQueue: "general", VarEnqueued: msNow(), VarPriority: "0"}
+		if !maps.Equal(org.Vars, want) {
+			t.Fatalf("the agent leg's variables = %v, want %v", org.Vars, want)
+		}
 	})
 }

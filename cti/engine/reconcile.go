@@ -17,6 +17,7 @@ type adoption struct {
 	leg       string
 	agentID   string
 	connected bool
+	up        bool // answered (in our application) but not bridged: it entered while we were away
 }
 
 func (e *Engine) telephonyDown(reason string) {
@@ -105,10 +106,19 @@ func (e *Engine) reconcile(chans []cti.ChannelInfo, bridges []cti.BridgeInfo, as
 		}
 	}
 	// Channels we do not know: callers who arrived while we were away, and calls from before a restart.
+	namedBy := namingLegs(chans)
+	retag := map[string]bool{}
 	var customers, legs []cti.ChannelInfo
 	for _, ch := range chans {
 		if e.legs[ch.ID] != nil {
 			continue
+		}
+		if l, ok := namedBy[ch.ID]; ok && untaggedCaller(ch) {
+			// The previous controller stopped between an agent's originate and the caller's tags: the leg names the
+			// call and the caller's place in line.
+			ch.Vars = map[string]string{VarCall: l.Vars[VarCall], VarRole: roleCustomer, VarQueue: l.Vars[VarQueue],
+				VarEnqueued: l.Vars[VarEnqueued], VarPriority: l.Vars[VarPriority]}
+			retag[ch.ID] = true
 		}
 		role := ch.Vars[VarRole]
 		switch {
@@ -155,7 +165,7 @@ func (e *Engine) reconcile(chans []cti.ChannelInfo, bridges []cti.BridgeInfo, as
 			e.inbound(ch)
 			continue
 		}
-		c := e.rebuild(ch, bridgeOf[ch.ID])
+		c := e.rebuild(ch, bridgeOf[ch.ID], retag[ch.ID])
 		if isWebCustomer(ch) {
 			e.adoptWeb(c)
 		}
@@ -167,7 +177,7 @@ func (e *Engine) reconcile(chans []cti.ChannelInfo, bridges []cti.BridgeInfo, as
 		}
 		for _, l := range agentLegs[id] {
 			if bridgeOf[l.ID] == "" && l.Vars[VarAgent] != "" && c.adopt == nil {
-				c.adopt = &adoption{leg: l.ID, agentID: l.Vars[VarAgent]}
+				c.adopt = &adoption{leg: l.ID, agentID: l.Vars[VarAgent], up: l.State == "Up"}
 				adopted[l.ID] = true
 				e.addLeg(&leg{id: l.ID, call: c, role: roleAgent, agentID: l.Vars[VarAgent]})
 				e.legKnown(e.legs[l.ID]) // listed by the snapshot
@@ -191,6 +201,26 @@ func (e *Engine) reconcile(chans []cti.ChannelInfo, bridges []cti.BridgeInfo, as
 		e.tel("sys", "hangup-stray", func(ctx context.Context, t cti.Telephony) error { return t.Hangup(ctx, id, "normal") }, nil)
 	}
 	e.web.reconciled = true
+}
+
+// namingLegs maps a caller's channel to the agent leg that names it (VarCustomer), the first by id if several do.
+func namingLegs(chans []cti.ChannelInfo) map[string]cti.ChannelInfo {
+	out := map[string]cti.ChannelInfo{}
+	for _, l := range chans { // sorted by id
+		cust := l.Vars[VarCustomer]
+		if cust == "" || l.Vars[VarCall] == "" || l.Vars[VarRole] != roleAgent || !strings.HasPrefix(l.ID, "sb-agent-") {
+			continue
+		}
+		if _, ok := out[cust]; !ok {
+			out[cust] = l
+		}
+	}
+	return out
+}
+
+// untaggedCaller reports whether ch looks like a caller's channel that carries none of our tags.
+func untaggedCaller(ch cti.ChannelInfo) bool {
+	return ch.Vars[VarRole] == "" && ch.Vars[VarCall] == "" && !strings.HasPrefix(ch.ID, "sb-") && !isWebCustomer(ch)
 }
 
 func byIDLeg(ls []cti.ChannelInfo, id string) cti.ChannelInfo {
@@ -234,8 +264,9 @@ func restartTag(id string) string {
 	return "r" + id[len(id)-4:] + "."
 }
 
-// rebuild makes a call again from a customer channel of before a restart.
-func (e *Engine) rebuild(ch cti.ChannelInfo, bridge string) *call {
+// rebuild makes a call again from a customer channel of before a restart; retag sets the channel's tags, which were
+// taken from the call's agent leg.
+func (e *Engine) rebuild(ch cti.ChannelInfo, bridge string, retag bool) *call {
 	now := e.now()
 	c := &call{id: ch.Vars[VarCall], dir: cti.Inbound, channel: cti.ChannelPhone, state: cti.CallQueued, customer: ch.ID,
 		caller: ch.Caller, dialed: ch.Dialed, arrived: ch.Created, rebuilt: true, vars: map[string]string{},
@@ -252,6 +283,16 @@ func (e *Engine) rebuild(ch cti.ChannelInfo, bridge string) *call {
 	}
 	e.calls[c.id] = c
 	e.addLeg(&leg{id: ch.ID, call: c, role: roleCustomer, entered: true})
+	if retag {
+		vars := map[string]string{VarCall: c.id, VarRole: roleCustomer}
+		for _, k := range []string{VarQueue, VarEnqueued, VarPriority} {
+			if v := ch.Vars[k]; v != "" {
+				vars[k] = v
+			}
+		}
+		id := ch.ID
+		e.tel(c.id, "set-vars", func(ctx context.Context, t cti.Telephony) error { return t.SetVars(ctx, id, vars) }, nil)
+	}
 	if ch.State != "" && ch.State != "Up" {
 		// Tagged but not answered: the previous controller stopped between the tags and the answer (which a call queued
 		// at once sends after the agent's originate).
@@ -343,6 +384,12 @@ func (e *Engine) adoptOffer(c *call, a *agent, d queue.Decision) *leg {
 	o := &offer{agentID: a.cfg.ID, leg: ad.leg, deadline: d.Deadline, at: now}
 	c.offer, c.state, a.call = o, cti.CallRinging, c.id
 	if !ad.connected {
+		if ad.up {
+			// Its StasisStart came while we were away: it is answered now.
+			l.entered = true
+			e.answered(c, l)
+			return l
+		}
 		e.pushCall(c)
 		return l
 	}

@@ -133,3 +133,65 @@ func TestRebuiltCallerAnswered(t *testing.T) {
 		}
 	})
 }
+
+// The previous controller stopped between agents' originates and their callers' tags: each untagged caller named by a live
+// agent leg is that call's caller, with its place in line, and the leg is kept (no second originate). A ringing leg is
+// offered again to its agent; an answered one is bridged at once. An untagged caller named by no leg (the controller stopped
+// before the originate, or the leg is gone) is a new caller.
+func TestReconcileCallerNamedByAgentLeg(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		now := time.Now()
+		enq := strconv.FormatInt(now.Add(-2*time.Second).UnixMilli(), 10)
+		named := func(call, agent, cust, prio string) map[string]string {
+			return vars(call, "agent", VarAgent, agent, VarCustomer, cust, VarQueue, "general", VarEnqueued, enq,
+				VarPriority, prio)
+		}
+		h := start(t, func(c *Config, _ *fakeCRM) {
+			c.Telephony.(*fakeTel).snapshot = func() ([]cti.ChannelInfo, []cti.BridgeInfo, error) {
+				return []cti.ChannelInfo{
+					{ID: "200.1", State: "Ring", Caller: cti.Party{Number: "+15550000001"}},
+					{ID: "200.2", State: "Ring", Caller: cti.Party{Number: "+15550000002"}},
+					{ID: "200.3", State: "Up", Caller: cti.Party{Number: "+15550000003"}},
+					{ID: "sb-agent-old1-1", State: "Ringing", Vars: named("old1", "a1", "200.1", "3")},
+					{ID: "sb-agent-old3-1", State: "Up", Vars: named("old3", "a2", "200.3", "5")},
+				}, nil, nil
+			}
+		})
+		joined := strings.Join(append(h.started, h.tel.take()...), "\n")
+		if strings.Contains(joined, "Originate") || strings.Contains(joined, "Hangup") {
+			t.Fatalf("reconcile commands:\n%s", joined)
+		}
+		// The named callers get their tags back (taken from the leg) and are answered; the unnamed one starts as new.
+		for _, want := range []string{
+			"SetVar 200.1 SB_CALL=old1", "SetVar 200.1 SB_ENQUEUED=" + enq, "SetVar 200.1 SB_PRIORITY=3",
+			"SetVar 200.1 SB_QUEUE=general", "SetVar 200.1 SB_ROLE=customer", "Answer 200.1\n",
+			"SetVar 200.3 SB_CALL=old3", "AddChannel sb-old3 sb-agent-old3-1 agent", "RecordBridge sb-old3 interaction-old3",
+			"SetVar 200.2 SB_CALL=call",
+		} {
+			if !strings.Contains(joined+"\n", want) {
+				t.Fatalf("reconcile commands lack %q:\n%s", want, joined)
+			}
+		}
+		if strings.Contains(joined, "Answer 200.3") {
+			t.Fatalf("an answered caller was answered again:\n%s", joined)
+		}
+		c1, ok := h.call("old1")
+		if !ok || c1.state != cti.CallRinging || c1.offer == nil || c1.offer.leg != "sb-agent-old1-1" || c1.prio != 3 ||
+			c1.queued.UnixMilli() != now.Add(-2*time.Second).UnixMilli() {
+			t.Fatalf("old1 after the restart = %+v (found %v), want ringing a1 on its leg with its place in line", c1, ok)
+		}
+		if s := h.n.lastAgent("a2"); s.State != cti.AgentOnCall || s.CallID != "old3" {
+			t.Fatalf("a2 = %+v", s)
+		}
+		// The ringing leg answers: it joins its caller's bridge. The answered leg's late StasisStart changes nothing.
+		h.post(entered("sb-agent-old1-1", "", "agent", "old1"))
+		h.post(entered("sb-agent-old3-1", "", "agent", "old3"))
+		cmds := strings.Join(h.tel.take(), "\n")
+		if !strings.Contains(cmds, "AddChannel sb-old1 sb-agent-old1-1 agent") || strings.Contains(cmds, "Hangup") {
+			t.Fatalf("commands after the agents' StasisStart:\n%s", cmds)
+		}
+		if s := h.n.lastAgent("a1"); s.State != cti.AgentOnCall || s.CallID != "old1" {
+			t.Fatalf("a1 = %+v", s)
+		}
+	})
+}

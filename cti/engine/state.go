@@ -20,9 +20,12 @@ const (
 	VarEnqueued = "SB_ENQUEUED"
 	VarPriority = "SB_PRIORITY"
 	VarAgent    = "SB_AGENT"
+	// VarCustomer, on an agent leg, is its caller's channel: the caller's own tags go after the agent's originate, so a
+	// restarted engine may find the caller untagged and the call named by the leg alone.
+	VarCustomer = "SB_CUSTOMER"
 )
 
-var snapshotVars = []string{VarCall, VarRole, VarQueue, VarEnqueued, VarPriority, VarAgent}
+var snapshotVars = []string{VarCall, VarRole, VarQueue, VarEnqueued, VarPriority, VarAgent, VarCustomer}
 
 // Roles of channels in a call, also the first application argument of legs we originate.
 const (
@@ -108,6 +111,8 @@ type call struct {
 	// untagged: the caller's channel does not carry its call id and role yet; they travel with the queue's variables when
 	// the call is queued in its first turn (one request instead of two, see inbound), else on their own at its end.
 	untagged bool
+	// tagsDue: the caller's queue variables wait for the router's answer to its enqueue (see sendQueueTags).
+	tagsDue bool
 	// unanswered: the caller's answer waits for the enqueue of the IVR's first step, behind the agent's originate.
 	unanswered bool
 
