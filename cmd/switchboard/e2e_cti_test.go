@@ -21,7 +21,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -64,6 +67,7 @@ type ctiOptions struct {
 	builtin bool                                               // the built-in emulator instead of the test's own
 	prep    func(ctx context.Context, s *crmstore.Store) error // configuration before the engine reads it
 	dbURL   func(url string) string                            // the URL Main uses instead of the database's (a proxy)
+	ariURL  func(url string) string                            // the URL the first Main uses instead of the emulator's (a proxy)
 }
 
 // ctiSys is one running contact center and the emulator it drives.
@@ -176,6 +180,9 @@ func startCTI(t *testing.T, o ctiOptions) *ctiSys {
 	}
 	if !o.builtin {
 		s.sim, s.ariURL = ctiEmulator(t, key)
+		if o.ariURL != nil {
+			s.ariURL = o.ariURL(s.ariURL)
+		}
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -565,6 +572,9 @@ func TestE2ECTI(t *testing.T) {
 			{"monitor", testCTIMonitor},
 			{"callback", testCTICallback},
 			{"restart", testCTIRestart},
+			{"restart-untagged-ringing", func(t *testing.T) { testCTIRestartUntagged(t, "ringing") }},
+			{"restart-untagged-answered", func(t *testing.T) { testCTIRestartUntagged(t, "answered") }},
+			{"restart-untagged-gone", func(t *testing.T) { testCTIRestartUntagged(t, "gone") }},
 			{"reconnect", testCTIReconnect},
 		} {
 			t.Run(sc.name, func(t *testing.T) {
@@ -1178,6 +1188,222 @@ func testCTIRestart(t *testing.T) {
 	s.checkRecording(in1, "interaction-"+id1)
 	s.checkRecording(in2, "interaction-"+id2)
 	_ = ctx
+}
+
+// 9b. Main A stops between the agent's originate and the caller's tags (which go right after it): the caller is left
+// untagged, unanswered, and named only by agent1's leg. Main B rebuilds the call from the leg — same interaction, the caller
+// answered, tagged and bridged, no second originate — whether the leg still rings (agent1 is offered it again and accepts)
+// or was answered meanwhile (bridged at once). If the leg is gone, nothing names the call: the caller is served as a new one.
+func testCTIRestartUntagged(t *testing.T, legState string) {
+	var cut *ariCut
+	var direct string
+	s := startCTI(t, ctiOptions{
+		prep: func(ctx context.Context, st *crmstore.Store) error {
+			q := ctiQueues()[0] // general: the leg rings 30 s of real time, past the restart
+			q.RingTimeout = 10 * time.Minute
+			return st.PutQueue(ctx, q)
+		},
+		ariURL: func(u string) string {
+			direct = u
+			cut = newARICut(t, u, func(r *http.Request) bool { // the caller's tags
+				rest, ok := strings.CutPrefix(r.URL.Path, "/ari/channels/")
+				return ok && r.Method == http.MethodPost && !strings.HasPrefix(rest, "sb-") &&
+					(strings.HasSuffix(rest, "/variable") || strings.HasSuffix(rest, "/variables"))
+			})
+			return cut.URL()
+		}})
+	s.ready("agent1")
+	ch, id := s.call(arisim.CallSpec{CallerNumber: "+8613900000077", Dialed: "201"})
+	select {
+	case <-cut.held:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the caller's tags were never sent")
+	}
+	leg := "sb-agent-" + id + "-1"
+	if c, ok := s.channel(leg); !ok || c.State != "Ringing" {
+		t.Fatalf("agent1's leg %s when the caller's tags go: %+v (live %v), want it ringing", leg, c, ok)
+	}
+	if legState == "answered" {
+		// agent1 answers before the crash: Main A takes the StasisStart, but its bridge request waits behind the tags.
+		if err := s.desk().AcceptOffer(ctiCtx(t), s.ids["agent1"]); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.sim.Answer(leg); err != nil {
+			t.Fatal(err)
+		}
+		s.waitAgent("agent1", cti.AgentOnCall, "")
+	}
+	cut.Cut()
+	if err := s.m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range ctiRequestsSince(s.key, 0) {
+		if strings.HasPrefix(r.Path, "/channels/"+ch+"/") {
+			t.Fatalf("a request on the caller's channel reached the PBX before the crash: %s %s", r.Method, r.Path)
+		}
+	}
+	switch legState {
+	case "ringing":
+		// Asterisk subscribes the application to a channel it originates (the app gets its Dial and ChannelStateChange
+		// events before StasisStart), so the ringing leg is among the application's channels; an emulator that does not
+		// list it cannot show this case.
+		if !appLists(t, direct, leg) {
+			t.Skipf("the emulator does not list the ringing leg %s among the application's channels", leg)
+		}
+	case "gone":
+		if err := s.sim.Hangup(leg); err != nil {
+			t.Fatal(err)
+		}
+		s.waitGone(leg)
+	}
+
+	atRestart := requestCount(s.key)
+	s.ariURL = direct
+	s.m = s.runMain()
+	s.store = s.m.sys.store
+	callID := id
+	switch legState {
+	case "ringing":
+		if a := s.waitAgent("agent1", cti.AgentReserved, ""); a.CallID != id {
+			t.Fatalf("agent1 after the restart is offered %q, want %s", a.CallID, id)
+		}
+		s.accept2("agent1", id)
+	case "answered":
+		if a := s.waitAgent("agent1", cti.AgentOnCall, ""); a.CallID != id {
+			t.Fatalf("agent1 after the restart is on %q, want %s", a.CallID, id)
+		}
+	case "gone":
+		s.ready("agent1") // nothing of ours on the PBX names agent1 any more: logged out as after any restart
+		a := s.waitAgent("agent1", cti.AgentReserved, "")
+		if a.CallID == id || a.CallID == "" {
+			t.Fatalf("agent1 after the restart is offered %q, want the caller as a new call", a.CallID)
+		}
+		callID = a.CallID
+		leg = s.accept2("agent1", callID)
+	}
+	s.waitBridged(callID, ch, leg)
+	tagged := false
+	for _, r := range ctiRequestsSince(s.key, atRestart) {
+		if r.Operation == "channels.originate" && legState != "gone" {
+			t.Errorf("after the restart: %s %s?%s", r.Method, r.Path, r.Query)
+		}
+		if strings.HasPrefix(r.Path, "/channels/"+ch+"/variable") && strings.Contains(r.Query+string(r.Body), callID) {
+			tagged = true
+		}
+	}
+	if !tagged {
+		t.Errorf("the caller's channel was not tagged with %s after the restart", callID)
+	}
+	s.sim.Hangup(ch)
+	s.wrapUp("agent1", callID, "resolved", "")
+	in := s.waitEnded(callID, true)
+	if in.Outcome != cti.OutcomeAnswered || in.AgentID != s.ids["agent1"] || in.ChannelID != ch || in.Queue != "general" {
+		t.Errorf("the call's row: %+v", in)
+	}
+	s.checkRecording(in, "interaction-"+callID)
+	var rows int
+	if err := s.m.db.Pool.QueryRow(context.Background(),
+		`select count(*) from interactions where channel_id = $1 and parent_id is null`, ch).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	// A gone leg leaves the first row open (nothing on the PBX names it any more); otherwise the call keeps its one row.
+	if want := map[bool]int{true: 2, false: 1}[legState == "gone"]; rows != want {
+		t.Errorf("%d interactions for the caller's channel, want %d", rows, want)
+	}
+}
+
+// appLists reports whether the emulator at ariURL lists channel among the contact-center application's channels.
+func appLists(t *testing.T, ariURL, channel string) bool {
+	t.Helper()
+	res, err := http.Get(ariURL + "/applications/contact-center?api_key=" + url.QueryEscape(ctiARIUser+":"+ctiARIPassword))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var app struct {
+		ChannelIDs []string `json:"channel_ids"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&app); err != nil {
+		t.Fatalf("GET /applications/contact-center: %d %v", res.StatusCode, err)
+	}
+	return slices.Contains(app.ChannelIDs, channel)
+}
+
+// ariCut is a reverse proxy between a controller and its emulator standing for the controller's crash at a chosen request:
+// that request is held (its call's requests wait behind it) until Cut, after which it and every later request get 503
+// without reaching the emulator and the events websocket drops.
+type ariCut struct {
+	srv      *httptest.Server
+	held     chan struct{} // closed when the request to hold arrived
+	cut      chan struct{} // closed by Cut
+	heldOnce sync.Once
+	cutOnce  sync.Once
+	mu       sync.Mutex
+	conns    []net.Conn // to the emulator
+}
+
+func newARICut(t *testing.T, target string, hold func(*http.Request) bool) *ariCut {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &ariCut{held: make(chan struct{}), cut: make(chan struct{})}
+	rp := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: u.Scheme, Host: u.Host})
+	rp.Transport = &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		select {
+		case <-p.cut:
+			c.Close()
+			return nil, errors.New("cut")
+		default:
+		}
+		p.conns = append(p.conns, c)
+		return c, nil
+	}}
+	cut := func() bool {
+		select {
+		case <-p.cut:
+			return true
+		default:
+			return false
+		}
+	}
+	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !cut() && hold(r) {
+			p.heldOnce.Do(func() { close(p.held) })
+			<-p.cut
+		}
+		if cut() {
+			http.Error(w, "the controller crashed", http.StatusServiceUnavailable)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() {
+		p.Cut()
+		p.srv.Close()
+	})
+	return p
+}
+
+func (p *ariCut) URL() string { return p.srv.URL + "/ari" }
+
+// Cut stops all traffic to the emulator for good.
+func (p *ariCut) Cut() {
+	p.cutOnce.Do(func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		close(p.cut)
+		for _, c := range p.conns {
+			c.Close()
+		}
+	})
 }
 
 func ctiRequestsSince(test string, n int) []ctiRequest {
