@@ -362,11 +362,9 @@ func (e *Engine) play(c *call, m []string, ivrID string, done func()) string {
 	e.playbacks[pb] = p
 	c.playbackIDs = append(c.playbackIDs, pb)
 	ch := c.customer
-	e.tel(c.id, "play", func(ctx context.Context, t cti.Telephony) error { return t.Play(ctx, ch, pb, m) }, func(err error) {
-		if err != nil {
-			e.log.Warn("play", "call", c.id, "err", err)
-			e.playbackDone(pb)
-		}
+	e.telOnError(c.id, "play", func(ctx context.Context, t cti.Telephony) error { return t.Play(ctx, ch, pb, m) }, func(err error) {
+		e.log.Warn("play", "call", c.id, "err", err)
+		e.playbackDone(pb)
 	})
 	return pb
 }
@@ -884,13 +882,13 @@ func (e *Engine) offer(d queue.Decision) {
 	org := cti.Originate{ChannelID: o.leg, Endpoint: a.cfg.Endpoint, CallerID: callerID(c.caller), Timeout: d.Deadline.Sub(now),
 		Args: []string{role, c.id}, Vars: vars}
 	web := isWebRTC(a.cfg.Endpoint) // rung through the page; the channel is made on accept (acceptWeb)
-	e.tel(c.id, "originate-agent", func(ctx context.Context, t cti.Telephony) error {
+	e.telOnError(c.id, "originate-agent", func(ctx context.Context, t cti.Telephony) error {
 		if web {
 			return nil
 		}
 		return t.Originate(ctx, org)
 	}, func(err error) {
-		if err != nil && c.offer == o {
+		if c.offer == o {
 			e.log.Info("agent cannot be rung", "call", c.id, "agent", o.agentID, "err", err)
 			if l := e.legs[o.leg]; l != nil {
 				l.gone = true // never placed: nothing to hang up

@@ -385,6 +385,8 @@ type effect struct {
 	name string
 	do   func(ctx context.Context) (any, error)
 	then func(res any, err error)
+	// failedOnly: then runs only when do fails; a success needs nothing from the loop, so it does not take a turn of it.
+	failedOnly bool
 }
 
 type effectDone struct {
@@ -488,7 +490,7 @@ func (e *Engine) runExecutor(x *executor) {
 		if o := e.cfg.Observer; o != nil {
 			o.Effect(ef.name, time.Since(start), err)
 		}
-		if ef.then != nil || err != nil {
+		if err != nil || ef.then != nil && !ef.failedOnly {
 			e.in.put(effectDone{key: x.key, name: ef.name, res: res, err: err, then: ef.then})
 		}
 	}
@@ -509,6 +511,16 @@ func (e *Engine) tel(key, name string, f func(ctx context.Context, t cti.Telepho
 	ef := effect{name: name, do: func(ctx context.Context) (any, error) { return nil, f(ctx, t) }}
 	if then != nil {
 		ef.then = func(_ any, err error) { then(err) }
+	}
+	e.run(key, ef)
+}
+
+// telOnError is tel for a command whose success needs nothing from the loop: failed (may be nil) gets its error there.
+func (e *Engine) telOnError(key, name string, f func(ctx context.Context, t cti.Telephony) error, failed func(error)) {
+	t := e.cfg.Telephony
+	ef := effect{name: name, do: func(ctx context.Context) (any, error) { return nil, f(ctx, t) }, failedOnly: true}
+	if failed != nil {
+		ef.then = func(_ any, err error) { failed(err) }
 	}
 	e.run(key, ef)
 }
