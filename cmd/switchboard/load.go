@@ -880,8 +880,9 @@ func runLoadEmulator(ctx context.Context, stdin io.Reader, stdout, stderr io.Wri
 	return in.Err()
 }
 
-// loadTimer matches each inbound call's StasisStart with the first originate of an agent leg for it. The engine tags the
-// inbound channel with its call id (SB_CALL) before anything else and names the call in the originate's appArgs (agent,<call>).
+// loadTimer matches each inbound call's StasisStart with the first originate of an agent leg for it. The originate names
+// the caller's channel in its variables (SB_CUSTOMER) when it goes before the caller's tags; otherwise the engine tagged the
+// inbound channel with its call id (SB_CALL) first and names the call in the originate's appArgs (agent,<call>).
 type loadTimer struct {
 	mu       sync.Mutex
 	requests map[string]int       // REST requests by operation
@@ -920,30 +921,23 @@ func (t *loadTimer) request(r arisim.RequestRecord) {
 		ch := strings.TrimSuffix(strings.TrimPrefix(r.Path, "/channels/"), "/variable")
 		t.tag(q.Get("value"), ch)
 	case r.Operation == "channels.setChannelVars" && bytes.Contains(r.Body, []byte(engine.VarCall)):
-		// The same tag set with the bulk endpoint: {"variables": {"SB_CALL": "<call>" or {"value": "<call>", ...}}}.
-		var body struct {
-			Variables map[string]json.RawMessage `json:"variables"`
+		// The same tag set with the bulk endpoint.
+		if call := bodyVar(r.Body, engine.VarCall); call != "" {
+			t.tag(call, strings.TrimSuffix(strings.TrimPrefix(r.Path, "/channels/"), "/variables"))
 		}
-		if json.Unmarshal(r.Body, &body) != nil {
-			return
-		}
-		var v struct {
-			Value string `json:"value"`
-		}
-		raw := body.Variables[engine.VarCall]
-		if json.Unmarshal(raw, &v.Value) != nil && json.Unmarshal(raw, &v) != nil || v.Value == "" {
-			return
-		}
-		t.tag(v.Value, strings.TrimSuffix(strings.TrimPrefix(r.Path, "/channels/"), "/variables"))
 	case r.Operation == "channels.originate" || r.Operation == "channels.originateWithId":
 		q, _ := url.ParseQuery(r.Query)
 		role, call, _ := strings.Cut(q.Get("appArgs"), ",")
 		if role != "agent" || r.Status >= 300 {
 			return
 		}
+		named := bodyVar(r.Body, engine.VarCustomer)
 		t.mu.Lock()
 		defer t.mu.Unlock()
 		ch := t.callOf[call]
+		if named != "" {
+			ch = named
+		}
 		if ch == "" || t.done[ch] {
 			return
 		}
@@ -952,6 +946,27 @@ func (t *loadTimer) request(r arisim.RequestRecord) {
 			t.latency = append(t.latency, at.Sub(st))
 		}
 	}
+}
+
+// bodyVar returns variable name of a request body {"variables": {name: "<value>" or {"value": "<value>", ...}}}, or "".
+func bodyVar(b []byte, name string) string {
+	var body struct {
+		Variables map[string]json.RawMessage `json:"variables"`
+	}
+	if json.Unmarshal(b, &body) != nil {
+		return ""
+	}
+	raw, ok := body.Variables[name]
+	if !ok {
+		return ""
+	}
+	var v struct {
+		Value string `json:"value"`
+	}
+	if json.Unmarshal(raw, &v.Value) != nil && json.Unmarshal(raw, &v) != nil {
+		return ""
+	}
+	return v.Value
 }
 
 // tag notes that the controller named inbound channel ch's call.
