@@ -1223,6 +1223,12 @@ func testCTIRestartUntagged(t *testing.T, legState string) {
 	if c, ok := s.channel(leg); !ok || c.State != "Ringing" {
 		t.Fatalf("agent1's leg %s when the caller's tags go: %+v (live %v), want it ringing", leg, c, ok)
 	}
+	if legState == "ringing" && !appLists(t, direct, leg) {
+		// Asterisk subscribes the application to a channel it originates (the app gets its Dial and ChannelStateChange
+		// events before StasisStart), so the ringing leg is among the application's channels, where the restarted
+		// controller finds it; an emulator that does not list it cannot show this case.
+		t.Skipf("the emulator does not list the ringing leg %s among the application's channels", leg)
+	}
 	if legState == "answered" {
 		// agent1 answers before the crash: Main A takes the StasisStart, but its bridge request waits behind the tags.
 		if err := s.desk().AcceptOffer(ctiCtx(t), s.ids["agent1"]); err != nil {
@@ -1243,13 +1249,6 @@ func testCTIRestartUntagged(t *testing.T, legState string) {
 		}
 	}
 	switch legState {
-	case "ringing":
-		// Asterisk subscribes the application to a channel it originates (the app gets its Dial and ChannelStateChange
-		// events before StasisStart), so the ringing leg is among the application's channels; an emulator that does not
-		// list it cannot show this case.
-		if !appLists(t, direct, leg) {
-			t.Skipf("the emulator does not list the ringing leg %s among the application's channels", leg)
-		}
 	case "gone":
 		if err := s.sim.Hangup(leg); err != nil {
 			t.Fatal(err)
