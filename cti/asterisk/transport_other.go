@@ -4,6 +4,10 @@ package asterisk
 
 import "net"
 
-// alive cannot peek at a socket without blocking here: an idle connection is taken as open, and a request that finds it
+// peeker cannot look at a socket without blocking here: an idle connection is taken as open, and a request that finds it
 // closed fails (or, if idempotent, is sent again on a new connection).
-func alive(net.Conn) bool { return true }
+type peeker struct{}
+
+func newPeeker(net.Conn) *peeker { return nil }
+
+func (*peeker) alive() bool { return true }
