@@ -181,6 +181,7 @@ func (c *Client) Run(ctx context.Context) error {
 		return errors.New("asterisk: Run is already running")
 	}
 	defer c.running.Store(false)
+	defer c.http.CloseIdleConnections() // the REST connections too, on shutdown
 
 	attempt := 0
 	for {
