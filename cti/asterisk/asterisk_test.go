@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -407,6 +408,73 @@ func TestBurstIsNotDropped(t *testing.T) {
 	}
 	if st := s.Stats(); st.SlowConsumers != 0 || st.EventsDropped != 0 {
 		t.Errorf("emulator stats %+v", st)
+	}
+}
+
+// The default REST transport (no Config.HTTPClient) drives the emulator with concurrent commands, and its connections
+// are closed when Run returns.
+func TestDefaultTransport(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	s := startSim(t, arisim.Config{})
+	ev := newEvents()
+	c := asterisk.New(asterisk.Config{URL: s.URL, User: "asterisk", Password: "asterisk", App: "contact-center",
+		Deliver: ev.deliver})
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- c.Run(ctx) }()
+	next[cti.TelephonyConnected](t, ev, nil)
+	ids := make([]string, 20)
+	for i := range ids {
+		ids[i] = call(t, s, arisim.CallSpec{CallerNumber: "15551230001", Dialed: "5551000"})
+	}
+	for _, id := range ids {
+		next(t, ev, func(e cti.ChannelEntered) bool { return e.Channel.ID == id })
+	}
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		wg.Go(func() {
+			if err := c.Answer(ctxT(t), id); err != nil {
+				t.Errorf("answer %s: %v", id, err)
+			}
+			if err := c.SetVars(ctxT(t), id, map[string]string{"SB_CALL": id, "SB_ROLE": "customer"}); err != nil {
+				t.Errorf("set variables on %s: %v", id, err)
+			}
+		})
+	}
+	wg.Wait()
+	for _, id := range ids {
+		v, err := c.GetVar(ctxT(t), id, "SB_ROLE")
+		if err != nil || v != "customer" {
+			t.Fatalf("SB_ROLE of %s = %q, %v", id, v, err)
+		}
+	}
+	// A command whose context has ended fails with the deadline, and the next one works.
+	short, stop := context.WithTimeout(context.Background(), time.Nanosecond)
+	err := c.Hangup(short, ids[0], "normal")
+	stop()
+	wantCode(t, err, cti.EUNAVAILABLE)
+	must(t, c.Hangup(ctxT(t), ids[1], "normal"))
+
+	// The sim keeps the events websocket among its connections after the upgrade (it never sees it close): one, plus the
+	// REST connections.
+	open := func() int {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return len(s.conns)
+	}
+	if n := open(); n < 2 {
+		t.Fatalf("%d connections to the emulator before Run returned, want the websocket and REST connections", n)
+	}
+	cancel()
+	if err := <-errc; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for open() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d REST connections to the emulator still open after Run returned", open()-1)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

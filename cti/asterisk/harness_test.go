@@ -180,7 +180,7 @@ func harness(t *testing.T, cfg arisim.Config) (*sim, *adapter) {
 // runAdapter runs an adapter against url; mod may adjust its Config.
 func runAdapter(t *testing.T, url string, mod func(*asterisk.Config)) *adapter {
 	t.Helper()
-	tr := &http.Transport{MaxIdleConnsPerHost: 4}
+	tr := asterisk.NewTransport(url) // the default transport, wrapped to record the requests
 	a := &adapter{ev: newEvents(), rec: &recorder{next: tr}, errc: make(chan error, 1)}
 	cfg := asterisk.Config{
 		URL: url, User: "asterisk", Password: "asterisk", App: "contact-center",
