@@ -203,7 +203,9 @@ func TestEventFilterDelivery(t *testing.T) {
 		keep         func(string) bool
 	}{
 		{"allowed", `{"allowed":[{"type":"StasisStart"},{"type":"ChannelStateChange"},{"type":"StasisEnd"}]}`,
-			func(typ string) bool { return typ == "StasisStart" || typ == "ChannelStateChange" || typ == "StasisEnd" }},
+			func(typ string) bool {
+				return typ == "StasisStart" || typ == "ChannelStateChange" || typ == "StasisEnd"
+			}},
 		{"disallowed wins", `{"allowed":[{"type":"StasisStart"},{"type":"ChannelStateChange"},{"type":"StasisEnd"}],"disallowed":[{"type":"ChannelStateChange"}]}`,
 			func(typ string) bool { return typ == "StasisStart" || typ == "StasisEnd" }},
 		{"disallowed only", `{"disallowed":[{"type":"ChannelVarset"}]}`,
