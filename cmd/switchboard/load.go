@@ -657,6 +657,7 @@ func (r *loadReport) print(w io.Writer) {
 			ops = append(ops, fmt.Sprintf("%s %.2f", op, float64(n)/float64(r.Offered)))
 		}
 		fmt.Fprintf(w, "REST requests per call: %.2f (%s)\n", float64(total)/float64(r.Offered), strings.Join(ops, ", "))
+		fmt.Fprintf(w, "events per call: %.2f sent on the websocket, %.2f kept back by the application's event filter\n", float64(r.Emulator.Stats.EventsSent)/float64(r.Offered), float64(r.Emulator.Stats.EventsFiltered)/float64(r.Offered))
 	}
 	if r.WriteBatches > 0 {
 		fmt.Fprintf(w, "interaction writes: %d batches, %.1f calls a batch, %s a batch on average\n", r.WriteBatches,

@@ -149,7 +149,20 @@ func BenchmarkRESTRequest(b *testing.B) {
 // ≈ 60 events of a call. The client writes raw requests on one kept-alive
 // connection and reads the events itself, so that nearly all of the process's
 // CPU (cpu-µs/call) and allocations (allocs/op) are the emulator's.
+// "filtered" sets first the event filter cti/asterisk sets on connect.
 func BenchmarkCall(b *testing.B) {
+	b.Run("unfiltered", func(b *testing.B) { benchCall(b, "") })
+	b.Run("filtered", func(b *testing.B) { benchCall(b, controllerFilter) })
+}
+
+// controllerFilter is the event filter cti/asterisk sets on connect: the
+// event types it translates (its handledTypes).
+const controllerFilter = `{"allowed":[{"type":"ChannelStateChange"},{"type":"Dial"},{"type":"StasisStart"},{"type":"StasisEnd"},` +
+	`{"type":"ChannelHangupRequest"},{"type":"ChannelDestroyed"},{"type":"ChannelDtmfReceived"},{"type":"PlaybackStarted"},` +
+	`{"type":"PlaybackFinished"},{"type":"RecordingStarted"},{"type":"RecordingFinished"},{"type":"RecordingFailed"},` +
+	`{"type":"ApplicationReplaced"}],"disallowed":[]}`
+
+func benchCall(b *testing.B, filter string) {
 	// The agent talks 10 s (50 ms here), not the load command's 2 s: on a
 	// busy machine a shorter talk can end before the leg is bridged.
 	h := newHarness(b, Config{TimeScale: 0.005, Endpoints: map[string]Behaviour{
@@ -166,7 +179,10 @@ func BenchmarkCall(b *testing.B) {
 	c := &rawClient{tb: b, nc: nc, br: bufio.NewReader(nc), host: addr,
 		auth: "Basic " + base64.StdEncoding.EncodeToString([]byte("asterisk:asterisk"))}
 	ev := &eventReader{tb: b, ws: ws}
-	events0, cpu0, calls := h.srv.Stats().EventsSent, processCPU(b), 0
+	if filter != "" {
+		c.do(200, "PUT", "/ari/applications/contact-center/eventFilter", filter)
+	}
+	st0, cpu0, calls := h.srv.Stats(), processCPU(b), 0
 	b.ReportAllocs()
 	for b.Loop() {
 		calls++
@@ -200,7 +216,9 @@ func BenchmarkCall(b *testing.B) {
 	}
 	cpu := processCPU(b) - cpu0
 	b.ReportMetric(float64(cpu.Microseconds())/float64(calls), "cpu-µs/call")
-	b.ReportMetric(float64(h.srv.Stats().EventsSent-events0)/float64(calls), "events/call")
+	st := h.srv.Stats()
+	b.ReportMetric(float64(st.EventsSent-st0.EventsSent)/float64(calls), "events/call")
+	b.ReportMetric(float64(st.EventsFiltered-st0.EventsFiltered)/float64(calls), "filtered/call")
 }
 
 // rawClient sends ARI requests as Go's HTTP client writes them and reads

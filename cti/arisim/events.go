@@ -149,6 +149,12 @@ func (s *Server) publish(e *event, apps []string) {
 			s.stats.EventsDropped++
 			continue
 		}
+		// Asterisk checks the application's filter right before it writes the event to the websocket: a filtered event
+		// is never encoded.
+		if !reg.filter.passes(e.typ) {
+			s.stats.EventsFiltered++
+			continue
+		}
 		// Encode into a buffer reused under s.mu; enqueue copies it into
 		// the connection's queue.
 		buf, err := e.appendJSON(s.eventBuf[:0], ts, name, s.cfg.AsteriskID)

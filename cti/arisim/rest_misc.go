@@ -277,7 +277,7 @@ func (s *Server) publishDeviceState(name, st string) {
 
 func (s *Server) applicationJSON(reg *appReg) applicationJSON {
 	j := applicationJSON{Name: reg.name, ChannelIDs: []string{}, BridgeIDs: []string{}, EndpointIDs: []string{},
-		DeviceNames: []string{}, EventsAllowed: []any{}, EventsDisallowed: []any{}}
+		DeviceNames: []string{}, EventsAllowed: filterJSON(reg.filter.allowed), EventsDisallowed: filterJSON(reg.filter.disallowed)}
 	for _, id := range sortedKeys(s.channels) {
 		if c := s.channels[id]; c.app == reg.name && c.inStasis || reg.channels[id] {
 			j.ChannelIDs = append(j.ChannelIDs, id)

@@ -143,6 +143,7 @@ type Stats struct {
 	CallsBridged   int // inbound calls bridged with another channel
 	EventsSent     int
 	EventsDropped  int // events for apps with no connection
+	EventsFiltered int // events an application's event filter kept from its websocket
 	SlowConsumers  int // websocket connections dropped for a full queue
 	RTPPacketsSent int
 	RTPPacketsRecv int
@@ -382,6 +383,7 @@ type request struct {
 	pathBuf [3]pathParam
 	vals    map[string][]string
 	body    map[string]json.RawMessage
+	rawBody []byte // the body as sent, nil for none
 	http    *http.Request
 }
 
@@ -556,7 +558,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n := s.root
-	q := &request{vals: vals, body: body, http: r}
+	q := &request{vals: vals, body: body, rawBody: raw, http: r}
 	q.path = q.pathBuf[:0]
 	for rest, more := uri, uri != ""; more; {
 		var seg string
@@ -687,6 +689,10 @@ func readParams(r *http.Request) (vals map[string][]string, body map[string]json
 		}
 		return vals, nil, raw, nil
 	case strings.HasPrefix(ct, "application/json"), ct == "":
+		if t := bytes.TrimSpace(raw); t[0] == '[' && json.Valid(t) {
+			// Asterisk reads any JSON container; an array names no parameter (the event filter takes it whole).
+			return vals, nil, raw, nil
+		}
 		if err := json.Unmarshal(raw, &body); err != nil {
 			return vals, nil, raw, err
 		}

@@ -220,6 +220,7 @@ type appReg struct {
 	devices      map[string]bool
 	channels     map[string]bool // channel:<id> subscriptions
 	bridges      map[string]bool // bridge:<id> subscriptions
+	filter       eventFilter     // which event types the app's websocket gets
 }
 
 // Behaviour is what the phone behind an endpoint does when dialled.

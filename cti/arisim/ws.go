@@ -155,9 +155,18 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request, q *request)
 			s.appNames = slices.Insert(s.appNames, i, name)
 		}
 		if old := reg.conn; old != nil && old != c {
-			b, _ := (&event{typ: "ApplicationReplaced", order: orderAppBeforeID}).appendJSON(nil, s.timestamp(s.now()), name, s.cfg.AsteriskID)
-			old.enqueue(b)
+			// ApplicationReplaced goes through the application's event filter like any other event.
+			if reg.filter.passes("ApplicationReplaced") {
+				b, _ := (&event{typ: "ApplicationReplaced", order: orderAppBeforeID}).appendJSON(nil, s.timestamp(s.now()), name, s.cfg.AsteriskID)
+				old.enqueue(b)
+			} else {
+				s.stats.EventsFiltered++
+			}
 			old.apps = remove(old.apps, name)
+		} else if old == nil && !s.appInUse(reg) {
+			// Asterisk destroyed the application when its last websocket went away with nothing subscribed to it: this
+			// registration creates a new one, with no filter.
+			reg.filter = eventFilter{}
 		}
 		reg.conn = c
 		reg.subscribeAll = subscribeAll

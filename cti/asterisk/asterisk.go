@@ -86,6 +86,8 @@ type Client struct {
 	ready        atomic.Pointer[error] // nil pointer value: up; else the reason it is not
 	// bulkVars: this Asterisk sets several channel variables in one request (read from its version on every connect).
 	bulkVars atomic.Bool
+	// filterLogged: a failure to set the event filter was logged at info (once: an older Asterisk fails on every connect).
+	filterLogged atomic.Bool
 
 	mu   sync.Mutex
 	rand *rand.Rand
@@ -292,6 +294,15 @@ func (c *Client) serve(ctx context.Context, conn *websocket.Conn) (up bool, err 
 	if err := c.awaitRegistered(ctx); err != nil {
 		return false, err
 	}
+	// The event filter needs the application registered. It is set alongside the version request and the first events:
+	// it only keeps back types translate ignores, so events before it, and the engine's reconcile, lose nothing either way.
+	filterCtx, cancelFilter := context.WithCancel(ctx)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c.setEventFilter(filterCtx)
+	}()
+	defer cancelFilter() // runs before the deferred wg.Wait above
 	c.readVersion(ctx)
 	c.log.Info("asterisk: event stream up", "url", c.base.Redacted(), "app", c.cfg.App, "bulk_variables", c.bulkVars.Load())
 	c.setReady(nil)

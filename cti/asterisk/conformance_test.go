@@ -151,15 +151,25 @@ func violations(ops []specOp, r sentRequest) []string {
 	if err != nil {
 		out = append(out, "bad query: "+err.Error())
 	}
+	byName := map[string]specParam{}
+	var whole *specParam // a body parameter of dataType object is the body itself (Asterisk hands its code the whole body)
+	for i, p := range op.Params {
+		byName[p.Name] = p
+		if p.ParamType == "body" && p.DataType == "object" {
+			whole = &op.Params[i]
+		}
+	}
 	var body map[string]json.RawMessage
 	if len(r.Body) > 0 {
 		if err := json.Unmarshal(r.Body, &body); err != nil {
 			out = append(out, "body is not a JSON object")
 		}
 	}
-	byName := map[string]specParam{}
-	for _, p := range op.Params {
-		byName[p.Name] = p
+	if whole != nil {
+		if len(r.Body) > 0 && op.Nickname == "filter" {
+			out = append(out, filterViolations(body)...)
+		}
+		body = nil // its members are not parameters
 	}
 	for name, vals := range query {
 		p, ok := byName[name]
@@ -197,12 +207,83 @@ func violations(ops []specOp, r sentRequest) []string {
 				out = append(out, fmt.Sprintf("%s: required %s missing", op.Nickname, p.Name))
 			}
 		case "body":
-			if _, ok := body[p.Name]; !ok {
+			if whole != nil {
+				if len(r.Body) == 0 {
+					out = append(out, fmt.Sprintf("%s: required body %s missing", op.Nickname, p.Name))
+				}
+			} else if _, ok := body[p.Name]; !ok {
 				out = append(out, fmt.Sprintf("%s: required body %s missing", op.Nickname, p.Name))
 			}
 		}
 	}
 	return out
+}
+
+// filterViolations checks an event filter (applications.filter) as the operation's notes describe it: an object with
+// "allowed" and/or "disallowed", each an array of objects with a "type" naming an event type of events.json (the match is
+// exact: a misspelt type would keep events back without a word).
+func filterViolations(body map[string]json.RawMessage) []string {
+	types, err := eventTypes()
+	if err != nil {
+		return []string{"event types: " + err.Error()}
+	}
+	var out []string
+	for name, raw := range body {
+		if name != "allowed" && name != "disallowed" {
+			out = append(out, fmt.Sprintf("filter: unknown member %q", name))
+			continue
+		}
+		var list []map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &list); err != nil || raw[0] != '[' {
+			out = append(out, fmt.Sprintf("filter: %s is not an array of objects", name))
+			continue
+		}
+		for i, entry := range list {
+			var typ string
+			if err := json.Unmarshal(entry["type"], &typ); err != nil || typ == "" {
+				out = append(out, fmt.Sprintf("filter: %s[%d] has no type", name, i))
+			} else if !slices.Contains(types, typ) {
+				out = append(out, fmt.Sprintf("filter: %s[%d]: %q is no event type of events.json", name, i, typ))
+			}
+		}
+	}
+	return out
+}
+
+var (
+	eventTypesOnce sync.Once
+	eventTypeNames []string
+	eventTypesErr  error
+)
+
+// eventTypes are the event types events.json defines (the subtypes of its Event model).
+func eventTypes() ([]string, error) {
+	eventTypesOnce.Do(func() {
+		dir, err := specDir()
+		if err != nil {
+			eventTypesErr = err
+			return
+		}
+		raw, err := os.ReadFile(filepath.Join(dir, "events.json"))
+		if err != nil {
+			eventTypesErr = err
+			return
+		}
+		var doc struct {
+			Models map[string]struct {
+				SubTypes []string `json:"subTypes"`
+			} `json:"models"`
+		}
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			eventTypesErr = err
+			return
+		}
+		eventTypeNames = doc.Models["Event"].SubTypes
+		if len(eventTypeNames) == 0 {
+			eventTypesErr = fmt.Errorf("no event types in %s", dir)
+		}
+	})
+	return eventTypeNames, eventTypesErr
 }
 
 func checkValue(p specParam, v string) string {
@@ -268,6 +349,13 @@ func TestConformanceChecker(t *testing.T) {
 		{sentRequest{Method: "POST", Path: "/channels/123/answer", Query: "force=1"}, "unknown query parameter"},
 		{sentRequest{Method: "POST", Path: "/channels", Query: "endpoint=x&timeout=soon"}, "not an integer"},
 		{sentRequest{Method: "POST", Path: "/channels", Query: "endpoint=x", Body: []byte(`{"vars":{}}`)}, "unknown body parameter"},
+		{sentRequest{Method: "PUT", Path: "/applications/a/eventFilter", Body: []byte(`{"allowed":[{"type":"StasisStart"}],"disallowed":[]}`)}, ""},
+		{sentRequest{Method: "PUT", Path: "/applications/a/eventFilter"}, ""},
+		{sentRequest{Method: "PUT", Path: "/applications/a/eventFilter", Body: []byte(`{"allow":[]}`)}, "unknown member"},
+		{sentRequest{Method: "PUT", Path: "/applications/a/eventFilter", Body: []byte(`{"allowed":{"type":"StasisStart"}}`)}, "not an array"},
+		{sentRequest{Method: "PUT", Path: "/applications/a/eventFilter", Body: []byte(`{"allowed":[{"name":"StasisStart"}]}`)}, "has no type"},
+		{sentRequest{Method: "PUT", Path: "/applications/a/eventFilter", Body: []byte(`{"disallowed":[{"type":"ChannelVarSet"}]}`)}, "no event type"},
+		{sentRequest{Method: "POST", Path: "/applications/a/eventFilter", Body: []byte(`{}`)}, "no such operation"},
 	} {
 		got := violations(ops, tc.r)
 		switch {

@@ -17,12 +17,13 @@ import (
 )
 
 // call is one ARI REST request: parameters travel in the query string (as Asterisk's own tooling and the transcripts send
-// them), a body only for the "variables" body parameter.
+// them), a body only for the "variables" body parameter and the event filter.
 type call struct {
 	method string
 	path   []string // path segments after the ARI root, escaped one by one ("channels", id, "answer")
 	query  params
 	vars   map[string]string // the "variables" body parameter, or nil
+	body   []byte            // any other JSON body (the event filter), or nil
 	out    any               // decoded 2xx response, or nil
 	what   string            // operation, for messages: "answer channel 123"
 }
@@ -136,6 +137,9 @@ func (c *Client) send(ctx context.Context, r call) (*http.Response, error) {
 	hdr := c.hdr
 	if r.vars != nil {
 		body = bytes.NewReader(variablesBody(r.vars))
+		hdr = c.hdrJSON
+	} else if r.body != nil {
+		body = bytes.NewReader(r.body)
 		hdr = c.hdrJSON
 	}
 	req, err := http.NewRequestWithContext(ctx, r.method, sb.String(), body)
