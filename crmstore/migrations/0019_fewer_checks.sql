@@ -1,4 +1,5 @@
--- Less work per call for PostgreSQL (docs/performance.md, "PostgreSQL per call"): the same marks from fewer reads.
+-- Less work per call for PostgreSQL (docs/performance.md, "PostgreSQL per call"): the same marks and the same integrity from
+-- fewer reads, foreign-key checks and row locks.
 
 -- Report marks (migration 0017's report_touch_rows, the same marks). A transfer's parent counts too, so the trigger read the
 -- parents of the statement's rows from interactions, twice, even when there were none (nearly every statement): a plan kept
@@ -47,3 +48,30 @@ begin
 		for key share skip locked);
 	return null;
 end $$;
+
+-- agent_state_history's foreign key to agents goes. Every state change inserts a closed stretch, and the check of each (3.6 a
+-- call) read the agent and locked its row (a WAL record and a dirtied page of agents every time). A closed stretch is only
+-- ever written by moving its agent's open stretch out of agent_state_open, in the statement that locks and rewrites or
+-- deletes that row (crmstore/agentstates.go), and agent_state_open's foreign key holds the agent: the history names an agent
+-- that exists because its open stretch did. What the foreign key did besides is kept by triggers: deleting an agent deletes
+-- its history (on delete cascade), and an agent with history keeps its id (no action).
+alter table agent_state_history drop constraint agent_state_history_agent_id_fkey;
+
+create function agents_history_cascade() returns trigger language plpgsql as $$
+begin
+	delete from agent_state_history h where h.agent_id in (select id from gone);
+	return null;
+end $$;
+create trigger agents_history_cascade after delete on agents
+	referencing old table as gone for each statement execute function agents_history_cascade();
+
+create function agents_history_keep_id() returns trigger language plpgsql as $$
+begin
+	if exists (select 1 from agent_state_history h where h.agent_id = old.id) then
+		raise exception using errcode = 'foreign_key_violation', constraint = 'agent_state_history_agent_id_fkey',
+			message = format('agent %s has state history: its id cannot change', old.id);
+	end if;
+	return new;
+end $$;
+create trigger agents_history_keep_id before update of id on agents
+	for each row when (old.id is distinct from new.id) execute function agents_history_keep_id();
