@@ -180,8 +180,8 @@ func TestAgentStateConcurrentChangeFailsAndRetries(t *testing.T) {
 
 // agent_state_history has no foreign key to agents (migration 0019): a closed stretch is only written by moving its agent's
 // open stretch, whose foreign key holds the agent. A state for an agent that does not exist is refused either way (the
-// pipelined statement, and the one with its event), deleting an agent still deletes its history and open stretch, and an
-// agent with history keeps its id.
+// pipelined statement, and the one with its event), deleting or truncating agents still deletes their history and open
+// stretches, and an agent with history keeps its id.
 func TestAgentStateHistoryKeepsItsAgent(t *testing.T) {
 	ctx := context.Background()
 	s := MustStore(t)
@@ -224,5 +224,20 @@ func TestAgentStateHistoryKeepsItsAgent(t *testing.T) {
 	var left int
 	if err := pool.QueryRow(ctx, `select count(*) from agent_states where agent_id = $1`, a).Scan(&left); err != nil || left != 0 {
 		t.Fatalf("%d stretches of a deleted agent left (%v)", left, err)
+	}
+	// Truncating agents (with cascade, as its other references require) truncates the history too.
+	other, err := s.AgentByLogin(ctx, "agent1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rejected, err := s.WriteInteractions(ctx, []cti.InteractionWrite{state(other.ID, cti.AgentReady, 0),
+		state(other.ID, cti.AgentNotReady, time.Minute)}); err != nil || rejected != nil {
+		t.Fatalf("write: %v %v", rejected, err)
+	}
+	if _, err := pool.Exec(ctx, `truncate agents cascade`); err != nil {
+		t.Fatal(err)
+	}
+	if err := pool.QueryRow(ctx, `select count(*) from agent_states`).Scan(&left); err != nil || left != 0 {
+		t.Fatalf("%d stretches left after truncating agents (%v)", left, err)
 	}
 }

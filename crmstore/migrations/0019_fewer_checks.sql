@@ -54,7 +54,8 @@ end $$;
 -- ever written by moving its agent's open stretch out of agent_state_open, in the statement that locks and rewrites or
 -- deletes that row (crmstore/agentstates.go), and agent_state_open's foreign key holds the agent: the history names an agent
 -- that exists because its open stretch did. What the foreign key did besides is kept by triggers: deleting an agent deletes
--- its history (on delete cascade), and an agent with history keeps its id (no action).
+-- its history (on delete cascade; truncating agents, which needs cascade, truncates it too), and an agent with history keeps
+-- its id (no action).
 alter table agent_state_history drop constraint agent_state_history_agent_id_fkey;
 
 create function agents_history_cascade() returns trigger language plpgsql as $$
@@ -64,6 +65,14 @@ begin
 end $$;
 create trigger agents_history_cascade after delete on agents
 	referencing old table as gone for each statement execute function agents_history_cascade();
+
+create function agents_history_truncate() returns trigger language plpgsql as $$
+begin
+	truncate agent_state_history;
+	return null;
+end $$;
+create trigger agents_history_truncate after truncate on agents
+	for each statement execute function agents_history_truncate();
 
 create function agents_history_keep_id() returns trigger language plpgsql as $$
 begin
