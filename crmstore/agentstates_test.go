@@ -2,11 +2,14 @@ package crmstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/switchboard-cc/switchboard/crmstore"
 	"github.com/switchboard-cc/switchboard/crmstore/pgtest"
@@ -172,5 +175,69 @@ func TestAgentStateConcurrentChangeFailsAndRetries(t *testing.T) {
 	want := []string{"ready  - 0s 1m0s", "not-ready break - 1m0s 2m0s", "on-call  - 2m0s open"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("stretches %q, want %q", got, want)
+	}
+}
+
+// agent_state_history has no foreign key to agents (migration 0019): a closed stretch is only written by moving its agent's
+// open stretch, whose foreign key holds the agent. A state for an agent that does not exist is refused either way (the
+// pipelined statement, and the one with its event), deleting or truncating agents still deletes their history and open
+// stretches, and an agent with history keeps its id.
+func TestAgentStateHistoryKeepsItsAgent(t *testing.T) {
+	ctx := context.Background()
+	s := MustStore(t)
+	pool := s.DB().Pool
+	a := crmstore.NewID()
+	if _, err := pool.Exec(ctx, `insert into agents (id, login, display_name, password_hash, role, endpoint, created_at, updated_at)
+		values ($1, 'history-keeper', 'History Keeper', 'x', 'agent', 'PJSIP/9999', now(), now())`, a); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 3, 9, 0, 0, 0, time.UTC)
+	state := func(agent string, st cti.AgentState, at time.Duration) cti.InteractionWrite {
+		return cti.InteractionWrite{AgentState: &cti.AgentStatus{AgentID: agent, State: st, Since: t0.Add(at)}}
+	}
+	ghost := crmstore.NewID()
+	rejected, err := s.WriteInteractions(ctx, []cti.InteractionWrite{state(ghost, cti.AgentReady, 0)})
+	if err != nil || len(rejected) != 1 || cti.ErrorCode(rejected[0]) != cti.ENOTFOUND ||
+		!strings.HasSuffix(rejected[0].Error(), fmt.Sprintf("agent %s not found", ghost)) {
+		t.Fatalf("a state for no agent: %v %v, want ENOTFOUND naming the agent", rejected, err)
+	}
+	if err := s.RecordAgentState(ctx, *state(ghost, cti.AgentReady, 0).AgentState); cti.ErrorCode(err) != cti.ENOTFOUND {
+		t.Fatalf("RecordAgentState for no agent: %v, want ENOTFOUND", err)
+	}
+	ws := []cti.InteractionWrite{state(a, cti.AgentReady, 0), state(a, cti.AgentNotReady, time.Minute),
+		state(a, cti.AgentReady, 2*time.Minute)}
+	if rejected, err := s.WriteInteractions(ctx, ws); err != nil || rejected != nil {
+		t.Fatalf("write: %v %v", rejected, err)
+	}
+	var orphans int
+	if err := pool.QueryRow(ctx, `select count(*) from agent_states s where not exists (select 1 from agents a where a.id = s.agent_id)`).
+		Scan(&orphans); err != nil || orphans != 0 {
+		t.Fatalf("%d stretches of no agent (%v)", orphans, err)
+	}
+	_, err = pool.Exec(ctx, `update agents set id = $2 where id = $1`, a, crmstore.NewID())
+	if pe := (*pgconn.PgError)(nil); !errors.As(err, &pe) || pe.Code != "23503" || !strings.Contains(pe.Message, "state history") {
+		t.Fatalf("an agent with history changed its id: %v, want a foreign-key violation", err)
+	}
+	if _, err := pool.Exec(ctx, `delete from agents where id = $1`, a); err != nil {
+		t.Fatal(err)
+	}
+	var left int
+	if err := pool.QueryRow(ctx, `select count(*) from agent_states where agent_id = $1`, a).Scan(&left); err != nil || left != 0 {
+		t.Fatalf("%d stretches of a deleted agent left (%v)", left, err)
+	}
+	// Truncating agents (with cascade, as its other references require) truncates the history too.
+	other, err := s.AgentByLogin(ctx, "agent1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rejected, err := s.WriteInteractions(ctx, []cti.InteractionWrite{state(other.ID, cti.AgentReady, 0),
+		state(other.ID, cti.AgentNotReady, time.Minute)}); err != nil || rejected != nil {
+		t.Fatalf("write: %v %v", rejected, err)
+	}
+	if _, err := pool.Exec(ctx, `truncate agents cascade`); err != nil {
+		t.Fatal(err)
+	}
+	if err := pool.QueryRow(ctx, `select count(*) from agent_states`).Scan(&left); err != nil || left != 0 {
+		t.Fatalf("%d stretches left after truncating agents (%v)", left, err)
 	}
 }
