@@ -234,7 +234,7 @@ func (e *Engine) reconcile(chans []cti.ChannelInfo, bridges []cti.BridgeInfo, as
 		e.tel("sys", "hangup-stray", func(ctx context.Context, t cti.Telephony) error { return t.Hangup(ctx, id, "normal") }, nil)
 	}
 	if sweep {
-		e.finishOrphans(open, byID)
+		e.finishOrphans(open)
 	}
 	e.web.reconciled = true
 }
@@ -253,10 +253,12 @@ func openRows(open []cti.Interaction) map[string]*cti.Interaction {
 
 // finishOrphans finishes the interactions earlier processes left open whose calls ended while no controller saw them: those
 // that arrived before this process started (so none of its own calls, whose rows may still be on their way to the database),
-// of no call the engine now holds (reconcile has rebuilt or resumed every call still on the PBX) and whose channel is not in
-// the snapshot. One database serves one application: the rows are all of calls this application took. The agents' states
-// are left alone; the finish goes through the interaction writer like any call's, with its events.
-func (e *Engine) finishOrphans(open []cti.Interaction, live map[string]cti.ChannelInfo) {
+// of no call the engine now holds (reconcile has rebuilt or resumed every call still on the PBX) and whose channel is no
+// call's (a transfer's parent row shares its caller's channel with the call that goes on; a leg reconcile hangs up as a
+// stray, an outbound call's customer, is no call's). One database serves one application: the rows are all of calls this
+// application took. The agents' states are left alone; the finish goes through the interaction writer like any call's, with
+// its events, after any write still queued for the row.
+func (e *Engine) finishOrphans(open []cti.Interaction) {
 	e.swept = true
 	now := e.now()
 	for i := range open {
@@ -264,7 +266,7 @@ func (e *Engine) finishOrphans(open []cti.Interaction, live map[string]cti.Chann
 		if e.calls[in.ID] != nil || !in.ArrivedAt.Before(e.born) {
 			continue
 		}
-		if _, ok := live[in.ChannelID]; ok && in.ChannelID != "" {
+		if in.ChannelID != "" && e.legs[in.ChannelID] != nil {
 			continue
 		}
 		// When the call really ended is unknowable: it ended by now, when this controller found out.

@@ -222,6 +222,11 @@ func TestReconcileOpenInteractions(t *testing.T) {
 			{ID: "held", Channel: cti.ChannelPhone, Direction: cti.Inbound, ChannelID: "300.4", ArrivedAt: ago(time.Minute),
 				Queue: "general", QueuedAt: ago(time.Minute)},
 			{ID: "dialled", Channel: cti.ChannelPhone, Direction: cti.Outbound, ArrivedAt: ago(time.Minute), AgentID: "a1"},
+			// A customer we dialled, still on the line: reconcile does not rebuild outbound calls, it hangs the leg up.
+			{ID: "out", Channel: cti.ChannelPhone, Direction: cti.Outbound, ChannelID: "sb-cust-out-1", ArrivedAt: ago(time.Minute),
+				AgentID: "a1", AnsweredAt: ago(30 * time.Second)},
+			// The row a transfer left open before its child (held) took the caller's channel.
+			{ID: "parent", Channel: cti.ChannelPhone, Direction: cti.Inbound, ChannelID: "300.4", ArrivedAt: ago(2 * time.Minute)},
 		}
 		reads := 0
 		h := start(t, func(c *Config, crm *fakeCRM) {
@@ -240,11 +245,13 @@ func TestReconcileOpenInteractions(t *testing.T) {
 					{ID: "300.1", State: "Ring"}, // untagged: the crash came before its tags, and its agent leg is gone
 					{ID: "300.4", State: "Up", Vars: vars("held", "customer", VarQueue, "general",
 						VarEnqueued, strconv.FormatInt(ago(time.Minute).UnixMilli(), 10))},
+					{ID: "sb-cust-out-1", State: "Up", Vars: vars("out", "customer")},
 				}, nil, nil
 			}
 		})
 		joined := strings.Join(h.started, "\n")
-		for _, want := range []string{"Answer 300.1", "SetVar 300.1 SB_CALL=untagged", "SetVar 300.1 SB_QUEUE=general"} {
+		for _, want := range []string{"Answer 300.1", "SetVar 300.1 SB_CALL=untagged", "SetVar 300.1 SB_QUEUE=general",
+			"Hangup sb-cust-out-1"} {
 			if !strings.Contains(joined, want) {
 				t.Errorf("no %q in the reconcile's commands:\n%s", want, joined)
 			}
@@ -260,7 +267,7 @@ func TestReconcileOpenInteractions(t *testing.T) {
 			t.Errorf("%d interactions after the restart, want %d: a caller was taken as a new call", n, len(rows))
 		}
 		for id, want := range map[string]cti.Outcome{"left-waiting": cti.OutcomeAbandoned, "left-talking": cti.OutcomeAnswered,
-			"dialled": cti.OutcomeFailed, "untagged": "", "held": ""} {
+			"dialled": cti.OutcomeFailed, "out": cti.OutcomeAnswered, "untagged": "", "held": "", "parent": ""} {
 			in := h.crm.interaction(id)
 			if in.Outcome != want {
 				t.Errorf("%s: outcome %q, want %q", id, in.Outcome, want)
