@@ -2,6 +2,7 @@ package crmstore_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -58,5 +59,60 @@ func TestOpenInteractions(t *testing.T) {
 		t.Errorf("no time: %v, want EINVALID", err)
 	} else if e := err.(*cti.Error); e.Field != "before" {
 		t.Errorf("no time: field %q, want before", e.Field)
+	}
+}
+
+// BenchmarkOpenInteractions measures the read a controller makes once when it starts: the open interactions among
+// SWITCHBOARD_BENCH_ROWS finished ones (default 20,000) and 200 open ones (the calls live at a crash). It reads the table
+// without an index of its own; cpu-ms/op is the database server's CPU per read.
+//
+//	SWITCHBOARD_BENCH_ROWS=1000000 go test ./crmstore/ -run '^$' -bench OpenInteractions -benchtime 10x
+func BenchmarkOpenInteractions(b *testing.B) {
+	ctx := context.Background()
+	s := MustStore(b)
+	n, open := benchRows(b, 20000), 200
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	const batch = 50000
+	for done := 0; done < n; done += batch {
+		ins := make([]cti.Interaction, 0, min(batch, n-done))
+		for i := done; i < min(done+batch, n); i++ {
+			at := t0.Add(time.Duration(i) * 30 * time.Second)
+			ins = append(ins, cti.Interaction{ID: crmstore.NewID(), Channel: cti.ChannelPhone, Direction: cti.Inbound,
+				CallerNumber: "13800138000", Queue: "general", ArrivedAt: at, QueuedAt: at.Add(5 * time.Second),
+				EndedAt: at.Add(time.Minute), Outcome: cti.OutcomeAbandoned, ChannelID: fmt.Sprintf("1795351241.%d", i),
+				Durations: cti.Durations{IVR: 5 * time.Second, Wait: 55 * time.Second}})
+		}
+		if err := s.LogInteractions(ctx, ins); err != nil {
+			benchFatal(b, err)
+		}
+	}
+	var ws []cti.InteractionWrite
+	now := t0.Add(time.Duration(n) * 30 * time.Second)
+	for i := range open {
+		id := crmstore.NewID()
+		ws = append(ws, cti.InteractionWrite{ID: id, Start: &cti.Interaction{ID: id, Channel: cti.ChannelPhone,
+			Direction: cti.Inbound, CallerNumber: "13800138000", ArrivedAt: now.Add(-time.Duration(i) * time.Second),
+			ChannelID: fmt.Sprintf("1795999999.%d", i)}})
+	}
+	if rejected, err := s.WriteInteractions(ctx, ws); err != nil || rejected != nil {
+		benchFatal(b, rejected, err)
+	}
+	if _, err := s.DB().Pool.Exec(ctx, `analyze interactions`); err != nil {
+		benchFatal(b, err)
+	}
+	read := func(s *crmstore.Store) error {
+		got, err := s.OpenInteractions(ctx, now.Add(time.Hour))
+		if err == nil && len(got) != open {
+			err = fmt.Errorf("%d open interactions, want %d", len(got), open)
+		}
+		return err
+	}
+	for b.Loop() {
+		if err := read(s); err != nil {
+			benchFatal(b, err)
+		}
+	}
+	if cpu, ok := backendCPU(b, s, 5, read); ok {
+		b.ReportMetric(float64(cpu)/float64(time.Millisecond), "cpu-ms/op")
 	}
 }
