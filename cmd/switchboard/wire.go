@@ -100,7 +100,7 @@ func (m *Main) startSystem(ctx context.Context) error {
 		Deliver: newARIMetrics(m.registry).deliver(func(ev cti.Event) { eng.Post(ev) }),
 	})
 	eng, err = engine.New(engine.Config{
-		Telephony: s.ari, Customers: s.store, Interactions: s.store, Settings: s.store, Auditor: s.store, Notifier: hub,
+		Telephony: s.ari, Customers: s.store, Interactions: s.store, Open: s.store, Settings: s.store, Auditor: s.store, Notifier: hub,
 		Recordings: recs, Softphones: softphones, Accounts: s.store.CustomerByAccount, Flows: flows, IDs: newID, AgentMedia: s.web,
 		Logger: log.With("component", "engine"),
 		App:    cfg.ARIApp, Trunk: cfg.Trunk, Observer: newEngineMetrics(m.registry),

@@ -279,7 +279,10 @@ func (s *Server) applicationJSON(reg *appReg) applicationJSON {
 	j := applicationJSON{Name: reg.name, ChannelIDs: []string{}, BridgeIDs: []string{}, EndpointIDs: []string{},
 		DeviceNames: []string{}, EventsAllowed: filterJSON(reg.filter.allowed), EventsDisallowed: filterJSON(reg.filter.disallowed)}
 	for _, id := range sortedKeys(s.channels) {
-		if c := s.channels[id]; c.app == reg.name && c.inStasis || reg.channels[id] {
+		// Asterisk subscribes the application to a channel it originates with app= (stasis_app_subscribe_channel) before
+		// dialling: the ringing leg is the application's (its Dial and ChannelStateChange events reach it) until it is gone
+		// or sent on to the dialplan.
+		if c := s.channels[id]; c.app == reg.name && (c.inStasis || c.kind == kindOriginated) || reg.channels[id] {
 			j.ChannelIDs = append(j.ChannelIDs, id)
 		}
 	}

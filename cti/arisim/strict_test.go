@@ -424,3 +424,32 @@ func TestChannelSubscription(t *testing.T) {
 		t.Errorf("second unsubscribe: %d %s", r.status, r.body)
 	}
 }
+
+// TestOriginatedLegListed: a leg originated with app= is among the application's channels while it still rings, as
+// Asterisk subscribes the application at originate; one originated into the dialplan is not, nor a leg that is gone.
+func TestOriginatedLegListed(t *testing.T) {
+	h := newHarness(t, testConfig())
+	ws := h.dial("contact-center", "")
+	waitRegistered(t, h, "contact-center")
+	if r := h.do("POST", "/channels", "endpoint=PJSIP/1002&app=contact-center&channelId=ringing-leg&timeout=60"); r.status != 200 {
+		t.Fatalf("originate: %d %s", r.status, r.body)
+	}
+	if r := h.do("POST", "/channels", "endpoint=PJSIP/1002&extension=100&context=default&channelId=dialplan-leg&timeout=60"); r.status != 200 {
+		t.Fatalf("originate to the dialplan: %d %s", r.status, r.body)
+	}
+	ev, _ := ws.waitType("ChannelStateChange", 0)
+	if ch, _ := ev["channel"].(map[string]any); ch["id"] != "ringing-leg" || ch["state"] != "Ringing" {
+		t.Fatalf("first state change %v", ev)
+	}
+	r := h.do("GET", "/applications/contact-center", "")
+	if r.status != 200 || !strings.Contains(string(r.body), `"channel_ids":["ringing-leg"]`) {
+		t.Fatalf("application while the leg rings: %d %s", r.status, r.body)
+	}
+	if r := h.do("DELETE", "/channels/ringing-leg", ""); r.status != 204 {
+		t.Fatalf("hangup: %d %s", r.status, r.body)
+	}
+	ws.waitType("ChannelDestroyed", 0)
+	if r := h.do("GET", "/applications/contact-center", ""); r.status != 200 || !strings.Contains(string(r.body), `"channel_ids":[]`) {
+		t.Fatalf("application after the hangup: %d %s", r.status, r.body)
+	}
+}

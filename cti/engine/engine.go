@@ -49,11 +49,14 @@ type Config struct {
 	Customers    cti.CustomerLookup
 	Interactions cti.InteractionWriter
 	Settings     cti.Config
-	Auditor      cti.Auditor // nil: monitoring is not audited (tests only)
-	Notifier     cti.Notifier
-	Recordings   Recordings // nil: recordings stay on the PBX
-	Softphones   Softphones
-	Accounts     AccountLookup
+	// Open reads the interactions a stopped controller left open, for the first reconcile after a start (reconcile.go); nil:
+	// none are resumed or finished.
+	Open       OpenInteractions
+	Auditor    cti.Auditor // nil: monitoring is not audited (tests only)
+	Notifier   cti.Notifier
+	Recordings Recordings // nil: recordings stay on the PBX
+	Softphones Softphones
+	Accounts   AccountLookup
 	// AgentMedia reaches browser agents' gateway legs (endpoint "webrtc"); nil: such agents cannot take calls.
 	AgentMedia cti.AgentMedia
 	// Flows is the IVR; nil plays "sb/welcome" and queues to DefaultQueue. SetFlows swaps it at run time.
@@ -134,6 +137,8 @@ type Engine struct {
 	connected  bool
 	everUp     bool
 	snapshots  uint64          // PBX snapshots asked for (see leg.known)
+	born       time.Time       // when New ran: every call this process makes arrived at or after it
+	swept      bool            // the interactions left open by an earlier process were resumed or finished
 	downAgents map[string]bool // made NotReady because the PBX is down
 	statsDirty bool
 	// decisions holds a reusable buffer per nesting level of route (a decision may route again), so the router allocates
@@ -205,6 +210,8 @@ func New(cfg Config) (*Engine, error) {
 		playbacks: map[string]*playback{}, recordings: map[string]*call{}, execs: map[string]*executor{},
 		downAgents: map[string]bool{}, queues: map[string]cti.QueueConfig{},
 	}
+	// Truncated as the database stores times, so a call this process makes never reads back as arrived before it.
+	e.born = cfg.Clock.Now().Truncate(time.Microsecond)
 	e.in.wake = make(chan struct{}, 1)
 	e.spare = make(chan *executor)
 	e.flows.p.Store(cfg.Flows)

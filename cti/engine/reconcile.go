@@ -12,6 +12,11 @@ import (
 	"github.com/switchboard-cc/switchboard/queue"
 )
 
+// OpenInteractions reads the interactions not ended that arrived before a time (crmstore implements it).
+type OpenInteractions interface {
+	OpenInteractions(ctx context.Context, before time.Time) ([]cti.Interaction, error)
+}
+
 // adoption is a leg found on the PBX after a restart, waiting for the router to give its call to its agent again.
 type adoption struct {
 	leg       string
@@ -39,16 +44,30 @@ func (e *Engine) telephonyUp() {
 	type snap struct {
 		chans   []cti.ChannelInfo
 		bridges []cti.BridgeInfo
+		open    []cti.Interaction
+		sweep   bool
+		openErr error
 	}
+	// Until a reconcile has done it, the interactions earlier processes left open are read after the channels (so a call
+	// still on the PBX is in the snapshot), in one query for all of them, and resumed or finished by reconcile.
+	open, born, sweep := e.cfg.Open, e.born, !e.swept && e.cfg.Open != nil
 	e.run("sys", effect{name: "snapshot", do: func(ctx context.Context) (any, error) {
 		ch, br, err := t.Snapshot(ctx, snapshotVars)
-		return snap{ch, br}, err
+		if err != nil || !sweep {
+			return snap{chans: ch, bridges: br}, err
+		}
+		ins, oerr := open.OpenInteractions(ctx, born)
+		return snap{chans: ch, bridges: br, open: ins, sweep: oerr == nil, openErr: oerr}, nil
 	}, then: func(res any, err error) {
 		if err != nil {
 			e.log.Error("telephony snapshot failed; reconciling on the next connect", "err", err)
 		} else {
 			s := res.(snap)
-			e.reconcile(s.chans, s.bridges, asked)
+			if s.openErr != nil {
+				e.log.Error("reading the interactions left open failed; they are resumed or finished after the next connect",
+					"err", s.openErr)
+			}
+			e.reconcile(s.chans, s.bridges, asked, s.open, s.sweep && !e.swept)
 		}
 		if !e.connected {
 			return
@@ -68,8 +87,9 @@ func (e *Engine) telephonyUp() {
 }
 
 // reconcile makes the engine's calls match the PBX's channels after a (re)connect or a restart; asked numbers the snapshot
-// (see leg.known).
-func (e *Engine) reconcile(chans []cti.ChannelInfo, bridges []cti.BridgeInfo, asked uint64) {
+// (see leg.known). With sweep, open holds the interactions earlier processes left open (read after chans): an untagged caller
+// whose row is among them resumes that call, and the rows of calls no longer on the PBX are finished (finishOrphans).
+func (e *Engine) reconcile(chans []cti.ChannelInfo, bridges []cti.BridgeInfo, asked uint64, open []cti.Interaction, sweep bool) {
 	byID := make(map[string]cti.ChannelInfo, len(chans))
 	for _, ch := range chans {
 		byID[ch.ID] = ch
@@ -107,6 +127,10 @@ func (e *Engine) reconcile(chans []cti.ChannelInfo, bridges []cti.BridgeInfo, as
 	}
 	// Channels we do not know: callers who arrived while we were away, and calls from before a restart.
 	namedBy := namingLegs(chans)
+	var rowOf map[string]*cti.Interaction
+	if sweep {
+		rowOf = openRows(open)
+	}
 	retag := map[string]bool{}
 	var customers, legs []cti.ChannelInfo
 	for _, ch := range chans {
@@ -119,6 +143,15 @@ func (e *Engine) reconcile(chans []cti.ChannelInfo, bridges []cti.BridgeInfo, as
 			ch.Vars = map[string]string{VarCall: l.Vars[VarCall], VarRole: roleCustomer, VarQueue: l.Vars[VarQueue],
 				VarEnqueued: l.Vars[VarEnqueued], VarPriority: l.Vars[VarPriority]}
 			retag[ch.ID] = true
+		} else if in := rowOf[ch.ID]; in != nil && untaggedCaller(ch) && e.calls[in.ID] == nil {
+			// The previous controller stopped before the caller's tags, and the agent leg that named the call (if there was
+			// one) is gone; the call's row, written before the stop, names it: the call goes on, not a second one.
+			ch.Vars = map[string]string{VarCall: in.ID, VarRole: roleCustomer, VarQueue: in.Queue}
+			if !in.QueuedAt.IsZero() {
+				ch.Vars[VarEnqueued] = strconv.FormatInt(in.QueuedAt.UnixMilli(), 10)
+			}
+			retag[ch.ID] = true
+			e.log.Info("resuming the open interaction of an untagged caller", "channel", ch.ID, "call", in.ID)
 		}
 		role := ch.Vars[VarRole]
 		switch {
@@ -200,7 +233,71 @@ func (e *Engine) reconcile(chans []cti.ChannelInfo, bridges []cti.BridgeInfo, as
 		e.log.Info("hanging up a leg of no live call", "channel", id)
 		e.tel("sys", "hangup-stray", func(ctx context.Context, t cti.Telephony) error { return t.Hangup(ctx, id, "normal") }, nil)
 	}
+	if sweep {
+		e.finishOrphans(open)
+	}
 	e.web.reconciled = true
+}
+
+// openRows maps a channel to the open interaction that names it, the latest arrived if several do (a transfer's parent and
+// child share the caller's channel; the child is the call).
+func openRows(open []cti.Interaction) map[string]*cti.Interaction {
+	out := make(map[string]*cti.Interaction, len(open))
+	for i := range open { // oldest first
+		if in := &open[i]; in.ChannelID != "" {
+			out[in.ChannelID] = in
+		}
+	}
+	return out
+}
+
+// finishOrphans finishes the interactions earlier processes left open whose calls ended while no controller saw them: those
+// that arrived before this process started (so none of its own calls, whose rows may still be on their way to the database),
+// of no call the engine now holds (reconcile has rebuilt or resumed every call still on the PBX) and whose channel is no
+// call's (a transfer's parent row shares its caller's channel with the call that goes on; a leg reconcile hangs up as a
+// stray, an outbound call's customer, is no call's). One database serves one application: the rows are all of calls this
+// application took. The agents' states are left alone; the finish goes through the interaction writer like any call's, with
+// its events, after any write still queued for the row.
+func (e *Engine) finishOrphans(open []cti.Interaction) {
+	e.swept = true
+	now := e.now()
+	for i := range open {
+		in := &open[i]
+		if e.calls[in.ID] != nil || !in.ArrivedAt.Before(e.born) {
+			continue
+		}
+		if in.ChannelID != "" && e.legs[in.ChannelID] != nil {
+			continue
+		}
+		// When the call really ended is unknowable: it ended by now, when this controller found out.
+		c := &call{id: in.ID, dir: in.Direction, channel: in.Channel, arrived: in.ArrivedAt, queued: in.QueuedAt,
+			ivrEnd: in.QueuedAt, answered: in.AnsweredAt, ended: latest(now, in.ArrivedAt, in.QueuedAt, in.AnsweredAt)}
+		outcome := cti.OutcomeAbandoned
+		switch {
+		case !in.AnsweredAt.IsZero():
+			outcome = cti.OutcomeAnswered
+		case in.Direction == cti.Outbound:
+			outcome = cti.OutcomeFailed // a customer we dialled who never answered, as endOutbound records it
+		}
+		f := cti.InteractionFinish{Outcome: outcome, EndedAt: c.ended, Durations: c.durations()}
+		id := in.ID
+		e.log.Info("finishing an interaction whose call ended while no controller ran", "call", id, "outcome", outcome)
+		e.writer.put(writeReq{w: cti.InteractionWrite{ID: id, Finish: &f}, then: func(err error) {
+			if err != nil {
+				e.log.Warn("could not finish an interaction left open", "call", id, "err", err)
+			}
+		}})
+	}
+}
+
+func latest(ts ...time.Time) time.Time {
+	var m time.Time
+	for _, t := range ts {
+		if t.After(m) {
+			m = t
+		}
+	}
+	return m
 }
 
 // namingLegs maps a caller's channel to the agent leg that names it (VarCustomer), the first by id if several do.

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"strconv"
 	"strings"
 	"testing"
@@ -192,6 +193,103 @@ func TestReconcileCallerNamedByAgentLeg(t *testing.T) {
 		}
 		if s := h.n.lastAgent("a1"); s.State != cti.AgentOnCall || s.CallID != "old1" {
 			t.Fatalf("a1 = %+v", s)
+		}
+	})
+}
+
+// openFunc serves OpenInteractions from a function.
+type openFunc func(ctx context.Context, before time.Time) ([]cti.Interaction, error)
+
+func (f openFunc) OpenInteractions(ctx context.Context, before time.Time) ([]cti.Interaction, error) {
+	return f(ctx, before)
+}
+
+// A restarted engine reads the interactions its predecessor left open once, after the snapshot: an untagged caller whose row
+// is among them goes on as that call (no second interaction), a tagged caller's call is rebuilt, and the rows of calls that
+// ended meanwhile are finished — answered if an agent answered, a customer we dialled who never answered failed, the rest
+// abandoned — as of when the engine found out, with their wait and talk; nobody's agent state changes.
+func TestReconcileOpenInteractions(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		now := time.Now()
+		ago := func(d time.Duration) time.Time { return now.Add(-d) }
+		rows := []cti.Interaction{
+			{ID: "left-waiting", Channel: cti.ChannelPhone, Direction: cti.Inbound, ChannelID: "300.3", ArrivedAt: ago(5 * time.Minute),
+				Queue: "general", QueuedAt: ago(4 * time.Minute)},
+			{ID: "left-talking", Channel: cti.ChannelPhone, Direction: cti.Inbound, ChannelID: "300.2", ArrivedAt: ago(4 * time.Minute),
+				Queue: "general", QueuedAt: ago(4 * time.Minute), AgentID: "a2", AnsweredAt: ago(3 * time.Minute)},
+			{ID: "untagged", Channel: cti.ChannelPhone, Direction: cti.Inbound, ChannelID: "300.1", ArrivedAt: ago(2 * time.Minute),
+				Queue: "general", QueuedAt: ago(90 * time.Second)},
+			{ID: "held", Channel: cti.ChannelPhone, Direction: cti.Inbound, ChannelID: "300.4", ArrivedAt: ago(time.Minute),
+				Queue: "general", QueuedAt: ago(time.Minute)},
+			{ID: "dialled", Channel: cti.ChannelPhone, Direction: cti.Outbound, ArrivedAt: ago(time.Minute), AgentID: "a1"},
+			// A customer we dialled, still on the line: reconcile does not rebuild outbound calls, it hangs the leg up.
+			{ID: "out", Channel: cti.ChannelPhone, Direction: cti.Outbound, ChannelID: "sb-cust-out-1", ArrivedAt: ago(time.Minute),
+				AgentID: "a1", AnsweredAt: ago(30 * time.Second)},
+			// The row a transfer left open before its child (held) took the caller's channel.
+			{ID: "parent", Channel: cti.ChannelPhone, Direction: cti.Inbound, ChannelID: "300.4", ArrivedAt: ago(2 * time.Minute)},
+		}
+		reads := 0
+		h := start(t, func(c *Config, crm *fakeCRM) {
+			for i := range rows {
+				crm.interactions[rows[i].ID] = &rows[i]
+			}
+			c.Open = openFunc(func(_ context.Context, before time.Time) ([]cti.Interaction, error) {
+				reads++
+				if !before.Equal(now) {
+					t.Errorf("open interactions before %v, want %v (the engine's start)", before, now)
+				}
+				return rows, nil
+			})
+			c.Telephony.(*fakeTel).snapshot = func() ([]cti.ChannelInfo, []cti.BridgeInfo, error) {
+				return []cti.ChannelInfo{
+					{ID: "300.1", State: "Ring"}, // untagged: the crash came before its tags, and its agent leg is gone
+					{ID: "300.4", State: "Up", Vars: vars("held", "customer", VarQueue, "general",
+						VarEnqueued, strconv.FormatInt(ago(time.Minute).UnixMilli(), 10))},
+					{ID: "sb-cust-out-1", State: "Up", Vars: vars("out", "customer")},
+				}, nil, nil
+			}
+		})
+		joined := strings.Join(h.started, "\n")
+		for _, want := range []string{"Answer 300.1", "SetVar 300.1 SB_CALL=untagged", "SetVar 300.1 SB_QUEUE=general",
+			"Hangup sb-cust-out-1"} {
+			if !strings.Contains(joined, want) {
+				t.Errorf("no %q in the reconcile's commands:\n%s", want, joined)
+			}
+		}
+		if c, ok := h.call("untagged"); !ok || c.customer != "300.1" || c.queue != "general" ||
+			!c.queued.Equal(ago(90*time.Second).Truncate(time.Millisecond)) {
+			t.Errorf("the untagged caller's call: %+v (live %v)", c, ok)
+		}
+		if _, ok := h.call("held"); !ok {
+			t.Error("the tagged caller's call was not rebuilt")
+		}
+		if n := len(h.crm.interactions); n != len(rows) {
+			t.Errorf("%d interactions after the restart, want %d: a caller was taken as a new call", n, len(rows))
+		}
+		for id, want := range map[string]cti.Outcome{"left-waiting": cti.OutcomeAbandoned, "left-talking": cti.OutcomeAnswered,
+			"dialled": cti.OutcomeFailed, "out": cti.OutcomeAnswered, "untagged": "", "held": "", "parent": ""} {
+			in := h.crm.interaction(id)
+			if in.Outcome != want {
+				t.Errorf("%s: outcome %q, want %q", id, in.Outcome, want)
+			}
+			if want != "" && !in.EndedAt.Equal(now) {
+				t.Errorf("%s: ended %v, want %v (when the engine found out)", id, in.EndedAt, now)
+			}
+		}
+		if d := h.crm.interaction("left-waiting").Durations; d.Wait != 4*time.Minute || d.IVR != time.Minute || d.Talk != 0 {
+			t.Errorf("the abandoned row's durations %+v", d)
+		}
+		if d := h.crm.interaction("left-talking").Durations; d.Wait != time.Minute || d.Talk != 3*time.Minute {
+			t.Errorf("the answered row's durations %+v", d)
+		}
+		if s := h.n.lastAgent("a2"); s.State == cti.AgentOnCall || s.State == cti.AgentWrapUp || s.CallID == "left-talking" {
+			t.Errorf("a2 after the restart: %+v", s)
+		}
+		// A reconnect later reads nothing again.
+		h.post(cti.TelephonyDisconnected{Reason: "test"})
+		h.post(cti.TelephonyConnected{})
+		if reads != 1 {
+			t.Errorf("open interactions read %d times, want 1", reads)
 		}
 	})
 }
