@@ -11,19 +11,29 @@ psql=(psql "$url" -At -v ON_ERROR_STOP=1)
 before=$("${psql[@]}" -c "select coalesce(string_agg(datname, ','), '') from pg_database where datname like 'sbload_%'")
 ticks=$(mktemp)
 trap 'rm -f "$ticks"' EXIT
+# One psql session answers every sample: a psql (and a server backend) started per sample cost the run's CPU and latency.
+coproc SAMPLER { "${psql[@]}" 2>&1; }
+ask() { # ask SQL prints the rows of one query
+	printf '%s;\nselect '"'"'--end--'"'"';\n' "$1" >&"${SAMPLER[1]}"
+	local line
+	while IFS= read -r line <&"${SAMPLER[0]}" && [ "$line" != "--end--" ]; do
+		echo "$line"
+	done
+}
 "$bin" load --database-url "$url" "$@" &
 run=$!
 db=""
 while kill -0 "$run" 2>/dev/null; do
 	if [ -z "$db" ]; then
-		db=$("${psql[@]}" -c "select datname from pg_database where datname like 'sbload_%'
+		db=$(ask "select datname from pg_database where datname like 'sbload_%'
 			and not (datname = any(string_to_array('$before', ','))) order by oid limit 1")
 	else
-		for pid in $("${psql[@]}" -c "select pid from pg_stat_activity where datname = '$db'"); do
+		for pid in $(ask "select pid from pg_stat_activity where datname = '$db'"); do
 			read -ra f <"/proc/$pid/stat" 2>/dev/null && echo "$pid $((f[13] + f[14]))" >>"$ticks"
 		done
 	fi
 	sleep 0.3
 done
+exec {SAMPLER[1]}>&-
 wait "$run" || true
 awk -v db="$db" -v hz="$(getconf CLK_TCK)" '{last[$1] = $2} END {s = 0; for (p in last) s += last[p]; printf "PostgreSQL CPU for %s: %.2f s (setup included)\n", db, s / hz}' "$ticks"
