@@ -314,9 +314,7 @@ func (t *transport) dialConn(ctx context.Context) (*conn, error) {
 func (t *transport) put(pc *conn) {
 	pc.reused = true
 	t.mu.Lock()
-	if len(t.waiters) > 0 {
-		w := t.waiters[0]
-		t.waiters = t.waiters[1:]
+	if w := t.nextWaiter(); w != nil {
 		t.mu.Unlock()
 		w <- pc
 		return
@@ -352,15 +350,23 @@ func (t *transport) discard(pc *conn) {
 // free gives a closed connection's place to the first waiter, who dials, or frees it.
 func (t *transport) free() {
 	t.mu.Lock()
-	if len(t.waiters) > 0 {
-		w := t.waiters[0]
-		t.waiters = t.waiters[1:]
+	if w := t.nextWaiter(); w != nil {
 		t.mu.Unlock()
 		w <- nil
 		return
 	}
 	t.open--
 	t.mu.Unlock()
+}
+
+// nextWaiter removes and returns the request that has waited longest for a connection, or nil; t.mu is held.
+func (t *transport) nextWaiter() chan *conn {
+	if len(t.waiters) == 0 {
+		return nil
+	}
+	w := t.waiters[0]
+	t.waiters = t.waiters[1:]
+	return w
 }
 
 // CloseIdleConnections closes the idle connections (http.Client.CloseIdleConnections calls it).
