@@ -514,22 +514,21 @@ func safeDo(ctx context.Context, do func(context.Context) (any, error)) (res any
 
 // tel queues a Telephony command on the call's executor; then (may be nil) gets its error on the loop.
 func (e *Engine) tel(key, name string, f func(ctx context.Context, t cti.Telephony) error, then func(error)) {
-	t := e.cfg.Telephony
-	ef := effect{name: name, do: func(ctx context.Context) (any, error) { return nil, f(ctx, t) }}
-	if then != nil {
-		ef.then = func(_ any, err error) { then(err) }
-	}
-	e.run(key, ef)
+	e.run(key, e.telEffect(name, f, then, false))
 }
 
 // telOnError is tel for a command whose success needs nothing from the loop: failed (may be nil) gets its error there.
 func (e *Engine) telOnError(key, name string, f func(ctx context.Context, t cti.Telephony) error, failed func(error)) {
+	e.run(key, e.telEffect(name, f, failed, true))
+}
+
+func (e *Engine) telEffect(name string, f func(ctx context.Context, t cti.Telephony) error, then func(error), failedOnly bool) effect {
 	t := e.cfg.Telephony
-	ef := effect{name: name, do: func(ctx context.Context) (any, error) { return nil, f(ctx, t) }, failedOnly: true}
-	if failed != nil {
-		ef.then = func(_ any, err error) { failed(err) }
+	ef := effect{name: name, do: func(ctx context.Context) (any, error) { return nil, f(ctx, t) }, failedOnly: failedOnly}
+	if then != nil {
+		ef.then = func(_ any, err error) { then(err) }
 	}
-	e.run(key, ef)
+	return ef
 }
 
 // --- timers ---
