@@ -2,7 +2,9 @@ package cti
 
 import "time"
 
-// Event is something the telephony adapter saw happen. Events carry the PBX's own time of the event.
+// Event is something the telephony adapter saw happen. Events carry the PBX's own time of the event. There is one kind for
+// each thing the engine acts on and no more: every kind costs the PBX an encode and a write and the adapter a read for each
+// occurrence (the adapter asks the PBX for exactly these), so a new kind comes with the engine's case that consumes it.
 type Event interface {
 	EventTime() time.Time
 }
@@ -43,20 +45,6 @@ type ChannelDestroyed struct {
 	CauseText string
 }
 
-// ChannelStateChanged: a channel's state changed, e.g. an agent leg is "Ringing" or "Up".
-type ChannelStateChanged struct {
-	At
-	ChannelID string
-	State     string
-}
-
-// DialProgress: progress of a leg we originated (ARI Dial): "RINGING", "ANSWER", "BUSY", "NOANSWER", "CHANUNAVAIL"…
-type DialProgress struct {
-	At
-	ChannelID string // the called leg
-	Status    string
-}
-
 // DTMFReceived: the caller pressed a key.
 type DTMFReceived struct {
 	At
@@ -64,28 +52,16 @@ type DTMFReceived struct {
 	Digit     string
 }
 
-// PlaybackStarted and PlaybackFinished report media we started with Play.
-type PlaybackStarted struct {
-	At
-	PlaybackID string
-	TargetID   string // the channel or bridge
-}
-
-// PlaybackFinished: State is "done", "cancelled" or "failed".
+// PlaybackFinished: media we started with Play or PlayOnBridge ended (the whole list of one request). State is "done",
+// "cancelled" or "failed".
 type PlaybackFinished struct {
 	At
 	PlaybackID string
-	TargetID   string
+	TargetID   string // the channel or bridge
 	State      string
 }
 
-// RecordingStarted and RecordingFinished report a recording we started.
-type RecordingStarted struct {
-	At
-	Name string
-}
-
-// RecordingFinished: the recording is stored under Name. Failed is true when the PBX reports it could not record.
+// RecordingFinished: a recording we started is stored under Name. Failed is true when the PBX reports it could not record.
 type RecordingFinished struct {
 	At
 	Name     string

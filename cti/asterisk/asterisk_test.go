@@ -38,12 +38,13 @@ func TestInboundCall(t *testing.T) {
 	}
 
 	must(t, a.Answer(ctx, id))
-	next(t, a.ev, func(e cti.ChannelStateChanged) bool { return e.ChannelID == id && e.State == "Up" })
+	chans, _, err := a.Snapshot(ctx, nil) // the answer shows in the channel, not as an event: nothing consumes ChannelStateChange
+	must(t, err)
+	if len(chans) != 1 || chans[0].ID != id || chans[0].State != "Up" {
+		t.Errorf("Snapshot after Answer = %+v, want %s Up", chans, id)
+	}
 
 	must(t, a.Play(ctx, id, "pb-menu", []string{"sound:welcome", "sound:press-1-for-sales-2-for-support"}))
-	first := next(t, a.ev, func(e cti.PlaybackStarted) bool { return e.PlaybackID == "pb-menu" })
-	equal(t, "target", first.TargetID, id)
-	next(t, a.ev, func(e cti.PlaybackStarted) bool { return e.PlaybackID == "pb-menu" }) // the second prompt
 	must(t, s.SendDTMF(id, "2"))
 	d := next(t, a.ev, func(e cti.DTMFReceived) bool { return e.ChannelID == id })
 	equal(t, "digit", d.Digit, "2")
@@ -98,8 +99,6 @@ func TestAgentBridgeRecord(t *testing.T) {
 	agent := "agent-1001-" + id
 	must(t, a.Originate(ctx, cti.Originate{ChannelID: agent, Endpoint: "PJSIP/1001", CallerID: `"Bob" <15551230002>`,
 		Timeout: 20 * time.Second, Args: []string{"agent", "call-1"}, Vars: map[string]string{"SB_CALL": "call-1", "SB_ROLE": "agent"}}))
-	next(t, a.ev, func(e cti.DialProgress) bool { return e.ChannelID == agent && e.Status == "RINGING" })
-	next(t, a.ev, func(e cti.DialProgress) bool { return e.ChannelID == agent && e.Status == "ANSWER" })
 	ag := next(t, a.ev, func(e cti.ChannelEntered) bool { return e.Channel.ID == agent })
 	equal(t, "agent args", ag.Args, []string{"agent", "call-1"})
 
@@ -110,7 +109,6 @@ func TestAgentBridgeRecord(t *testing.T) {
 	equal(t, "bridge playback target", pb.TargetID, "br-1")
 
 	must(t, a.RecordBridge(ctx, "br-1", "rec-call-1"))
-	next(t, a.ev, func(e cti.RecordingStarted) bool { return e.Name == "rec-call-1" })
 	wantCode(t, a.RecordBridge(ctx, "br-1", "rec-call-1"), cti.ECONFLICT) // ifExists=fail while live
 	must(t, a.PauseRecording(ctx, "rec-call-1", true))
 	must(t, a.PauseRecording(ctx, "rec-call-1", false))
@@ -217,12 +215,10 @@ func TestOriginateFailures(t *testing.T) {
 	}
 
 	must(t, a.Originate(ctx, cti.Originate{ChannelID: "leg-busy", Endpoint: "PJSIP/1004", Timeout: 5 * time.Second, Args: []string{"agent"}}))
-	next(t, a.ev, func(e cti.DialProgress) bool { return e.ChannelID == "leg-busy" && e.Status == "BUSY" })
 	d := next(t, a.ev, func(e cti.ChannelDestroyed) bool { return e.ChannelID == "leg-busy" })
 	equal(t, "busy cause", d.Cause, 17)
 
 	must(t, a.Originate(ctx, cti.Originate{ChannelID: "leg-ring", Endpoint: "PJSIP/1002", Timeout: time.Second, Args: []string{"agent"}}))
-	next(t, a.ev, func(e cti.ChannelStateChanged) bool { return e.ChannelID == "leg-ring" && e.State == "Ringing" })
 	wantCode(t, a.Answer(ctx, "leg-ring"), cti.ECONFLICT) // 409: not in Stasis until it answers
 	d = next(t, a.ev, func(e cti.ChannelDestroyed) bool { return e.ChannelID == "leg-ring" })
 	equal(t, "no-answer cause", d.Cause, 19)

@@ -10,8 +10,8 @@ import (
 // decodeEvent reads an ARI event message into e: the members event names (matched as encoding/json matches them, exactly or
 // else case-insensitively), every other member checked for well-formed JSON and skipped. With whole, it accepts and
 // rejects what json.Unmarshal into an event does and gives the same values (FuzzDecodeEvent holds it to that); without,
-// it reads of a channel only its id and state, which is all convert takes from any event but StasisStart, and leaves the
-// rest unread but checked. It exists because encoding/json allocated ≈ 40 objects an event (scanner states, field stacks,
+// it reads of a channel only its id, which is all convert takes from any event but StasisStart, and leaves the rest
+// unread but checked. It exists because encoding/json allocated ≈ 40 objects an event (scanner states, field stacks,
 // a string per member) and decoding was a fifth of the controller's CPU under load. Strings without escapes or non-ASCII
 // bytes, nearly all of them, are copied straight from the message (a handled type is not copied at all); the others are
 // unquoted by encoding/json.
@@ -65,11 +65,10 @@ func eventType(msg []byte) (string, error) {
 
 // The member names of each object, in the order looked up.
 var (
-	eventKeys    = []string{"type", "timestamp", "channel", "args", "peer", "dialstatus", "cause", "cause_txt", "digit", "playback", "recording"}
+	eventKeys    = []string{"type", "timestamp", "channel", "args", "cause", "cause_txt", "digit", "playback", "recording"}
 	channelKeys  = []string{"id", "name", "state", "caller", "dialplan", "creationtime", "channelvars"}
 	callerKeys   = []string{"name", "number"}
 	dialplanKeys = []string{"exten", "app_name", "app_data"}
-	idKeys       = []string{"id"}
 	playbackKeys = []string{"id", "state", "target_uri"}
 	recordKeys   = []string{"name", "duration"}
 )
@@ -84,15 +83,6 @@ func (r *reader) eventMember(e *event, key []byte) error {
 		return r.channel(&e.Channel)
 	case "args":
 		return r.strings(&e.Args)
-	case "peer":
-		return r.object(func(k []byte) error {
-			if member(k, idKeys) == "id" {
-				return r.str(&e.Peer.ID)
-			}
-			return r.skip()
-		})
-	case "dialstatus":
-		return r.str(&e.Dialstatus)
 	case "cause":
 		return r.int(&e.Cause)
 	case "cause_txt":
@@ -128,16 +118,15 @@ func (r *reader) eventMember(e *event, key []byte) error {
 func (r *reader) channel(ch *channel) error {
 	return r.object(func(key []byte) error {
 		m := member(key, channelKeys)
-		switch m {
-		case "id":
+		if m == "id" {
 			return r.str(&ch.ID)
-		case "state":
-			return r.str(&ch.State)
 		}
 		if !r.whole {
 			return r.skip()
 		}
 		switch m {
+		case "state":
+			return r.str(&ch.State)
 		case "name":
 			return r.str(&ch.Name)
 		case "caller":
@@ -197,7 +186,7 @@ type reader struct {
 	b     []byte
 	i     int
 	depth int
-	whole bool // read every member of a channel, not only its id and state
+	whole bool // read every member of a channel, not only its id
 }
 
 // maxDepth is encoding/json's nesting limit.

@@ -10,8 +10,8 @@ import (
 )
 
 // Example shows the adapter wired as the engine wires it: Deliver receives TelephonyConnected once the events websocket
-// is up, then a caller entering Stasis(contact-center,inbound) as ChannelEntered, and a Telephony command (Answer) whose
-// outcome comes back as an event.
+// is up, then a caller entering Stasis(contact-center,inbound) as ChannelEntered, and a Telephony command (Hangup) whose
+// outcome comes back as events.
 func Example() {
 	pbx := arisim.New(arisim.Config{TimeScale: 0.01})
 	defer pbx.Close()
@@ -41,17 +41,18 @@ func Example() {
 	}
 	in := (<-events).(cti.ChannelEntered)
 	fmt.Println(in.Args, in.Channel.Caller.Name, in.Channel.State)
-	if err := c.Answer(ctx, in.Channel.ID); err != nil {
+	if err := c.Hangup(ctx, in.Channel.ID, "normal"); err != nil {
 		panic(err)
 	}
 	for e := range events {
-		if sc, ok := e.(cti.ChannelStateChanged); ok {
-			fmt.Println(sc.State)
+		fmt.Printf("%T\n", e)
+		if _, ok := e.(cti.ChannelLeft); ok {
 			break
 		}
 	}
 	// Output:
 	// cti.TelephonyConnected
 	// [inbound] Alice Ring
-	// Up
+	// cti.ChannelHangupRequested
+	// cti.ChannelLeft
 }

@@ -130,9 +130,9 @@ func (c *Client) DestroyBridge(ctx context.Context, bridgeID string) error {
 	return c.do(ctx, call{method: http.MethodDelete, path: []string{"bridges", bridgeID}, what: "destroy bridge " + bridgeID})
 }
 
-// Originate dials o.Endpoint into our application with our channel id, so the leg's events (Dial, ChannelStateChange, and
-// StasisStart with o.Args on answer) can be matched before this call returns; we receive every event of the application,
-// so nothing needs staging. An endpoint that cannot be called (unknown, not registered) is EUNAVAILABLE.
+// Originate dials o.Endpoint into our application with our channel id, so the leg's events (StasisStart with o.Args on
+// answer, ChannelDestroyed with its cause if it never answers) can be matched before this call returns; we receive every
+// event of the application, so nothing needs staging. An endpoint that cannot be called (unknown, not registered) is EUNAVAILABLE.
 func (c *Client) Originate(ctx context.Context, o cti.Originate) error {
 	if o.ChannelID == "" || o.Endpoint == "" {
 		return cti.Invalid("endpoint", "channel id and endpoint are required")
