@@ -27,8 +27,9 @@ type pending struct {
 	opened uint64 // taken after the file is created and before it is written
 }
 
-// commit makes p durable under its final name; it closes p.fd, and removes the file on failure. The first Save to join a batch
-// commits it, after the batch before it is done and at least a window after that one started; the others wait for it. A failure fails the whole batch: each of its Saves returns the error (and the engine keeps the PBX's copy).
+// commit makes p durable under its final name; it closes p.fd, and removes the file on failure. The first Save to join a
+// batch commits it, after the batch before it is done and at least a window after that one started; the others wait for
+// it. A failure fails the whole batch: each of its Saves returns the error (and the engine keeps the PBX's copy).
 func (d *Dir) commit(p pending) error {
 	d.mu.Lock()
 	b := d.open

@@ -96,6 +96,9 @@ func (d *Dir) Save(ctx context.Context, name string, r io.Reader) (cti.Recording
 	}
 	tmp := filepath.Join(d.path, tmpPrefix+strconv.Itoa(os.Getpid())+"-"+strconv.FormatUint(tmpSeq.Add(1), 10))
 	fd, err := unix.Open(tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o600)
+	for err == unix.EINTR { // as os.OpenFile does: a signal can interrupt an open on network and FUSE filesystems
+		fd, err = unix.Open(tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o600)
+	}
 	opened := d.opened.Add(1)
 	if err != nil {
 		return cti.RecordingRef{}, cti.Internal(&os.PathError{Op: "create", Path: tmp, Err: err}, "create recording file")
