@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -52,7 +51,7 @@ func BenchmarkSaveSteady(b *testing.B) {
 				b.Fatal(err)
 			}
 			var commits atomic.Int64
-			d.syncData = func(files []*os.File) error { commits.Add(1); return syncData(files) }
+			d.syncData = func(fds []int) error { commits.Add(1); return syncData(fds) }
 			audio := wav(2 * time.Second)
 			tick := time.NewTicker(time.Second / time.Duration(rate))
 			defer tick.Stop()

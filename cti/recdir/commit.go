@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/switchboard-cc/switchboard/cti"
 )
 
@@ -19,13 +21,15 @@ type batch struct {
 }
 
 type pending struct {
-	f      *os.File // written under a temporary name, still open
-	file   string   // final name in the folder
-	opened uint64   // taken after the file is created and before it is written
+	fd     int    // the file, written, still open
+	tmp    string // its temporary name (path)
+	file   string // final name in the folder
+	opened uint64 // taken after the file is created and before it is written
 }
 
-// commit makes p durable under its final name; it closes p.f, and removes it on failure. The first Save to join a batch
-// commits it, after the batch before it is done and at least a window after that one started; the others wait for it. A failure fails the whole batch: each of its Saves returns the error (and the engine keeps the PBX's copy).
+// commit makes p durable under its final name; it closes p.fd, and removes the file on failure. The first Save to join a
+// batch commits it, after the batch before it is done and at least a window after that one started; the others wait for
+// it. A failure fails the whole batch: each of its Saves returns the error (and the engine keeps the PBX's copy).
 func (d *Dir) commit(p pending) error {
 	d.mu.Lock()
 	b := d.open
@@ -65,10 +69,10 @@ func (d *Dir) commit(p pending) error {
 
 // sync commits one batch: the files' data, then their renames, then the folder (which holds the renames).
 func (d *Dir) sync(files []pending) error {
-	fds := make([]*os.File, len(files))
+	fds := make([]int, len(files))
 	oldest := 0
 	for i, p := range files {
-		fds[i] = p.f
+		fds[i] = p.fd
 		if p.opened < files[oldest].opened {
 			oldest = i
 		}
@@ -77,19 +81,23 @@ func (d *Dir) sync(files []pending) error {
 	// file of the batch was written, so before any of their writeback could fail.
 	fds[0], fds[oldest] = fds[oldest], fds[0]
 	err := d.syncData(fds)
-	for _, p := range files {
-		if cerr := p.f.Close(); err == nil {
-			err = cerr
+	for i, p := range files {
+		if cerr := unix.Close(p.fd); err == nil && cerr != nil {
+			err = &os.PathError{Op: "close", Path: p.tmp, Err: cerr}
 		}
+		files[i].fd = -1
 	}
 	if err != nil {
 		discard(files)
 		return cti.Internal(err, "write recording")
 	}
 	for i, p := range files {
-		if err := os.Rename(p.f.Name(), filepath.Join(d.path, p.file)); err != nil {
+		// rename(2) itself, not os.Rename, which first stats the new name to refuse a folder there: rename(2) refuses
+		// it too (EISDIR).
+		final := filepath.Join(d.path, p.file)
+		if err := unix.Rename(p.tmp, final); err != nil {
 			discard(files[i:])
-			return cti.Internal(err, "store recording")
+			return cti.Internal(&os.LinkError{Op: "rename", Old: p.tmp, New: final, Err: err}, "store recording")
 		}
 	}
 	if err := syncDir(d.path); err != nil {
@@ -100,21 +108,24 @@ func (d *Dir) sync(files []pending) error {
 
 // syncDir makes the folder's entries (the renames) durable.
 func syncDir(path string) error {
-	f, err := os.Open(path)
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return err
+		return &os.PathError{Op: "open", Path: path, Err: err}
 	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	err = unix.Fsync(fd)
+	unix.Close(fd) // read-only: nothing to report that fsync did not
+	if err != nil {
+		return &os.PathError{Op: "fsync", Path: path, Err: err}
 	}
-	return err
+	return nil
 }
 
 // discard removes files that will not be stored (closing them if still open).
 func discard(files []pending) {
 	for _, p := range files {
-		p.f.Close()
-		os.Remove(p.f.Name())
+		if p.fd >= 0 {
+			unix.Close(p.fd)
+		}
+		unix.Unlink(p.tmp)
 	}
 }

@@ -4,7 +4,9 @@
 // once the rename is durable too, so a crash never leaves a half-written recording under its final name and a saved
 // recording survives one (the engine deletes the PBX's copy after Save). Recordings saved at about the same time are made
 // durable together (see commit); their size, SHA-256 and (for WAV) duration go on the interaction. It imports only cti, and
-// golang.org/x/sys for the Linux system calls.
+// golang.org/x/sys for the system calls: a recording's file is a bare descriptor, not an *os.File, which would ask the
+// runtime's poller to take it (epoll_ctl and four fcntl calls, for a regular file the poller refuses), and os.Rename would
+// stat the final name first (docs/performance.md, "Recording store: the cost of a file").
 package recdir
 
 import (
@@ -16,10 +18,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/switchboard-cc/switchboard/cti"
 )
@@ -27,16 +32,24 @@ import (
 // tmpPrefix starts the names of files being written; New removes those a crash left behind.
 const tmpPrefix = ".incoming-"
 
+// tmpSeq numbers the temporary files of this process; with its process id in the name, no two writers of one folder can
+// pick the same name (New removes a dead process's files before any is written).
+var tmpSeq atomic.Uint64
+
 // window is the least time between the starts of two commits (see commit): under load each commit serves the Saves of a
 // window; a Save after a quiet spell commits at once, so a recording waits at most this long for its batch to start.
-const window = 20 * time.Millisecond
+// A commit's syncfs, folder fsync and device flushes cost the same for 10 files as for 25: at 500 recordings a second,
+// 50 ms rather than 20 halves their share of a recording (docs/performance.md, "Recording store: the cost of a file"),
+// and a recording is not waited for by anyone but the engine's effect that deletes the PBX's copy.
+const window = 50 * time.Millisecond
 
 // Dir is a folder of recordings. Its methods may be called concurrently.
 type Dir struct {
 	path   string
 	window time.Duration // a field so tests can choose it
-	// syncData makes the data of files (written, still open) durable; a variable so tests can make it fail.
-	syncData func(files []*os.File) error
+	// syncData makes the data of files (written, still open: their descriptors) durable; a variable so tests can make it
+	// fail.
+	syncData func(fds []int) error
 
 	mu      sync.Mutex
 	open    *batch        // collecting files; its first member commits it
@@ -81,11 +94,16 @@ func (d *Dir) Save(ctx context.Context, name string, r io.Reader) (cti.Recording
 	if err := validName(name); err != nil {
 		return cti.RecordingRef{}, err
 	}
-	f, err := os.CreateTemp(d.path, tmpPrefix+"*")
+	tmp := filepath.Join(d.path, tmpPrefix+strconv.Itoa(os.Getpid())+"-"+strconv.FormatUint(tmpSeq.Add(1), 10))
+	fd, err := unix.Open(tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o600)
+	for err == unix.EINTR { // as os.OpenFile does: a signal can interrupt an open on network and FUSE filesystems
+		fd, err = unix.Open(tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o600)
+	}
 	opened := d.opened.Add(1)
 	if err != nil {
-		return cti.RecordingRef{}, cti.Internal(err, "create recording file")
+		return cti.RecordingRef{}, cti.Internal(&os.PathError{Op: "create", Path: tmp, Err: err}, "create recording file")
 	}
+	p := pending{fd: fd, tmp: tmp, file: name + ".wav", opened: opened}
 	h := sha256.New()
 	var head [44]byte
 	var n int64
@@ -94,27 +112,41 @@ func (d *Dir) Save(ctx context.Context, name string, r io.Reader) (cti.Recording
 		var m int
 		m, err = fill(ctx, r, *buf)
 		if m > 0 {
-			p := (*buf)[:m]
+			b := (*buf)[:m]
 			if n < int64(len(head)) {
-				copy(head[n:], p)
+				copy(head[n:], b)
 			}
-			h.Write(p)
-			if _, werr := f.Write(p); werr != nil {
-				err = werr
+			h.Write(b)
+			if werr := writeAll(fd, b); werr != nil {
+				err = &os.PathError{Op: "write", Path: tmp, Err: werr}
 			}
 			n += int64(m)
 		}
 	}
 	copyBufs.Put(buf)
 	if err != io.EOF {
-		discard([]pending{{f: f}})
+		discard([]pending{p})
 		return cti.RecordingRef{}, cti.Internal(err, "write recording")
 	}
-	file := name + ".wav"
-	if err := d.commit(pending{f: f, file: file, opened: opened}); err != nil {
+	if err := d.commit(p); err != nil {
 		return cti.RecordingRef{}, err
 	}
-	return cti.RecordingRef{File: file, Size: n, SHA256: hex.EncodeToString(h.Sum(nil)), Duration: wavDuration(head[:min(n, 44)], n)}, nil
+	return cti.RecordingRef{File: p.file, Size: n, SHA256: hex.EncodeToString(h.Sum(nil)), Duration: wavDuration(head[:min(n, 44)], n)}, nil
+}
+
+// writeAll writes b to fd whole.
+func writeAll(fd int, b []byte) error {
+	for len(b) > 0 {
+		m, err := unix.Write(fd, b)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		b = b[m:]
+	}
+	return nil
 }
 
 // fill reads r into buf until buf is full or r fails (io.EOF included), checking ctx before each read.

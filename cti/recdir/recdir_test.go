@@ -17,6 +17,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/switchboard-cc/switchboard/cti"
 )
 
@@ -135,7 +137,7 @@ func TestFailedSyncFailsTheWholeBatch(t *testing.T) {
 	boom := errors.New("EIO")
 	release := make(chan struct{})
 	calls := 0
-	d.syncData = func([]*os.File) error {
+	d.syncData = func([]int) error {
 		calls++ // batches are committed one at a time
 		if calls == 1 {
 			<-release
@@ -252,9 +254,9 @@ func TestCommitsAWindowApart(t *testing.T) {
 			files int
 		}
 		var commits []commit
-		d.syncData = func(files []*os.File) error {
-			commits = append(commits, commit{time.Since(start), len(files)}) // commits are made one at a time
-			return syncData(files)
+		d.syncData = func(fds []int) error {
+			commits = append(commits, commit{time.Since(start), len(fds)}) // commits are made one at a time
+			return syncData(fds)
 		}
 		if _, err := d.Save(context.Background(), "interaction-lone", bytes.NewReader(wav(time.Second))); err != nil {
 			t.Fatal(err)
@@ -286,16 +288,16 @@ func TestBatchSyncsThroughItsOldestFile(t *testing.T) {
 	}
 	release := make(chan struct{})
 	var firstSizes []int64
-	d.syncData = func(files []*os.File) error {
+	d.syncData = func(fds []int) error {
 		if len(firstSizes) == 0 {
 			<-release // hold the lone first batch so the next one collects both Saves
 		}
-		fi, err := files[0].Stat()
-		if err != nil {
+		var st unix.Stat_t
+		if err := unix.Fstat(fds[0], &st); err != nil {
 			return err
 		}
-		firstSizes = append(firstSizes, fi.Size()) // batches are committed one at a time
-		return syncData(files)
+		firstSizes = append(firstSizes, st.Size) // batches are committed one at a time
+		return syncData(fds)
 	}
 	errs := make(chan error, 3)
 	save := func(name string, r io.Reader) {

@@ -12,16 +12,16 @@ import (
 // writes inodes sharing a block once and flushes the device once a batch. It also writes out every other dirty page of
 // the filesystem, so give the recordings a filesystem of their own where other writers are busy. syncfs reports the
 // writeback errors of the whole filesystem since the file it is given was opened (Linux 5.8 and later; earlier kernels
-// report none), so files[0] must have been opened before any file of the batch was written.
-func syncData(files []*os.File) error {
-	if len(files) == 1 {
-		if err := unix.Fdatasync(int(files[0].Fd())); err != nil {
-			return &os.PathError{Op: "fdatasync", Path: files[0].Name(), Err: err}
+// report none), so fds[0] must have been opened before any file of the batch was written.
+func syncData(fds []int) error {
+	if len(fds) == 1 {
+		if err := unix.Fdatasync(fds[0]); err != nil {
+			return os.NewSyscallError("fdatasync", err)
 		}
 		return nil
 	}
-	if err := unix.Syncfs(int(files[0].Fd())); err != nil {
-		return &os.PathError{Op: "syncfs", Path: files[0].Name(), Err: err}
+	if err := unix.Syncfs(fds[0]); err != nil {
+		return os.NewSyscallError("syncfs", err)
 	}
 	return nil
 }
