@@ -26,7 +26,8 @@ type DB struct {
 }
 
 // Open connects to the database at url and checks that it answers within the context's deadline. The pool holds up to
-// defaultMaxConns connections unless the URL says otherwise (pool_max_conns). Errors never include the password of the URL.
+// defaultMaxConns connections and keeps at least defaultMinConns open unless the URL says otherwise (pool_max_conns,
+// pool_min_conns). Errors never include the password of the URL.
 func Open(ctx context.Context, url string) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
@@ -35,6 +36,9 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	}
 	if !strings.Contains(url, "pool_max_conns") {
 		cfg.MaxConns = defaultMaxConns()
+	}
+	if !strings.Contains(url, "pool_min_conns") {
+		cfg.MinConns = min(defaultMinConns(), cfg.MaxConns)
 	}
 	observer := new(atomic.Pointer[QueryObserver])
 	cfg.ConnConfig.Tracer = queryTracer{observer}
@@ -81,6 +85,13 @@ func pingReason(err error) string {
 // 2-CPU machine) made calls' reads queue behind a report or a slow batch under load; more than a few connections per CPU
 // only adds contention inside PostgreSQL, whose CPUs they share. 4 per CPU, at least 16.
 func defaultMaxConns() int32 { return int32(max(16, 4*runtime.NumCPU())) }
+
+// defaultMinConns is how many connections the pool opens at the start (in the background) and keeps, idle or not: the
+// connections a controller's first calls need at once (the interaction writer, a batch of caller lookups, the agents'
+// sessions). pgxpool's default of none opened them on the first calls' path, each a new PostgreSQL backend whose first
+// statements also fill its catalog caches, and closed the idle ones after 30 minutes, so the first calls after a quiet
+// night paid again. 2 per CPU, at least 4.
+func defaultMinConns() int32 { return int32(max(4, 2*runtime.NumCPU())) }
 
 // Close closes the pool.
 func (db *DB) Close() { db.Pool.Close() }
