@@ -86,12 +86,12 @@ func pingReason(err error) string {
 // only adds contention inside PostgreSQL, whose CPUs they share. 4 per CPU, at least 16.
 func defaultMaxConns() int32 { return int32(max(16, 4*runtime.NumCPU())) }
 
-// defaultMinConns is how many connections the pool opens at the start (in the background) and keeps, idle or not: the
-// connections a controller's first calls need at once (the interaction writer, a batch of caller lookups, the agents'
-// sessions). pgxpool's default of none opened them on the first calls' path, each a new PostgreSQL backend whose first
-// statements also fill its catalog caches, and closed the idle ones after 30 minutes, so the first calls after a quiet
-// night paid again. 2 per CPU, at least 4.
-func defaultMinConns() int32 { return int32(max(4, 2*runtime.NumCPU())) }
+// defaultMinConns is how many connections the pool opens at the start (in the background) and keeps, idle or not: half the
+// default maximum, about what a controller uses at a few hundred calls a second (`switchboard load --rate 500` used all 16
+// under contention). pgxpool's default of none opened them while the first calls came in, each a new PostgreSQL backend
+// (a fork, and catalog caches filled by its first statements) taking CPU from the calls on a small machine, and closed the
+// idle ones after 30 minutes, so the first calls after a quiet night paid again.
+func defaultMinConns() int32 { return defaultMaxConns() / 2 }
 
 // Close closes the pool.
 func (db *DB) Close() { db.Pool.Close() }
