@@ -209,6 +209,12 @@ type loadReport struct {
 	GCPause            time.Duration
 	WriteBatches       uint64        // the engine's batches of interaction writes over the window (its metrics)
 	WriteTime          time.Duration // their database time
+	// The controller's PostgreSQL pool over the window: connections opened, open at the end and at most, and acquires that
+	// found no idle connection (and their wait).
+	PoolOpened        int64
+	PoolOpen, PoolMax int32
+	PoolEmptyWaits    int64
+	PoolEmptyWait     time.Duration
 }
 
 func loadRun(ctx context.Context, o loadOptions, stderr io.Writer) (*loadReport, error) {
@@ -282,6 +288,7 @@ func loadRun(ctx context.Context, o loadOptions, stderr io.Writer) (*loadReport,
 	busy0 := machineCPU()
 	user0, sys0 := processCPU()
 	batches0, writeTime0 := writeBatches(m.registry)
+	pool0 := m.db.Pool.Stat()
 	start := time.Now()
 	patience := o.Answer + o.Talk + 30*time.Second
 	loaded, err := sim.send(loadCommand{Cmd: "load", Rate: o.Rate, Duration: o.Duration, Patience: patience})
@@ -326,6 +333,10 @@ func loadRun(ctx context.Context, o loadOptions, stderr io.Writer) (*loadReport,
 	user1, sys1 := processCPU()
 	batches1, writeTime1 := writeBatches(m.registry)
 	rep.WriteBatches, rep.WriteTime = batches1-batches0, writeTime1-writeTime0
+	pool1 := m.db.Pool.Stat()
+	rep.PoolOpened, rep.PoolOpen, rep.PoolMax = pool1.NewConnsCount()-pool0.NewConnsCount(), pool1.TotalConns(), pool1.MaxConns()
+	rep.PoolEmptyWaits = pool1.EmptyAcquireCount() - pool0.EmptyAcquireCount()
+	rep.PoolEmptyWait = pool1.EmptyAcquireWaitTime() - pool0.EmptyAcquireWaitTime()
 	rep.ControllerUser, rep.ControllerSys = user1-user0, sys1-sys0
 	rep.ControllerCPU = rep.ControllerUser + rep.ControllerSys
 	rep.MachineBusy = machineCPU().busySince(busy0)
@@ -671,6 +682,8 @@ func (r *loadReport) print(w io.Writer) {
 		fmt.Fprintf(w, "interaction writes: %d batches, %.1f calls a batch, %s a batch on average\n", r.WriteBatches,
 			float64(r.Offered)/float64(r.WriteBatches), fmtDur(r.WriteTime/time.Duration(r.WriteBatches)))
 	}
+	fmt.Fprintf(w, "database pool: %d connections opened during the run, %d open at the end (at most %d); %d acquires waited for one (%s in all)\n",
+		r.PoolOpened, r.PoolOpen, r.PoolMax, r.PoolEmptyWaits, fmtDur(r.PoolEmptyWait))
 	if r.LiveCalls > 0 {
 		fmt.Fprintf(w, "memory per live call: %.1f KB heap in use (%.1f KB live objects), %d calls up, heap %.1f MB over a %.1f MB baseline\n",
 			kb(r.HeapLive, r.HeapBase, r.LiveCalls), kb(r.AllocLive, r.AllocBase, r.LiveCalls), r.LiveCalls,
