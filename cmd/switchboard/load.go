@@ -20,6 +20,7 @@ import (
 	"runtime/pprof"
 	"runtime/trace"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -114,6 +115,7 @@ type loadEmulatorReport struct {
 	Originates  int             `json:"originates"` // first agent originates matched to an inbound StasisStart
 	NoOriginate int             `json:"no_originate"`
 	Latency     []time.Duration `json:"latency"`  // StasisStart → originate, sorted
+	Windows     []latencyWindow `json:"windows"`  // the same by the time of the StasisStart
 	CPU         time.Duration   `json:"cpu"`      // the emulator's own CPU time from the start of the calls
 	Requests    map[string]int  `json:"requests"` // REST requests by spec operation ("" unmatched), from the start of the calls
 }
@@ -207,6 +209,12 @@ type loadReport struct {
 	GCPause            time.Duration
 	WriteBatches       uint64        // the engine's batches of interaction writes over the window (its metrics)
 	WriteTime          time.Duration // their database time
+	// The controller's PostgreSQL pool over the window: connections opened, open at the end and at most, and acquires that
+	// found no idle connection (and their wait).
+	PoolOpened        int64
+	PoolOpen, PoolMax int32
+	PoolEmptyWaits    int64
+	PoolEmptyWait     time.Duration
 }
 
 func loadRun(ctx context.Context, o loadOptions, stderr io.Writer) (*loadReport, error) {
@@ -280,6 +288,7 @@ func loadRun(ctx context.Context, o loadOptions, stderr io.Writer) (*loadReport,
 	busy0 := machineCPU()
 	user0, sys0 := processCPU()
 	batches0, writeTime0 := writeBatches(m.registry)
+	pool0 := m.db.Pool.Stat()
 	start := time.Now()
 	patience := o.Answer + o.Talk + 30*time.Second
 	loaded, err := sim.send(loadCommand{Cmd: "load", Rate: o.Rate, Duration: o.Duration, Patience: patience})
@@ -324,6 +333,10 @@ func loadRun(ctx context.Context, o loadOptions, stderr io.Writer) (*loadReport,
 	user1, sys1 := processCPU()
 	batches1, writeTime1 := writeBatches(m.registry)
 	rep.WriteBatches, rep.WriteTime = batches1-batches0, writeTime1-writeTime0
+	pool1 := m.db.Pool.Stat()
+	rep.PoolOpened, rep.PoolOpen, rep.PoolMax = pool1.NewConnsCount()-pool0.NewConnsCount(), pool1.TotalConns(), pool1.MaxConns()
+	rep.PoolEmptyWaits = pool1.EmptyAcquireCount() - pool0.EmptyAcquireCount()
+	rep.PoolEmptyWait = pool1.EmptyAcquireWaitTime() - pool0.EmptyAcquireWaitTime()
 	rep.ControllerUser, rep.ControllerSys = user1-user0, sys1-sys0
 	rep.ControllerCPU = rep.ControllerUser + rep.ControllerSys
 	rep.MachineBusy = machineCPU().busySince(busy0)
@@ -636,6 +649,12 @@ func (r *loadReport) print(w io.Writer) {
 	l := r.Emulator.Latency
 	fmt.Fprintf(w, "StasisStart to agent originate (emulator side, %d calls, %d without one): p50 %s, p99 %s, p99.9 %s, max %s\n",
 		len(l), r.Emulator.NoOriginate, fmtDur(pct(l, 0.50)), fmtDur(pct(l, 0.99)), fmtDur(pct(l, 0.999)), fmtDur(pct(l, 1)))
+	// By the time of the StasisStart: when a run's slow originates happened (its start, a burst).
+	for _, x := range r.Emulator.Windows {
+		fmt.Fprintf(w, "  %-9s %6d calls  p50 %-9s p99 %-9s max %-9s %d over %s\n",
+			fmt.Sprintf("%s–%s s", fmtSeconds(x.From), fmtSeconds(x.To)), x.Calls, fmtDur(x.P50), fmtDur(x.P99), fmtDur(x.Max),
+			x.Slow, fmtDur(slowOriginate))
+	}
 	per := func(d time.Duration) time.Duration {
 		if r.Offered == 0 {
 			return 0
@@ -663,6 +682,8 @@ func (r *loadReport) print(w io.Writer) {
 		fmt.Fprintf(w, "interaction writes: %d batches, %.1f calls a batch, %s a batch on average\n", r.WriteBatches,
 			float64(r.Offered)/float64(r.WriteBatches), fmtDur(r.WriteTime/time.Duration(r.WriteBatches)))
 	}
+	fmt.Fprintf(w, "database pool: %d connections opened during the run, %d open at the end (at most %d); %d acquires waited for one (%s in all)\n",
+		r.PoolOpened, r.PoolOpen, r.PoolMax, r.PoolEmptyWaits, fmtDur(r.PoolEmptyWait))
 	if r.LiveCalls > 0 {
 		fmt.Fprintf(w, "memory per live call: %.1f KB heap in use (%.1f KB live objects), %d calls up, heap %.1f MB over a %.1f MB baseline\n",
 			kb(r.HeapLive, r.HeapBase, r.LiveCalls), kb(r.AllocLive, r.AllocBase, r.LiveCalls), r.LiveCalls,
@@ -682,6 +703,9 @@ func pct(sorted []time.Duration, q float64) time.Duration {
 	i := int(math.Ceil(q*float64(len(sorted)))) - 1
 	return sorted[min(max(i, 0), len(sorted)-1)]
 }
+
+// fmtSeconds writes a window's bound in seconds: "5", "2.5".
+func fmtSeconds(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) }
 
 func fmtDur(d time.Duration) string {
 	switch {
@@ -853,9 +877,7 @@ func runLoadEmulator(ctx context.Context, stdin io.Reader, stdout, stderr io.Wri
 			}
 			u, s := processCPU()
 			cpu0 = u + s
-			t.mu.Lock()
-			clear(t.requests) // the agents' setup is not the calls'
-			t.mu.Unlock()
+			t.start(time.Now())
 			res, err := sim.Load(ctx, c.Rate, c.Duration, arisim.CallSpec{HangupAfter: c.Patience})
 			reply := loadReply{Loaded: &res}
 			if err != nil {
@@ -884,17 +906,33 @@ func runLoadEmulator(ctx context.Context, stdin io.Reader, stdout, stderr io.Wri
 // loadTimer matches each inbound call's StasisStart with the first originate of an agent leg for it. The originate names
 // the caller's channel in its variables (SB_CUSTOMER) when it goes before the caller's tags; otherwise the engine tagged the
 // inbound channel with its call id (SB_CALL) first and names the call in the originate's appArgs (agent,<call>).
+//
+// Its hooks run on the emulator's one processor for every event and request, so they only note times: the report does the
+// sorting and the windows.
 type loadTimer struct {
 	mu       sync.Mutex
+	begin    time.Time            // the start of the calls: windows are counted from here
 	requests map[string]int       // REST requests by operation
 	started  map[string]time.Time // inbound channel → StasisStart
 	callOf   map[string]string    // call id → inbound channel
 	done     map[string]bool      // inbound channels with an originate
-	latency  []time.Duration
+	samples  []loadSample
 }
+
+// loadSample is one call's StasisStart → originate time, and when (from the start of the calls) its StasisStart was.
+type loadSample struct{ at, latency time.Duration }
 
 func newLoadTimer() *loadTimer {
 	return &loadTimer{requests: map[string]int{}, started: map[string]time.Time{}, callOf: map[string]string{}, done: map[string]bool{}}
+}
+
+// start marks the start of the calls: the counts of requests start again from zero (the agents' setup is not the calls'),
+// and the windows of the report are counted from now.
+func (t *loadTimer) start(now time.Time) {
+	t.mu.Lock()
+	clear(t.requests)
+	t.begin = now
+	t.mu.Unlock()
 }
 
 func (t *loadTimer) event(typ, channelID string, at time.Time) {
@@ -915,21 +953,22 @@ func (t *loadTimer) request(r arisim.RequestRecord) {
 	t.mu.Unlock()
 	switch {
 	case r.Operation == "channels.setChannelVar" && strings.Contains(r.Query, engine.VarCall):
-		q, _ := url.ParseQuery(r.Query)
-		if q.Get("variable") != engine.VarCall {
+		if queryValue(r.Query, "variable") != engine.VarCall {
 			return
 		}
 		ch := strings.TrimSuffix(strings.TrimPrefix(r.Path, "/channels/"), "/variable")
-		t.tag(q.Get("value"), ch)
+		t.tag(queryValue(r.Query, "value"), ch)
 	case r.Operation == "channels.setChannelVars" && bytes.Contains(r.Body, []byte(engine.VarCall)):
 		// The same tag set with the bulk endpoint.
 		if call := bodyVar(r.Body, engine.VarCall); call != "" {
 			t.tag(call, strings.TrimSuffix(strings.TrimPrefix(r.Path, "/channels/"), "/variables"))
 		}
 	case r.Operation == "channels.originate" || r.Operation == "channels.originateWithId":
-		q, _ := url.ParseQuery(r.Query)
-		role, call, _ := strings.Cut(q.Get("appArgs"), ",")
-		if role != "agent" || r.Status >= 300 {
+		if r.Status >= 300 {
+			return
+		}
+		role, call, _ := strings.Cut(queryValue(r.Query, "appArgs"), ",")
+		if role != "agent" {
 			return
 		}
 		named := bodyVar(r.Body, engine.VarCustomer)
@@ -944,13 +983,56 @@ func (t *loadTimer) request(r arisim.RequestRecord) {
 		}
 		if st, ok := t.started[ch]; ok {
 			t.done[ch] = true
-			t.latency = append(t.latency, at.Sub(st))
+			t.samples = append(t.samples, loadSample{at: st.Sub(t.begin), latency: at.Sub(st)})
 		}
 	}
 }
 
+// queryValue is url.ParseQuery(raw).Get(key) without building the map: the first value of key that unescapes, unescaped.
+func queryValue(raw, key string) string {
+	for raw != "" {
+		var kv string
+		kv, raw, _ = strings.Cut(raw, "&")
+		k, v, _ := strings.Cut(kv, "=")
+		if strings.ContainsAny(k, "%+") {
+			var err error
+			if k, err = url.QueryUnescape(k); err != nil {
+				continue
+			}
+		}
+		if k != key {
+			continue
+		}
+		if !strings.ContainsAny(v, "%+") {
+			return v
+		}
+		if v, err := url.QueryUnescape(v); err == nil {
+			return v
+		}
+	}
+	return ""
+}
+
+// variablesPrefix opens the body the controller sends with channel variables ({"variables":{"name":"value",...}}).
+var variablesPrefix = []byte(`{"variables":{`)
+
 // bodyVar returns variable name of a request body {"variables": {name: "<value>" or {"value": "<value>", ...}}}, or "".
+//
+// The controller's bodies are one flat object of strings: where the body is {"variables":{…}} with no other brace, no
+// white space and no escape, `"name":` can only be a key of the variables (a quote inside a JSON string is escaped), so
+// the value is read in place. Any other shape is
+// decoded whole. Either way the last of repeated keys wins, as in encoding/json.
 func bodyVar(b []byte, name string) string {
+	if bytes.HasPrefix(b, variablesPrefix) && bytes.Count(b, []byte("{")) == 2 && bytes.IndexByte(b, '}') == len(b)-2 &&
+		bytes.HasSuffix(b, []byte("}}")) && !bytes.ContainsAny(b, " \t\r\n\\") {
+		key := make([]byte, 0, len(name)+3)
+		key = append(append(append(key, '"'), name...), '"', ':')
+		if i := bytes.LastIndex(b, key); i >= 0 {
+			if v, ok := plainJSONString(b[i+len(key):]); ok {
+				return v
+			}
+		}
+	}
 	var body struct {
 		Variables map[string]json.RawMessage `json:"variables"`
 	}
@@ -970,6 +1052,23 @@ func bodyVar(b []byte, name string) string {
 	return v.Value
 }
 
+// plainJSONString reads the JSON string at the start of b if it is printable ASCII without escapes, whose bytes are its
+// value.
+func plainJSONString(b []byte) (string, bool) {
+	if len(b) == 0 || b[0] != '"' {
+		return "", false
+	}
+	for i := 1; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			return string(b[1:i]), true
+		case c < 0x20 || c >= 0x80 || c == '\\':
+			return "", false
+		}
+	}
+	return "", false
+}
+
 // tag notes that the controller named inbound channel ch's call.
 func (t *loadTimer) tag(call, ch string) {
 	t.mu.Lock()
@@ -979,10 +1078,56 @@ func (t *loadTimer) tag(call, ch string) {
 
 func (t *loadTimer) report() loadEmulatorReport {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	l := slices.Clone(t.latency)
-	slices.Sort(l)
-	return loadEmulatorReport{Originates: len(l), NoOriginate: len(t.started) - len(t.done), Latency: l, Requests: maps.Clone(t.requests)}
+	samples := slices.Clone(t.samples)
+	rep := loadEmulatorReport{Originates: len(samples), NoOriginate: len(t.started) - len(t.done), Requests: maps.Clone(t.requests)}
+	t.mu.Unlock()
+	rep.Windows = latencyWindows(samples)
+	rep.Latency = make([]time.Duration, len(samples))
+	for i, s := range samples {
+		rep.Latency[i] = s.latency
+	}
+	slices.Sort(rep.Latency)
+	return rep
+}
+
+// slowOriginate is the issue's target for StasisStart → originate: the windows count the calls over it.
+const slowOriginate = 10 * time.Millisecond
+
+// latencyWindow is the StasisStart → originate time of the calls whose StasisStart fell in [From, To) from the start of the
+// calls.
+type latencyWindow struct {
+	From, To      time.Duration
+	Calls         int
+	P50, P99, Max time.Duration
+	Slow          int // calls over slowOriginate
+}
+
+// latencyWindows groups the samples by the time of their StasisStart: a window a second for the first five seconds (the
+// run's warm-up: connections dialed, workers started), then five seconds each. Windows without calls are left out.
+func latencyWindows(samples []loadSample) []latencyWindow {
+	bounds := func(at time.Duration) (from, to time.Duration) {
+		if at < 5*time.Second {
+			from = at.Truncate(time.Second)
+			return from, from + time.Second
+		}
+		from = at.Truncate(5 * time.Second)
+		return from, from + 5*time.Second
+	}
+	byFrom := map[time.Duration][]time.Duration{}
+	for _, s := range samples {
+		from, _ := bounds(max(s.at, 0))
+		byFrom[from] = append(byFrom[from], s.latency)
+	}
+	var ws []latencyWindow
+	for _, from := range slices.Sorted(maps.Keys(byFrom)) {
+		l := byFrom[from]
+		slices.Sort(l)
+		_, to := bounds(from)
+		w := latencyWindow{From: from, To: to, Calls: len(l), P50: pct(l, 0.50), P99: pct(l, 0.99), Max: pct(l, 1)}
+		w.Slow = len(l) - sort.Search(len(l), func(i int) bool { return l[i] > slowOriginate })
+		ws = append(ws, w)
+	}
+	return ws
 }
 
 // newLineScanner reads the parent's and child's line-by-line JSON exchange; a setup line lists every agent's endpoint, which

@@ -32,6 +32,8 @@ func TestLoad(t *testing.T) {
 		regexp.MustCompile(`interactions: (39|40|41) \(answered (39|40|41)\), (39|40|41) recordings stored; all ended\n`),
 		regexp.MustCompile(`lost or failed calls: 0\n`),
 		regexp.MustCompile(`StasisStart to agent originate \(emulator side, (39|40|41) calls, 0 without one\): p50 [0-9.]+ [µm]?s, p99 [0-9.]+ [µm]?s`),
+		regexp.MustCompile(`\n  0–1 s +[0-9]+ calls  p50 [0-9.]+ [µm]?s +p99 [0-9.]+ [µm]?s +max [0-9.]+ [µm]?s +[0-9]+ over 10.00 ms\n`),
+		regexp.MustCompile(`\ndatabase pool: [0-9]+ connections opened during the run, [0-9]+ open at the end \(at most [0-9]+\); [0-9]+ acquires waited for one \([0-9.]+ [µm]?s in all\)\n`),
 		regexp.MustCompile(`controller CPU per call: [0-9.]+ [µm]?s \(user`),
 		regexp.MustCompile(`emulator CPU per call: [0-9.]+ [µm]?s`),
 		regexp.MustCompile(`REST requests per call: [0-9.]+ \(.*channels\.originate [0-9.]+.*\)\n`),
