@@ -23,6 +23,18 @@ import (
 // blocks does not need; under load that was a large share of the
 // emulator's CPU. Handler() (net/http) stays for embedding.
 
+// Asterisk's HTTP session timeouts (main/http.c): an idle keep-alive
+// connection is closed after http.conf session_keep_alive
+// (Config.SessionKeepAlive), a new connection waits for its first request
+// at least minInitialRequestWait, and a request must arrive within
+// session_inactivity once it has begun. A connection closed for either
+// gets no answer.
+const (
+	defaultSessionKeepAlive = 15 * time.Second
+	minInitialRequestWait   = 10 * time.Second
+	sessionInactivity       = 30 * time.Second
+)
+
 // maxHeaderBytes bounds a request's header, as net/http's default.
 const maxHeaderBytes = http.DefaultMaxHeaderBytes + 4096
 
@@ -160,16 +172,21 @@ func (h *httpServer) serveConn(c *httpConn) {
 			c.nc.Close()
 		}
 	}()
+	idle := max(h.s.cfg.SessionKeepAlive, minInitialRequestWait)
 	for {
 		c.lr.n = maxHeaderBytes
 		if c.br.Buffered() == 0 {
 			if c.bw.Flush() != nil {
 				return
 			}
-			if _, err := c.br.Peek(1); err != nil { // idle until the next request
+			// Idle until the next request, or close the connection as Asterisk does.
+			c.nc.SetReadDeadline(time.Now().Add(idle))
+			if _, err := c.br.Peek(1); err != nil {
 				return
 			}
 		}
+		c.nc.SetReadDeadline(time.Now().Add(sessionInactivity))
+		idle = h.s.cfg.SessionKeepAlive
 		if !h.setBusy(c, true) {
 			return
 		}
@@ -333,6 +350,10 @@ func (w *connResponse) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, http.ErrHijacked
 	}
 	if err := w.c.bw.Flush(); err != nil {
+		return nil, nil, err
+	}
+	// The session timeouts are the HTTP loop's: a websocket waits for its peer as long as it takes.
+	if err := w.c.nc.SetReadDeadline(time.Time{}); err != nil {
 		return nil, nil, err
 	}
 	w.hijacked = true

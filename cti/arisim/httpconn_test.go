@@ -117,3 +117,51 @@ func exchange(t *testing.T, addr, req string) []string {
 		}
 	}
 }
+
+// TestIdleKeepAliveConnectionClosed: as Asterisk (http.conf
+// session_keep_alive), Start's server closes a kept-alive connection idle
+// for Config.SessionKeepAlive after a response, without a word, and keeps
+// one that is busy.
+func TestIdleKeepAliveConnectionClosed(t *testing.T) {
+	if got := New(Config{}).cfg.SessionKeepAlive; got != 15*time.Second {
+		t.Errorf("default SessionKeepAlive %v, want Asterisk's 15s", got)
+	}
+	const keepAlive = 200 * time.Millisecond
+	h := newHarness(t, Config{SessionKeepAlive: keepAlive})
+	addr := strings.TrimPrefix(h.url, "http://")
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	ping := func() {
+		t.Helper()
+		if _, err := io.WriteString(c, "GET /ari/asterisk/ping HTTP/1.1\r\nHost: pbx\r\nAuthorization: Basic YXN0ZXJpc2s6YXN0ZXJpc2s=\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body) //nolint:errcheck // drained
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Close {
+			t.Fatalf("ping: %s, close %v", resp.Status, resp.Close)
+		}
+	}
+	// Busy for several keep-alive periods in all: each request restarts the wait.
+	for range 6 {
+		time.Sleep(keepAlive / 2)
+		ping()
+	}
+	start := time.Now()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if n, err := br.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("idle connection: read %d bytes, %v; want EOF", n, err)
+	}
+	if idle := time.Since(start); idle < keepAlive*3/4 {
+		t.Errorf("closed after %v idle, want about %v", idle, keepAlive)
+	}
+}
