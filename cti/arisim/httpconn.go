@@ -59,6 +59,7 @@ type httpConn struct {
 	bw     *bufio.Writer
 	w      connResponse // the response being written, reused: a connection serves one request at a time
 	date   dateCache
+	plain  plainState
 }
 
 // dateCache holds the Date header's text for one second.
@@ -190,10 +191,13 @@ func (h *httpServer) serveConn(c *httpConn) {
 		if !h.setBusy(c, true) {
 			return
 		}
-		req, err := http.ReadRequest(c.br)
-		if err != nil {
-			c.reject(err)
-			return
+		req := c.readPlainRequest()
+		if req == nil {
+			var err error
+			if req, err = http.ReadRequest(c.br); err != nil {
+				c.reject(err)
+				return
+			}
 		}
 		c.lr.n = math.MaxInt64
 		if code, msg := checkRequest(req); code != 0 {
