@@ -60,6 +60,9 @@ type httpConn struct {
 	w      connResponse // the response being written, reused: a connection serves one request at a time
 	date   dateCache
 	plain  plainState
+	// deadline is nc's read deadline: waiting for a request, the end of the
+	// keep-alive wait; reading one, of session_inactivity.
+	deadline time.Time
 }
 
 // dateCache holds the Date header's text for one second.
@@ -76,10 +79,15 @@ func (d *dateCache) appendDate(b []byte, now time.Time) []byte {
 	return append(b, d.text...)
 }
 
-// limitReader fails reads past n bytes; the budget is reset per request.
+// limitReader reads the connection for its bufio.Reader. It fails reads
+// past n bytes (the budget is reset per request), and gives the first read
+// for a request that has begun (inRequest) Asterisk's session_inactivity:
+// most requests arrive whole with their first read, so most need no
+// deadline of their own.
 type limitReader struct {
-	r io.Reader
-	n int64
+	c         *httpConn
+	n         int64
+	inRequest bool
 }
 
 var errHeaderTooLarge = errors.New("request header too large")
@@ -88,12 +96,34 @@ func (l *limitReader) Read(p []byte) (int, error) {
 	if l.n <= 0 {
 		return 0, errHeaderTooLarge
 	}
+	if l.inRequest {
+		l.inRequest = false
+		l.c.setReadDeadline(time.Now().Add(sessionInactivity))
+	}
 	if int64(len(p)) > l.n {
 		p = p[:l.n]
 	}
-	n, err := l.r.Read(p)
+	n, err := l.c.nc.Read(p)
 	l.n -= int64(n)
 	return n, err
+}
+
+// idleSlack is how late an idle connection may be closed, so that its read
+// deadline is not moved on every request.
+const idleSlack = 100 * time.Millisecond
+
+// armIdle makes sure the connection is closed if no request begins within
+// idle from now, and at most idleSlack later.
+func (c *httpConn) armIdle(now time.Time, idle time.Duration) {
+	if at := now.Add(idle); c.deadline.Before(at) || c.deadline.After(at.Add(idleSlack)) {
+		c.setReadDeadline(at.Add(idleSlack))
+	}
+}
+
+// setReadDeadline sets the connection's read deadline and remembers it.
+func (c *httpConn) setReadDeadline(t time.Time) {
+	c.deadline = t
+	c.nc.SetReadDeadline(t)
 }
 
 func (h *httpServer) serve() error {
@@ -113,7 +143,8 @@ func (h *httpServer) serve() error {
 			}
 			return err
 		}
-		c := &httpConn{nc: nc, remote: nc.RemoteAddr().String(), lr: limitReader{r: nc}}
+		c := &httpConn{nc: nc, remote: nc.RemoteAddr().String()}
+		c.lr.c = c
 		c.br = bufio.NewReaderSize(&c.lr, 4096)
 		c.bw = bufio.NewWriterSize(nc, 4096)
 		h.mu.Lock()
@@ -181,12 +212,13 @@ func (h *httpServer) serveConn(c *httpConn) {
 				return
 			}
 			// Idle until the next request, or close the connection as Asterisk does.
-			c.nc.SetReadDeadline(time.Now().Add(idle))
+			c.lr.inRequest = false
+			c.armIdle(time.Now(), idle)
 			if _, err := c.br.Peek(1); err != nil {
 				return
 			}
 		}
-		c.nc.SetReadDeadline(time.Now().Add(sessionInactivity))
+		c.lr.inRequest = true
 		idle = h.s.cfg.SessionKeepAlive
 		if !h.setBusy(c, true) {
 			return
@@ -357,6 +389,7 @@ func (w *connResponse) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	// The session timeouts are the HTTP loop's: a websocket waits for its peer as long as it takes.
+	w.c.lr.inRequest = false
 	if err := w.c.nc.SetReadDeadline(time.Time{}); err != nil {
 		return nil, nil, err
 	}
