@@ -120,13 +120,13 @@ func exchange(t *testing.T, addr, req string) []string {
 
 // TestIdleKeepAliveConnectionClosed: as Asterisk (http.conf
 // session_keep_alive), Start's server closes a kept-alive connection idle
-// for Config.SessionKeepAlive after a response, without a word, and keeps
-// one that is busy.
+// for Config.SessionKeepAlive after a response, without a word, keeps one
+// that is busy, and waits session_inactivity for a request that has begun.
 func TestIdleKeepAliveConnectionClosed(t *testing.T) {
 	if got := New(Config{}).cfg.SessionKeepAlive; got != 15*time.Second {
 		t.Errorf("default SessionKeepAlive %v, want Asterisk's 15s", got)
 	}
-	const keepAlive = 200 * time.Millisecond
+	const keepAlive = 500 * time.Millisecond
 	h := newHarness(t, Config{SessionKeepAlive: keepAlive})
 	addr := strings.TrimPrefix(h.url, "http://")
 	c, err := net.Dial("tcp", addr)
@@ -151,10 +151,25 @@ func TestIdleKeepAliveConnectionClosed(t *testing.T) {
 			t.Fatalf("ping: %s, close %v", resp.Status, resp.Close)
 		}
 	}
-	// Busy for several keep-alive periods in all: each request restarts the wait.
-	for range 6 {
-		time.Sleep(keepAlive / 2)
+	// Busy for longer than the keep-alive period: each request restarts the wait.
+	for range 8 {
+		time.Sleep(keepAlive / 5)
 		ping()
+	}
+	// A request that has begun has session_inactivity (30 s) to arrive whole, however long the keep-alive.
+	if _, err := io.WriteString(c, "GET /ari/asterisk/ping HTTP/1.1\r\nHost: pbx\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * keepAlive)
+	if _, err := io.WriteString(c, "Authorization: Basic YXN0ZXJpc2s6YXN0ZXJpc2s=\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("request sent in two parts %v apart: %v, %v", 2*keepAlive, resp, err)
+	} else {
+		io.Copy(io.Discard, resp.Body) //nolint:errcheck // drained
+		resp.Body.Close()
 	}
 	start := time.Now()
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
