@@ -15,8 +15,9 @@ import (
 )
 
 // The emulator serves Start's listener with its own HTTP/1.1 connection
-// loop: one goroutine per connection that reads a request (parsed by
-// net/http's http.ReadRequest), runs the same handler as Handler(), and
+// loop: one goroutine per connection that reads a request (a plain one
+// itself, httpreq.go; any other with net/http's http.ReadRequest), runs the
+// same handler as Handler(), and
 // writes the response, flushing when no further request is already
 // buffered. net/http's server starts a goroutine and an extra read per
 // request to watch for the client going away, which a handler that never
