@@ -3,6 +3,7 @@ package arisim
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -17,18 +18,33 @@ const (
 	hangNone                    // no ChannelHangupRequest at all
 )
 
-var qosVars = []struct{ name, value string }{
-	{"RTPAUDIOQOS", "ssrc=%d;themssrc=%d;lp=0;rxjitter=0.000000;rxcount=%d;txjitter=0.000750;txcount=%d;rlp=0;rtt=0.000000;rxmes=0.000000;txmes=88.087887"},
-	{"RTPAUDIOQOSJITTER", "minrxjitter=000.000000;maxrxjitter=000.001000;avgrxjitter=000.000474;stdevrxjitter=000.000205;mintxjitter=000.000000;maxtxjitter=000.000000;avgtxjitter=000.000000;stdevtxjitter=000.000000;"},
-	{"RTPAUDIOQOSLOSS", "  minrxlost=000.000000;  maxrxlost=000.000000;  avgrxlost=000.000000;  stdevrxlost=000.000000;  mintxlost=000.000000;  maxtxlost=000.000000;  avgtxlost=000.000000;  stdevtxlost=000.000000;"},
-	{"RTPAUDIOQOSRTT", "     minrtt=000.000000;     maxrtt=000.000000;     avgrtt=000.000000;     stdevrtt=000.000000;"},
-	{"RTPAUDIOQOSMES", "   minrxmes=088.087887;   maxrxmes=088.087887;   avgrxmes=088.087887;   stdevrxmes=000.000000;   mintxmes=000.000000;   maxtxmes=000.000000;   avgtxmes=000.000000;   stdevtxmes=000.000000;"},
+// qosVars are the RTCP summary variables: their names, the names of their
+// ...BRIDGED twins, and their values but the first's (qosSummary).
+var qosVars = []struct{ name, bridged, value string }{
+	{"RTPAUDIOQOS", "RTPAUDIOQOSBRIDGED", ""},
+	{"RTPAUDIOQOSJITTER", "RTPAUDIOQOSJITTERBRIDGED", "minrxjitter=000.000000;maxrxjitter=000.001000;avgrxjitter=000.000474;stdevrxjitter=000.000205;mintxjitter=000.000000;maxtxjitter=000.000000;avgtxjitter=000.000000;stdevtxjitter=000.000000;"},
+	{"RTPAUDIOQOSLOSS", "RTPAUDIOQOSLOSSBRIDGED", "  minrxlost=000.000000;  maxrxlost=000.000000;  avgrxlost=000.000000;  stdevrxlost=000.000000;  mintxlost=000.000000;  maxtxlost=000.000000;  avgtxlost=000.000000;  stdevtxlost=000.000000;"},
+	{"RTPAUDIOQOSRTT", "RTPAUDIOQOSRTTBRIDGED", "     minrtt=000.000000;     maxrtt=000.000000;     avgrtt=000.000000;     stdevrtt=000.000000;"},
+	{"RTPAUDIOQOSMES", "RTPAUDIOQOSMESBRIDGED", "   minrxmes=088.087887;   maxrxmes=088.087887;   avgrxmes=088.087887;   stdevrxmes=000.000000;   mintxmes=000.000000;   maxtxmes=000.000000;   avgtxmes=000.000000;   stdevtxmes=000.000000;"},
+}
+
+// qosSummary is RTPAUDIOQOS's value: random SSRCs and as many packets
+// received and sent as 20 ms frames in the call.
+func qosSummary(ssrc, themssrc uint32, frames int) string {
+	b := make([]byte, 0, 160)
+	b = strconv.AppendUint(append(b, "ssrc="...), uint64(ssrc), 10)
+	b = strconv.AppendUint(append(b, ";themssrc="...), uint64(themssrc), 10)
+	b = strconv.AppendInt(append(b, ";lp=0;rxjitter=0.000000;rxcount="...), int64(frames), 10)
+	b = strconv.AppendInt(append(b, ";txjitter=0.000750;txcount="...), int64(frames), 10)
+	return string(append(b, ";rlp=0;rtt=0.000000;rxmes=0.000000;txmes=88.087887"...))
 }
 
 // emitQoS sends the RTCP summary variables Asterisk sets on a PJSIP channel
 // at hang-up. In a two-party simple_bridge (native bridging with another
 // PJSIP channel) each is followed by its ...BRIDGED twin, as in
 // h-snoop-supervisor; in a softmix bridge or alone there are no twins.
+// The channel is destroyed under the same hold of the lock (hangup), so
+// nothing can read them back: they are reported, not stored.
 func (s *Server) emitQoS(c *channel) {
 	frames := int(s.now().Sub(c.created) / (20 * time.Millisecond))
 	bridged := false
@@ -45,11 +61,11 @@ func (s *Server) emitQoS(c *channel) {
 	for i, v := range qosVars {
 		val := v.value
 		if i == 0 {
-			val = fmt.Sprintf(v.value, s.rng.Uint32(), s.rng.Uint32(), frames, frames)
+			val = qosSummary(s.rng.Uint32(), s.rng.Uint32(), frames)
 		}
-		s.emitVarset(c, v.name, val)
+		s.varsetEvent(c, v.name, val)
 		if bridged {
-			s.emitVarset(c, strings.Replace(v.name, "QOS", "QOS", 1)+"BRIDGED", val)
+			s.varsetEvent(c, v.bridged, val)
 		}
 	}
 }
@@ -105,7 +121,7 @@ func (s *Server) hangup(c *channel, how hangupHow, cause, techCause int) {
 		c.inStasis = false
 		s.chanEvent("StasisEnd", c)
 		if c.kind == kindOriginated || c.kind == kindCreated || c.kind == kindExternal {
-			s.emitVarset(c, "STASISSTATUS", "SUCCESS")
+			s.varsetEvent(c, "STASISSTATUS", "SUCCESS") // destroyed below
 			s.emitDestroyed(c, cause, techCause)
 		}
 	}
@@ -164,7 +180,7 @@ type participant struct {
 }
 
 func (b *bridge) participants() []participant {
-	var out []participant
+	out := make([]participant, 0, len(b.channels)+3) // one allocation: it is called on every change of a bridge
 	for _, c := range b.channels {
 		out = append(out, participant{c.name, c})
 	}
@@ -339,7 +355,7 @@ func (s *Server) ringOutbound(c *channel, dialstring string, created bool, timeo
 		if c.inStasis {
 			c.inStasis = false
 			s.chanEvent("StasisEnd", c)
-			s.emitVarset(c, "STASISSTATUS", "SUCCESS")
+			s.varsetEvent(c, "STASISSTATUS", "SUCCESS") // destroyed below
 		}
 		s.emitDestroyed(c, 17, 486)
 		s.destroy(c)

@@ -230,8 +230,15 @@ func (s *Server) emitStateChange(c *channel, state string) {
 	s.chanEvent("ChannelStateChange", c)
 }
 
+// emitVarset sets a channel variable and reports it (ChannelVarset).
 func (s *Server) emitVarset(c *channel, name, value string) {
 	c.vars[name] = value
+	s.varsetEvent(c, name, value)
+}
+
+// varsetEvent reports a variable set on c without storing it: for a channel
+// destroyed under this same hold of s.mu, where nothing can read it back.
+func (s *Server) varsetEvent(c *channel, name, value string) {
 	s.publish(&event{typ: "ChannelVarset", order: orderVarset, variable: name, value: value, ch: c},
 		s.appsFor([]*channel{c}, nil))
 }

@@ -15,13 +15,26 @@ import (
 )
 
 // The emulator serves Start's listener with its own HTTP/1.1 connection
-// loop: one goroutine per connection that reads a request (parsed by
-// net/http's http.ReadRequest), runs the same handler as Handler(), and
+// loop: one goroutine per connection that reads a request (a plain one
+// itself, httpreq.go; any other with net/http's http.ReadRequest), runs the
+// same handler as Handler(), and
 // writes the response, flushing when no further request is already
 // buffered. net/http's server starts a goroutine and an extra read per
 // request to watch for the client going away, which a handler that never
 // blocks does not need; under load that was a large share of the
 // emulator's CPU. Handler() (net/http) stays for embedding.
+
+// Asterisk's HTTP session timeouts (main/http.c): an idle keep-alive
+// connection is closed after http.conf session_keep_alive
+// (Config.SessionKeepAlive), a new connection waits for its first request
+// at least minInitialRequestWait, and a request must arrive within
+// session_inactivity once it has begun. A connection closed for either
+// gets no answer.
+const (
+	defaultSessionKeepAlive = 15 * time.Second
+	minInitialRequestWait   = 10 * time.Second
+	sessionInactivity       = 30 * time.Second
+)
 
 // maxHeaderBytes bounds a request's header, as net/http's default.
 const maxHeaderBytes = http.DefaultMaxHeaderBytes + 4096
@@ -47,6 +60,10 @@ type httpConn struct {
 	bw     *bufio.Writer
 	w      connResponse // the response being written, reused: a connection serves one request at a time
 	date   dateCache
+	plain  plainState
+	// deadline is nc's read deadline: waiting for a request, the end of the
+	// keep-alive wait; reading one, of session_inactivity.
+	deadline time.Time
 }
 
 // dateCache holds the Date header's text for one second.
@@ -63,10 +80,15 @@ func (d *dateCache) appendDate(b []byte, now time.Time) []byte {
 	return append(b, d.text...)
 }
 
-// limitReader fails reads past n bytes; the budget is reset per request.
+// limitReader reads the connection for its bufio.Reader. It fails reads
+// past n bytes (the budget is reset per request), and gives the first read
+// for a request that has begun (inRequest) Asterisk's session_inactivity:
+// most requests arrive whole with their first read, so most need no
+// deadline of their own.
 type limitReader struct {
-	r io.Reader
-	n int64
+	c         *httpConn
+	n         int64
+	inRequest bool
 }
 
 var errHeaderTooLarge = errors.New("request header too large")
@@ -75,12 +97,34 @@ func (l *limitReader) Read(p []byte) (int, error) {
 	if l.n <= 0 {
 		return 0, errHeaderTooLarge
 	}
+	if l.inRequest {
+		l.inRequest = false
+		l.c.setReadDeadline(time.Now().Add(sessionInactivity))
+	}
 	if int64(len(p)) > l.n {
 		p = p[:l.n]
 	}
-	n, err := l.r.Read(p)
+	n, err := l.c.nc.Read(p)
 	l.n -= int64(n)
 	return n, err
+}
+
+// idleSlack is how late an idle connection may be closed, so that its read
+// deadline is not moved on every request.
+const idleSlack = 100 * time.Millisecond
+
+// armIdle makes sure the connection is closed if no request begins within
+// idle from now, and at most idleSlack later.
+func (c *httpConn) armIdle(now time.Time, idle time.Duration) {
+	if at := now.Add(idle); c.deadline.Before(at) || c.deadline.After(at.Add(idleSlack)) {
+		c.setReadDeadline(at.Add(idleSlack))
+	}
+}
+
+// setReadDeadline sets the connection's read deadline and remembers it.
+func (c *httpConn) setReadDeadline(t time.Time) {
+	c.deadline = t
+	c.nc.SetReadDeadline(t)
 }
 
 func (h *httpServer) serve() error {
@@ -100,7 +144,8 @@ func (h *httpServer) serve() error {
 			}
 			return err
 		}
-		c := &httpConn{nc: nc, remote: nc.RemoteAddr().String(), lr: limitReader{r: nc}}
+		c := &httpConn{nc: nc, remote: nc.RemoteAddr().String()}
+		c.lr.c = c
 		c.br = bufio.NewReaderSize(&c.lr, 4096)
 		c.bw = bufio.NewWriterSize(nc, 4096)
 		h.mu.Lock()
@@ -160,23 +205,32 @@ func (h *httpServer) serveConn(c *httpConn) {
 			c.nc.Close()
 		}
 	}()
+	idle := max(h.s.cfg.SessionKeepAlive, minInitialRequestWait)
 	for {
 		c.lr.n = maxHeaderBytes
 		if c.br.Buffered() == 0 {
 			if c.bw.Flush() != nil {
 				return
 			}
-			if _, err := c.br.Peek(1); err != nil { // idle until the next request
+			// Idle until the next request, or close the connection as Asterisk does.
+			c.lr.inRequest = false
+			c.armIdle(time.Now(), idle)
+			if _, err := c.br.Peek(1); err != nil {
 				return
 			}
 		}
+		c.lr.inRequest = true
+		idle = h.s.cfg.SessionKeepAlive
 		if !h.setBusy(c, true) {
 			return
 		}
-		req, err := http.ReadRequest(c.br)
-		if err != nil {
-			c.reject(err)
-			return
+		req := c.readPlainRequest()
+		if req == nil {
+			var err error
+			if req, err = http.ReadRequest(c.br); err != nil {
+				c.reject(err)
+				return
+			}
 		}
 		c.lr.n = math.MaxInt64
 		if code, msg := checkRequest(req); code != 0 {
@@ -333,6 +387,11 @@ func (w *connResponse) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, http.ErrHijacked
 	}
 	if err := w.c.bw.Flush(); err != nil {
+		return nil, nil, err
+	}
+	// The session timeouts are the HTTP loop's: a websocket waits for its peer as long as it takes.
+	w.c.lr.inRequest = false
+	if err := w.c.nc.SetReadDeadline(time.Time{}); err != nil {
 		return nil, nil, err
 	}
 	w.hijacked = true

@@ -117,3 +117,66 @@ func exchange(t *testing.T, addr, req string) []string {
 		}
 	}
 }
+
+// TestIdleKeepAliveConnectionClosed: as Asterisk (http.conf
+// session_keep_alive), Start's server closes a kept-alive connection idle
+// for Config.SessionKeepAlive after a response, without a word, keeps one
+// that is busy, and waits session_inactivity for a request that has begun.
+func TestIdleKeepAliveConnectionClosed(t *testing.T) {
+	if got := New(Config{}).cfg.SessionKeepAlive; got != 15*time.Second {
+		t.Errorf("default SessionKeepAlive %v, want Asterisk's 15s", got)
+	}
+	const keepAlive = 500 * time.Millisecond
+	h := newHarness(t, Config{SessionKeepAlive: keepAlive})
+	addr := strings.TrimPrefix(h.url, "http://")
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	ping := func() {
+		t.Helper()
+		if _, err := io.WriteString(c, "GET /ari/asterisk/ping HTTP/1.1\r\nHost: pbx\r\nAuthorization: Basic YXN0ZXJpc2s6YXN0ZXJpc2s=\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body) //nolint:errcheck // drained
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Close {
+			t.Fatalf("ping: %s, close %v", resp.Status, resp.Close)
+		}
+	}
+	// Busy for longer than the keep-alive period: each request restarts the wait.
+	for range 8 {
+		time.Sleep(keepAlive / 5)
+		ping()
+	}
+	// A request that has begun has session_inactivity (30 s) to arrive whole, however long the keep-alive.
+	if _, err := io.WriteString(c, "GET /ari/asterisk/ping HTTP/1.1\r\nHost: pbx\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * keepAlive)
+	if _, err := io.WriteString(c, "Authorization: Basic YXN0ZXJpc2s6YXN0ZXJpc2s=\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("request sent in two parts %v apart: %v, %v", 2*keepAlive, resp, err)
+	} else {
+		io.Copy(io.Discard, resp.Body) //nolint:errcheck // drained
+		resp.Body.Close()
+	}
+	start := time.Now()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if n, err := br.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("idle connection: read %d bytes, %v; want EOF", n, err)
+	}
+	if idle := time.Since(start); idle < keepAlive*3/4 {
+		t.Errorf("closed after %v idle, want about %v", idle, keepAlive)
+	}
+}

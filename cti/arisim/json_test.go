@@ -3,6 +3,7 @@ package arisim
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -153,6 +154,19 @@ func BenchmarkEncodeEvent(b *testing.B) {
 		var err error
 		if buf, err = e.appendJSON(buf[:0], "2026-11-22T12:41:41.292+0000", "contact-center", "02:fc:00:00:00:01"); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestQoSSummary: RTPAUDIOQOS's value is the text Asterisk's format gives.
+func TestQoSSummary(t *testing.T) {
+	const format = "ssrc=%d;themssrc=%d;lp=0;rxjitter=0.000000;rxcount=%d;txjitter=0.000750;txcount=%d;rlp=0;rtt=0.000000;rxmes=0.000000;txmes=88.087887"
+	for _, tc := range []struct {
+		ssrc, them uint32
+		frames     int
+	}{{0, 0, 0}, {1795351241, 4294967295, 612}, {7, 8, -1}} {
+		if got, want := qosSummary(tc.ssrc, tc.them, tc.frames), fmt.Sprintf(format, tc.ssrc, tc.them, tc.frames, tc.frames); got != want {
+			t.Errorf("qosSummary(%d, %d, %d) = %q, want %q", tc.ssrc, tc.them, tc.frames, got, want)
 		}
 	}
 }

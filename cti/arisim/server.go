@@ -75,6 +75,11 @@ type Config struct {
 	// from it (e.g. StasisStart to the agent's originate). It runs with the
 	// emulator locked: it must be quick and must not call the Server.
 	OnEvent func(typ, channelID string, at time.Time)
+	// SessionKeepAlive is how long Start's HTTP server keeps an idle
+	// keep-alive connection open between requests before it closes it, as
+	// Asterisk's http.conf session_keep_alive (default 15 s). A new
+	// connection waits for its first request at least 10 s, as Asterisk's.
+	SessionKeepAlive time.Duration
 }
 
 // RequestRecord describes one REST request for Config.OnRequest.
@@ -178,6 +183,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.RTPHost == "" {
 		cfg.RTPHost = "127.0.0.1"
+	}
+	if cfg.SessionKeepAlive <= 0 {
+		cfg.SessionKeepAlive = defaultSessionKeepAlive
 	}
 	log := cfg.Logger
 	if log == nil {
