@@ -73,13 +73,13 @@ func (b Backoff) delay(n int, r *rand.Rand) time.Duration {
 // Client is the ARI adapter. Create it with New, run its event stream with Run; its Telephony methods may be called
 // concurrently at any time (they fail with EUNAVAILABLE while Asterisk cannot be reached).
 type Client struct {
-	cfg  Config
-	log  *slog.Logger
-	http *http.Client
-	rt   http.RoundTripper // http's transport, which sends the REST requests
-	base *url.URL          // the ARI root, without trailing slash
-	root string            // base as a string
-	auth string            // Authorization header value
+	cfg      Config
+	log      *slog.Logger
+	http     *http.Client
+	rt       http.RoundTripper // http's transport, which sends the REST requests
+	base     *url.URL          // the ARI root, without trailing slash
+	rootPath string            // base's escaped path
+	auth     string            // Authorization header value
 	// hdr and hdrJSON are the headers of every request without and with a JSON body, built once and only read.
 	hdr, hdrJSON http.Header
 	running      atomic.Bool
@@ -135,7 +135,7 @@ func New(cfg Config) *Client {
 	}
 	c := &Client{cfg: cfg, log: cfg.Logger, http: hc, rand: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
 	c.base = base
-	c.root = c.base.String()
+	c.rootPath = c.base.EscapedPath()
 	c.rt = hc.Transport
 	if c.rt == nil {
 		c.rt = http.DefaultTransport
