@@ -40,10 +40,19 @@ type transport struct {
 	mu   sync.Mutex
 	idle []*conn // idle connections, the most recently used last: it is reused first, the others time out
 	open int     // connections open or being dialed
-	// waiters are the requests waiting for a connection, first come first served. A waiter receives an idle connection,
-	// or nil: a connection was closed and the waiter may dial in its place (open already counts it).
-	waiters []chan *conn
+	// waiters are the requests waiting for a connection, first come first served, those with an urgent context (an
+	// agent's originate) before the others. A waiter receives an idle connection, or nil: a connection was closed and the
+	// waiter may dial in its place (open already counts it).
+	waiters, urgent []chan *conn
 }
+
+// urgentKey marks a request's context as urgent: when every connection is busy, it gets the next one before the requests
+// that waited longer. The agent's originate is what a waiting caller waits for; the others (tags, music, recordings,
+// hang-ups) can be late by a request's time without anyone hearing it.
+type urgentKey struct{}
+
+// urgent returns ctx marked urgent for the default transport (other transports ignore the mark).
+func urgent(ctx context.Context) context.Context { return context.WithValue(ctx, urgentKey{}, true) }
 
 // conn is one connection of the pool.
 type conn struct {
@@ -267,7 +276,11 @@ func (t *transport) get(ctx context.Context) (*conn, error) {
 		return t.dialConn(ctx)
 	}
 	w := make(chan *conn, 1)
-	t.waiters = append(t.waiters, w)
+	queue := &t.waiters
+	if ctx.Value(urgentKey{}) != nil {
+		queue = &t.urgent
+	}
+	*queue = append(*queue, w)
 	t.mu.Unlock()
 	select {
 	case pc := <-w:
@@ -277,8 +290,8 @@ func (t *transport) get(ctx context.Context) (*conn, error) {
 		return pc, nil
 	case <-ctx.Done():
 		t.mu.Lock()
-		if i := slices.Index(t.waiters, w); i >= 0 {
-			t.waiters = slices.Delete(t.waiters, i, i+1)
+		if i := slices.Index(*queue, w); i >= 0 {
+			*queue = slices.Delete(*queue, i, i+1)
 			t.mu.Unlock()
 			return nil, ctx.Err()
 		}
@@ -359,14 +372,40 @@ func (t *transport) free() {
 	t.mu.Unlock()
 }
 
-// nextWaiter removes and returns the request that has waited longest for a connection, or nil; t.mu is held.
+// nextWaiter removes and returns the urgent request that has waited longest for a connection, else the other request that
+// has, or nil; t.mu is held.
 func (t *transport) nextWaiter() chan *conn {
-	if len(t.waiters) == 0 {
+	queue := &t.urgent
+	if len(*queue) == 0 {
+		queue = &t.waiters
+	}
+	if len(*queue) == 0 {
 		return nil
 	}
-	w := t.waiters[0]
-	t.waiters = t.waiters[1:]
+	w := (*queue)[0]
+	*queue = (*queue)[1:]
 	return w
+}
+
+// warm dials connections until n are open (or max), one after another, and makes them idle, so that the first burst of
+// requests after a connect finds them open instead of dialing (and the server accepting) while calls wait. It stops at
+// the first error, or when ctx ends; it never closes anything, so connections the server closes while idle
+// (Asterisk's http.conf session_keep_alive, 15 s) are not dialed again until requests need them.
+func (t *transport) warm(ctx context.Context, n int) error {
+	for {
+		t.mu.Lock()
+		if t.open >= min(n, t.max) {
+			t.mu.Unlock()
+			return nil
+		}
+		t.open++
+		t.mu.Unlock()
+		pc, err := t.dialConn(ctx)
+		if err != nil {
+			return err
+		}
+		t.put(pc)
+	}
 }
 
 // CloseIdleConnections closes the idle connections (http.Client.CloseIdleConnections calls it).

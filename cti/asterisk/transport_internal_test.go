@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -590,3 +591,109 @@ func TestWriteRequestShortPath(t *testing.T) {
 type rewinder struct{ bytes.Reader }
 
 func (*rewinder) Close() error { return nil }
+
+// When every connection is busy, an urgent request (an originate) gets the next one before requests that waited longer;
+// an urgent request that gives up leaves the others' order alone.
+func TestTransportUrgentFirst(t *testing.T) {
+	checkNoLeak(t)
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var order []string
+	s := newConnServer(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		order = append(order, r.URL.Path)
+		mu.Unlock()
+		if r.URL.Path == "/hold" {
+			<-release
+		}
+	})
+	tr := testTransport(t, s, 1)
+	waiting := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			tr.mu.Lock()
+			w := len(tr.waiters) + len(tr.urgent)
+			tr.mu.Unlock()
+			if w == n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d requests waiting, want %d", w, n)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	var wg sync.WaitGroup
+	sendGo := func(ctx context.Context, path string) {
+		wg.Go(func() {
+			if _, _, err := send(ctx, tr, http.MethodPost, s.URL+path); err != nil && ctx.Err() == nil {
+				t.Errorf("%s: %v", path, err)
+			}
+		})
+	}
+	sendGo(context.Background(), "/hold")
+	s.waitOpen(t, 1)
+	waiting(0)
+	sendGo(context.Background(), "/first")
+	waiting(1)
+	sendGo(context.Background(), "/second")
+	waiting(2)
+	gone, giveUp := context.WithCancel(urgent(context.Background()))
+	sendGo(gone, "/gave-up")
+	waiting(3)
+	sendGo(urgent(context.Background()), "/urgent")
+	waiting(4)
+	giveUp()
+	waiting(3)
+	close(release)
+	wg.Wait()
+	want := []string{"/hold", "/urgent", "/first", "/second"}
+	if !slices.Equal(order, want) {
+		t.Errorf("served %v, want %v", order, want)
+	}
+}
+
+// warm opens connections up to its count (never past max) ahead of requests, which then use them without dialing; a
+// second warm with as many open dials nothing.
+func TestTransportWarm(t *testing.T) {
+	checkNoLeak(t)
+	s := newConnServer(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	tr := testTransport(t, s, 3)
+	if err := tr.warm(context.Background(), 2); err != nil {
+		t.Fatal(err)
+	}
+	s.waitOpen(t, 2)
+	if len(tr.idle) != 2 || tr.open != 2 {
+		t.Fatalf("after warm(2): %d idle, %d open; want 2 and 2", len(tr.idle), tr.open)
+	}
+	if err := tr.warm(context.Background(), 8); err != nil { // bounded by max
+		t.Fatal(err)
+	}
+	s.waitOpen(t, 3)
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() {
+			if _, body, err := send(context.Background(), tr, http.MethodPost, s.URL); err != nil || body != "ok" {
+				t.Errorf("%q, %v", body, err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := tr.warm(context.Background(), 3); err != nil {
+		t.Fatal(err)
+	}
+	if opened, open := s.counts(); opened != 3 || open != 3 {
+		t.Errorf("%d connections opened, %d open; want 3 and 3", opened, open)
+	}
+
+	// A server that cannot be reached: warm returns the dial's error and frees the places it took.
+	u, _ := url.Parse("http://127.0.0.1:1")
+	down := newTransport(u, (&net.Dialer{Timeout: time.Second}).DialContext, 4, time.Minute)
+	if err := down.warm(context.Background(), 2); err == nil {
+		t.Error("warm to a closed port: no error")
+	}
+	if down.open != 0 {
+		t.Errorf("%d places taken after failed dials, want 0", down.open)
+	}
+}
