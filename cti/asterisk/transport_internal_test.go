@@ -697,3 +697,77 @@ func TestTransportWarm(t *testing.T) {
 		t.Errorf("%d places taken after failed dials, want 0", down.open)
 	}
 }
+
+// readResponse reads what http.ReadResponse reads from the same bytes — the same error or none, status, length, close,
+// Content-Type, body, and the bytes left after the body — whether it parses the head itself or leaves it to net/http.
+func FuzzReadResponse(f *testing.F) {
+	for _, s := range []string{
+		"HTTP/1.1 204 No Content\r\nServer: Asterisk/22.5.0\r\nDate: Sun, 22 Nov 2026 12:41:56 GMT\r\nCache-Control: no-cache, no-store\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-type: application/json\r\nContent-Length: 13\r\n\r\n{\"id\":\"sb-1\"}HTTP/1.1 204 No Content\r\n\r\n",
+		"HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 38\r\nConnection: close\r\n\r\n{\"message\": \"Channel not found\"}\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+		"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+		"HTTP/1.0 200 OK\r\n\r\nbody to the close",
+		"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello",
+		"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
+		"HTTP/1.1 204\r\nContent-Length: x\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nX-A: b\r\n c\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 20x OK\r\n\r\n",
+		"HTTP/1.1 304 Not Modified\r\nConnection: keep-alive\r\n\r\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		req := &http.Request{Method: http.MethodPost}
+		mine := bufio.NewReaderSize(bytes.NewReader(raw), 64<<10)
+		mine.Peek(1) // as roundTrip does: the first segment is buffered
+		got, known, gotErr := readResponse(mine, req)
+		theirs := bufio.NewReaderSize(bytes.NewReader(raw), 64<<10)
+		want, wantErr := http.ReadResponse(theirs, req)
+		if (gotErr == nil) != (wantErr == nil) {
+			t.Fatalf("error %v, net/http's %v", gotErr, wantErr)
+		}
+		if gotErr != nil {
+			return
+		}
+		if got.StatusCode != want.StatusCode || got.Status != want.Status || got.ContentLength != want.ContentLength ||
+			got.Close != want.Close || got.Header.Get("Content-Type") != want.Header.Get("Content-Type") ||
+			got.ProtoMajor != want.ProtoMajor || got.ProtoMinor != want.ProtoMinor {
+			t.Fatalf("got %d %q length %d close %v type %q; net/http %d %q length %d close %v type %q", got.StatusCode,
+				got.Status, got.ContentLength, got.Close, got.Header.Get("Content-Type"), want.StatusCode, want.Status,
+				want.ContentLength, want.Close, want.Header.Get("Content-Type"))
+		}
+		var body io.Reader = got.Body
+		if known {
+			body = &lengthBody{br: mine, n: got.ContentLength}
+		}
+		gb, gerr := io.ReadAll(body)
+		wb, werr := io.ReadAll(want.Body)
+		if !bytes.Equal(gb, wb) || (gerr == nil) != (werr == nil) {
+			t.Fatalf("body %q, %v; net/http %q, %v", gb, gerr, wb, werr)
+		}
+		if gerr == nil {
+			gr, _ := io.ReadAll(mine)
+			wr, _ := io.ReadAll(theirs)
+			if !bytes.Equal(gr, wr) {
+				t.Fatalf("left after the body %q; net/http %q", gr, wr)
+			}
+		}
+	})
+}
+
+// The responses ARI sends are parsed by readResponse itself.
+func TestReadResponseKnown(t *testing.T) {
+	for _, s := range []string{
+		"HTTP/1.1 204 No Content\r\nServer: Asterisk/22.5.0\r\nDate: Sun, 22 Nov 2026 12:41:56 GMT\r\nCache-Control: no-cache, no-store\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nServer: Asterisk/22.5.0\r\nContent-type: application/json\r\nContent-Length: 13\r\n\r\n{\"id\":\"sb-1\"}",
+		"HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 32\r\nConnection: close\r\n\r\n{\"message\": \"Channel not found\"}",
+	} {
+		br := bufio.NewReader(strings.NewReader(s))
+		br.Peek(1)
+		resp, known, err := readResponse(br, &http.Request{Method: http.MethodPost})
+		if err != nil || !known && resp.Body != http.NoBody {
+			t.Errorf("%q: known %v, %v", s, known, err)
+		}
+	}
+}
