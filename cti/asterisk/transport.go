@@ -59,7 +59,7 @@ func urgent(ctx context.Context) context.Context { return context.WithValue(ctx,
 type conn struct {
 	nc     net.Conn
 	br     *bufio.Reader
-	bw     *bufio.Writer
+	wb     bytes.Buffer // the request being sent
 	peek   *peeker
 	reused bool        // it has served a request before: a failure may be a server's close of an idle connection
 	timer  *time.Timer // closes it once idle for idleTimeout; created when it first goes idle
@@ -152,9 +152,13 @@ func (t *transport) roundTrip(ctx context.Context, pc *conn, req *http.Request) 
 		}
 		return err
 	}
-	err := writeRequest(pc.bw, req) // closes req.Body
+	pc.wb.Reset()
+	err := writeRequest(&pc.wb, req) // closes req.Body
 	if err == nil {
-		err = pc.bw.Flush()
+		err = pc.send(pc.wb.Bytes())
+	}
+	if pc.wb.Cap() > 64<<10 {
+		pc.wb = bytes.Buffer{} // a rare large body does not pin its size
 	}
 	if err == nil {
 		_, err = pc.br.Peek(1)
@@ -500,7 +504,18 @@ func (t *transport) dialConn(ctx context.Context) (*conn, error) {
 		t.free()
 		return nil, err
 	}
-	return &conn{nc: nc, br: bufio.NewReader(nc), bw: bufio.NewWriter(nc), peek: newPeeker(nc)}, nil
+	return &conn{nc: nc, br: bufio.NewReader(nc), peek: newPeeker(nc)}, nil
+}
+
+// send writes a request. On Linux, over plain TCP, the write is made from within a wait for the socket to become
+// readable (peeker.sendAwait): the read right after the write, which nearly always finds nothing yet (EAGAIN) and only
+// then waits, is not made — one system call of the three (write, read, read) a request cost.
+func (pc *conn) send(b []byte) error {
+	n, err := pc.peek.sendAwait(b)
+	if err == nil && n < len(b) {
+		_, err = pc.nc.Write(b[n:])
+	}
+	return err
 }
 
 // put gives pc to the first waiter, or makes it idle.
@@ -604,7 +619,7 @@ func (t *transport) CloseIdleConnections() {
 // writer and header sorting (a fifth of the transport's CPU) when req has the shape of this package's requests: the host
 // and path of its URL, no Close or Trailer, only the Authorization and Content-Type headers with plain values, and no
 // body or one of known length. Any other request is written by req.Write.
-func writeRequest(w *bufio.Writer, req *http.Request) error {
+func writeRequest(w *bytes.Buffer, req *http.Request) error {
 	u := req.URL
 	hasBody := req.Body != nil && req.Body != http.NoBody
 	if req.Host != "" && req.Host != u.Host || req.Close || req.Trailer != nil || len(req.TransferEncoding) > 0 || u.Opaque != "" ||

@@ -4,7 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -539,9 +542,7 @@ func FuzzWriteRequest(f *testing.F) {
 		}
 		var wb, gb bytes.Buffer
 		werr := want.Write(&wb)
-		bw := bufio.NewWriter(&gb)
-		gerr := writeRequest(bw, got)
-		bw.Flush()
+		gerr := writeRequest(&gb, got)
 		if (werr == nil) != (gerr == nil) {
 			t.Fatalf("req.Write error %v, writeRequest error %v", werr, gerr)
 		}
@@ -574,10 +575,11 @@ func TestWriteRequestShortPath(t *testing.T) {
 		if tc.body != nil {
 			req.Body, req.ContentLength, req.Header = &body, int64(len(tc.body)), hdrJSON
 		}
-		w := bufio.NewWriter(io.Discard)
+		var w bytes.Buffer
 		allocs := testing.AllocsPerRun(100, func() {
+			w.Reset()
 			body.Reset(tc.body)
-			if err := writeRequest(w, req); err != nil {
+			if err := writeRequest(&w, req); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -770,4 +772,50 @@ func TestReadResponseKnown(t *testing.T) {
 			t.Errorf("%q: known %v, %v", s, known, err)
 		}
 	}
+}
+
+// A request larger than the socket's send buffer is sent whole (the part the first write leaves is written as usual), and
+// a TLS connection sends through crypto/tls, never to its socket directly.
+func TestTransportSend(t *testing.T) {
+	checkNoLeak(t)
+	echo := func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(10 * time.Millisecond) // the socket's buffers fill up meanwhile
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		fmt.Fprintf(w, "%d %x", len(b), sha256.Sum256(b))
+	}
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<18) // 4 MB, more than a loopback socket takes at once
+	post := func(tr http.RoundTripper, u string, body []byte) {
+		t.Helper()
+		for range 2 { // a new connection, then the same one again
+			req, err := http.NewRequest(http.MethodPost, u, bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := tr.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if want := fmt.Sprintf("%d %x", len(body), sha256.Sum256(body)); err != nil || string(got) != want {
+				t.Fatalf("%q, %v; want %q", got, err, want)
+			}
+		}
+	}
+	s := newConnServer(t, echo)
+	post(testTransport(t, s, 1), s.URL, big)
+
+	ts := httptest.NewTLSServer(http.HandlerFunc(echo))
+	defer ts.Close()
+	u, _ := url.Parse(ts.URL)
+	tr := newTransport(u, (&net.Dialer{Timeout: 5 * time.Second}).DialContext, 1, time.Minute)
+	defer tr.CloseIdleConnections()
+	tr.tls.RootCAs = x509.NewCertPool()
+	tr.tls.RootCAs.AddCert(ts.Certificate())
+	post(tr, ts.URL, []byte("hello"))
+	post(tr, ts.URL, big)
 }
