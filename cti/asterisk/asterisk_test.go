@@ -558,7 +558,10 @@ func TestSetVars(t *testing.T) {
 			must(t, a.SetVars(ctx, id, map[string]string{"SB_QUEUE": "sales", "SB_ENQUEUED": "42"}))
 			var got []string
 			for _, r := range a.rec.requests()[before:] {
-				p := strings.TrimPrefix(r.Path, "/channels/"+id)
+				p, ok := strings.CutPrefix(r.Path, "/channels/"+id)
+				if !ok {
+					continue // the event filter, set alongside the first events, may come late
+				}
 				if r.Query != "" {
 					p += "?" + r.Query
 				}
