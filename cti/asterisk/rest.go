@@ -34,18 +34,23 @@ type params []string
 // q returns the parameters kv (name, value, name, value…).
 func q(kv ...string) params { return kv }
 
-func (p params) appendTo(sb *strings.Builder) {
-	sep := byte('?')
+// encode returns the query string (without "?"), "" when no pair has a value.
+func (p params) encode() string {
+	var sb strings.Builder
 	for i := 0; i+1 < len(p); i += 2 {
 		if p[i+1] == "" {
 			continue
 		}
-		sb.WriteByte(sep)
-		sep = '&'
+		if sb.Len() == 0 {
+			sb.Grow(16 * len(p))
+		} else {
+			sb.WriteByte('&')
+		}
 		sb.WriteString(url.QueryEscape(p[i]))
 		sb.WriteByte('=')
 		sb.WriteString(url.QueryEscape(p[i+1]))
 	}
+	return sb.String()
 }
 
 // variablesBody is the JSON body {"variables": vars}, keys in order. Written by hand: encoding/json's reflection over the
@@ -121,33 +126,7 @@ func (c *Client) do(ctx context.Context, r call) error {
 // send sends r and returns the response of a 2xx status; the caller closes its body. It goes to the transport directly:
 // http.Client's redirect handling copies every request's headers, and Asterisk never redirects.
 func (c *Client) send(ctx context.Context, r call) (*http.Response, error) {
-	var sb strings.Builder
-	n := len(c.root) + 16*len(r.query)
-	for _, seg := range r.path {
-		n += 1 + len(seg)
-	}
-	sb.Grow(n)
-	sb.WriteString(c.root)
-	for _, seg := range r.path {
-		sb.WriteByte('/')
-		sb.WriteString(url.PathEscape(seg))
-	}
-	r.query.appendTo(&sb)
-	var body io.Reader
-	hdr := c.hdr
-	if r.vars != nil {
-		body = bytes.NewReader(variablesBody(r.vars))
-		hdr = c.hdrJSON
-	} else if r.body != nil {
-		body = bytes.NewReader(r.body)
-		hdr = c.hdrJSON
-	}
-	req, err := http.NewRequestWithContext(ctx, r.method, sb.String(), body)
-	if err != nil {
-		return nil, cti.Internal(err, r.what)
-	}
-	req.Header = hdr // shared and never written: the transport only reads a request's headers
-	resp, err := c.rt.RoundTrip(req)
+	resp, err := c.rt.RoundTrip(c.newRequest(ctx, r))
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, &cti.Error{Code: cti.EUNAVAILABLE, Message: "asterisk did not answer in time: " + r.what, Err: ctx.Err()}
@@ -160,6 +139,46 @@ func (c *Client) send(ctx context.Context, r call) (*http.Response, error) {
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
 	return nil, statusError(r, resp.StatusCode, raw)
+}
+
+// newRequest returns r's HTTP request. It builds the URL from its parts rather than have http.NewRequest parse it back
+// from a string (the parse was a tenth of send's CPU); the result is the same (FuzzNewRequest).
+func (c *Client) newRequest(ctx context.Context, r call) *http.Request {
+	n := len(c.rootPath)
+	for _, seg := range r.path {
+		n += 1 + len(seg)
+	}
+	var sb strings.Builder
+	sb.Grow(n)
+	sb.WriteString(c.rootPath)
+	plain := c.base.RawPath == ""
+	for _, seg := range r.path {
+		e := url.PathEscape(seg)
+		plain = plain && e == seg
+		sb.WriteByte('/')
+		sb.WriteString(e)
+	}
+	u := &url.URL{Scheme: c.base.Scheme, User: c.base.User, Host: c.base.Host, Path: sb.String(), RawQuery: r.query.encode()}
+	if !plain { // as url.Parse sets them: Path unescaped, RawPath the escaped form
+		u.RawPath = u.Path
+		u.Path = c.base.Path + "/" + strings.Join(r.path, "/")
+	}
+	req := &http.Request{Method: r.method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Host: u.Host,
+		Header: c.hdr} // shared and never written: the transports only read a request's headers
+	b := r.body
+	if r.vars != nil {
+		b = variablesBody(r.vars)
+	}
+	if b != nil {
+		req.Header = c.hdrJSON
+		req.Body, req.GetBody = http.NoBody, func() (io.ReadCloser, error) { return http.NoBody, nil }
+	}
+	if len(b) > 0 {
+		req.Body = io.NopCloser(bytes.NewReader(b))
+		req.ContentLength = int64(len(b))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	}
+	return req.WithContext(ctx)
 }
 
 // errorBody is Asterisk's error body: {"message": "..."}, or {"error": "..."} for a failed originate.

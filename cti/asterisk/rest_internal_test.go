@@ -1,8 +1,14 @@
 package asterisk
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -47,6 +53,55 @@ func BenchmarkVariablesBody(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			json.Marshal(map[string]any{"variables": vars})
+		}
+	})
+}
+
+// newRequest builds the request http.NewRequestWithContext builds from the URL as a string (root, escaped segments,
+// query): the same URL, request line, host, body and length, whatever the ARI root and the segments.
+func FuzzNewRequest(f *testing.F) {
+	f.Add("http://127.0.0.1:8088/ari", "1795351316.3", "answer", "media", "sound:hello-world,sound:x")
+	f.Add("https://pbx.example:8089/asterisk/ari", "a/b c?d#e%f", "é", "", "")
+	f.Add("http://user:pw@[::1]:8088/a%2Fri", "", "x+y", "q", "a&b=c d")
+	f.Fuzz(func(t *testing.T, root, seg1, seg2, name, value string) {
+		c := New(Config{URL: root, User: "u", Password: "p", App: "a"})
+		if c.base.Scheme != "http" && c.base.Scheme != "https" || c.base.Hostname() == "" || c.base.Port() == "" && strings.HasSuffix(c.base.Host, ":") || c.base.Opaque != "" ||
+			c.base.RawQuery != "" || c.base.Fragment != "" || c.base.ForceQuery {
+			t.Skip("not an ARI root Run accepts")
+		}
+		for _, body := range [][]byte{nil, {}, []byte(`{"allowed":[]}`)} {
+			r := call{method: http.MethodPost, path: []string{"channels", seg1, seg2}, query: q(name, value, "x", "1"), body: body}
+			got := c.newRequest(context.Background(), r)
+
+			// What send built before: the URL as a string, parsed back by http.NewRequestWithContext.
+			s := c.base.String()
+			for _, seg := range r.path {
+				s += "/" + url.PathEscape(seg)
+			}
+			if qs := r.query.encode(); qs != "" {
+				s += "?" + qs
+			}
+			var rd io.Reader
+			if body != nil {
+				rd = bytes.NewReader(body)
+			}
+			want, err := http.NewRequestWithContext(context.Background(), r.method, s, rd)
+			if err != nil {
+				t.Skipf("%q does not parse: %v", s, err)
+			}
+			if *got.URL != *want.URL && got.URL.String() != want.URL.String() || got.URL.EscapedPath() != want.URL.EscapedPath() ||
+				got.URL.RequestURI() != want.URL.RequestURI() || got.Host != want.Host || got.ContentLength != want.ContentLength ||
+				(got.Body == http.NoBody) != (want.Body == http.NoBody) || (got.Body == nil) != (want.Body == nil) {
+				t.Fatalf("newRequest: %#v (%s), want %#v (%s)", got.URL, got.URL.RequestURI(), want.URL, want.URL.RequestURI())
+			}
+			if got.Body != nil {
+				gb, _ := io.ReadAll(got.Body)
+				rb, _ := got.GetBody()
+				gb2, _ := io.ReadAll(rb)
+				if !bytes.Equal(gb, body) || !bytes.Equal(gb2, body) {
+					t.Fatalf("body %q, again %q, want %q", gb, gb2, body)
+				}
+			}
 		}
 	})
 }

@@ -132,7 +132,8 @@ func (c *Client) DestroyBridge(ctx context.Context, bridgeID string) error {
 
 // Originate dials o.Endpoint into our application with our channel id, so the leg's events (StasisStart with o.Args on
 // answer, ChannelDestroyed with its cause if it never answers) can be matched before this call returns; we receive every
-// event of the application, so nothing needs staging. An endpoint that cannot be called (unknown, not registered) is EUNAVAILABLE.
+// event of the application, so nothing needs staging. An endpoint that cannot be called (unknown, not registered) is
+// EUNAVAILABLE. When every REST connection is busy, an originate takes the next one before the other requests waiting.
 func (c *Client) Originate(ctx context.Context, o cti.Originate) error {
 	if o.ChannelID == "" || o.Endpoint == "" {
 		return cti.Invalid("endpoint", "channel id and endpoint are required")
@@ -146,7 +147,7 @@ func (c *Client) Originate(ctx context.Context, o cti.Originate) error {
 	if len(o.Vars) > 0 {
 		r.vars = o.Vars
 	}
-	return c.do(ctx, r)
+	return c.do(urgent(ctx), r) // a caller waits for it
 }
 
 // Snoop creates a spying and/or whispering channel on s.ChannelID that enters our application with s.Args.

@@ -2,6 +2,7 @@ package asterisk
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -40,16 +41,25 @@ type transport struct {
 	mu   sync.Mutex
 	idle []*conn // idle connections, the most recently used last: it is reused first, the others time out
 	open int     // connections open or being dialed
-	// waiters are the requests waiting for a connection, first come first served. A waiter receives an idle connection,
-	// or nil: a connection was closed and the waiter may dial in its place (open already counts it).
-	waiters []chan *conn
+	// waiters are the requests waiting for a connection, first come first served, those with an urgent context (an
+	// agent's originate) before the others. A waiter receives an idle connection, or nil: a connection was closed and the
+	// waiter may dial in its place (open already counts it).
+	waiters, urgent []chan *conn
 }
+
+// urgentKey marks a request's context as urgent: when every connection is busy, it gets the next one before the requests
+// that waited longer. The agent's originate is what a waiting caller waits for; the others (tags, music, recordings,
+// hang-ups) can be late by a request's time without anyone hearing it.
+type urgentKey struct{}
+
+// urgent returns ctx marked urgent for the default transport (other transports ignore the mark).
+func urgent(ctx context.Context) context.Context { return context.WithValue(ctx, urgentKey{}, true) }
 
 // conn is one connection of the pool.
 type conn struct {
 	nc     net.Conn
 	br     *bufio.Reader
-	bw     *bufio.Writer
+	wb     bytes.Buffer // the request being sent
 	peek   *peeker
 	reused bool        // it has served a request before: a failure may be a server's close of an idle connection
 	timer  *time.Timer // closes it once idle for idleTimeout; created when it first goes idle
@@ -142,9 +152,13 @@ func (t *transport) roundTrip(ctx context.Context, pc *conn, req *http.Request) 
 		}
 		return err
 	}
-	err := writeRequest(pc.bw, req) // closes req.Body
+	pc.wb.Reset()
+	err := writeRequest(&pc.wb, req) // closes req.Body
 	if err == nil {
-		err = pc.bw.Flush()
+		err = pc.send(pc.wb.Bytes())
+	}
+	if pc.wb.Cap() > 64<<10 {
+		pc.wb = bytes.Buffer{} // a rare large body does not pin its size
 	}
 	if err == nil {
 		_, err = pc.br.Peek(1)
@@ -152,10 +166,10 @@ func (t *transport) roundTrip(ctx context.Context, pc *conn, req *http.Request) 
 	if err != nil {
 		return nil, noResponse{fail(err)}
 	}
-	resp, err := http.ReadResponse(pc.br, req)
+	resp, known, err := readResponse(pc.br, req)
 	// 1xx responses other than 101 are informational: the final response follows.
 	for err == nil && resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
-		resp, err = http.ReadResponse(pc.br, req)
+		resp, known, err = readResponse(pc.br, req)
 	}
 	if err != nil {
 		return nil, fail(err)
@@ -168,8 +182,186 @@ func (t *transport) roundTrip(ctx context.Context, pc *conn, req *http.Request) 
 		t.finish(pc, stop, keep)
 		return resp, nil
 	}
-	resp.Body = &body{t: t, pc: pc, ctx: ctx, rc: resp.Body, stop: stop, keep: keep}
+	b := &body{t: t, pc: pc, ctx: ctx, rc: resp.Body, stop: stop, keep: keep}
+	if known {
+		b.lim = lengthBody{br: pc.br, n: resp.ContentLength}
+		b.rc = &b.lim
+	}
+	resp.Body = b
 	return resp, nil
+}
+
+// readResponse reads the head of the response to req from br. A response of the shape ARI sends — HTTP/1.1, a final
+// status, a Content-Length (or a status without a body), header lines in plain form — whose head is buffered whole (it
+// arrives in one segment) is parsed here, without net/http's header map, textproto reader and transfer decoding (a sixth
+// of the transport's CPU): known is true, resp.Body is nil unless there is no body, and the body is the next
+// resp.ContentLength bytes of br. resp.Header then holds Content-Type only (this package reads no other). Any other
+// response — chunked, 1xx, HTTP/1.0, a body up to the close, a head split across segments, anything unusual or invalid —
+// is left whole to http.ReadResponse (FuzzReadResponse checks that both agree).
+func readResponse(br *bufio.Reader, req *http.Request) (resp *http.Response, known bool, err error) {
+	if resp := parseHead(br, req); resp != nil {
+		return resp, resp.Body == nil, nil
+	}
+	resp, err = http.ReadResponse(br, req)
+	return resp, false, err
+}
+
+// parseHead parses and consumes the response head at the start of br's buffer if readResponse may, else returns nil
+// having consumed nothing.
+func parseHead(br *bufio.Reader, req *http.Request) *http.Response {
+	buf, _ := br.Peek(br.Buffered())
+	end := bytes.Index(buf, []byte("\r\n\r\n"))
+	if end < 0 || req.Method == http.MethodHead {
+		return nil
+	}
+	head := buf[:end+2] // lines, each ending in CRLF
+	line, head, _ := bytes.Cut(head, []byte("\r\n"))
+	// "HTTP/1.1 200 OK": one space on each side of the code; the reason may be empty.
+	rest, ok := bytes.CutPrefix(line, []byte("HTTP/1.1 "))
+	if !ok || len(rest) < 3 || len(rest) > 3 && (rest[3] != ' ' || len(rest) > 4 && rest[4] == ' ') || hasCTL(string(rest)) {
+		return nil
+	}
+	code := 0
+	for _, c := range rest[:3] {
+		if c < '0' || c > '9' {
+			return nil
+		}
+		code = code*10 + int(c-'0')
+	}
+	if code < 200 {
+		return nil
+	}
+	resp := &http.Response{Status: intern(rest, commonStatuses[:]), StatusCode: code, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Request: req, ContentLength: -1}
+	for len(head) > 0 {
+		line, head, _ = bytes.Cut(head, []byte("\r\n"))
+		name, value, ok := bytes.Cut(line, []byte(":"))
+		if !ok || !token(name) {
+			return nil // an obsolete folding (a leading space), a malformed line
+		}
+		value = bytes.Trim(value, " \t")
+		for _, c := range value {
+			if c < ' ' && c != '\t' || c == 0x7f {
+				return nil
+			}
+		}
+		switch {
+		case asciiEqualFold(name, "Content-Length"):
+			if resp.ContentLength >= 0 || len(value) == 0 || len(value) > 18 {
+				return nil // twice, empty or too long: net/http's rules
+			}
+			n := int64(0)
+			for _, c := range value {
+				if c < '0' || c > '9' {
+					return nil
+				}
+				n = n*10 + int64(c-'0')
+			}
+			resp.ContentLength = n
+		case asciiEqualFold(name, "Connection"):
+			if asciiEqualFold(value, "close") {
+				resp.Close = true
+			} else if !asciiEqualFold(value, "keep-alive") {
+				return nil
+			}
+		case asciiEqualFold(name, "Content-Type"):
+			if resp.Header != nil {
+				return nil
+			}
+			resp.Header = http.Header{"Content-Type": {intern(value, commonTypes[:])}}
+		case asciiEqualFold(name, "Transfer-Encoding"), asciiEqualFold(name, "Trailer"):
+			return nil
+		}
+	}
+	switch {
+	case code == http.StatusNoContent || code == http.StatusNotModified:
+		resp.ContentLength = 0
+	case resp.ContentLength < 0:
+		return nil // a body up to the connection's close
+	}
+	if resp.ContentLength == 0 {
+		resp.Body = http.NoBody
+	}
+	if resp.Header == nil {
+		resp.Header = http.Header{}
+	}
+	br.Discard(end + 4)
+	return resp
+}
+
+// commonStatuses and commonTypes are the status lines and content types ARI sends most: readResponse does not allocate
+// them for each response.
+var (
+	commonStatuses = [...]string{"200 OK", "201 Created", "204 No Content", "404 Not Found"}
+	commonTypes    = [...]string{"application/json"}
+)
+
+// intern returns b as a string, one of common if it is one.
+func intern(b []byte, common []string) string {
+	for _, s := range common {
+		if string(b) == s {
+			return s
+		}
+	}
+	return string(b)
+}
+
+// token reports whether b is a non-empty header field name (RFC 9110 token).
+func token(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// asciiEqualFold reports whether b equals s, ASCII letters compared without case.
+func asciiEqualFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range len(b) {
+		x, y := b[i], s[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// lengthBody reads a body of known length from the connection's reader: io.EOF with its last bytes, and
+// io.ErrUnexpectedEOF if the connection ends before them (as net/http's body does).
+type lengthBody struct {
+	br *bufio.Reader
+	n  int64 // bytes left
+}
+
+func (l *lengthBody) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.br.Read(p)
+	l.n -= int64(n)
+	switch {
+	case err == io.EOF:
+		err = io.ErrUnexpectedEOF
+	case err == nil && l.n == 0:
+		err = io.EOF
+	}
+	return n, err
 }
 
 // finish ends a request on pc: the connection goes back to the pool if keep and the context did not end meanwhile (its
@@ -188,9 +380,10 @@ type body struct {
 	t    *transport
 	pc   *conn
 	ctx  context.Context
-	rc   io.ReadCloser // net/http's body, reading from pc.br
-	stop func() bool   // stops the context's AfterFunc
-	keep bool          // the connection may be reused after the body
+	rc   io.Reader   // the body's bytes: net/http's body or lim, reading from pc.br
+	lim  lengthBody  // the body of a response readResponse parsed itself
+	stop func() bool // stops the context's AfterFunc
+	keep bool        // the connection may be reused after the body
 
 	mu   sync.Mutex
 	done bool  // the connection is no longer the body's: rc must not be read again
@@ -267,7 +460,11 @@ func (t *transport) get(ctx context.Context) (*conn, error) {
 		return t.dialConn(ctx)
 	}
 	w := make(chan *conn, 1)
-	t.waiters = append(t.waiters, w)
+	queue := &t.waiters
+	if ctx.Value(urgentKey{}) != nil {
+		queue = &t.urgent
+	}
+	*queue = append(*queue, w)
 	t.mu.Unlock()
 	select {
 	case pc := <-w:
@@ -277,8 +474,8 @@ func (t *transport) get(ctx context.Context) (*conn, error) {
 		return pc, nil
 	case <-ctx.Done():
 		t.mu.Lock()
-		if i := slices.Index(t.waiters, w); i >= 0 {
-			t.waiters = slices.Delete(t.waiters, i, i+1)
+		if i := slices.Index(*queue, w); i >= 0 {
+			*queue = slices.Delete(*queue, i, i+1)
 			t.mu.Unlock()
 			return nil, ctx.Err()
 		}
@@ -307,7 +504,18 @@ func (t *transport) dialConn(ctx context.Context) (*conn, error) {
 		t.free()
 		return nil, err
 	}
-	return &conn{nc: nc, br: bufio.NewReader(nc), bw: bufio.NewWriter(nc), peek: newPeeker(nc)}, nil
+	return &conn{nc: nc, br: bufio.NewReader(nc), peek: newPeeker(nc)}, nil
+}
+
+// send writes a request. On Linux, over plain TCP, the write is made from within a wait for the socket to become
+// readable (peeker.sendAwait): the read right after the write, which nearly always finds nothing yet (EAGAIN) and only
+// then waits, is not made — one system call of the three (write, read, read) a request cost.
+func (pc *conn) send(b []byte) error {
+	n, err := pc.peek.sendAwait(b)
+	if err == nil && n < len(b) {
+		_, err = pc.nc.Write(b[n:])
+	}
+	return err
 }
 
 // put gives pc to the first waiter, or makes it idle.
@@ -359,14 +567,40 @@ func (t *transport) free() {
 	t.mu.Unlock()
 }
 
-// nextWaiter removes and returns the request that has waited longest for a connection, or nil; t.mu is held.
+// nextWaiter removes and returns the urgent request that has waited longest for a connection, else the other request that
+// has, or nil; t.mu is held.
 func (t *transport) nextWaiter() chan *conn {
-	if len(t.waiters) == 0 {
+	queue := &t.urgent
+	if len(*queue) == 0 {
+		queue = &t.waiters
+	}
+	if len(*queue) == 0 {
 		return nil
 	}
-	w := t.waiters[0]
-	t.waiters = t.waiters[1:]
+	w := (*queue)[0]
+	*queue = (*queue)[1:]
 	return w
+}
+
+// warm dials connections until n are open (or max), one after another, and makes them idle, so that the first burst of
+// requests after a connect finds them open instead of dialing (and the server accepting) while calls wait. It stops at
+// the first error, or when ctx ends; it never closes anything, so connections the server closes while idle
+// (Asterisk's http.conf session_keep_alive, 15 s) are not dialed again until requests need them.
+func (t *transport) warm(ctx context.Context, n int) error {
+	for {
+		t.mu.Lock()
+		if t.open >= min(n, t.max) {
+			t.mu.Unlock()
+			return nil
+		}
+		t.open++
+		t.mu.Unlock()
+		pc, err := t.dialConn(ctx)
+		if err != nil {
+			return err
+		}
+		t.put(pc)
+	}
 }
 
 // CloseIdleConnections closes the idle connections (http.Client.CloseIdleConnections calls it).
@@ -385,7 +619,7 @@ func (t *transport) CloseIdleConnections() {
 // writer and header sorting (a fifth of the transport's CPU) when req has the shape of this package's requests: the host
 // and path of its URL, no Close or Trailer, only the Authorization and Content-Type headers with plain values, and no
 // body or one of known length. Any other request is written by req.Write.
-func writeRequest(w *bufio.Writer, req *http.Request) error {
+func writeRequest(w *bytes.Buffer, req *http.Request) error {
 	u := req.URL
 	hasBody := req.Body != nil && req.Body != http.NoBody
 	if req.Host != "" && req.Host != u.Host || req.Close || req.Trailer != nil || len(req.TransferEncoding) > 0 || u.Opaque != "" ||

@@ -4,12 +4,16 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -538,9 +542,7 @@ func FuzzWriteRequest(f *testing.F) {
 		}
 		var wb, gb bytes.Buffer
 		werr := want.Write(&wb)
-		bw := bufio.NewWriter(&gb)
-		gerr := writeRequest(bw, got)
-		bw.Flush()
+		gerr := writeRequest(&gb, got)
 		if (werr == nil) != (gerr == nil) {
 			t.Fatalf("req.Write error %v, writeRequest error %v", werr, gerr)
 		}
@@ -573,10 +575,11 @@ func TestWriteRequestShortPath(t *testing.T) {
 		if tc.body != nil {
 			req.Body, req.ContentLength, req.Header = &body, int64(len(tc.body)), hdrJSON
 		}
-		w := bufio.NewWriter(io.Discard)
+		var w bytes.Buffer
 		allocs := testing.AllocsPerRun(100, func() {
+			w.Reset()
 			body.Reset(tc.body)
-			if err := writeRequest(w, req); err != nil {
+			if err := writeRequest(&w, req); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -590,3 +593,229 @@ func TestWriteRequestShortPath(t *testing.T) {
 type rewinder struct{ bytes.Reader }
 
 func (*rewinder) Close() error { return nil }
+
+// When every connection is busy, an urgent request (an originate) gets the next one before requests that waited longer;
+// an urgent request that gives up leaves the others' order alone.
+func TestTransportUrgentFirst(t *testing.T) {
+	checkNoLeak(t)
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var order []string
+	s := newConnServer(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		order = append(order, r.URL.Path)
+		mu.Unlock()
+		if r.URL.Path == "/hold" {
+			<-release
+		}
+	})
+	tr := testTransport(t, s, 1)
+	waiting := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			tr.mu.Lock()
+			w := len(tr.waiters) + len(tr.urgent)
+			tr.mu.Unlock()
+			if w == n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d requests waiting, want %d", w, n)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	var wg sync.WaitGroup
+	sendGo := func(ctx context.Context, path string) {
+		wg.Go(func() {
+			if _, _, err := send(ctx, tr, http.MethodPost, s.URL+path); err != nil && ctx.Err() == nil {
+				t.Errorf("%s: %v", path, err)
+			}
+		})
+	}
+	sendGo(context.Background(), "/hold")
+	s.waitOpen(t, 1)
+	waiting(0)
+	sendGo(context.Background(), "/first")
+	waiting(1)
+	sendGo(context.Background(), "/second")
+	waiting(2)
+	gone, giveUp := context.WithCancel(urgent(context.Background()))
+	sendGo(gone, "/gave-up")
+	waiting(3)
+	sendGo(urgent(context.Background()), "/urgent")
+	waiting(4)
+	giveUp()
+	waiting(3)
+	close(release)
+	wg.Wait()
+	want := []string{"/hold", "/urgent", "/first", "/second"}
+	if !slices.Equal(order, want) {
+		t.Errorf("served %v, want %v", order, want)
+	}
+}
+
+// warm opens connections up to its count (never past max) ahead of requests, which then use them without dialing; a
+// second warm with as many open dials nothing.
+func TestTransportWarm(t *testing.T) {
+	checkNoLeak(t)
+	s := newConnServer(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	tr := testTransport(t, s, 3)
+	if err := tr.warm(context.Background(), 2); err != nil {
+		t.Fatal(err)
+	}
+	s.waitOpen(t, 2)
+	if len(tr.idle) != 2 || tr.open != 2 {
+		t.Fatalf("after warm(2): %d idle, %d open; want 2 and 2", len(tr.idle), tr.open)
+	}
+	if err := tr.warm(context.Background(), 8); err != nil { // bounded by max
+		t.Fatal(err)
+	}
+	s.waitOpen(t, 3)
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() {
+			if _, body, err := send(context.Background(), tr, http.MethodPost, s.URL); err != nil || body != "ok" {
+				t.Errorf("%q, %v", body, err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := tr.warm(context.Background(), 3); err != nil {
+		t.Fatal(err)
+	}
+	if opened, open := s.counts(); opened != 3 || open != 3 {
+		t.Errorf("%d connections opened, %d open; want 3 and 3", opened, open)
+	}
+
+	// A server that cannot be reached: warm returns the dial's error and frees the places it took.
+	u, _ := url.Parse("http://127.0.0.1:1")
+	down := newTransport(u, (&net.Dialer{Timeout: time.Second}).DialContext, 4, time.Minute)
+	if err := down.warm(context.Background(), 2); err == nil {
+		t.Error("warm to a closed port: no error")
+	}
+	if down.open != 0 {
+		t.Errorf("%d places taken after failed dials, want 0", down.open)
+	}
+}
+
+// readResponse reads what http.ReadResponse reads from the same bytes — the same error or none, status, length, close,
+// Content-Type, body, and the bytes left after the body — whether it parses the head itself or leaves it to net/http.
+func FuzzReadResponse(f *testing.F) {
+	for _, s := range []string{
+		"HTTP/1.1 204 No Content\r\nServer: Asterisk/22.5.0\r\nDate: Sun, 22 Nov 2026 12:41:56 GMT\r\nCache-Control: no-cache, no-store\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-type: application/json\r\nContent-Length: 13\r\n\r\n{\"id\":\"sb-1\"}HTTP/1.1 204 No Content\r\n\r\n",
+		"HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 38\r\nConnection: close\r\n\r\n{\"message\": \"Channel not found\"}\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+		"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+		"HTTP/1.0 200 OK\r\n\r\nbody to the close",
+		"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello",
+		"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
+		"HTTP/1.1 204\r\nContent-Length: x\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nX-A: b\r\n c\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 20x OK\r\n\r\n",
+		"HTTP/1.1 304 Not Modified\r\nConnection: keep-alive\r\n\r\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		req := &http.Request{Method: http.MethodPost}
+		mine := bufio.NewReaderSize(bytes.NewReader(raw), 64<<10)
+		mine.Peek(1) // as roundTrip does: the first segment is buffered
+		got, known, gotErr := readResponse(mine, req)
+		theirs := bufio.NewReaderSize(bytes.NewReader(raw), 64<<10)
+		want, wantErr := http.ReadResponse(theirs, req)
+		if (gotErr == nil) != (wantErr == nil) {
+			t.Fatalf("error %v, net/http's %v", gotErr, wantErr)
+		}
+		if gotErr != nil {
+			return
+		}
+		if got.StatusCode != want.StatusCode || got.Status != want.Status || got.ContentLength != want.ContentLength ||
+			got.Close != want.Close || got.Header.Get("Content-Type") != want.Header.Get("Content-Type") ||
+			got.ProtoMajor != want.ProtoMajor || got.ProtoMinor != want.ProtoMinor {
+			t.Fatalf("got %d %q length %d close %v type %q; net/http %d %q length %d close %v type %q", got.StatusCode,
+				got.Status, got.ContentLength, got.Close, got.Header.Get("Content-Type"), want.StatusCode, want.Status,
+				want.ContentLength, want.Close, want.Header.Get("Content-Type"))
+		}
+		var body io.Reader = got.Body
+		if known {
+			body = &lengthBody{br: mine, n: got.ContentLength}
+		}
+		gb, gerr := io.ReadAll(body)
+		wb, werr := io.ReadAll(want.Body)
+		if !bytes.Equal(gb, wb) || (gerr == nil) != (werr == nil) {
+			t.Fatalf("body %q, %v; net/http %q, %v", gb, gerr, wb, werr)
+		}
+		if gerr == nil {
+			gr, _ := io.ReadAll(mine)
+			wr, _ := io.ReadAll(theirs)
+			if !bytes.Equal(gr, wr) {
+				t.Fatalf("left after the body %q; net/http %q", gr, wr)
+			}
+		}
+	})
+}
+
+// The responses ARI sends are parsed by readResponse itself.
+func TestReadResponseKnown(t *testing.T) {
+	for _, s := range []string{
+		"HTTP/1.1 204 No Content\r\nServer: Asterisk/22.5.0\r\nDate: Sun, 22 Nov 2026 12:41:56 GMT\r\nCache-Control: no-cache, no-store\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nServer: Asterisk/22.5.0\r\nContent-type: application/json\r\nContent-Length: 13\r\n\r\n{\"id\":\"sb-1\"}",
+		"HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 32\r\nConnection: close\r\n\r\n{\"message\": \"Channel not found\"}",
+	} {
+		br := bufio.NewReader(strings.NewReader(s))
+		br.Peek(1)
+		resp, known, err := readResponse(br, &http.Request{Method: http.MethodPost})
+		if err != nil || !known && resp.Body != http.NoBody {
+			t.Errorf("%q: known %v, %v", s, known, err)
+		}
+	}
+}
+
+// A request larger than the socket's send buffer is sent whole (the part the first write leaves is written as usual), and
+// a TLS connection sends through crypto/tls, never to its socket directly.
+func TestTransportSend(t *testing.T) {
+	checkNoLeak(t)
+	echo := func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(10 * time.Millisecond) // the socket's buffers fill up meanwhile
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		fmt.Fprintf(w, "%d %x", len(b), sha256.Sum256(b))
+	}
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<18) // 4 MB, more than a loopback socket takes at once
+	post := func(tr http.RoundTripper, u string, body []byte) {
+		t.Helper()
+		for range 2 { // a new connection, then the same one again
+			req, err := http.NewRequest(http.MethodPost, u, bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := tr.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if want := fmt.Sprintf("%d %x", len(body), sha256.Sum256(body)); err != nil || string(got) != want {
+				t.Fatalf("%q, %v; want %q", got, err, want)
+			}
+		}
+	}
+	s := newConnServer(t, echo)
+	post(testTransport(t, s, 1), s.URL, big)
+
+	ts := httptest.NewTLSServer(http.HandlerFunc(echo))
+	defer ts.Close()
+	u, _ := url.Parse(ts.URL)
+	tr := newTransport(u, (&net.Dialer{Timeout: 5 * time.Second}).DialContext, 1, time.Minute)
+	defer tr.CloseIdleConnections()
+	tr.tls.RootCAs = x509.NewCertPool()
+	tr.tls.RootCAs.AddCert(ts.Certificate())
+	post(tr, ts.URL, []byte("hello"))
+	post(tr, ts.URL, big)
+}
