@@ -57,9 +57,14 @@ const MaxConns = 96
 // WarmConns is how many REST connections the default client opens as soon as the event stream is up, before any request
 // needs them: the first calls after a start or a reconnect then do not wait for dials (a third of the originates that
 // took over 10 ms in a load run fell in its first half second). A fraction of MaxConns and of Asterisk's session limit;
-// those left unused are closed by Asterisk after http.conf's session_keep_alive (15 s) and are not dialed again ahead of
-// need.
+// those left unused are closed after IdleTimeout and are not dialed again ahead of need.
 const WarmConns = 16
+
+// IdleTimeout is how long the default client keeps an unused REST connection. Asterisk closes one idle for http.conf's
+// session_keep_alive (15 s by default); closing it first means a request is never written onto a connection Asterisk is
+// closing at that moment, where a POST (an originate) would fail and, not being idempotent, cannot be sent again.
+// docs/asterisk.md says to keep session_keep_alive above it.
+const IdleTimeout = 10 * time.Second
 
 // Backoff is the reconnection policy.
 type Backoff struct {
@@ -138,7 +143,7 @@ func New(cfg Config) *Client {
 		// concurrent requests to one host. Every connection the pool may open is kept idle for reuse, so none is dialed and
 		// closed per request (16 idle connections cost 16 % of the controller's CPU in dials at 500 calls/s).
 		dial := (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-		hc = &http.Client{Transport: newTransport(base, dial, MaxConns, 90*time.Second)}
+		hc = &http.Client{Transport: newTransport(base, dial, MaxConns, IdleTimeout)}
 	}
 	c := &Client{cfg: cfg, log: cfg.Logger, http: hc, rand: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
 	c.base = base
