@@ -50,9 +50,12 @@ type Config struct {
 // MaxConns bounds the default client's connections to Asterisk, all kept alive for reuse. Asterisk refuses HTTP sessions past
 // http.conf's sessionlimit (100 by default; the events websocket is one of them), so an unbounded pool fails exactly when a
 // burst of calls opens more; past the bound a request waits for a free connection instead of dialing (a dial and a close
-// per request cost 10 % of the controller's CPU at 500 calls/s with 512 idle connections and no bound). docs/asterisk.md
-// says to raise sessionlimit with it.
-const MaxConns = 96
+// per request cost 10 % of the controller's CPU at 500 calls/s with 512 idle connections and no bound). The bound is well
+// above the requests a call load keeps in flight (a few at 500 calls/s), and low enough that when Asterisk falls behind
+// for a moment the requests queue here, where an originate goes first, rather than in Asterisk's sockets, where it waits
+// behind every request sent before it; at 96 such a moment dialed the whole pool at once and doubled the slow originates
+// (docs/performance.md, "REST connections: 32, not 96").
+const MaxConns = 32
 
 // WarmConns is how many REST connections the default client opens as soon as the event stream is up, before any request
 // needs them: the first calls after a start or a reconnect then do not wait for dials (a third of the originates that
