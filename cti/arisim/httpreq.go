@@ -120,6 +120,9 @@ func (c *httpConn) readPlainRequest() *http.Request {
 	return &p.r
 }
 
+// plainMethods are the methods Asterisk's HTTP server knows (ast_http_method).
+var plainMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodHead, http.MethodOptions}
+
 // parsePlainRequestLine splits "METHOD /path?query HTTP/1.1" for one of
 // Asterisk's methods and a target whose path needs no decoding and is its
 // own escaped form (URL.Path is then the path as sent and RawPath empty).
@@ -128,20 +131,13 @@ func parsePlainRequestLine(line []byte) (method string, target []byte, ok bool) 
 	if sp < 0 {
 		return "", nil, false
 	}
-	switch string(line[:sp]) {
-	case http.MethodGet:
-		method = http.MethodGet
-	case http.MethodPost:
-		method = http.MethodPost
-	case http.MethodPut:
-		method = http.MethodPut
-	case http.MethodDelete:
-		method = http.MethodDelete
-	case http.MethodHead:
-		method = http.MethodHead
-	case http.MethodOptions:
-		method = http.MethodOptions
-	default:
+	for _, m := range plainMethods {
+		if string(line[:sp]) == m { // compared without allocating; the constant is what the request keeps
+			method = m
+			break
+		}
+	}
+	if method == "" {
 		return "", nil, false
 	}
 	target, proto, found := bytes.Cut(line[sp+1:], []byte(" "))
