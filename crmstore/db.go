@@ -26,7 +26,7 @@ type DB struct {
 }
 
 // Open connects to the database at url and checks that it answers within the context's deadline. The pool holds up to
-// defaultMaxConns connections and keeps at least defaultMinConns open unless the URL says otherwise (pool_max_conns,
+// defaultMaxConns connections and keeps them all open (see below) unless the URL says otherwise (pool_max_conns,
 // pool_min_conns). Errors never include the password of the URL.
 func Open(ctx context.Context, url string) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
@@ -38,7 +38,12 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		cfg.MaxConns = defaultMaxConns()
 	}
 	if !strings.Contains(url, "pool_min_conns") {
-		cfg.MinConns = min(defaultMinConns(), cfg.MaxConns)
+		// Every connection is opened at the start (in the background) and kept, idle or not. pgxpool's default of none
+		// opened them as load rose, each a new PostgreSQL backend (a fork, and catalog caches filled by its first
+		// statements) taking CPU from the calls on a small machine exactly when it was busiest, and closed the idle ones
+		// after 30 minutes, so the first calls after a quiet night paid again. Half the maximum still opened the rest
+		// when the first calls ended (docs/performance.md, "The tail over a run's time").
+		cfg.MinConns = cfg.MaxConns
 	}
 	observer := new(atomic.Pointer[QueryObserver])
 	cfg.ConnConfig.Tracer = queryTracer{observer}
@@ -85,13 +90,6 @@ func pingReason(err error) string {
 // 2-CPU machine) made calls' reads queue behind a report or a slow batch under load; more than a few connections per CPU
 // only adds contention inside PostgreSQL, whose CPUs they share. 4 per CPU, at least 16.
 func defaultMaxConns() int32 { return int32(max(16, 4*runtime.NumCPU())) }
-
-// defaultMinConns is how many connections the pool opens at the start (in the background) and keeps, idle or not: half the
-// default maximum, about what a controller uses at a few hundred calls a second (`switchboard load --rate 500` used all 16
-// under contention). pgxpool's default of none opened them while the first calls came in, each a new PostgreSQL backend
-// (a fork, and catalog caches filled by its first statements) taking CPU from the calls on a small machine, and closed the
-// idle ones after 30 minutes, so the first calls after a quiet night paid again.
-func defaultMinConns() int32 { return defaultMaxConns() / 2 }
 
 // Close closes the pool.
 func (db *DB) Close() { db.Pool.Close() }

@@ -18,7 +18,7 @@ func TestPoolMinConns(t *testing.T) {
 	for _, c := range []struct {
 		url  string
 		want int32
-	}{{u, max(16, 4*int32(runtime.NumCPU())) / 2}, {u + "&pool_min_conns=1", 1}, {u + "&pool_max_conns=3", 3}} {
+	}{{u, max(16, 4*int32(runtime.NumCPU()))}, {u + "&pool_min_conns=1", 1}, {u + "&pool_max_conns=3", 3}} {
 		db, err := crmstore.Open(ctx, c.url)
 		if err != nil {
 			t.Fatal(err)
