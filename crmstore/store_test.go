@@ -430,19 +430,32 @@ func TestConfigAndSeedIdempotent(t *testing.T) {
 	}
 }
 
+// TestPoolSize: the pool's maximum and minimum come from the URL, else the defaults; the pool opens its minimum of
+// connections by itself, before any query needs them.
 func TestPoolSize(t *testing.T) {
 	ctx := context.Background()
 	u := pgtest.URL(t)
+	def := max(16, 4*int32(runtime.NumCPU()))
 	for _, c := range []struct {
-		url  string
-		want int32
-	}{{u, max(16, 4*int32(runtime.NumCPU()))}, {u + "&pool_max_conns=3", 3}} {
+		url      string
+		max, min int32
+	}{{u, def, def}, {u + "&pool_max_conns=3", 3, 3}, {u + "&pool_min_conns=1", def, 1}} {
 		db, err := crmstore.Open(ctx, c.url)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := db.Pool.Config().MaxConns; got != c.want {
-			t.Errorf("%s: pool of %d connections, want %d", c.url, got, c.want)
+		if got := db.Pool.Config().MaxConns; got != c.max {
+			t.Errorf("%s: pool of %d connections, want %d", c.url, got, c.max)
+		}
+		if got := db.Pool.Config().MinConns; got != c.min {
+			t.Errorf("%s: a minimum of %d connections, want %d", c.url, got, c.min)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for db.Pool.Stat().TotalConns() < c.min && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if got := db.Pool.Stat().TotalConns(); got < c.min {
+			t.Errorf("%s: %d connections open, want at least %d", c.url, got, c.min)
 		}
 		db.Close()
 	}

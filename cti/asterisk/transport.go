@@ -584,8 +584,8 @@ func (t *transport) nextWaiter() chan *conn {
 
 // warm dials connections until n are open (or max), one after another, and makes them idle, so that the first burst of
 // requests after a connect finds them open instead of dialing (and the server accepting) while calls wait. It stops at
-// the first error, or when ctx ends; it never closes anything, so connections the server closes while idle
-// (Asterisk's http.conf session_keep_alive, 15 s) are not dialed again until requests need them.
+// the first error, or when ctx ends. Those left unused close after the idle timeout and are not dialed again until
+// requests need them.
 func (t *transport) warm(ctx context.Context, n int) error {
 	for {
 		t.mu.Lock()
